@@ -1,0 +1,133 @@
+//! The admin client: connections to NameServers and brokers, one per address, reused; requests
+//! signed when credentials are set; NameServers tried in order until one answers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_remoting::connection::split_addr_list;
+use ferry_remoting::request::RequestHeader;
+use ferry_remoting::{fastjson, ConnectOptions, Connection, Credentials, Frame, RequestCode};
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+
+use crate::error::AdminError;
+
+#[derive(Clone, Debug)]
+pub struct AdminOptions {
+    /// ACL credentials for clusters with `aclEnable=true` (or 5.x authentication).
+    pub credentials: Option<Credentials>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for AdminOptions {
+    fn default() -> Self {
+        AdminOptions {
+            credentials: None,
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A live cluster (or several sharing NameServers), reached through its NameServer list.
+pub struct Admin {
+    namesrvs: Vec<String>,
+    options: AdminOptions,
+    connections: Mutex<HashMap<String, Arc<Connection>>>,
+}
+
+impl Admin {
+    /// `namesrv_list` is RocketMQ's `host:port;host:port`.
+    pub fn new(namesrv_list: &str, options: AdminOptions) -> Result<Admin, AdminError> {
+        let namesrvs = split_addr_list(namesrv_list);
+        if namesrvs.is_empty() {
+            return Err(AdminError::NoNameServer);
+        }
+        Ok(Admin {
+            namesrvs,
+            options,
+            connections: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn namesrvs(&self) -> &[String] {
+        &self.namesrvs
+    }
+
+    async fn connection(&self, addr: &str) -> Result<Arc<Connection>, ferry_remoting::Error> {
+        let mut conns = self.connections.lock().await;
+        if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let options = ConnectOptions {
+            connect_timeout: self.options.connect_timeout,
+            ..ConnectOptions::default()
+        };
+        let c = Arc::new(Connection::connect(addr, options).await?);
+        conns.insert(addr.to_string(), c.clone());
+        Ok(c)
+    }
+
+    /// Sends a request to one address and returns the successful response.
+    pub async fn call(&self, addr: &str, mut frame: Frame) -> Result<Frame, AdminError> {
+        let op = frame.header.request_code();
+        if let Some(c) = &self.options.credentials {
+            c.sign(&mut frame);
+        }
+        let result = async {
+            let conn = self.connection(addr).await?;
+            conn.request_ok(frame, self.options.request_timeout).await
+        }
+        .await;
+        tracing::debug!(peer = addr, code = %op, ok = result.is_ok(), "admin call");
+        result.map_err(|e| AdminError::from_remoting(e, op))
+    }
+
+    /// Calls with a typed header and parses the body as `T`.
+    pub async fn call_typed<H: RequestHeader, T: DeserializeOwned>(
+        &self,
+        addr: &str,
+        header: &H,
+    ) -> Result<T, AdminError> {
+        let response = self.call(addr, header.into_frame()).await?;
+        parse_body(addr, H::CODE, &response.body)
+    }
+
+    /// Calls the NameServers in order until one answers; connectivity failures move on to the next,
+    /// any other error is final. The error of the last one tried is returned.
+    pub async fn call_namesrv(&self, frame: Frame) -> Result<(String, Frame), AdminError> {
+        let mut last = None;
+        for addr in &self.namesrvs {
+            match self.call(addr, frame.clone()).await {
+                Ok(r) => return Ok((addr.clone(), r)),
+                Err(e) if e.is_connectivity() => {
+                    tracing::warn!(peer = %addr, error = %e, "NameServer did not answer; trying the next");
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(AdminError::NoNameServer))
+    }
+
+    pub async fn call_namesrv_typed<H: RequestHeader, T: DeserializeOwned>(
+        &self,
+        header: &H,
+    ) -> Result<T, AdminError> {
+        let (addr, response) = self.call_namesrv(header.into_frame()).await?;
+        parse_body(&addr, H::CODE, &response.body)
+    }
+}
+
+pub(crate) fn parse_body<T: DeserializeOwned>(
+    addr: &str,
+    op: RequestCode,
+    body: &[u8],
+) -> Result<T, AdminError> {
+    fastjson::from_slice(body).map_err(|e| AdminError::Protocol {
+        addr: addr.to_string(),
+        detail: format!("{op} returned a body Ferry cannot read: {e}"),
+    })
+}

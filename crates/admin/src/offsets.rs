@@ -1,0 +1,95 @@
+//! Consumer offsets and backlog per group, summed over a cluster's masters.
+
+use ferry_remoting::body::{ConsumeStats, ConsumerConnection, MessageQueue, OffsetWrapper};
+use ferry_remoting::request::{
+    GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
+};
+use ferry_remoting::ResponseCode;
+use serde::Serialize;
+
+use crate::client::Admin;
+use crate::cluster::Cluster;
+use crate::error::AdminError;
+
+/// A group's offsets on every queue of a cluster.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupOffsets {
+    pub group: String,
+    pub queues: Vec<(MessageQueue, OffsetWrapper)>,
+    pub consume_tps: f64,
+}
+
+impl GroupOffsets {
+    pub fn backlog(&self) -> i64 {
+        self.queues.iter().map(|(_, o)| o.backlog()).sum()
+    }
+
+    pub fn backlog_of_topic(&self, topic: &str) -> i64 {
+        self.queues
+            .iter()
+            .filter(|(q, _)| q.topic == topic)
+            .map(|(_, o)| o.backlog())
+            .sum()
+    }
+}
+
+impl Admin {
+    /// GET_CONSUME_STATS on one broker. A group unknown to the broker yields no queues.
+    pub async fn consume_stats(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        topic: Option<&str>,
+    ) -> Result<ConsumeStats, AdminError> {
+        let header = GetConsumeStatsRequestHeader {
+            consumer_group: group.to_string(),
+            topic: topic.map(str::to_string),
+        };
+        match self.call_typed(broker_addr, &header).await {
+            Err(AdminError::Refused { code, .. })
+                if code == ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST
+                    || code == ResponseCode::CONSUMER_NOT_ONLINE =>
+            {
+                Ok(ConsumeStats::default())
+            }
+            other => other,
+        }
+    }
+
+    /// Offsets and backlog of `group` over every master of `cluster`.
+    pub async fn group_offsets(
+        &self,
+        cluster: &Cluster,
+        group: &str,
+    ) -> Result<GroupOffsets, AdminError> {
+        let mut all = GroupOffsets {
+            group: group.to_string(),
+            ..Default::default()
+        };
+        for (_, master) in cluster.masters() {
+            let stats = self.consume_stats(master, group, None).await?;
+            all.queues.extend(stats.offset_table);
+            all.consume_tps += stats.consume_tps;
+        }
+        all.queues.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(all)
+    }
+
+    /// Consumers of `group` connected to one broker; empty when none is online.
+    pub async fn consumer_connections(
+        &self,
+        broker_addr: &str,
+        group: &str,
+    ) -> Result<ConsumerConnection, AdminError> {
+        let header = GetConsumerConnectionListRequestHeader {
+            consumer_group: group.to_string(),
+        };
+        match self.call_typed(broker_addr, &header).await {
+            Err(AdminError::Refused { code, .. }) if code == ResponseCode::CONSUMER_NOT_ONLINE => {
+                Ok(ConsumerConnection::default())
+            }
+            other => other,
+        }
+    }
+}
