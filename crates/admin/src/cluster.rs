@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use ferry_remoting::body::{ClusterInfo, KvTable};
+use ferry_remoting::body::{BrokerStatsData, ClusterInfo, KvTable, TopicList};
 use ferry_remoting::request::{
     GetBrokerClusterInfo, GetBrokerConfigRequestHeader, GetBrokerRuntimeInfoRequestHeader,
-    RequestHeader,
+    GetSystemTopicListFromBroker, RequestHeader, ViewBrokerStatsDataRequestHeader,
 };
 use serde::Serialize;
 
@@ -84,6 +84,31 @@ impl Admin {
             .call_typed(broker_addr, &GetBrokerRuntimeInfoRequestHeader {})
             .await?;
         Ok(table.table)
+    }
+
+    /// The system topics a broker keeps (GET_SYSTEM_TOPIC_LIST_FROM_BROKER).
+    pub async fn system_topics_of_broker(
+        &self,
+        broker_addr: &str,
+    ) -> Result<Vec<String>, AdminError> {
+        let list: TopicList = self
+            .call_typed(broker_addr, &GetSystemTopicListFromBroker {})
+            .await?;
+        Ok(list.topic_list)
+    }
+
+    /// One statistic of a broker (VIEW_BROKER_STATS_DATA), e.g. `TOPIC_PUT_NUMS` of a topic.
+    pub async fn broker_stats(
+        &self,
+        broker_addr: &str,
+        name: &str,
+        key: &str,
+    ) -> Result<BrokerStatsData, AdminError> {
+        let header = ViewBrokerStatsDataRequestHeader {
+            stats_name: name.to_string(),
+            stats_key: key.to_string(),
+        };
+        self.call_typed(broker_addr, &header).await
     }
 }
 

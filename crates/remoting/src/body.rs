@@ -12,6 +12,6 @@ pub use config::{
     TopicConfigSerializeWrapper,
 };
 pub use stats::{
-    Connection, ConsumeStats, ConsumerConnection, KvTable, MessageQueue, OffsetWrapper,
-    ProducerConnection, TopicOffset, TopicStatsTable,
+    BrokerStatsData, BrokerStatsItem, Connection, ConsumeStats, ConsumerConnection, KvTable,
+    MessageQueue, OffsetWrapper, ProducerConnection, TopicOffset, TopicStatsTable,
 };

@@ -123,6 +123,8 @@ header!(
     }
 );
 
+header!(GetSystemTopicListFromBroker = GET_SYSTEM_TOPIC_LIST_FROM_BROKER {});
+
 header!(GetBrokerAclInfo = GET_BROKER_CLUSTER_ACL_INFO {});
 
 header!(GetBrokerAclConfig = GET_BROKER_CLUSTER_ACL_CONFIG {});

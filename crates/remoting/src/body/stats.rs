@@ -68,6 +68,38 @@ pub struct KvTable {
     pub table: BTreeMap<String, String>,
 }
 
+/// `BrokerStatsData` (VIEW_BROKER_STATS_DATA): a statistic over the last minute, hour and day.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BrokerStatsData {
+    pub stats_minute: BrokerStatsItem,
+    pub stats_hour: BrokerStatsItem,
+    pub stats_day: BrokerStatsItem,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BrokerStatsItem {
+    pub sum: i64,
+    pub tps: f64,
+    pub avgpt: f64,
+}
+
+impl BrokerStatsData {
+    /// The last day's count as `mqadmin statsAll` computes it (`compute24HourSum`): the day's sum,
+    /// else the hour's, else the minute's.
+    pub fn sum_24h(&self) -> i64 {
+        [
+            self.stats_day.sum,
+            self.stats_hour.sum,
+            self.stats_minute.sum,
+        ]
+        .into_iter()
+        .find(|s| *s != 0)
+        .unwrap_or(0)
+    }
+}
+
 /// `Connection`: one client as a broker sees it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -1,0 +1,500 @@
+//! Export: read a live cluster into a [`Document`]. Only reads; never writes to the source.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::Utc;
+use ferry_admin::{Admin, AdminError, Cluster, PlainAclConfig};
+use ferry_remoting::body::{BrokerStatsData, SubscriptionGroupConfig, TopicConfig};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde_json::{json, Map, Value};
+
+use crate::document::*;
+use crate::error::MetadataError;
+use crate::system;
+
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    /// Keep system topics, retry/DLQ topics and system groups.
+    pub include_system: bool,
+    /// Write ACL secret keys and passwords. Off unless asked for.
+    pub include_secrets: bool,
+    /// A broker host's `plain_acl.yml`: 4.9.x cannot list ACL accounts over the wire.
+    pub plain_acl_file: Option<PathBuf>,
+    /// Brokers read at once.
+    pub concurrency: usize,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            include_system: false,
+            include_secrets: false,
+            plain_acl_file: None,
+            concurrency: 8,
+        }
+    }
+}
+
+/// Progress of an export, for a progress bar.
+#[derive(Clone, Debug)]
+pub enum ExportStep {
+    /// The number of brokers to read.
+    Brokers(usize),
+    /// One broker read.
+    BrokerRead(String),
+}
+
+/// What one master holds, read in one go.
+struct BrokerSnapshot {
+    name: String,
+    addr: String,
+    topics: BTreeMap<String, TopicConfig>,
+    groups: BTreeMap<String, SubscriptionGroupConfig>,
+    config: BTreeMap<String, String>,
+    runtime: BTreeMap<String, String>,
+    system_topics: BTreeSet<String>,
+    trans_stats: Option<BrokerStatsData>,
+    schedule_stats: Option<BrokerStatsData>,
+}
+
+async fn read_broker(admin: &Admin, name: &str, addr: &str) -> Result<BrokerSnapshot, AdminError> {
+    // Topics first: on an ACL cluster this is where wrong credentials show.
+    let topics = admin.topic_configs(addr).await?;
+    let (groups, config, runtime, system_topics) = tokio::try_join!(
+        admin.subscription_groups(addr),
+        admin.broker_config(addr),
+        admin.broker_runtime_info(addr),
+        admin.system_topics_of_broker(addr),
+    )?;
+    // As `mqadmin exportMetrics`: a statistic the broker has not collected is simply absent.
+    let (trans, schedule) = tokio::join!(
+        admin.broker_stats(addr, "TOPIC_PUT_NUMS", "RMQ_SYS_TRANS_HALF_TOPIC"),
+        admin.broker_stats(addr, "TOPIC_PUT_NUMS", "SCHEDULE_TOPIC_XXXX"),
+    );
+    Ok(BrokerSnapshot {
+        name: name.to_string(),
+        addr: addr.to_string(),
+        topics,
+        groups,
+        config,
+        runtime,
+        system_topics: system_topics.into_iter().collect(),
+        trans_stats: trans.ok(),
+        schedule_stats: schedule.ok(),
+    })
+}
+
+/// Reads `cluster_name` through `admin` into a document.
+pub async fn export_cluster(
+    admin: &Admin,
+    cluster_name: &str,
+    options: &ExportOptions,
+    progress: &(dyn Fn(ExportStep) + Sync),
+) -> Result<Document, MetadataError> {
+    let cluster = admin.cluster(cluster_name).await?;
+    let masters: Vec<(String, String)> = cluster
+        .masters()
+        .map(|(n, a)| (n.to_string(), a.to_string()))
+        .collect();
+    if masters.is_empty() {
+        return Err(MetadataError::NoMaster(cluster_name.to_string()));
+    }
+    progress(ExportStep::Brokers(masters.len()));
+    let mut snapshots: Vec<BrokerSnapshot> = stream::iter(masters.iter())
+        .map(|(name, addr)| async move {
+            let s = read_broker(admin, name, addr).await?;
+            progress(ExportStep::BrokerRead(name.clone()));
+            Ok::<_, AdminError>(s)
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .try_collect()
+        .await?;
+    snapshots.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut warnings = Vec::new();
+    let acl = read_acl(admin, &snapshots, options, &mut warnings).await?;
+    Ok(assemble(
+        admin, &cluster, &snapshots, acl, options, warnings,
+    ))
+}
+
+fn assemble(
+    admin: &Admin,
+    cluster: &Cluster,
+    snapshots: &[BrokerSnapshot],
+    acl: Option<AclExport>,
+    options: &ExportOptions,
+    warnings: Vec<String>,
+) -> Document {
+    let broker_names: Vec<String> = cluster.brokers.iter().map(|b| b.name.clone()).collect();
+    let mut skipped_system = BTreeSet::new();
+    let mut skipped_retry = BTreeSet::new();
+    let mut skipped_groups = BTreeSet::new();
+    let mut topics: BTreeMap<String, TopicEntry> = BTreeMap::new();
+    let mut groups: BTreeMap<String, GroupEntry> = BTreeMap::new();
+
+    for s in snapshots {
+        for (name, t) in &s.topics {
+            if !options.include_system {
+                if system::is_retry_or_dlq_topic(name) {
+                    skipped_retry.insert(name.clone());
+                    continue;
+                }
+                if s.system_topics.contains(name)
+                    || system::is_system_topic(name, &cluster.name, &broker_names)
+                {
+                    skipped_system.insert(name.clone());
+                    continue;
+                }
+            }
+            let entry = topics.entry(name.clone()).or_insert_with(|| TopicEntry {
+                name: name.clone(),
+                namespace: system::namespace_of(name).map(str::to_string),
+                perm: t.perm,
+                order: t.order,
+                topic_sys_flag: t.topic_sys_flag,
+                topic_filter_type: t.topic_filter_type.clone(),
+                message_type: t.attributes.get("+message.type").cloned(),
+                attributes: t.attributes.clone(),
+                ..Default::default()
+            });
+            entry.read_queue_nums += t.read_queue_nums;
+            entry.write_queue_nums += t.write_queue_nums;
+            entry.brokers.push(TopicOnBroker {
+                broker: s.name.clone(),
+                read_queue_nums: t.read_queue_nums,
+                write_queue_nums: t.write_queue_nums,
+                perm: t.perm,
+            });
+        }
+        for (name, g) in &s.groups {
+            if !options.include_system && system::is_system_group(name) {
+                skipped_groups.insert(name.clone());
+                continue;
+            }
+            let entry = groups.entry(name.clone()).or_insert_with(|| GroupEntry {
+                name: name.clone(),
+                namespace: system::namespace_of(name).map(str::to_string),
+                brokers: Vec::new(),
+                config: g.clone(),
+            });
+            entry.brokers.push(s.name.clone());
+        }
+    }
+
+    let namespaces: BTreeSet<String> = topics
+        .values()
+        .filter_map(|t| t.namespace.clone())
+        .chain(groups.values().filter_map(|g| g.namespace.clone()))
+        .collect();
+    let now = Utc::now();
+    let version = snapshots
+        .iter()
+        .filter_map(|s| s.runtime.get("brokerVersionDesc").cloned())
+        .min();
+
+    Document {
+        configs: apache_configs(admin, cluster, snapshots),
+        metadata: apache_metadata(snapshots, &topics, &groups, now.timestamp_millis()),
+        metrics: apache_metrics(snapshots),
+        ferry: Some(FerryDetail {
+            format_version: FORMAT_VERSION,
+            exported_by: format!("ferry {}", env!("CARGO_PKG_VERSION")),
+            export_time: now,
+            source: SourceCluster {
+                namesrv_addr: admin.namesrvs().join(";"),
+                cluster: cluster.name.clone(),
+                version,
+                brokers: cluster
+                    .brokers
+                    .iter()
+                    .map(|b| BrokerEntry {
+                        name: b.name.clone(),
+                        master: b.master.clone(),
+                        slaves: b.slaves.clone(),
+                        version: snapshots
+                            .iter()
+                            .find(|s| s.name == b.name)
+                            .and_then(|s| s.runtime.get("brokerVersionDesc").cloned()),
+                    })
+                    .collect(),
+            },
+            topics: topics.into_values().collect(),
+            groups: groups.into_values().collect(),
+            acl,
+            namespaces: namespaces.into_iter().collect(),
+            skipped: Skipped {
+                system_topics: skipped_system.len(),
+                retry_and_dlq_topics: skipped_retry.len(),
+                system_groups: skipped_groups.len(),
+            },
+            warnings,
+        }),
+    }
+}
+
+/// `exportMetadata`: the exported topics and groups with queue numbers (and `retryQueueNums`)
+/// summed over the masters, exactly as Apache writes them.
+fn apache_metadata(
+    snapshots: &[BrokerSnapshot],
+    topics: &BTreeMap<String, TopicEntry>,
+    groups: &BTreeMap<String, GroupEntry>,
+    export_time: i64,
+) -> ApacheMetadata {
+    let mut topic_config_table = BTreeMap::new();
+    for (name, t) in topics {
+        let first = snapshots
+            .iter()
+            .find_map(|s| s.topics.get(name))
+            .cloned()
+            .unwrap_or_default();
+        topic_config_table.insert(
+            name.clone(),
+            TopicConfig {
+                read_queue_nums: t.read_queue_nums,
+                write_queue_nums: t.write_queue_nums,
+                ..first
+            },
+        );
+    }
+    let mut subscription_group_table = BTreeMap::new();
+    for (name, g) in groups {
+        let retry_queue_nums = snapshots
+            .iter()
+            .filter_map(|s| s.groups.get(name))
+            .map(|c| c.retry_queue_nums)
+            .sum();
+        subscription_group_table.insert(
+            name.clone(),
+            SubscriptionGroupConfig {
+                retry_queue_nums,
+                ..g.config.clone()
+            },
+        );
+    }
+    ApacheMetadata {
+        topic_config_table,
+        subscription_group_table,
+        export_time: Some(export_time),
+    }
+}
+
+/// The broker properties `mqadmin exportConfigs` keeps.
+const EXPORTED_BROKER_CONFIG_KEYS: &[&str] = &[
+    "brokerClusterName",
+    "brokerId",
+    "brokerName",
+    "brokerRole",
+    "fileReservedTime",
+    "filterServerNums",
+    "flushDiskType",
+    "maxMessageSize",
+    "messageDelayLevel",
+    "msgTraceTopicName",
+    "slaveReadEnable",
+    "traceOn",
+    "traceTopicEnable",
+    "useTLS",
+    "autoCreateTopicEnable",
+    "autoCreateSubscriptionGroup",
+];
+
+fn apache_configs(admin: &Admin, cluster: &Cluster, snapshots: &[BrokerSnapshot]) -> Value {
+    let mut broker_configs = Map::new();
+    for s in snapshots {
+        let kept: Map<String, Value> = EXPORTED_BROKER_CONFIG_KEYS
+            .iter()
+            .filter_map(|k| {
+                s.config
+                    .get(*k)
+                    .map(|v| (k.to_string(), Value::String(v.clone())))
+            })
+            .collect();
+        broker_configs.insert(s.name.clone(), Value::Object(kept));
+    }
+    json!({
+        "brokerConfigs": broker_configs,
+        "clusterScale": {
+            "namesrvSize": admin.namesrvs().len(),
+            "masterBrokerSize": cluster.masters().count(),
+            "slaveBrokerSize": cluster.brokers.iter().map(|b| b.slaves.len()).sum::<usize>(),
+        }
+    })
+}
+
+/// `exportMetrics`: per-broker sizing figures and their totals.
+fn apache_metrics(snapshots: &[BrokerSnapshot]) -> Value {
+    let num = |m: &BTreeMap<String, String>, k: &str| {
+        m.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0)
+    };
+    let first_tps = |m: &BTreeMap<String, String>, k: &str| {
+        m.get(k)
+            .and_then(|v| v.split(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let mut report = Map::new();
+    let (mut t_in, mut t_out, mut t_trans, mut t_sched) = (0.0, 0.0, 0.0, 0.0);
+    let (mut d_in, mut d_out, mut d_trans, mut d_sched) = (0i64, 0i64, 0i64, 0i64);
+    for s in snapshots {
+        let r = &s.runtime;
+        let normal_in = first_tps(r, "putTps");
+        let normal_out = first_tps(r, "getTransferredTps").max(first_tps(r, "getTransferedTps"));
+        let trans_in = s
+            .trans_stats
+            .as_ref()
+            .map(|b| b.stats_minute.tps)
+            .unwrap_or(0.0);
+        let sched_in = s
+            .schedule_stats
+            .as_ref()
+            .map(|b| b.stats_minute.tps)
+            .unwrap_or(0.0);
+        let day_in = num(r, "msgPutTotalTodayMorning") - num(r, "msgPutTotalYesterdayMorning");
+        let day_out = num(r, "msgGetTotalTodayMorning") - num(r, "msgGetTotalYesterdayMorning");
+        let day_trans = s
+            .trans_stats
+            .as_ref()
+            .map(BrokerStatsData::sum_24h)
+            .unwrap_or(0);
+        let day_sched = s
+            .schedule_stats
+            .as_ref()
+            .map(BrokerStatsData::sum_24h)
+            .unwrap_or(0);
+        (t_in, t_out, t_trans, t_sched) = (
+            t_in + normal_in,
+            t_out + normal_out,
+            t_trans + trans_in,
+            t_sched + sched_in,
+        );
+        (d_in, d_out, d_trans, d_sched) = (
+            d_in + day_in,
+            d_out + day_out,
+            d_trans + day_trans,
+            d_sched + day_sched,
+        );
+        report.insert(
+            s.name.clone(),
+            json!({
+                "runtimeEnv": {
+                    "cpuNum": s.config.get("clientCallbackExecutorThreads"),
+                    "totalMemKBytes": r.get("totalMemKBytes"),
+                },
+                "runtimeQuota": {
+                    "diskRatio": {
+                        "commitLogDiskRatio": r.get("commitLogDiskRatio"),
+                        "consumeQueueDiskRatio": r.get("consumeQueueDiskRatio"),
+                    },
+                    "tps": {
+                        "normalInTps": normal_in, "normalOutTps": normal_out,
+                        "transInTps": trans_in, "scheduleInTps": sched_in,
+                    },
+                    "oneDayNum": {
+                        "normalOneDayInNum": day_in, "normalOneDayOutNum": day_out,
+                        "transOneDayInNum": day_trans, "scheduleOneDayInNum": day_sched,
+                    },
+                    "messageAverageSize": r.get("putMessageAverageSize"),
+                    "topicSize": s.topics.len(),
+                    "groupSize": s.groups.len(),
+                },
+                "runtimeVersion": {
+                    "rocketmqVersion": r.get("brokerVersionDesc"),
+                },
+                "brokerAddr": s.addr,
+            }),
+        );
+    }
+    json!({
+        "evaluateReport": report,
+        "totalData": {
+            "totalTps": {
+                "totalNormalInTps": t_in, "totalNormalOutTps": t_out,
+                "totalTransInTps": t_trans, "totalScheduleInTps": t_sched,
+            },
+            "totalOneDayNum": {
+                "normalOneDayInNum": d_in, "normalOneDayOutNum": d_out,
+                "transOneDayInNum": d_trans, "scheduleOneDayInNum": d_sched,
+            },
+        },
+    })
+}
+
+async fn read_acl(
+    admin: &Admin,
+    snapshots: &[BrokerSnapshot],
+    options: &ExportOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Option<AclExport>, MetadataError> {
+    if let Some(path) = &options.plain_acl_file {
+        let config = PlainAclConfig::read(path)?;
+        return Ok(Some(AclExport {
+            kind: "plain".into(),
+            origin: path.display().to_string(),
+            secrets_included: options.include_secrets,
+            global_white_remote_addresses: config.global_white_remote_addresses,
+            accounts: config
+                .accounts
+                .into_iter()
+                .map(|a| AclAccount {
+                    access_key: a.access_key,
+                    secret_key: options.include_secrets.then_some(a.secret_key),
+                    white_remote_address: a.white_remote_address,
+                    admin: a.admin,
+                    default_topic_perm: a.default_topic_perm,
+                    default_group_perm: a.default_group_perm,
+                    topic_perms: a.topic_perms,
+                    group_perms: a.group_perms,
+                })
+                .collect(),
+            ..Default::default()
+        }));
+    }
+    let Some(first) = snapshots.first() else {
+        return Ok(None);
+    };
+    let version = first
+        .runtime
+        .get("brokerVersion")
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(0);
+    let acl1_on = first.config.get("aclEnable").is_some_and(|v| v == "true");
+    // MQVersion ordinal of V5_3_0: ACL 2.0 users and policies exist from there on.
+    const V5_3_0: i32 = 473;
+    if version >= V5_3_0 {
+        let listed = tokio::try_join!(
+            admin.acl_users(&first.addr),
+            admin.acl_policies(&first.addr)
+        );
+        match listed {
+            Ok((mut users, policies)) => {
+                if users.is_empty() && policies.is_empty() {
+                    return Ok(None);
+                }
+                if !options.include_secrets {
+                    users.iter_mut().for_each(|u| u.password = None);
+                }
+                return Ok(Some(AclExport {
+                    kind: "acl2".into(),
+                    origin: first.addr.clone(),
+                    secrets_included: options.include_secrets,
+                    users,
+                    policies,
+                    ..Default::default()
+                }));
+            }
+            Err(e @ AdminError::AuthenticationFailed { .. }) => return Err(e.into()),
+            Err(e) => warnings.push(format!(
+                "ACL users and policies not read from {} ({e}); is authentication enabled with a metadata provider?",
+                first.addr
+            )),
+        }
+    } else if acl1_on {
+        warnings.push(format!(
+            "broker {} has aclEnable=true, but 4.x cannot list ACL accounts over the wire: pass the broker host's conf/plain_acl.yml with --plain-acl-file",
+            first.name
+        ));
+    }
+    Ok(None)
+}
