@@ -123,7 +123,7 @@ impl Admin {
     /// ACL 2.0 users of a 5.3+ broker. An empty answer has no body.
     pub async fn acl_users(&self, broker_addr: &str) -> Result<Vec<User>, AdminError> {
         let header = ListUsersRequestHeader::default();
-        let response = self.call(broker_addr, header.into_frame()).await?;
+        let response = self.call(broker_addr, header.to_frame()).await?;
         if response.body.is_empty() {
             return Ok(Vec::new());
         }
@@ -133,7 +133,7 @@ impl Admin {
     /// ACL 2.0 policies of a 5.3+ broker.
     pub async fn acl_policies(&self, broker_addr: &str) -> Result<Vec<Acl>, AdminError> {
         let header = ListAclsRequestHeader::default();
-        let response = self.call(broker_addr, header.into_frame()).await?;
+        let response = self.call(broker_addr, header.to_frame()).await?;
         if response.body.is_empty() {
             return Ok(Vec::new());
         }

@@ -91,7 +91,7 @@ impl Admin {
         addr: &str,
         header: &H,
     ) -> Result<T, AdminError> {
-        let response = self.call(addr, header.into_frame()).await?;
+        let response = self.call(addr, header.to_frame()).await?;
         parse_body(addr, H::CODE, &response.body)
     }
 
@@ -103,7 +103,7 @@ impl Admin {
             match self.call(addr, frame.clone()).await {
                 Ok(r) => return Ok((addr.clone(), r)),
                 Err(e) if e.is_connectivity() => {
-                    tracing::warn!(peer = %addr, error = %e, "NameServer did not answer; trying the next");
+                    tracing::info!(peer = %addr, error = %e, "NameServer did not answer");
                     last = Some(e);
                 }
                 Err(e) => return Err(e),
@@ -116,7 +116,7 @@ impl Admin {
         &self,
         header: &H,
     ) -> Result<T, AdminError> {
-        let (addr, response) = self.call_namesrv(header.into_frame()).await?;
+        let (addr, response) = self.call_namesrv(header.to_frame()).await?;
         parse_body(&addr, H::CODE, &response.body)
     }
 }

@@ -70,7 +70,7 @@ impl Admin {
         broker_addr: &str,
     ) -> Result<BTreeMap<String, String>, AdminError> {
         let response = self
-            .call(broker_addr, GetBrokerConfigRequestHeader {}.into_frame())
+            .call(broker_addr, GetBrokerConfigRequestHeader {}.to_frame())
             .await?;
         Ok(parse_properties(&String::from_utf8_lossy(&response.body)))
     }

@@ -95,21 +95,52 @@ impl AdminError {
     }
 }
 
-/// ACL failures come back as SYSTEM_ERROR or NO_PERMISSION with an `AclException` /
-/// `AuthenticationException` message in the remark (4.9.x `PlainAccessValidator`, 5.x auth module).
+/// Authentication failures as brokers report them: 4.9.x answers SYSTEM_ERROR with the
+/// `AclException` text (`PlainPermissionManager.validate`); 5.3.x answers NO_PERMISSION with the
+/// authenticator's message (`DefaultAuthenticationHandler`: user not found or disabled, signature
+/// check failed, username missing). Authorization refusals ("has no permission") are not this.
 fn is_auth_failure(code: ResponseCode, remark: &str) -> bool {
-    let r = remark.to_ascii_lowercase();
-    let mentions_auth = [
-        "signature",
-        "accesskey",
-        "access key",
-        "authenticat",
-        "aclexception",
-        "no acl config",
-        "user:",
-        "username cannot be null",
-    ]
-    .iter()
-    .any(|w| r.contains(w));
-    (code == ResponseCode::SYSTEM_ERROR || code == ResponseCode::NO_PERMISSION) && mentions_auth
+    if code == ResponseCode::SYSTEM_ERROR {
+        return remark.contains("AclException");
+    }
+    if code == ResponseCode::NO_PERMISSION {
+        let r = remark.to_ascii_lowercase();
+        return [
+            "signature",
+            "is not found",
+            "is disabled",
+            "username cannot be null",
+            "accesskey",
+        ]
+        .iter()
+        .any(|w| r.contains(w));
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_credential_errors_count_as_authentication_failures() {
+        let e = ResponseCode::SYSTEM_ERROR;
+        assert!(is_auth_failure(
+            e,
+            "org.apache.rocketmq.acl.common.AclException: Check signature failed for accessKey=x"
+        ));
+        assert!(is_auth_failure(
+            ResponseCode::NO_PERMISSION,
+            "User:bob is not found."
+        ));
+        assert!(is_auth_failure(
+            ResponseCode::NO_PERMISSION,
+            "check signature failed."
+        ));
+        assert!(!is_auth_failure(e, "java.lang.IllegalStateException: The authenticationMetadataProvider is not configured."));
+        assert!(!is_auth_failure(
+            ResponseCode::NO_PERMISSION,
+            "User:bob has no permission to access Topic:a"
+        ));
+    }
 }

@@ -52,7 +52,8 @@ struct BrokerSnapshot {
     topics: BTreeMap<String, TopicConfig>,
     groups: BTreeMap<String, SubscriptionGroupConfig>,
     config: BTreeMap<String, String>,
-    runtime: BTreeMap<String, String>,
+    /// Err: why the runtime figures could not be read (the export goes on without them).
+    runtime: Result<BTreeMap<String, String>, String>,
     system_topics: BTreeSet<String>,
     trans_stats: Option<BrokerStatsData>,
     schedule_stats: Option<BrokerStatsData>,
@@ -61,12 +62,12 @@ struct BrokerSnapshot {
 async fn read_broker(admin: &Admin, name: &str, addr: &str) -> Result<BrokerSnapshot, AdminError> {
     // Topics first: on an ACL cluster this is where wrong credentials show.
     let topics = admin.topic_configs(addr).await?;
-    let (groups, config, runtime, system_topics) = tokio::try_join!(
+    let (groups, config, system_topics) = tokio::try_join!(
         admin.subscription_groups(addr),
         admin.broker_config(addr),
-        admin.broker_runtime_info(addr),
         admin.system_topics_of_broker(addr),
     )?;
+    let runtime = runtime_info(admin, addr).await;
     // As `mqadmin exportMetrics`: a statistic the broker has not collected is simply absent.
     let (trans, schedule) = tokio::join!(
         admin.broker_stats(addr, "TOPIC_PUT_NUMS", "RMQ_SYS_TRANS_HALF_TOPIC"),
@@ -83,6 +84,22 @@ async fn read_broker(admin: &Admin, name: &str, addr: &str) -> Result<BrokerSnap
         trans_stats: trans.ok(),
         schedule_stats: schedule.ok(),
     })
+}
+
+/// A broker answers GET_BROKER_RUNTIME_INFO with SYSTEM_ERROR for its first seconds, until its TPS
+/// sampling has a first value (`NoSuchElementException` from `StoreStatsService`): retry briefly.
+async fn runtime_info(admin: &Admin, addr: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut attempt = 0;
+    loop {
+        match admin.broker_runtime_info(addr).await {
+            Ok(table) => return Ok(table),
+            Err(AdminError::Refused { .. }) if attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
 }
 
 /// Reads `cluster_name` through `admin` into a document.
@@ -112,7 +129,15 @@ pub async fn export_cluster(
         .await?;
     snapshots.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = snapshots
+        .iter()
+        .filter_map(|s| {
+            s.runtime
+                .as_ref()
+                .err()
+                .map(|e| format!("runtime figures of broker {} not read: {e}", s.name))
+        })
+        .collect();
     let acl = read_acl(admin, &snapshots, options, &mut warnings).await?;
     Ok(assemble(
         admin, &cluster, &snapshots, acl, options, warnings,
@@ -191,7 +216,7 @@ fn assemble(
     let now = Utc::now();
     let version = snapshots
         .iter()
-        .filter_map(|s| s.runtime.get("brokerVersionDesc").cloned())
+        .filter_map(|s| runtime_of(s).get("brokerVersionDesc").cloned())
         .min();
 
     Document {
@@ -216,7 +241,7 @@ fn assemble(
                         version: snapshots
                             .iter()
                             .find(|s| s.name == b.name)
-                            .and_then(|s| s.runtime.get("brokerVersionDesc").cloned()),
+                            .and_then(|s| runtime_of(s).get("brokerVersionDesc").cloned()),
                     })
                     .collect(),
             },
@@ -338,7 +363,7 @@ fn apache_metrics(snapshots: &[BrokerSnapshot]) -> Value {
     let (mut t_in, mut t_out, mut t_trans, mut t_sched) = (0.0, 0.0, 0.0, 0.0);
     let (mut d_in, mut d_out, mut d_trans, mut d_sched) = (0i64, 0i64, 0i64, 0i64);
     for s in snapshots {
-        let r = &s.runtime;
+        let r = runtime_of(s);
         let normal_in = first_tps(r, "putTps");
         let normal_out = first_tps(r, "getTransferredTps").max(first_tps(r, "getTransferedTps"));
         let trans_in = s
@@ -454,15 +479,17 @@ async fn read_acl(
     let Some(first) = snapshots.first() else {
         return Ok(None);
     };
-    let version = first
-        .runtime
+    let version = runtime_of(first)
         .get("brokerVersion")
         .and_then(|v| v.parse::<i32>().ok())
         .unwrap_or(0);
     let acl1_on = first.config.get("aclEnable").is_some_and(|v| v == "true");
     // MQVersion ordinal of V5_3_0: ACL 2.0 users and policies exist from there on.
     const V5_3_0: i32 = 473;
-    if version >= V5_3_0 {
+    let acl2_on = ["authenticationEnabled", "authorizationEnabled"]
+        .iter()
+        .any(|k| first.config.get(*k).is_some_and(|v| v == "true"));
+    if version >= V5_3_0 && acl2_on {
         let listed = tokio::try_join!(
             admin.acl_users(&first.addr),
             admin.acl_policies(&first.addr)
@@ -497,4 +524,9 @@ async fn read_acl(
         ));
     }
     Ok(None)
+}
+
+fn runtime_of(s: &BrokerSnapshot) -> &BTreeMap<String, String> {
+    static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+    s.runtime.as_ref().unwrap_or(&EMPTY)
 }

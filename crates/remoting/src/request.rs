@@ -11,7 +11,7 @@ use crate::frame::Frame;
 pub trait RequestHeader: Serialize {
     const CODE: RequestCode;
 
-    fn into_frame(&self) -> Frame {
+    fn to_frame(&self) -> Frame {
         Frame::request(Self::CODE).with_fields(fields_of(self))
     }
 }
@@ -143,7 +143,7 @@ mod tests {
             consumer_group: "g".into(),
             topic: None,
         }
-        .into_frame();
+        .to_frame();
         assert_eq!(f.header.code, 208);
         assert_eq!(f.header.field("consumerGroup"), Some("g"));
         assert!(f.header.field("topic").is_none());
@@ -154,7 +154,7 @@ mod tests {
             order: false,
             ..Default::default()
         }
-        .into_frame();
+        .to_frame();
         assert_eq!(f.header.field("readQueueNums"), Some("4"));
         assert_eq!(f.header.field("order"), Some("false"));
     }

@@ -1,0 +1,353 @@
+//! `ferry export` against real clusters: a 4.9.8 and a 5.3.3 cluster (topics and groups created
+//! through the real admin path, `DefaultMQAdminExt`), a 4.9.8 cluster with ACL 1.0, and addresses
+//! that do not answer. Clusters start once for this binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use ferry_testkit::{shared, Cluster, ClusterSpec, GroupSpec, RocketMqVersion, TopicSpec};
+use serde_json::Value;
+
+fn ferry(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .output()
+        .expect("run ferry")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn export(cluster: &Cluster, out: &Path, extra: &[&str]) -> (Output, Option<Value>) {
+    let out_s = out.to_str().unwrap();
+    let mut args = vec![
+        "export",
+        "--no-input",
+        "-n",
+        cluster.namesrv_addr(),
+        "-c",
+        cluster.cluster_name(),
+        "-o",
+        out_s,
+    ];
+    args.extend_from_slice(extra);
+    let o = ferry(&args);
+    let doc = o
+        .status
+        .success()
+        .then(|| serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap());
+    (o, doc)
+}
+
+fn find<'a>(items: &'a Value, name: &str) -> &'a Value {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {items}"))
+}
+
+/// Creates topics and groups through `DefaultMQAdminExt` and checks the export shows them with the
+/// same settings, in Ferry's section and in the Apache-shaped sections.
+fn exports_what_the_admin_created(version: RocketMqVersion) {
+    let cluster = shared(ClusterSpec::new(format!("exp-{version}"), version));
+    let h = cluster.harness();
+    h.create_topics(
+        cluster.cluster_name(),
+        &[
+            TopicSpec::new("orders").queues(8, 6),
+            TopicSpec::new("fifo-orders").queues(4, 4).order(true),
+            TopicSpec::new("read-only").queues(2, 2).perm(4),
+            TopicSpec::new("shop%payments").queues(3, 3),
+        ],
+    )
+    .unwrap();
+    h.create_groups(
+        cluster.cluster_name(),
+        &[
+            GroupSpec::new("billing")
+                .retry_max(5)
+                .retry_queues(2)
+                .broadcast(false),
+            GroupSpec::new("shop%audit").consume_orderly(true),
+        ],
+    )
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.json");
+    let (o, doc) = export(cluster, &file, &[]);
+    assert!(o.status.success(), "stderr: {}", text(&o.stderr));
+    let doc = doc.unwrap();
+    let stdout = text(&o.stdout);
+    assert!(
+        stdout.contains("topics") && stdout.contains("skipped:"),
+        "{stdout}"
+    );
+
+    let ferry = &doc["ferry"];
+    assert_eq!(ferry["formatVersion"], 1);
+    assert_eq!(ferry["source"]["cluster"], cluster.cluster_name());
+    let expected_version = if version.is_5x() { "V5_3_3" } else { "V4_9_8" };
+    assert_eq!(ferry["source"]["version"], expected_version);
+    assert_eq!(ferry["source"]["brokers"][0]["name"], cluster.broker_name());
+
+    let orders = find(&ferry["topics"], "orders");
+    assert_eq!(
+        (
+            orders["readQueueNums"].as_i64(),
+            orders["writeQueueNums"].as_i64()
+        ),
+        (Some(8), Some(6))
+    );
+    assert_eq!(orders["perm"], 6);
+    assert_eq!(orders["brokers"][0]["broker"], cluster.broker_name());
+    assert_eq!(orders["brokers"][0]["writeQueueNums"], 6);
+    assert_eq!(find(&ferry["topics"], "fifo-orders")["order"], true);
+    assert_eq!(find(&ferry["topics"], "read-only")["perm"], 4);
+    assert_eq!(find(&ferry["topics"], "shop%payments")["namespace"], "shop");
+
+    let billing = find(&ferry["groups"], "billing");
+    assert_eq!(billing["config"]["retryMaxTimes"], 5);
+    assert_eq!(billing["config"]["retryQueueNums"], 2);
+    assert_eq!(billing["config"]["consumeBroadcastEnable"], false);
+    assert_eq!(billing["brokers"][0], cluster.broker_name());
+    if version.is_5x() {
+        assert_eq!(
+            find(&ferry["groups"], "shop%audit")["config"]["consumeMessageOrderly"],
+            true
+        );
+    }
+    let namespaces: Vec<&str> = ferry["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(namespaces, vec!["shop"]);
+
+    // System topics and groups are left out and counted.
+    let topics = ferry["topics"].as_array().unwrap();
+    assert!(topics
+        .iter()
+        .all(|t| t["name"] != "TBW102" && !t["name"].as_str().unwrap().starts_with("%RETRY%")));
+    assert!(ferry["skipped"]["systemTopics"].as_u64().unwrap() > 0);
+    assert!(ferry["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["name"] != "TOOLS_CONSUMER"));
+    assert!(ferry["skipped"]["systemGroups"].as_u64().unwrap() > 0);
+
+    // The Apache-shaped sections, as export.sh writes them.
+    assert_eq!(
+        doc["metadata"]["topicConfigTable"]["orders"]["readQueueNums"],
+        8
+    );
+    assert_eq!(
+        doc["metadata"]["subscriptionGroupTable"]["billing"]["retryMaxTimes"],
+        5
+    );
+    assert!(doc["metadata"]["exportTime"].as_i64().unwrap() > 0);
+    assert_eq!(
+        doc["configs"]["brokerConfigs"][cluster.broker_name()]["brokerName"],
+        cluster.broker_name()
+    );
+    assert_eq!(doc["configs"]["clusterScale"]["masterBrokerSize"], 1);
+    let report = &doc["metrics"]["evaluateReport"][cluster.broker_name()];
+    assert!(
+        report["runtimeQuota"]["topicSize"].as_u64().unwrap() >= 4,
+        "{report}"
+    );
+
+    // --include-system keeps them.
+    let (o, doc) = export(cluster, &file, &["--include-system"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc = doc.unwrap();
+    find(&doc["ferry"]["topics"], "TBW102");
+    find(&doc["ferry"]["groups"], "TOOLS_CONSUMER");
+}
+
+#[test]
+fn exports_a_4_9_cluster() {
+    exports_what_the_admin_created(RocketMqVersion::V4_9_8);
+}
+
+#[test]
+fn exports_a_5_3_cluster() {
+    exports_what_the_admin_created(RocketMqVersion::V5_3_3);
+}
+
+fn acl_cluster() -> &'static Cluster {
+    shared(ClusterSpec::new("exp-acl", RocketMqVersion::V4_9_8).acl(true))
+}
+
+#[test]
+fn acl_cluster_exports_with_the_right_keys_and_keeps_secrets_out_unless_asked() {
+    let cluster = acl_cluster();
+    let acl_file = cluster
+        .plain_acl_file()
+        .expect("an ACL cluster has a plain_acl.yml")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("acl.json");
+    let admin = ferry_testkit::acl::admin();
+    let o = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args([
+            "export",
+            "--no-input",
+            "-n",
+            cluster.namesrv_addr(),
+            "-c",
+            cluster.cluster_name(),
+        ])
+        .args(["-o", file.to_str().unwrap(), "--plain-acl-file", &acl_file])
+        .env("FERRY_ACCESS_KEY", &admin.access_key)
+        .env("FERRY_SECRET_KEY", &admin.secret_key)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !written.contains(&admin.secret_key),
+        "a secret leaked into the export"
+    );
+    let doc: Value = serde_json::from_str(&written).unwrap();
+    let acl = &doc["ferry"]["acl"];
+    assert_eq!(acl["kind"], "plain");
+    assert_eq!(acl["secretsIncluded"], false);
+    let account = find_account(&acl["accounts"], "ferryadmin");
+    assert_eq!(account["admin"], true);
+    assert!(account.get("secretKey").is_none());
+    let user_perms = find_account(&acl["accounts"], "ferryuser")["topicPerms"]
+        .as_array()
+        .unwrap();
+    assert!(
+        user_perms.iter().any(|p| p == "acl-topic-rw=PUB|SUB"),
+        "{user_perms:?}"
+    );
+
+    let o = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args([
+            "export",
+            "--no-input",
+            "-n",
+            cluster.namesrv_addr(),
+            "-c",
+            cluster.cluster_name(),
+        ])
+        .args([
+            "-o",
+            file.to_str().unwrap(),
+            "--plain-acl-file",
+            &acl_file,
+            "--include-secrets",
+        ])
+        .env("FERRY_ACCESS_KEY", &admin.access_key)
+        .env("FERRY_SECRET_KEY", &admin.secret_key)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        find_account(&doc["ferry"]["acl"]["accounts"], "ferryadmin")["secretKey"],
+        admin.secret_key.as_str()
+    );
+}
+
+fn find_account<'a>(accounts: &'a Value, ak: &str) -> &'a Value {
+    accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["accessKey"] == ak)
+        .unwrap()
+}
+
+#[test]
+fn acl_cluster_refuses_wrong_or_missing_keys_with_authentication_failed() {
+    let cluster = acl_cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("never.json");
+    for creds in [
+        Some(("ferryadmin", "not-the-secret")),
+        Some(("nobody", "whatever-secret")),
+        None,
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        cmd.args([
+            "export",
+            "--no-input",
+            "-n",
+            cluster.namesrv_addr(),
+            "-c",
+            cluster.cluster_name(),
+        ])
+        .args(["-o", file.to_str().unwrap()])
+        .env_remove("FERRY_ACCESS_KEY")
+        .env_remove("FERRY_SECRET_KEY");
+        if let Some((ak, sk)) = creds {
+            cmd.env("FERRY_ACCESS_KEY", ak).env("FERRY_SECRET_KEY", sk);
+        }
+        let o = cmd.output().unwrap();
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(4), "{creds:?}: {stderr}");
+        assert!(stderr.contains("authentication failed"), "{stderr}");
+        assert!(
+            stderr.contains(cluster.broker_addr()),
+            "the error names the broker: {stderr}"
+        );
+        if let Some((_, sk)) = creds {
+            assert!(!stderr.contains(sk), "the secret must not appear in errors");
+        }
+        assert!(!file.exists(), "nothing is written on failure");
+    }
+}
+
+#[test]
+fn unreachable_namesrv_and_unknown_cluster_fail_cleanly() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let o = ferry(&["export", "--no-input", "-n", &addr, "-c", "any"]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&addr) && stderr.contains("unreachable"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+
+    let cluster = shared(ClusterSpec::new(
+        format!("exp-{}", RocketMqVersion::V4_9_8),
+        RocketMqVersion::V4_9_8,
+    ));
+    let o = ferry(&[
+        "export",
+        "--no-input",
+        "-n",
+        cluster.namesrv_addr(),
+        "-c",
+        "no-such-cluster",
+    ]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("no-such-cluster") && stderr.contains(cluster.cluster_name()),
+        "{stderr}"
+    );
+
+    let o = ferry(&["export", "--no-input"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+}

@@ -1,0 +1,606 @@
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::harness::{Credentials, Harness};
+
+/// The RocketMQ releases the testkit can run (each has a pom in `testkit/poms/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(non_camel_case_types)]
+pub enum RocketMqVersion {
+    /// The 4.9 line as published: the 4.9.8 client, tools, ACL, common, remoting and store jars with
+    /// the 4.9.7 namesrv and broker jars, because 4.9.8 never put those two on Maven Central (see
+    /// `testkit/poms/rocketmq-4.9.8.xml`). Reports version 4.9.8 on the wire; ACL 1.0.
+    V4_9_8,
+    /// The pure 4.9.7 release (the newest 4.x whose namesrv and broker are on Maven Central).
+    V4_9_7,
+    /// 5.3.3: honours a configured broker port; ACL 2.0 (users and policies).
+    V5_3_3,
+}
+
+impl RocketMqVersion {
+    /// The version string the script and the cache use (`4.9.8`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RocketMqVersion::V4_9_8 => "4.9.8",
+            RocketMqVersion::V4_9_7 => "4.9.7",
+            RocketMqVersion::V5_3_3 => "5.3.3",
+        }
+    }
+
+    pub fn is_5x(self) -> bool {
+        matches!(self, RocketMqVersion::V5_3_3)
+    }
+}
+
+impl fmt::Display for RocketMqVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RocketMqVersion {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "4.9.8" => Ok(RocketMqVersion::V4_9_8),
+            "4.9.7" => Ok(RocketMqVersion::V4_9_7),
+            "5.3.3" => Ok(RocketMqVersion::V5_3_3),
+            other => Err(Error::Parse(format!("unknown RocketMQ version {other:?}"))),
+        }
+    }
+}
+
+/// What to start: one NameServer and one master broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSpec {
+    /// Names the instance (its directory is `$FERRY_RUN/<name>-<pid>`) and keys [`shared`].
+    pub name: String,
+    pub version: RocketMqVersion,
+    /// 4.9: ACL 1.0 with the accounts of `testkit/conf/plain_acl.yml`; 5.3.3: ACL 2.0 with the
+    /// same accounts migrated into users and policies. See [`crate::acl`].
+    pub acl: bool,
+    pub cluster_name: String,
+    pub broker_name: String,
+    /// A directory with `topics.json` and/or `subscriptionGroup.json` for the broker to load at boot
+    /// (see [`SeedConfig`]).
+    pub seed_config: Option<PathBuf>,
+}
+
+impl ClusterSpec {
+    /// Cluster `<name>-cluster` with broker `<name>-broker`, no ACL, no seed.
+    pub fn new(name: impl Into<String>, version: RocketMqVersion) -> Self {
+        let name = name.into();
+        ClusterSpec {
+            cluster_name: format!("{name}-cluster"),
+            broker_name: format!("{name}-broker"),
+            name,
+            version,
+            acl: false,
+            seed_config: None,
+        }
+    }
+
+    pub fn acl(mut self, acl: bool) -> Self {
+        self.acl = acl;
+        self
+    }
+
+    pub fn cluster_name(mut self, cluster_name: impl Into<String>) -> Self {
+        self.cluster_name = cluster_name.into();
+        self
+    }
+
+    pub fn broker_name(mut self, broker_name: impl Into<String>) -> Self {
+        self.broker_name = broker_name.into();
+        self
+    }
+
+    pub fn seed_config(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.seed_config = Some(dir.into());
+        self
+    }
+}
+
+/// A running NameServer + broker pair on 127.0.0.1. Dropping it stops both JVMs (and removes the
+/// instance directory unless the thread is panicking or `FERRY_KEEP_RUN` is set, so that logs of a
+/// failed test stay). A background watchdog also stops them when this process exits.
+#[derive(Debug)]
+pub struct Cluster {
+    spec: ClusterSpec,
+    instance: String,
+    info: HashMap<String, String>,
+    namesrv_addr: String,
+    broker_addr: String,
+    startup: Duration,
+    stopped: bool,
+}
+
+/// Attempts when the picked ports turn out to be taken (the script exits with status 3).
+const PORT_ATTEMPTS: usize = 5;
+const EXIT_PORT_BUSY: i32 = 3;
+
+impl Cluster {
+    /// Fetches the jars if needed, picks free loopback ports and starts the cluster; returns once the
+    /// broker is registered in the NameServer.
+    pub fn start(spec: ClusterSpec) -> Result<Cluster> {
+        ensure_fetched()?;
+        let instance = format!("{}-{}", spec.name, std::process::id());
+        let mut last_err = None;
+        for _ in 0..PORT_ATTEMPTS {
+            let (namesrv_port, broker_port) = pick_ports();
+            let mut args: Vec<String> = vec![
+                "start".into(),
+                instance.clone(),
+                "--version".into(),
+                spec.version.as_str().into(),
+                "--namesrv-port".into(),
+                namesrv_port.to_string(),
+                "--broker-port".into(),
+                broker_port.to_string(),
+                "--cluster-name".into(),
+                spec.cluster_name.clone(),
+                "--broker-name".into(),
+                spec.broker_name.clone(),
+                "--watch-pid".into(),
+                std::process::id().to_string(),
+            ];
+            if spec.acl {
+                args.push("--acl".into());
+            }
+            if let Some(dir) = &spec.seed_config {
+                args.push("--seed-config".into());
+                args.push(dir.display().to_string());
+            }
+            let started = Instant::now();
+            match run_script(&args) {
+                Ok(stdout) => {
+                    let info = parse_env(&stdout);
+                    let get = |k: &str| {
+                        info.get(k).cloned().ok_or_else(|| {
+                            Error::Parse(format!("`rocketmq.sh start` printed no {k}=\n{stdout}"))
+                        })
+                    };
+                    return Ok(Cluster {
+                        namesrv_addr: get("NAMESRV")?,
+                        broker_addr: get("BROKER")?,
+                        spec,
+                        instance,
+                        info,
+                        startup: started.elapsed(),
+                        stopped: false,
+                    });
+                }
+                Err(
+                    e @ Error::Script {
+                        status: Some(EXIT_PORT_BUSY),
+                        ..
+                    },
+                ) => last_err = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.expect("at least one attempt"))
+    }
+
+    /// `127.0.0.1:<port>` of the NameServer.
+    pub fn namesrv_addr(&self) -> &str {
+        &self.namesrv_addr
+    }
+
+    /// `127.0.0.1:<port>` of the master broker, as registered in the NameServer. Its VIP channel is
+    /// on port − 2 and HA on port + 1.
+    pub fn broker_addr(&self) -> &str {
+        &self.broker_addr
+    }
+
+    pub fn cluster_name(&self) -> &str {
+        &self.spec.cluster_name
+    }
+
+    pub fn broker_name(&self) -> &str {
+        &self.spec.broker_name
+    }
+
+    pub fn version(&self) -> RocketMqVersion {
+        self.spec.version
+    }
+
+    pub fn spec(&self) -> &ClusterSpec {
+        &self.spec
+    }
+
+    /// `$ROCKETMQ_HOME/conf/plain_acl.yml` of the broker when ACL is on (4.9: the live ACL 1.0
+    /// accounts; 5.3.3: the accounts migrated into ACL 2.0 at boot).
+    pub fn plain_acl_file(&self) -> Option<&Path> {
+        self.info.get("PLAIN_ACL").map(Path::new)
+    }
+
+    /// The admin account when ACL is on.
+    pub fn admin_credentials(&self) -> Option<Credentials> {
+        self.spec.acl.then(crate::acl::admin)
+    }
+
+    /// A harness bound to this cluster's NameServer, signing with the admin account when ACL is on.
+    pub fn harness(&self) -> Harness {
+        let h = Harness::new(self.namesrv_addr());
+        match self.admin_credentials() {
+            Some(c) => h.with_credentials(c),
+            None => h,
+        }
+    }
+
+    /// The instance directory (`$FERRY_RUN/<name>-<pid>`): conf files, store, logs.
+    pub fn instance_dir(&self) -> PathBuf {
+        run_dir().join(&self.instance)
+    }
+
+    /// Directory of the broker's log files (`broker.log`, ...).
+    pub fn broker_log_dir(&self) -> PathBuf {
+        self.info
+            .get("BROKER_LOGS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.instance_dir().join("broker/logs/rocketmqlogs"))
+    }
+
+    /// Directory of the NameServer's log files.
+    pub fn namesrv_log_dir(&self) -> PathBuf {
+        self.info
+            .get("NAMESRV_LOGS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.instance_dir().join("namesrv/logs/rocketmqlogs"))
+    }
+
+    /// The broker's store root (`<store>/config/topics.json`, ...).
+    pub fn store_dir(&self) -> PathBuf {
+        self.info
+            .get("STORE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.instance_dir().join("store"))
+    }
+
+    /// Wall time of `Cluster::start` (script, JVM boots, registration).
+    pub fn startup_time(&self) -> Duration {
+        self.startup
+    }
+
+    /// Every `KEY=VALUE` line `rocketmq.sh start` printed (NAMESRV, BROKER, NAMESRV_PID, BROKER_PID,
+    /// STARTUP_MS, ...).
+    pub fn info(&self) -> &HashMap<String, String> {
+        &self.info
+    }
+
+    /// Stops both JVMs (TERM, then KILL after a grace period) and waits until the ports are free.
+    /// Idempotent.
+    pub fn stop(&mut self) -> Result<()> {
+        if self.stopped {
+            return Ok(());
+        }
+        self.stopped = true;
+        run_script(&["stop".to_string(), self.instance.clone()]).map(|_| ())
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            eprintln!("ferry-testkit: stopping {}: {e}", self.instance);
+            return;
+        }
+        if !std::thread::panicking() && std::env::var_os("FERRY_KEEP_RUN").is_none() {
+            let _ = std::fs::remove_dir_all(self.instance_dir());
+        }
+    }
+}
+
+/// A cluster started once per test binary and shared by its tests, keyed by `spec.name`: the first
+/// call starts it (other names start in parallel), later calls return the same cluster. Statics are
+/// never dropped: the watchdog started with `--watch-pid` stops the JVMs when the binary exits.
+///
+/// Panics if the cluster cannot be started (every test sharing it then fails with the same
+/// message), or if a later call asks for the same name with a different spec.
+pub fn shared(spec: ClusterSpec) -> &'static Cluster {
+    type Slot = OnceLock<std::result::Result<Cluster, String>>;
+    static SLOTS: OnceLock<Mutex<HashMap<String, &'static Slot>>> = OnceLock::new();
+    let slot: &'static Slot = {
+        let mut map = SLOTS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.entry(spec.name.clone())
+            .or_insert_with(|| Box::leak(Box::new(OnceLock::new())))
+    };
+    let name = spec.name.clone();
+    let wanted = spec.clone();
+    match slot.get_or_init(|| Cluster::start(spec).map_err(|e| e.to_string())) {
+        Ok(cluster) => {
+            assert_eq!(
+                cluster.spec(),
+                &wanted,
+                "ferry_testkit::shared({name:?}) called with two different specs"
+            );
+            cluster
+        }
+        Err(e) => panic!("shared cluster {name:?} failed to start: {e}"),
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The script
+// ------------------------------------------------------------------------------------------------
+
+/// The repository root, found from this crate's manifest directory (crates/testkit -> ../..).
+pub fn repo_root() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    dir.canonicalize().unwrap_or(dir)
+}
+
+/// `testkit/rocketmq.sh`.
+pub fn script_path() -> PathBuf {
+    repo_root().join("testkit/rocketmq.sh")
+}
+
+/// `$FERRY_RUN`, default `<repo>/.cache/run` (as in the script).
+pub(crate) fn run_dir() -> PathBuf {
+    std::env::var_os("FERRY_RUN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".cache/run"))
+}
+
+/// Runs `bash testkit/rocketmq.sh ARGS...`; returns stdout, or the whole output as an error.
+pub(crate) fn run_script(args: &[String]) -> Result<String> {
+    let output = script_command(args).output()?;
+    check(args, output)
+}
+
+pub(crate) fn script_command(args: &[String]) -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg(script_path()).args(args);
+    cmd
+}
+
+fn check(args: &[String], output: Output) -> Result<String> {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if output.status.success() {
+        return Ok(stdout);
+    }
+    Err(Error::Script {
+        command: format!("rocketmq.sh {}", args.join(" ")),
+        status: output.status.code(),
+        stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
+}
+
+/// `rocketmq.sh fetch` once per process (the script itself is idempotent and locks the cache):
+/// Maven downloads the jars and builds the harness on a fresh machine.
+pub fn ensure_fetched() -> Result<()> {
+    static FETCHED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    FETCHED
+        .get_or_init(|| {
+            run_script(&["fetch".to_string()]).map_err(|e| e.to_string())?;
+            // Instance directories of shared clusters outlive their test binaries (the watchdog
+            // stops the JVMs but keeps the logs): drop the old ones.
+            run_script(&["prune".to_string()])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(Error::Parse)
+}
+
+fn parse_env(stdout: &str) -> HashMap<String, String> {
+    stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| {
+            !k.is_empty()
+                && k.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+// ------------------------------------------------------------------------------------------------
+// Ports
+// ------------------------------------------------------------------------------------------------
+
+/// Ports come from 20000..32000: below Linux's ephemeral range (32768+), so outgoing connections
+/// never hold them, and above the usual service ports.
+const PORT_LOW: u16 = 20000;
+const PORT_HIGH: u16 = 32000;
+
+/// A NameServer port and a broker port whose port − 2 (VIP channel) and port + 1 (HA) are free too.
+/// Ports handed out by this process are never handed out again; other processes are avoided by
+/// random starting points and by checking that a bind succeeds.
+fn pick_ports() -> (u16, u16) {
+    static TAKEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    let mut taken = TAKEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let mut pick = |span: &[i32]| loop {
+        let base = PORT_LOW + 2 + (random() % u64::from(PORT_HIGH - PORT_LOW - 4)) as u16;
+        let ports: Vec<u16> = span.iter().map(|d| (i32::from(base) + d) as u16).collect();
+        if ports.iter().all(|p| !taken.contains(p) && port_free(*p)) {
+            taken.extend(ports.iter().copied());
+            // Also keep the unused port − 1 away from other clusters: simpler arithmetic for readers.
+            taken.insert(base - 1);
+            return base;
+        }
+    };
+    let namesrv = pick(&[0]);
+    let broker = pick(&[-2, 0, 1]);
+    (namesrv, broker)
+}
+
+fn port_free(port: u16) -> bool {
+    // The JVMs bind the wildcard address; a bind of 0.0.0.0 fails if any address holds the port.
+    TcpListener::bind(("0.0.0.0", port)).is_ok()
+}
+
+fn random() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+// ------------------------------------------------------------------------------------------------
+// Seed configuration
+// ------------------------------------------------------------------------------------------------
+
+/// Topics and groups for a broker to load at boot (`--seed-config`): writes `topics.json` and
+/// `subscriptionGroup.json` in the broker's own format, which 4.9 and 5.x both read. Much faster
+/// than creating thousands of topics over the wire.
+#[derive(Debug, Clone, Default)]
+pub struct SeedConfig {
+    pub topics: Vec<crate::harness::TopicSpec>,
+    pub groups: Vec<crate::harness::GroupSpec>,
+}
+
+impl SeedConfig {
+    /// Writes both files into `dir` (created if needed) and returns `dir`, ready for
+    /// [`ClusterSpec::seed_config`].
+    pub fn write(&self, dir: impl AsRef<Path>) -> Result<PathBuf> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir)?;
+        let version = r#""dataVersion":{"counter":1,"stateVersion":0,"timestamp":0}"#;
+        let topics: Vec<String> = self
+            .topics
+            .iter()
+            .map(|t| {
+                format!(
+                    r#"{name}:{{"order":{order},"perm":{perm},"readQueueNums":{read},"topicFilterType":"SINGLE_TAG","topicName":{name},"topicSysFlag":0,"writeQueueNums":{write}}}"#,
+                    name = json_string(&t.name),
+                    order = t.order,
+                    perm = t.perm,
+                    read = t.read_queues,
+                    write = t.write_queues
+                )
+            })
+            .collect();
+        std::fs::write(
+            dir.join("topics.json"),
+            format!(
+                "{{{version},\"topicConfigTable\":{{{}}}}}",
+                topics.join(",")
+            ),
+        )?;
+        let groups: Vec<String> = self
+            .groups
+            .iter()
+            .map(|g| {
+                format!(
+                    r#"{name}:{{"brokerId":0,"consumeBroadcastEnable":{broadcast},"consumeEnable":true,"consumeFromMinEnable":true,"consumeMessageOrderly":{orderly},"groupName":{name},"notifyConsumerIdsChangedEnable":true,"retryMaxTimes":{retry_max},"retryQueueNums":{retry_queues},"whichBrokerWhenConsumeSlowly":1}}"#,
+                    name = json_string(&g.name),
+                    broadcast = g.broadcast,
+                    orderly = g.consume_orderly,
+                    retry_max = g.retry_max,
+                    retry_queues = g.retry_queues
+                )
+            })
+            .collect();
+        std::fs::write(
+            dir.join("subscriptionGroup.json"),
+            format!(
+                "{{{version},\"subscriptionGroupTable\":{{{}}}}}",
+                groups.join(",")
+            ),
+        )?;
+        Ok(dir.to_path_buf())
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_distinct_free_ports() {
+        let mut seen = HashSet::new();
+        for _ in 0..20 {
+            let (n, b) = pick_ports();
+            for p in [n, b - 2, b, b + 1] {
+                assert!((PORT_LOW..PORT_HIGH).contains(&p));
+                assert!(seen.insert(p), "port {p} handed out twice");
+            }
+        }
+    }
+
+    #[test]
+    fn parses_start_output() {
+        let env = parse_env(
+            "rocketmq.sh: noise\nNAMESRV=127.0.0.1:1\nBROKER=127.0.0.1:2\nPLAIN_ACL=/a=b\n",
+        );
+        assert_eq!(env["NAMESRV"], "127.0.0.1:1");
+        assert_eq!(env["PLAIN_ACL"], "/a=b");
+        assert_eq!(env.len(), 3);
+    }
+
+    #[test]
+    fn versions_round_trip() {
+        for v in [
+            RocketMqVersion::V4_9_8,
+            RocketMqVersion::V4_9_7,
+            RocketMqVersion::V5_3_3,
+        ] {
+            assert_eq!(v.as_str().parse::<RocketMqVersion>().unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn seed_config_is_json() {
+        let dir = std::env::temp_dir().join(format!("ferry-seed-test-{}", std::process::id()));
+        let seed = SeedConfig {
+            topics: vec![crate::harness::TopicSpec::new("t\"1").queues(2, 3)],
+            groups: vec![crate::harness::GroupSpec::new("g1")],
+        };
+        seed.write(&dir).unwrap();
+        let topics =
+            crate::json::parse(&std::fs::read_to_string(dir.join("topics.json")).unwrap()).unwrap();
+        let t = topics
+            .get("topicConfigTable")
+            .and_then(|m| m.get("t\"1"))
+            .unwrap();
+        assert_eq!(
+            t.get("writeQueueNums").and_then(crate::json::Value::as_i64),
+            Some(3)
+        );
+        let groups = crate::json::parse(
+            &std::fs::read_to_string(dir.join("subscriptionGroup.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(groups
+            .get("subscriptionGroupTable")
+            .and_then(|m| m.get("g1"))
+            .is_some());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

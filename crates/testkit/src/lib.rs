@@ -1,0 +1,62 @@
+//! Real Apache RocketMQ clusters for Ferry's integration tests.
+//!
+//! [`Cluster::start`] runs `testkit/rocketmq.sh start` (jars from Maven Central, fetched on first
+//! use) for one NameServer + one master broker on free loopback ports; [`Harness`] drives them with
+//! the real Java client (`rocketmq-client` 4.9.8) and `DefaultMQAdminExt`.
+//!
+//! ```no_run
+//! use ferry_testkit::{Cluster, ClusterSpec, Consume, Produce, RocketMqVersion, TopicSpec};
+//!
+//! let cluster = Cluster::start(ClusterSpec::new("source", RocketMqVersion::V4_9_8))?;
+//! let h = cluster.harness();
+//! h.create_topics(cluster.cluster_name(), &[TopicSpec::new("orders").queues(4, 4)])?;
+//! let sent = h.produce(&Produce::new("orders", 10))?;
+//! let got = h.consume(&Consume::new("orders", "orders-consumer", 10).from_first())?;
+//! assert_eq!(ferry_testkit::consumed_ids(&got).len(), sent.len());
+//! # Ok::<(), ferry_testkit::Error>(())
+//! ```
+//!
+//! For a cluster shared by all tests of one binary use [`shared`]. JVMs never outlive the test
+//! process: each cluster has a watchdog that stops it when the process that started it exits.
+//! Linux only (the script reads `/proc`). See `testkit/README.md`.
+
+mod cluster;
+mod error;
+mod harness;
+mod json;
+
+pub use cluster::{
+    ensure_fetched, repo_root, script_path, shared, Cluster, ClusterSpec, RocketMqVersion,
+    SeedConfig,
+};
+pub use error::{Error, Result};
+pub use harness::{
+    consumed_ids, Consume, Credentials, GroupSpec, Harness, Produce, ReceivedMessage, SentMessage,
+    TopicSpec,
+};
+
+/// The ACL accounts and resources of `testkit/conf/plain_acl.yml`, active on clusters started with
+/// `acl: true`. No whitelist matches 127.0.0.1, so every request must be signed.
+pub mod acl {
+    use crate::Credentials;
+
+    /// Admin account (4.9: `admin: true`; 5.3.3: a super user).
+    pub fn admin() -> Credentials {
+        Credentials::new("ferryadmin", "ferryadmin-secret-123")
+    }
+
+    /// Plain account: default topic perm DENY, default group perm SUB, plus the perms below.
+    pub fn user() -> Credentials {
+        Credentials::new("ferryuser", "ferryuser-secret-456")
+    }
+
+    /// Topics `ferryuser` may publish to and subscribe to (PUB|SUB), only publish, only subscribe,
+    /// or not touch at all (DENY).
+    pub const USER_TOPIC_PUB_SUB: &str = "acl-topic-rw";
+    pub const USER_TOPIC_PUB: &str = "acl-topic-pub";
+    pub const USER_TOPIC_SUB: &str = "acl-topic-sub";
+    pub const USER_TOPIC_DENY: &str = "acl-topic-deny";
+    /// Groups: PUB|SUB and DENY for `ferryuser`.
+    pub const USER_GROUP: &str = "acl-group";
+    pub const USER_GROUP_DENY: &str = "acl-group-deny";
+}

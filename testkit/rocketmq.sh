@@ -1,0 +1,631 @@
+#!/usr/bin/env bash
+# Real Apache RocketMQ clusters for Ferry's tests: one NameServer + one master broker per instance,
+# on 127.0.0.1, from jars fetched off Maven Central (no binary zip, no Docker).
+#
+#   testkit/rocketmq.sh fetch [VERSION...]          jars for 4.9.8 and 5.3.3 (default) + the Java harness
+#   testkit/rocketmq.sh start NAME --version V --namesrv-port P --broker-port B
+#                             [--cluster-name C] [--broker-name N] [--acl] [--seed-config DIR]
+#                             [--watch-pid PID] [--timeout-secs S]
+#   testkit/rocketmq.sh stop NAME | stop-all | status NAME | prune [--older-than-mins N]
+#   testkit/rocketmq.sh harness ARGS...             run the Java harness (produce / consume / admin)
+#   testkit/rocketmq.sh mqadmin VERSION ARGS...     run that version's mqadmin (MQAdminStartup)
+#
+# Environment: FERRY_CACHE (default <repo>/.cache) holds jars and the harness build;
+# FERRY_RUN (default <repo>/.cache/run) holds one directory per instance; MVN (default mvn);
+# JAVA (default $JAVA_HOME/bin/java or java). See testkit/README.md. Linux only (/proc, setsid, flock).
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TESTKIT="$REPO_ROOT/testkit"
+SELF="$TESTKIT/rocketmq.sh"
+CACHE="${FERRY_CACHE:-$REPO_ROOT/.cache}"
+RUN="${FERRY_RUN:-$REPO_ROOT/.cache/run}"
+MVN="${MVN:-mvn}"
+if [[ -n "${JAVA:-}" ]]; then :
+elif [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA="$JAVA_HOME/bin/java"
+else JAVA=java
+fi
+DEFAULT_VERSIONS=(4.9.8 5.3.3)
+
+# The ACL accounts written by --acl (must match testkit/conf/plain_acl.yml).
+ACL_ADMIN_AK=ferryadmin
+ACL_ADMIN_SK=ferryadmin-secret-123
+
+die() { echo "rocketmq.sh: $*" >&2; exit 1; }
+log() { echo "rocketmq.sh: $*" >&2; }
+now_ms() { date +%s%3N; }
+
+usage() { sed -n '2,/^set -euo/p' "$SELF" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+# ---------------------------------------------------------------------------------------------
+# fetch
+# ---------------------------------------------------------------------------------------------
+
+# Content hash of files, used as the "already done" marker so that editing a pom or the harness
+# sources triggers a re-fetch / rebuild, and an unchanged tree costs nothing (no Maven JVM).
+stamp_of() { (cd "$1" && shift && sha256sum "$@" | sha256sum | cut -c1-16); }
+
+# Maven in batch mode, quiet; its output is kept in a file and shown only when it fails (it would
+# otherwise mix into the machine-readable output of `start`). A clean ~/.m2 works: only Maven
+# Central is needed.
+mvn_run() {
+  local logf
+  logf=$(mktemp "${TMPDIR:-/tmp}/ferry-mvn.XXXXXX")
+  if ! "$MVN" -B -q -Dstyle.color=never "$@" >"$logf" 2>&1; then
+    cat "$logf" >&2
+    rm -f "$logf"
+    die "maven failed: $MVN $*"
+  fi
+  rm -f "$logf"
+}
+
+fetch_version() {
+  local v=$1 pom="$TESTKIT/poms/rocketmq-$1.xml" dir="$CACHE/rocketmq/$1" stamp
+  [[ -f "$pom" ]] || die "no pom for RocketMQ $v (expected $pom; copy a sibling pom to add a version)"
+  stamp=$(stamp_of "$TESTKIT/poms" "rocketmq-$v.xml")
+  if [[ -f "$dir/.fetched" && "$(cat "$dir/.fetched")" == "$stamp" ]]; then return 0; fi
+  log "fetching RocketMQ $v from Maven Central into $dir/lib"
+  rm -rf "$dir/lib.tmp"
+  mkdir -p "$dir"
+  mvn_run -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$dir/lib.tmp"
+  # Swap in atomically-ish so a half-finished download is never taken for a complete one.
+  rm -rf "${dir:?}/lib"
+  mv "$dir/lib.tmp" "$dir/lib"
+  echo "$stamp" >"$dir/.fetched"
+}
+
+# The harness is a Maven module (testkit/harness); its jar and its dependencies (rocketmq-client,
+# -tools, -acl 4.9.8) go to $CACHE/harness/build. The source tree stays clean.
+build_harness() {
+  local src="$TESTKIT/harness" out="$CACHE/harness" stamp files
+  files=$(cd "$src" && find pom.xml src -type f | LC_ALL=C sort | tr '\n' ' ')
+  # shellcheck disable=SC2086 # word splitting of the file list is intended
+  stamp=$(stamp_of "$src" $files)
+  if [[ -f "$out/.built" && "$(cat "$out/.built")" == "$stamp" && -f "$out/build/ferry-harness.jar" ]]; then
+    return 0
+  fi
+  log "building the Java harness into $out/build"
+  rm -rf "$out/build"
+  mkdir -p "$out"
+  mvn_run -f "$src/pom.xml" -Dferry.build.dir="$out/build" package
+  echo "$stamp" >"$out/.built"
+}
+
+cmd_fetch() {
+  local versions=("$@")
+  [[ ${#versions[@]} -gt 0 ]] || versions=("${DEFAULT_VERSIONS[@]}")
+  mkdir -p "$CACHE"
+  # Tests start clusters from several threads and processes: one fetch at a time.
+  exec 9>"$CACHE/.fetch.lock"
+  flock 9
+  local v
+  for v in "${versions[@]}"; do fetch_version "$v"; done
+  build_harness
+  exec 9>&-
+}
+
+# ---------------------------------------------------------------------------------------------
+# helpers for processes and ports
+# ---------------------------------------------------------------------------------------------
+
+# JDK 9+ encapsulation: 4.9.x MappedFile.clean reflects on DirectByteBuffer/jdk.internal.ref.Cleaner
+# when it unmaps files; 5.x DLedger/hessian reflect on java.lang. Harmless when unused.
+java_opens() {
+  local first
+  first=$("$JAVA" -version 2>&1 | head -n1)
+  if [[ "$first" == *'"1.'* ]]; then return 0; fi # Java 8 knows none of these flags
+  echo "--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED" \
+    "--add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED" \
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-exports=java.base/sun.nio.ch=ALL-UNNAMED"
+}
+
+# Is some socket LISTENing on TCP port $1 (any address, IPv4 or IPv6)? Reads /proc so that no
+# ss/netstat/nc is needed. State 0A = LISTEN; the port is the hex after the colon.
+port_listening() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  local tables=(/proc/net/tcp)
+  [[ -r /proc/net/tcp6 ]] && tables+=(/proc/net/tcp6) # absent when IPv6 is disabled
+  awk -v hex="$hex" '{ n = split($2, a, ":"); if (a[n] == hex && $4 == "0A") found = 1 }
+    END { exit found ? 0 : 1 }' "${tables[@]}"
+}
+
+# Is PID alive and one of ours (its command line contains MARKER: "<instance dir>/" for the JVMs,
+# the script's path for a watchdog)? Guards against killing an unrelated process that inherited a
+# recycled PID.
+pid_is_ours() {
+  local pid=$1 marker=$2
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$marker"
+}
+
+# Alive and not a zombie (a dead test binary not yet reaped by cargo still answers kill -0).
+pid_alive() {
+  local pid=$1 state
+  [[ -r "/proc/$pid/stat" ]] || return 1
+  state=$(sed 's/^.*) //' "/proc/$pid/stat" | cut -d' ' -f1)
+  [[ "$state" != Z && "$state" != X ]]
+}
+
+read_pid() { if [[ -f "$1" ]]; then cat "$1"; fi; }
+
+# Start a command in its own session (so Ctrl-C on the caller's terminal does not hit it and it
+# outlives this script), stdin from /dev/null and output to a file (so it never holds the caller's
+# pipes open: a Rust test reading our stdout would otherwise wait for the JVM to exit).
+# The pid is written by the process itself before exec, so it is exactly the JVM's pid.
+spawn() {
+  local pidfile=$1 out=$2
+  shift 2
+  # shellcheck disable=SC2016 # $$ and $@ are for the inner shell
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >"$out" 2>&1 &
+  local i
+  for i in $(seq 1 100); do [[ -s "$pidfile" ]] && return 0; sleep 0.02; done
+  die "could not start $*"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Remoting requests from bash (no JVM needed), over /dev/tcp.
+# Frame: u32 total length (4 + header length + body length), u32 header length (serialize type
+# 0 = JSON in the top byte), JSON header, body. Prints the response frame with non-printable bytes
+# blanked, which is enough to grep it.
+# ---------------------------------------------------------------------------------------------
+be32() { printf '%08x' "$1" | sed 's/../\\x&/g'; }
+
+remoting_request() {
+  local port=$1 header=$2 body=${3:-} frame
+  frame="$(be32 $((4 + ${#header} + ${#body})))$(be32 ${#header})$header$body"
+  # timeout: never hang on a half-open socket. dd reads exactly the frame the length prefix announces.
+  # shellcheck disable=SC2016 # the inner script expands its own positional parameters
+  timeout 5 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "%b" "$2" >&3
+    len=$(dd bs=4 count=1 iflag=fullblock 2>/dev/null <&3 | od -An -tu1 | awk "{ print \$1*16777216 + \$2*65536 + \$3*256 + \$4 }")
+    [ -n "$len" ] && [ "$len" -gt 0 ] || exit 1
+    dd bs="$len" count=1 iflag=fullblock 2>/dev/null <&3 | tr -c "[:print:]" " "
+  ' _ "$port" "$frame" 2>/dev/null
+}
+
+# GET_BROKER_CLUSTER_INFO (106) from a NameServer.
+namesrv_cluster_info() {
+  remoting_request "$1" '{"code":106,"extFields":{},"flag":0,"language":"JAVA","opaque":1,"serializeTypeCurrentRPC":"JSON","version":399}'
+}
+
+# UPDATE_BROKER_CONFIG (25) with brokerPermission set to its default (6 = read|write): the broker
+# answers by registering itself in the NameServer at once (AdminBrokerProcessor.updateBrokerConfig).
+# Why: a 5.x broker registers synchronously in start() only with the NameServers its client has
+# already connected to (BrokerOuterAPI.registerBrokerAll uses getAvailableNameSrvList(), filled by an
+# asynchronous scan, NettyRemotingClient.scanAvailableNameSrv); when that scan loses the race, the
+# first registration is silently skipped and the next comes from a timer 10 s later. With ACL the
+# request is signed like AclClientRPCHook does: HmacSHA1 over the sorted extFields values + body.
+nudge_broker_registration() {
+  local port=$1 body='brokerPermission=6' ext='{}' sig
+  if [[ "$ACL" == 1 ]]; then
+    command -v openssl >/dev/null || return 0
+    sig=$(printf '%s%s' "$ACL_ADMIN_AK" "$body" | openssl dgst -sha1 -hmac "$ACL_ADMIN_SK" -binary | base64)
+    ext="{\"AccessKey\":\"$ACL_ADMIN_AK\",\"Signature\":\"$sig\"}"
+  fi
+  remoting_request "$port" "{\"code\":25,\"extFields\":$ext,\"flag\":0,\"language\":\"JAVA\",\"opaque\":2,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":399}" "$body" >/dev/null || true
+}
+
+# ---------------------------------------------------------------------------------------------
+# start
+# ---------------------------------------------------------------------------------------------
+
+tail_logs() {
+  local inst=$1 f
+  for f in "$inst/namesrv.out" "$inst/broker.out" "$inst/namesrv/logs/rocketmqlogs/namesrv.log" \
+    "$inst/broker/logs/rocketmqlogs/broker.log"; do
+    [[ -s "$f" ]] || continue
+    echo "----- tail -n 30 $f" >&2
+    # 5.x logback prints its own configuration status to stdout: skip that noise.
+    grep -v ' |-INFO in \| |-WARN in ' "$f" | tail -n 30 >&2
+  done
+}
+
+# Exit code 3 means "a port is taken": callers (the Rust testkit) pick other ports and retry.
+EXIT_PORT_BUSY=3
+
+fail_start() {
+  local inst=$1 msg=$2 code=1
+  if grep -qs 'Address already in use' "$inst/namesrv.out" "$inst/broker.out" \
+    "$inst"/namesrv/logs/rocketmqlogs/*.log "$inst"/broker/logs/rocketmqlogs/*.log; then
+    code=$EXIT_PORT_BUSY
+    msg="$msg (a port was taken: Address already in use)"
+  fi
+  log "$msg"
+  tail_logs "$inst"
+  stop_instance "$(basename "$inst")" quiet || true
+  exit "$code"
+}
+
+write_broker_conf() {
+  local f=$1
+  cat >"$f" <<EOF
+# Written by testkit/rocketmq.sh start; keys map onto BrokerConfig / NettyServerConfig /
+# MessageStoreConfig (and AuthConfig in 5.x) by reflection (MixAll.properties2Object).
+brokerClusterName=$CLUSTER_NAME
+brokerName=$BROKER_NAME
+brokerId=0
+brokerRole=ASYNC_MASTER
+flushDiskType=ASYNC_FLUSH
+namesrvAddr=127.0.0.1:$NAMESRV_PORT
+listenPort=$BROKER_PORT
+# The address registered in the NameServer; the default is the first non-loopback IP.
+brokerIP1=127.0.0.1
+brokerIP2=127.0.0.1
+storePathRootDir=$INST/store
+storePathCommitLog=$INST/store/commitlog
+autoCreateTopicEnable=true
+autoCreateSubscriptionGroup=true
+# Small files: the defaults (1 GiB commit log, 6 MB consume queues, 400 MB index) are sparse
+# mmaps, but tests with many brokers should not reserve that much address space and disk.
+mappedFileSizeCommitLog=67108864
+# 30000 entries of 20 bytes
+mappedFileSizeConsumeQueue=600000
+maxHashSlotNum=100000
+maxIndexNum=400000
+EOF
+  case "$VERSION" in
+    5.*)
+      cat >>"$f" <<EOF
+# 5.x timer wheel (delay messages): 100 MB timer log by default.
+mappedFileSizeTimerLog=16777216
+EOF
+      ;;
+  esac
+  if [[ "$ACL" == 1 ]]; then
+    case "$VERSION" in
+      4.*)
+        cat >>"$f" <<EOF
+# ACL 1.0: accounts in \$ROCKETMQ_HOME/conf/plain_acl.yml.
+aclEnable=true
+EOF
+        ;;
+      5.*)
+        cat >>"$f" <<EOF
+# ACL 2.0 (5.3+). Users and policies live in RocksDB under <storePathRootDir>/config. The broker
+# creates the initial super user, then migrates the ACL 1.0 accounts of
+# \$ROCKETMQ_HOME/conf/plain_acl.yml (users + topic/group policies; no IP whitelists).
+authenticationEnabled=true
+authorizationEnabled=true
+authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider
+authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider
+authorizationProvider=org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider
+authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider
+initAuthenticationUser={"username":"$ACL_ADMIN_AK","password":"$ACL_ADMIN_SK"}
+innerClientAuthenticationCredentials={"accessKey":"$ACL_ADMIN_AK","secretKey":"$ACL_ADMIN_SK"}
+migrateAuthFromV1Enabled=true
+EOF
+        ;;
+    esac
+  fi
+}
+
+cmd_start() {
+  NAME=${1:-}
+  [[ -n "$NAME" && "$NAME" != -* ]] || die "start: NAME is required"
+  shift
+  VERSION="" NAMESRV_PORT="" BROKER_PORT="" CLUSTER_NAME="" BROKER_NAME="" ACL=0 SEED="" WATCH_PID=""
+  local timeout=90
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --version) VERSION=$2; shift 2 ;;
+      --namesrv-port) NAMESRV_PORT=$2; shift 2 ;;
+      --broker-port) BROKER_PORT=$2; shift 2 ;;
+      --cluster-name) CLUSTER_NAME=$2; shift 2 ;;
+      --broker-name) BROKER_NAME=$2; shift 2 ;;
+      --acl) ACL=1; shift ;;
+      --seed-config) SEED=$2; shift 2 ;;
+      --watch-pid) WATCH_PID=$2; shift 2 ;;
+      --timeout-secs) timeout=$2; shift 2 ;;
+      *) die "start: unknown option $1" ;;
+    esac
+  done
+  [[ "$NAME" =~ ^[A-Za-z0-9._-]+$ ]] || die "start: NAME may only contain letters, digits, . _ -"
+  [[ -n "$VERSION" ]] || die "start: --version is required (4.9.8 or 5.3.3)"
+  [[ "$NAMESRV_PORT" =~ ^[0-9]+$ && "$BROKER_PORT" =~ ^[0-9]+$ ]] ||
+    die "start: --namesrv-port and --broker-port are required"
+  CLUSTER_NAME=${CLUSTER_NAME:-$NAME-cluster}
+  BROKER_NAME=${BROKER_NAME:-$NAME-broker}
+  if [[ -n "$SEED" ]]; then
+    [[ -f "$SEED/topics.json" || -f "$SEED/subscriptionGroup.json" ]] ||
+      die "start: --seed-config $SEED has neither topics.json nor subscriptionGroup.json"
+  fi
+  if [[ -n "$WATCH_PID" ]]; then pid_alive "$WATCH_PID" || die "start: --watch-pid $WATCH_PID is not running"; fi
+
+  cmd_fetch "$VERSION"
+  local lib="$CACHE/rocketmq/$VERSION/lib"
+
+  INST="$RUN/$NAME"
+  if instance_running "$INST"; then die "start: instance $NAME is already running (stop it first)"; fi
+
+  # Broker ports: listenPort, the "fast"/VIP server on listenPort-2 (BrokerController) and HA on
+  # listenPort+1 (BrokerStartup).
+  local p
+  for p in "$NAMESRV_PORT" "$((BROKER_PORT - 2))" "$BROKER_PORT" "$((BROKER_PORT + 1))"; do
+    if port_listening "$p"; then
+      log "start: port $p is already in use"
+      exit "$EXIT_PORT_BUSY"
+    fi
+  done
+
+  # A fresh instance every time: old store, config and logs go.
+  rm -rf "$INST"
+  mkdir -p "$INST/home/conf" "$INST/store/config" "$INST/namesrv" "$INST/broker"
+  local home="$INST/home"
+  case "$VERSION" in
+    4.*) cp "$TESTKIT"/conf/4.9/logback_*.xml "$home/conf/" ;;
+  esac
+  if [[ "$ACL" == 1 ]]; then
+    cp "$TESTKIT/conf/plain_acl.yml" "$home/conf/plain_acl.yml"
+    # mqadmin reads its credentials from here when ACL is on.
+    printf 'accessKey: %s\nsecretKey: %s\n' "$ACL_ADMIN_AK" "$ACL_ADMIN_SK" >"$home/conf/tools.yml"
+  fi
+  if [[ -n "$SEED" ]]; then
+    # The broker loads <storePathRootDir>/config/{topics,subscriptionGroup}.json at boot.
+    local f
+    for f in topics.json subscriptionGroup.json; do
+      if [[ -f "$SEED/$f" ]]; then cp "$SEED/$f" "$INST/store/config/$f"; fi
+    done
+  fi
+  # orderMessageEnable: routes then carry orderTopicConf for topics created with --order (as
+  # `mqadmin updateTopic -o true` sets up), which Ferry must handle; off by default in RocketMQ.
+  printf 'listenPort=%s\norderMessageEnable=true\n' "$NAMESRV_PORT" >"$INST/namesrv.conf"
+  write_broker_conf "$INST/broker.conf"
+
+  # shellcheck disable=SC2207 # the flags contain no spaces
+  local opens=($(java_opens))
+  # user.home: RocketMQ logs to ~/logs/rocketmqlogs and the NameServer keeps its kv config under
+  # ~/namesrv; one home per process isolates instances from each other and from the real home
+  # (5.x NameServer and broker would otherwise write some of the same log files).
+  local common=(-server -XX:+UseSerialGC -XX:+PerfDisableSharedMem -XX:-OmitStackTraceInFastThrow
+    -Drocketmq.home.dir="$home" "${opens[@]}" -cp "$lib/*")
+
+  local t0 t1 t2 t3
+  t0=$(now_ms)
+  ROCKETMQ_HOME="$home" spawn "$INST/namesrv.pid" "$INST/namesrv.out" \
+    "$JAVA" -Xms64m -Xmx128m -XX:MaxDirectMemorySize=128m -Duser.home="$INST/namesrv" "${common[@]}" \
+    org.apache.rocketmq.namesrv.NamesrvStartup -c "$INST/namesrv.conf"
+
+  local deadline=$((SECONDS + timeout))
+  until grep -qs 'boot success' "$INST/namesrv.out" && port_listening "$NAMESRV_PORT"; do
+    pid_alive "$(read_pid "$INST/namesrv.pid")" || fail_start "$INST" "NameServer $NAME exited during startup"
+    ((SECONDS < deadline)) || fail_start "$INST" "NameServer $NAME not up after ${timeout}s"
+    sleep 0.1
+  done
+  t1=$(now_ms)
+
+  ROCKETMQ_HOME="$home" spawn "$INST/broker.pid" "$INST/broker.out" \
+    "$JAVA" -Xms256m -Xmx384m -XX:MaxDirectMemorySize=256m -Duser.home="$INST/broker" "${common[@]}" \
+    org.apache.rocketmq.broker.BrokerStartup -c "$INST/broker.conf"
+
+  # Ready = the broker printed "boot success" (BrokerStartup.start, after registerBrokerAll) AND the
+  # NameServer itself lists this broker at 127.0.0.1:<broker port> in its cluster info. The latter
+  # also proves the broker honoured listenPort from broker.conf.
+  local info="" booted_at="" nudged=0
+  while :; do
+    if grep -qs 'boot success' "$INST/broker.out"; then
+      info=$(namesrv_cluster_info "$NAMESRV_PORT" || true)
+      if [[ "$info" == *"\"$BROKER_NAME\""* && "$info" == *"127.0.0.1:$BROKER_PORT"* ]]; then break; fi
+      booted_at=${booted_at:-$SECONDS}
+      # Booted but not registered after a second: ask for a registration (see nudge_broker_registration).
+      if [[ "$VERSION" == 5.* ]] && ((nudged < 3 && SECONDS - booted_at >= 1 + 2 * nudged)); then
+        nudge_broker_registration "$BROKER_PORT"
+        nudged=$((nudged + 1))
+      fi
+    fi
+    pid_alive "$(read_pid "$INST/broker.pid")" || fail_start "$INST" "broker $NAME exited during startup"
+    ((SECONDS < deadline)) || fail_start "$INST" "broker $NAME not registered in its NameServer after ${timeout}s"
+    sleep 0.2
+  done
+  t2=$(now_ms)
+  # Every broker port must really be ours now (-2 VIP server, +1 HA): catches a broker that
+  # ignored the configured port.
+  for p in "$((BROKER_PORT - 2))" "$BROKER_PORT" "$((BROKER_PORT + 1))"; do
+    port_listening "$p" || fail_start "$INST" "broker $NAME is up but nothing listens on port $p"
+  done
+  t3=$(now_ms)
+
+  if [[ -n "$WATCH_PID" ]]; then
+    spawn "$INST/watchdog.pid" "$INST/watchdog.log" bash "$SELF" _watch "$NAME" "$WATCH_PID"
+  fi
+
+  {
+    echo "NAME=$NAME"
+    echo "VERSION=$VERSION"
+    echo "NAMESRV=127.0.0.1:$NAMESRV_PORT"
+    echo "BROKER=127.0.0.1:$BROKER_PORT"
+    echo "CLUSTER=$CLUSTER_NAME"
+    echo "BROKER_NAME=$BROKER_NAME"
+    echo "ROCKETMQ_HOME=$home"
+    echo "STORE=$INST/store"
+    echo "NAMESRV_LOGS=$INST/namesrv/logs/rocketmqlogs"
+    echo "BROKER_LOGS=$INST/broker/logs/rocketmqlogs"
+    echo "NAMESRV_PID=$(read_pid "$INST/namesrv.pid")"
+    echo "BROKER_PID=$(read_pid "$INST/broker.pid")"
+    if [[ "$ACL" == 1 ]]; then
+      echo "PLAIN_ACL=$home/conf/plain_acl.yml"
+      echo "ACL_ADMIN_AK=$ACL_ADMIN_AK"
+      echo "ACL_ADMIN_SK=$ACL_ADMIN_SK"
+    fi
+    echo "NAMESRV_MS=$((t1 - t0))"
+    echo "BROKER_MS=$((t2 - t1))"
+    echo "STARTUP_MS=$((t3 - t0))"
+  } >"$INST/instance.env"
+  cat "$INST/instance.env"
+}
+
+# ---------------------------------------------------------------------------------------------
+# stop / status / watchdog
+# ---------------------------------------------------------------------------------------------
+
+instance_running() {
+  local inst=$1 role
+  for role in namesrv broker; do
+    pid_is_ours "$(read_pid "$inst/$role.pid")" "$inst/" && return 0
+  done
+  return 1
+}
+
+# Value of KEY in an instance's instance.env (empty when absent).
+env_value() {
+  [[ -f "$1/instance.env" ]] || return 0
+  awk -v key="$2" 'index($0, key "=") == 1 { print substr($0, length(key) + 2); exit }' "$1/instance.env"
+}
+
+# TERM both JVMs at once, then KILL whatever is still alive after a short grace period
+# (FERRY_STOP_GRACE_SECS, default 2). A graceful shutdown takes long for nothing here: about 7 s
+# for a 4.9 broker and 15-17 s for a 5.3.3 broker (service threads joined one by one), and the
+# store is thrown away at the next start anyway.
+stop_pids() {
+  local marker=$1 grace=${FERRY_STOP_GRACE_SECS:-2} pidfile pid pids=() i alive
+  shift
+  for pidfile in "$@"; do
+    pid=$(read_pid "$pidfile")
+    if pid_is_ours "$pid" "$marker"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  for ((i = 0; i < grace * 10; i++)); do
+    alive=0
+    for pid in "${pids[@]}"; do pid_alive "$pid" && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
+    if pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+  for pid in "${pids[@]}"; do
+    for ((i = 0; i < 50; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+  done
+  rm -f "$@"
+}
+
+stop_instance() {
+  local name=$1 mode=${2:-} inst="$RUN/$1" p ports=() i
+  [[ -d "$inst" ]] || { [[ "$mode" == quiet ]] || log "no instance $name"; return 0; }
+  if [[ "$mode" != from-watchdog ]]; then stop_pids "$SELF _watch $name " "$inst/watchdog.pid"; fi
+  local ns broker
+  ns=$(env_value "$inst" NAMESRV)
+  broker=$(env_value "$inst" BROKER)
+  stop_pids "$inst/" "$inst/broker.pid" "$inst/namesrv.pid"
+  [[ -n "$ns" ]] && ports+=("${ns##*:}")
+  [[ -n "$broker" ]] && ports+=("$((${broker##*:} - 2))" "${broker##*:}" "$((${broker##*:} + 1))")
+  for p in "${ports[@]}"; do
+    for ((i = 0; i < 100; i++)); do port_listening "$p" || break; sleep 0.1; done
+    if port_listening "$p"; then log "warning: port $p still in use after stopping $name"; fi
+  done
+  [[ "$mode" == quiet || "$mode" == from-watchdog ]] || log "stopped $name"
+  return 0
+}
+
+cmd_stop() {
+  [[ -n "${1:-}" ]] || die "stop: NAME is required"
+  stop_instance "$1"
+}
+
+cmd_stop_all() {
+  local d
+  [[ -d "$RUN" ]] || return 0
+  for d in "$RUN"/*/; do
+    [[ -d "$d" ]] || continue
+    stop_instance "$(basename "$d")"
+  done
+}
+
+# Remove instance directories whose JVMs are gone and that nobody touched for N minutes
+# (default 60): leftovers of shared clusters and failed tests. Recent ones stay for their logs.
+cmd_prune() {
+  local mins=60 d
+  if [[ "${1:-}" == --older-than-mins ]]; then mins=$2; fi
+  [[ -d "$RUN" ]] || return 0
+  while IFS= read -r d; do
+    instance_running "$d" && continue
+    pid_is_ours "$(read_pid "$d/watchdog.pid")" "$SELF _watch $(basename "$d") " && continue
+    rm -rf "$d"
+  done < <(find "$RUN" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -mmin "+$mins")
+}
+
+cmd_status() {
+  local name=${1:-} inst role pid
+  [[ -n "$name" ]] || die "status: NAME is required"
+  inst="$RUN/$name"
+  [[ -d "$inst" ]] || { echo "STATUS=absent"; return 1; }
+  for role in namesrv broker; do
+    pid=$(read_pid "$inst/$role.pid")
+    if pid_is_ours "$pid" "$inst/"; then echo "${role^^}_STATE=running"; else echo "${role^^}_STATE=stopped"; fi
+  done
+  [[ -f "$inst/instance.env" ]] && cat "$inst/instance.env"
+  if instance_running "$inst"; then echo "STATUS=running"; else echo "STATUS=stopped"; return 1; fi
+}
+
+# Background watchdog (started by `start --watch-pid`): when the watched process (a test binary)
+# is gone, stop this instance. Test binaries keep shared clusters in statics that never drop, and
+# a crashed or killed test never runs Drop: this is what leaves no JVMs behind.
+cmd_watch() {
+  local name=$1 pid=$2 inst="$RUN/$1"
+  while pid_alive "$pid"; do
+    instance_running "$inst" || exit 0
+    sleep 1
+  done
+  echo "$(date '+%F %T') watched pid $pid is gone, stopping $name"
+  rm -f "$inst/watchdog.pid"
+  stop_instance "$name" from-watchdog
+}
+
+# ---------------------------------------------------------------------------------------------
+# harness / mqadmin
+# ---------------------------------------------------------------------------------------------
+
+cmd_harness() {
+  cmd_fetch "${DEFAULT_VERSIONS[0]}" >/dev/null
+  local home="$RUN/.harness-home"
+  mkdir -p "$home"
+  # shellcheck disable=SC2207
+  local opens=($(java_opens))
+  # Short-lived client JVMs: small heap, C1 only (starts faster), client logs (rocketmq_client.log)
+  # under $RUN/.harness-home instead of ~/logs. FERRY_HARNESS_JAVA_OPTS adds JVM options, e.g.
+  # -Dcom.rocketmq.sendMessageWithVIPChannel=true (off by default in the 4.9.8 client).
+  # shellcheck disable=SC2086 # FERRY_HARNESS_JAVA_OPTS is a list of options
+  exec "$JAVA" -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+PerfDisableSharedMem \
+    -Duser.home="$home" "${opens[@]}" ${FERRY_HARNESS_JAVA_OPTS:-} \
+    -jar "$CACHE/harness/build/ferry-harness.jar" "$@"
+}
+
+cmd_mqadmin() {
+  local v=${1:-}
+  [[ -n "$v" ]] || die "mqadmin: VERSION is required"
+  shift
+  cmd_fetch "$v" >/dev/null
+  local home="$RUN/.mqadmin-home-$v"
+  mkdir -p "$home/conf"
+  case "$v" in 4.*) cp "$TESTKIT/conf/4.9/logback_tools.xml" "$home/conf/" ;; esac
+  # shellcheck disable=SC2207
+  local opens=($(java_opens))
+  ROCKETMQ_HOME="$home" exec "$JAVA" -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Duser.home="$home" -Drocketmq.home.dir="$home" "${opens[@]}" \
+    -cp "$CACHE/rocketmq/$v/lib/*" org.apache.rocketmq.tools.command.MQAdminStartup "$@"
+}
+
+main() {
+  local cmd=${1:-}
+  [[ $# -gt 0 ]] && shift
+  case "$cmd" in
+    fetch) cmd_fetch "$@" ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    stop-all) cmd_stop_all ;;
+    prune) cmd_prune "$@" ;;
+    status) cmd_status "$@" ;;
+    harness) cmd_harness "$@" ;;
+    mqadmin) cmd_mqadmin "$@" ;;
+    _watch) cmd_watch "$@" ;;
+    -h | --help | help) usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+# Sourcing the script (for debugging its functions) defines them without running anything.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi
