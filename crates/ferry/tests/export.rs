@@ -351,3 +351,51 @@ fn unreachable_namesrv_and_unknown_cluster_fail_cleanly() {
     let o = ferry(&["export", "--no-input"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
 }
+
+#[test]
+fn acl2_cluster_exports_users_and_policies_without_passwords() {
+    let cluster = shared(ClusterSpec::new("exp-acl2", RocketMqVersion::V5_3_3).acl(true));
+    let admin = ferry_testkit::acl::admin();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("acl2.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args([
+            "export",
+            "--no-input",
+            "-n",
+            cluster.namesrv_addr(),
+            "-c",
+            cluster.cluster_name(),
+        ])
+        .args(["-o", file.to_str().unwrap()])
+        .env("FERRY_ACCESS_KEY", &admin.access_key)
+        .env("FERRY_SECRET_KEY", &admin.secret_key)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !written.contains(&admin.secret_key),
+        "a password leaked into the export"
+    );
+    let doc: Value = serde_json::from_str(&written).unwrap();
+    let acl = &doc["ferry"]["acl"];
+    assert_eq!(acl["kind"], "acl2");
+    let users = acl["users"].as_array().unwrap();
+    assert!(
+        users
+            .iter()
+            .any(|u| u["username"] == "ferryuser" && u["password"].is_null()),
+        "{users:?}"
+    );
+    assert!(acl["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["subject"] == "User:ferryuser"));
+    assert!(
+        text(&o.stdout).contains("ACL accounts"),
+        "{}",
+        text(&o.stdout)
+    );
+}
