@@ -1,0 +1,425 @@
+#!/usr/bin/env bash
+# Benchmark: `ferry export` against Apache's `mqadmin exportMetadata` on a real broker seeded with
+# 10,000 topics and 10,000 subscription groups (issue target: ferry export under 5 s).
+#
+#   bench/export.sh [--versions 4.9.8,5.3.3] [--runs 5] [--warmup 1] [--topics 10000] [--groups 10000]
+#                   [--target-secs 5] [--keep] [--no-results]
+#
+# For each RocketMQ version: boots one NameServer + one broker (testkit/rocketmq.sh) that loads the
+# seed from topics.json / subscriptionGroup.json at boot, runs --warmup untimed rounds, then --runs
+# timed rounds of `ferry export` and of the baseline `mqadmin exportMetadata` (alternating, same
+# cluster, same moment), checks every output holds every seeded topic and group with the seeded
+# settings, and prints a Markdown table: median and min-max wall time, mqadmin/ferry ratio, peak
+# RSS, PASS/FAIL of every ferry run against --target-secs. The table also goes to
+# bench/results/export-<date>-<time>.md (git-ignored). See bench/README.md.
+#
+# Exit: 0 all PASS; 1 a target missed (results still written) or any error (an output missing a
+# topic or group, a cluster that did not start, ...); 2 usage. No JVM outlives the script: clusters
+# are stopped on exit and each has a watchdog on this script's pid.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+RMQ="$REPO_ROOT/testkit/rocketmq.sh"
+RUN_DIR="${FERRY_RUN:-$REPO_ROOT/.cache/run}"
+
+VERSIONS=(4.9.8 5.3.3)
+RUNS=5
+WARMUP=1
+N_TOPICS=10000
+N_GROUPS=10000
+TARGET_SECS=5
+KEEP=0
+WRITE_RESULTS=1
+CLUSTER=bench-cluster
+BROKER=bench-broker-a
+
+die() { echo "export.sh: FAIL: $*" >&2; exit 1; }
+log() { echo "export.sh: $*" >&2; }
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --versions) IFS=', ' read -r -a VERSIONS <<<"$2"; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --topics) N_TOPICS=$2; shift 2 ;;
+    --groups) N_GROUPS=$2; shift 2 ;;
+    --target-secs) TARGET_SECS=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    --no-results) WRITE_RESULTS=0; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+for n in "$RUNS" "$WARMUP" "$N_TOPICS" "$N_GROUPS"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo "export.sh: not a number: $n" >&2; exit 2; }
+done
+((RUNS >= 1)) || { echo "export.sh: --runs must be at least 1" >&2; exit 2; }
+[[ "$TARGET_SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "export.sh: bad --target-secs" >&2; exit 2; }
+command -v python3 >/dev/null || die "python3 is required (seed generation and output checks)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-export.XXXXXX")
+STARTED=() # instance names, stopped by the trap
+OK=0       # set once everything ran; failures keep the work dir and instance logs
+
+# shellcheck disable=SC2317 # invoked by the trap
+cleanup() {
+  local rc=$? name
+  trap - EXIT
+  for name in ${STARTED[@]+"${STARTED[@]}"}; do
+    bash "$RMQ" stop "$name" >/dev/null 2>&1 || true
+    if [[ "$OK" == 1 && "$KEEP" == 0 ]]; then rm -rf "${RUN_DIR:?}/${name:?}"; fi
+  done
+  if [[ "$OK" == 1 && "$KEEP" == 0 ]]; then
+    rm -rf "$WORK"
+  else
+    log "kept $WORK (outputs, logs)${STARTED[*]:+ and instance dirs under $RUN_DIR}"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------------------------------------
+# Python helpers (written once into the work dir)
+# ------------------------------------------------------------------------------------------------
+
+# Seed: the broker's own topics.json / subscriptionGroup.json (as ferry_testkit::SeedConfig writes
+# them), plus expected.json for the checks. Deterministic, varied settings:
+#   topics  bench-topic-NNNNN, every 5th namespaced (ns1%.., ns2%.., ns3%..); write queues cycle
+#           1,2,4,8,16,3,6; every 11th reads 2x its write queues; every 9th ordered; every 17th
+#           read-only (perm 4), every 19th write-only (perm 2).
+#   groups  bench-group-NNNNN, every 4th namespaced; retryMaxTimes cycle 16,0,1,3,5,10,32;
+#           every 23rd 2 retry queues; every 15th broadcast; every 8th consumeMessageOrderly (5.x).
+cat >"$WORK/seed.py" <<'PY'
+import json, os, sys
+out, n_topics, n_groups = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.makedirs(out, exist_ok=True)
+version = {"counter": 1, "stateVersion": 0, "timestamp": 0}
+QUEUES = [1, 2, 4, 8, 16, 3, 6]
+RETRY = [16, 0, 1, 3, 5, 10, 32]
+topics, groups, exp_t, exp_g = {}, {}, {}, {}
+for i in range(n_topics):
+    name = "bench-topic-%05d" % i
+    if i % 5 == 0:
+        name = "ns%d%%%s" % ((i // 5) % 3 + 1, name)
+    write = QUEUES[i % len(QUEUES)]
+    read = write * 2 if i % 11 == 0 else write
+    perm = 4 if i % 17 == 0 else 2 if i % 19 == 0 else 6
+    order = i % 9 == 0
+    topics[name] = {"order": order, "perm": perm, "readQueueNums": read, "topicFilterType": "SINGLE_TAG",
+                    "topicName": name, "topicSysFlag": 0, "writeQueueNums": write}
+    exp_t[name] = {"readQueueNums": read, "writeQueueNums": write, "perm": perm, "order": order}
+for i in range(n_groups):
+    name = "bench-group-%05d" % i
+    if i % 4 == 0:
+        name = "ns%d%%%s" % ((i // 4) % 3 + 1, name)
+    g = {"brokerId": 0, "consumeBroadcastEnable": i % 15 == 0, "consumeEnable": True,
+         "consumeFromMinEnable": True, "consumeMessageOrderly": i % 8 == 0, "groupName": name,
+         "notifyConsumerIdsChangedEnable": True, "retryMaxTimes": RETRY[i % len(RETRY)],
+         "retryQueueNums": 2 if i % 23 == 0 else 1, "whichBrokerWhenConsumeSlowly": 1}
+    groups[name] = g
+    exp_g[name] = {k: g[k] for k in ("retryMaxTimes", "retryQueueNums", "consumeBroadcastEnable",
+                                      "consumeMessageOrderly")}
+with open(os.path.join(out, "topics.json"), "w") as f:
+    json.dump({"dataVersion": version, "topicConfigTable": topics}, f, separators=(",", ":"))
+with open(os.path.join(out, "subscriptionGroup.json"), "w") as f:
+    json.dump({"dataVersion": version, "subscriptionGroupTable": groups}, f, separators=(",", ":"))
+with open(os.path.join(out, "expected.json"), "w") as f:
+    json.dump({"topics": exp_t, "groups": exp_g}, f)
+PY
+
+# Check an export against expected.json. KIND: ferry (its document: Apache `metadata` section AND
+# the `ferry` section) or mqadmin (exportMetadata's metadata.json). Prints one summary line; exit 1
+# with the first differences when a seeded topic or group is missing or has other settings.
+# consumeMessageOrderly is only checked where the output carries it (4.9 brokers drop the field).
+cat >"$WORK/verify.py" <<'PY'
+import json, sys
+expected_file, kind, path = sys.argv[1:4]
+exp = json.load(open(expected_file))
+doc = json.load(open(path))
+problems = []
+def check_tables(label, topics, groups):
+    missing_t = [n for n in exp["topics"] if n not in topics]
+    missing_g = [n for n in exp["groups"] if n not in groups]
+    if missing_t:
+        problems.append("%s: %d of %d seeded topics missing, e.g. %s" % (label, len(missing_t), len(exp["topics"]), missing_t[:3]))
+    if missing_g:
+        problems.append("%s: %d of %d seeded groups missing, e.g. %s" % (label, len(missing_g), len(exp["groups"]), missing_g[:3]))
+    for n, want in exp["topics"].items():
+        got = topics.get(n)
+        if got is None:
+            continue
+        for k, v in want.items():
+            if got.get(k) != v:
+                problems.append("%s: topic %s: %s = %r, seeded %r" % (label, n, k, got.get(k), v))
+    for n, want in exp["groups"].items():
+        got = groups.get(n)
+        if got is None:
+            continue
+        for k, v in want.items():
+            if k not in got and k == "consumeMessageOrderly":
+                continue
+            if got.get(k) != v:
+                problems.append("%s: group %s: %s = %r, seeded %r" % (label, n, k, got.get(k), v))
+    return len(topics) - (len(exp["topics"]) - len(missing_t)), len(groups) - (len(exp["groups"]) - len(missing_g))
+
+meta = doc.get("metadata", doc) if kind == "ferry" else doc
+extra_t, extra_g = check_tables(kind + " metadata", meta.get("topicConfigTable") or {},
+                                meta.get("subscriptionGroupTable") or {})
+summary = "%s: %d topics, %d groups (seeded %d/%d; %d other topics, %d other groups)" % (
+    kind, len(meta.get("topicConfigTable") or {}), len(meta.get("subscriptionGroupTable") or {}),
+    len(exp["topics"]), len(exp["groups"]), extra_t, extra_g)
+if kind == "ferry":
+    fd = doc.get("ferry") or {}
+    ft = {t["name"]: t for t in fd.get("topics", [])}
+    fg = {g["name"]: dict(g.get("config", {}), name=g["name"]) for g in fd.get("groups", [])}
+    if len(ft) != len(fd.get("topics", [])) or len(fg) != len(fd.get("groups", [])):
+        problems.append("ferry section: duplicate topic or group entries")
+    check_tables("ferry section", ft, fg)
+    want_ns = sorted({n.split("%", 1)[0] for n in list(exp["topics"]) + list(exp["groups"]) if "%" in n})
+    missing_ns = [ns for ns in want_ns if ns not in fd.get("namespaces", [])]
+    if missing_ns:
+        problems.append("ferry section: namespaces %s missing (has %s)" % (missing_ns, fd.get("namespaces")))
+    summary += "; ferry section %d topics, %d groups, namespaces %s" % (len(ft), len(fg), fd.get("namespaces"))
+if problems:
+    print("%s: %s does not hold the seeded metadata (%d problems):" % (path, kind, len(problems)))
+    for p in problems[:15]:
+        print("  " + p)
+    sys.exit(1)
+print(summary)
+PY
+
+# Two free loopback ports in 20000-32000 (below the ephemeral range, as the testkit picks them): a
+# NameServer port and a broker port B whose B-2 (VIP channel) and B+1 (HA) are free too.
+pick_ports() {
+  python3 - <<'PY'
+import random, socket
+def free(p):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("0.0.0.0", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while True:
+    ns, b = random.randrange(20002, 31990), random.randrange(20002, 31990)
+    if abs(ns - b) > 3 and all(free(p) for p in (ns, b - 2, b, b + 1)):
+        print(ns, b); break
+PY
+}
+
+env_of() { awk -v key="$2" 'index($0, key "=") == 1 { print substr($0, length(key) + 2); exit }' "$1"; }
+
+# Starts cluster NAME of version V with the seed; sets NAMESRV and STARTUP_MS. Retries on exit 3
+# (a port was taken between the pick and the JVM's bind).
+start_cluster() {
+  local v=$1 name=$2 attempt rc ns_port b_port
+  STARTED+=("$name")
+  for attempt in 1 2 3 4 5; do
+    read -r ns_port b_port < <(pick_ports)
+    log "starting RocketMQ $v ($name) on namesrv :$ns_port, broker :$b_port with the seed (attempt $attempt)"
+    rc=0
+    bash "$RMQ" start "$name" --version "$v" --namesrv-port "$ns_port" --broker-port "$b_port" \
+      --cluster-name "$CLUSTER" --broker-name "$BROKER" --seed-config "$WORK/seed" \
+      --watch-pid $$ --timeout-secs 240 >"$WORK/start-$v.env" 2>"$WORK/start-$v.err" || rc=$?
+    case "$rc" in
+      0)
+        NAMESRV=$(env_of "$WORK/start-$v.env" NAMESRV)
+        STARTUP_MS=$(env_of "$WORK/start-$v.env" STARTUP_MS)
+        [[ -n "$NAMESRV" ]] || die "rocketmq.sh start printed no NAMESRV="
+        return 0
+        ;;
+      3) log "a port was taken, picking others" ;;
+      *) cat "$WORK/start-$v.err" >&2; die "RocketMQ $v did not start (exit $rc)" ;;
+    esac
+  done
+  cat "$WORK/start-$v.err" >&2
+  die "RocketMQ $v: no free ports after 5 attempts"
+}
+
+# timed OUT ERR CMD...: runs CMD with stdout/stderr to files; sets T_MS (wall, ms) and RSS_KB (peak
+# resident set of the process: GNU time's %M, else VmHWM polled from /proc). Returns CMD's status.
+timed() {
+  local out=$1 err=$2 t0 t1 rc=0 pid hwm v
+  shift 2
+  if [[ -x /usr/bin/time ]]; then
+    t0=$(date +%s%N)
+    /usr/bin/time -f '%M' -o "$WORK/time.out" "$@" >"$out" 2>"$err" || rc=$?
+    t1=$(date +%s%N)
+    RSS_KB=$(tail -n 1 "$WORK/time.out")
+  else
+    t0=$(date +%s%N)
+    "$@" >"$out" 2>"$err" &
+    pid=$!
+    hwm=0
+    while [[ -r /proc/$pid/status ]]; do
+      v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+      if [[ -n "$v" ]]; then hwm=$v; fi
+      read -r -t 0.01 <> <(:) || true
+      if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    done
+    wait "$pid" || rc=$?
+    t1=$(date +%s%N)
+    RSS_KB=$hwm
+  fi
+  T_MS=$(((t1 - t0) / 1000000))
+  return "$rc"
+}
+
+run_ferry() { # RUN_LABEL; sets T_MS RSS_KB, checks the output
+  local label=$1 out="$WORK/ferry-$V-$1.json"
+  rm -f "$out"
+  timed "$WORK/ferry-$V-$label.stdout" "$WORK/ferry-$V-$label.stderr" \
+    "$FERRY" export --no-input -n "$NAMESRV" -c "$CLUSTER" -o "$out" ||
+    { cat "$WORK/ferry-$V-$label.stderr" >&2; die "ferry export failed on $V (run $label)"; }
+  if [[ -s "$WORK/ferry-$V-$label.stderr" ]]; then
+    log "ferry stderr ($V, $label): $(head -c 400 "$WORK/ferry-$V-$label.stderr")"
+  fi
+  FERRY_SIZE=$(stat -c %s "$out")
+  python3 "$WORK/verify.py" "$WORK/seed/expected.json" ferry "$out" >"$WORK/verify.out" ||
+    { cat "$WORK/verify.out" >&2; die "ferry export on $V (run $label) misses seeded metadata"; }
+  FERRY_CHECK=$(cat "$WORK/verify.out")
+  if [[ "$KEEP" == 0 ]]; then rm -f "$out"; fi
+}
+
+run_mqadmin() { # RUN_LABEL; sets T_MS RSS_KB, checks the output
+  local label=$1 dir="$WORK/mqadmin-$V-$1"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  timed "$WORK/mqadmin-$V-$label.stdout" "$WORK/mqadmin-$V-$label.stderr" \
+    bash "$RMQ" mqadmin "$V" exportMetadata -n "$NAMESRV" -c "$CLUSTER" -f "$dir" ||
+    { cat "$WORK/mqadmin-$V-$label".std* >&2; die "mqadmin exportMetadata failed on $V (run $label)"; }
+  # MQAdminStartup prints a failed subcommand's exception and still exits 0: the file decides.
+  [[ -s "$dir/metadata.json" ]] ||
+    { cat "$WORK/mqadmin-$V-$label".std* >&2; die "mqadmin exportMetadata on $V (run $label) wrote no metadata.json"; }
+  MQADMIN_SIZE=$(stat -c %s "$dir/metadata.json")
+  python3 "$WORK/verify.py" "$WORK/seed/expected.json" mqadmin "$dir/metadata.json" >"$WORK/verify.out" ||
+    { cat "$WORK/verify.out" >&2; die "mqadmin exportMetadata on $V (run $label) misses seeded metadata"; }
+  MQADMIN_CHECK=$(cat "$WORK/verify.out")
+  if [[ "$KEEP" == 0 ]]; then rm -rf "$dir"; fi
+}
+
+# median min max of integers
+stats() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 }
+  END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m, a[1], a[NR] }'; }
+secs() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
+mib() { awk -v kb="$1" 'BEGIN { printf "%.0f MiB", kb / 1024 }'; }
+max_of() { printf '%s\n' "$@" | sort -n | tail -n 1; }
+
+# ------------------------------------------------------------------------------------------------
+# Build, fetch, seed
+# ------------------------------------------------------------------------------------------------
+
+log "building ferry (release)"
+(cd "$REPO_ROOT" && cargo build --release -p ferry --quiet)
+FERRY="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/ferry"
+[[ -x "$FERRY" ]] || die "no ferry binary at $FERRY"
+
+log "fetching RocketMQ ${VERSIONS[*]} (idempotent)"
+bash "$RMQ" fetch "${VERSIONS[@]}"
+
+log "writing the seed: $N_TOPICS topics, $N_GROUPS groups"
+python3 "$WORK/seed.py" "$WORK/seed" "$N_TOPICS" "$N_GROUPS"
+
+# ------------------------------------------------------------------------------------------------
+# Per version
+# ------------------------------------------------------------------------------------------------
+
+ROWS=()
+DETAILS=()
+RAW=()
+ALL_PASS=1
+for V in "${VERSIONS[@]}"; do
+  name="bench-export-$V-$$"
+  start_cluster "$V" "$name"
+  log "RocketMQ $V up at $NAMESRV in $(secs "$STARTUP_MS") s; $WARMUP warm-up round(s), then $RUNS timed"
+
+  for ((i = 1; i <= WARMUP; i++)); do
+    run_ferry "warmup$i"
+    log "warm-up $i: ferry $(secs "$T_MS") s"
+    run_mqadmin "warmup$i"
+    log "warm-up $i: mqadmin $(secs "$T_MS") s"
+  done
+
+  f_ms=() f_rss=() m_ms=() m_rss=()
+  for ((i = 1; i <= RUNS; i++)); do
+    # Alternate which tool goes first, so neither always runs right after the other.
+    for tool in $( ((i % 2)) && echo "ferry mqadmin" || echo "mqadmin ferry"); do
+      if [[ "$tool" == ferry ]]; then
+        run_ferry "run$i"
+        f_ms+=("$T_MS") f_rss+=("$RSS_KB")
+      else
+        run_mqadmin "run$i"
+        m_ms+=("$T_MS") m_rss+=("$RSS_KB")
+      fi
+      log "run $i/$RUNS: $tool $(secs "$T_MS") s, peak RSS $(mib "$RSS_KB")"
+    done
+  done
+  log "$FERRY_CHECK"
+  log "$MQADMIN_CHECK"
+
+  bash "$RMQ" stop "$name" >/dev/null 2>&1 || true
+
+  read -r f_med f_min f_max < <(stats "${f_ms[@]}")
+  read -r m_med m_min m_max < <(stats "${m_ms[@]}")
+  ratio=$(awk -v m="$m_med" -v f="$f_med" 'BEGIN { printf "%.1f", m / f }')
+  verdict=PASS
+  if ! awk -v t="$f_max" -v s="$TARGET_SECS" 'BEGIN { exit !(t < s * 1000) }'; then verdict=FAIL ALL_PASS=0; fi
+  ROWS+=("| $V | $N_TOPICS / $N_GROUPS | $(secs "$f_med") s ($(secs "$f_min")–$(secs "$f_max")) | $(secs "$m_med") s ($(secs "$m_min")–$(secs "$m_max")) | ${ratio}× | $(mib "$(max_of "${f_rss[@]}")") | $(mib "$(max_of "${m_rss[@]}")") | $verdict |")
+  DETAILS+=("- $V: cluster boot with the seed $(secs "$STARTUP_MS") s; ferry document $((FERRY_SIZE / 1024)) KiB, mqadmin metadata.json $((MQADMIN_SIZE / 1024)) KiB.")
+  DETAILS+=("  - $FERRY_CHECK")
+  DETAILS+=("  - $MQADMIN_CHECK")
+  RAW+=("| $V | ferry | ${f_ms[*]} | ${f_rss[*]} |" "| $V | mqadmin | ${m_ms[*]} | ${m_rss[*]} |")
+done
+
+# ------------------------------------------------------------------------------------------------
+# Report
+# ------------------------------------------------------------------------------------------------
+
+rev=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n "$(git -C "$REPO_ROOT" status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null)" ]]; then
+  rev="$rev + uncommitted changes in crates/"
+fi
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)
+mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || echo unknown)
+java_v=$(java -version 2>&1 | head -n 1 || true)
+rss_how=$([[ -x /usr/bin/time ]] && echo "GNU time %M" || echo "VmHWM polled from /proc")
+
+REPORT=$(
+  cat <<EOF
+## ferry export vs mqadmin exportMetadata, $(date '+%Y-%m-%d %H:%M %Z')
+
+Machine: $(nproc) cores ($cpu), $mem RAM; $java_v. Ferry $rev (release build).
+One NameServer + one master broker per version, seeded at boot; $WARMUP untimed warm-up round(s),
+then $RUNS timed rounds alternating the two tools. Times are wall clock of the whole command.
+
+| RocketMQ | topics / groups | ferry export, median (min–max) | mqadmin exportMetadata, median (min–max) | mqadmin / ferry | ferry peak RSS | mqadmin peak RSS | ferry < ${TARGET_SECS} s (every run) |
+|---|---|---|---|---|---|---|---|
+$(printf '%s\n' "${ROWS[@]}")
+
+$(printf '%s\n' "${DETAILS[@]}")
+
+Raw runs (wall ms; peak RSS KiB, $rss_how):
+
+| RocketMQ | tool | wall ms | peak RSS KiB |
+|---|---|---|---|
+$(printf '%s\n' "${RAW[@]}")
+EOF
+)
+echo
+echo "$REPORT"
+if [[ "$WRITE_RESULTS" == 1 ]]; then
+  mkdir -p "$BENCH_DIR/results"
+  results="$BENCH_DIR/results/export-$(date +%Y-%m-%d-%H%M%S).md"
+  echo "$REPORT" >"$results"
+  echo
+  echo "written to ${results#"$REPO_ROOT"/}"
+fi
+OK=1
+if [[ "$ALL_PASS" == 1 ]]; then exit 0; fi
+log "ferry export missed the ${TARGET_SECS} s target"
+exit 1
