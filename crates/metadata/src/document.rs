@@ -193,14 +193,29 @@ impl Document {
             location: location_of(text, e.offset),
             detail: e.reason,
         })?;
+        let parse_err = |detail: &str| MetadataError::Parse {
+            source_name: source.to_string(),
+            location: None,
+            detail: detail.to_string(),
+        };
+        let has = |m: &serde_json::Map<String, Value>, keys: &[&str]| {
+            keys.iter().any(|k| m.contains_key(*k))
+        };
         let shaped = match &value {
-            Value::Object(m)
-                if m.contains_key("topicConfigTable")
-                    || m.contains_key("subscriptionGroupTable") =>
-            {
+            Value::Object(m) if has(m, &["topicConfigTable", "subscriptionGroupTable"]) => {
                 serde_json::json!({ "metadata": value })
             }
-            _ => value,
+            Value::Object(m) if has(m, &["configs", "metadata", "metrics", "ferry"]) => value,
+            Value::Object(_) => return Err(parse_err(
+                "not a metadata document: expected the keys of an export.sh or ferry export file \
+                     (configs, metadata, metrics, ferry) or of mqadmin exportMetadata \
+                     (topicConfigTable, subscriptionGroupTable)",
+            )),
+            _ => {
+                return Err(parse_err(
+                    "not a metadata document: the top level must be a JSON object",
+                ))
+            }
         };
         let doc: Document = serde_json::from_value(shaped).map_err(|e| MetadataError::Parse {
             source_name: source.to_string(),
@@ -257,6 +272,17 @@ mod tests {
             err.contains("in.json") && err.contains("line 2, column 16"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn json_that_is_not_a_document_is_refused() {
+        for text in [&b"[]"[..], b"{}", br#"{"topics":[]}"#] {
+            let err = Document::from_json(text, "x.json").unwrap_err().to_string();
+            assert!(
+                err.starts_with("x.json") && err.contains("not a metadata document"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
