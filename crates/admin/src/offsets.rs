@@ -93,3 +93,29 @@ impl Admin {
         }
     }
 }
+
+impl Admin {
+    /// Subscription group names on any master of `cluster`.
+    pub async fn group_names(&self, cluster: &Cluster) -> Result<Vec<String>, AdminError> {
+        let mut names = std::collections::BTreeSet::new();
+        for (_, master) in cluster.masters() {
+            names.extend(self.subscription_groups(master).await?.into_keys());
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    /// Offsets of many groups at once, `concurrency` requests in flight, in the order given.
+    pub async fn groups_offsets(
+        &self,
+        cluster: &Cluster,
+        groups: &[String],
+        concurrency: usize,
+    ) -> Result<Vec<GroupOffsets>, AdminError> {
+        use futures::stream::{self, StreamExt, TryStreamExt};
+        stream::iter(groups)
+            .map(|g| self.group_offsets(cluster, g))
+            .buffered(concurrency.max(1))
+            .try_collect()
+            .await
+    }
+}

@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Export topics, subscription groups and ACL accounts of a live cluster to a JSON document.
     Export(cmd::export::ExportArgs),
+    /// Backlog per group, topic and queue on a cluster, with totals.
+    Lag(cmd::lag::LagArgs),
 }
 
 fn main() {
@@ -35,6 +37,7 @@ fn main() {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Export(args) => cmd::export::run(args).await,
+            Command::Lag(args) => cmd::lag::run(args).await,
         }
     });
     if let Err(e) = result {

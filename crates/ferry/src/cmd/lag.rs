@@ -1,0 +1,219 @@
+//! `ferry lag`: backlog (messages stored but not yet consumed) per group, topic and queue on one
+//! cluster, with totals. Retry topics (`%RETRY%<group>`) count too: their messages are still owed.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use ferry_admin::{Admin, AdminOptions, Credentials, GroupOffsets};
+use ferry_metadata::system;
+use serde::Serialize;
+
+use crate::exit::Usage;
+
+#[derive(Args, Debug)]
+pub struct LagArgs {
+    /// NameServer address list, `host:port;host:port`.
+    #[arg(long, short = 'n', env = "NAMESRV_ADDR")]
+    namesrv: String,
+    /// The cluster; may be left out when the NameServer knows only one.
+    #[arg(long, short = 'c')]
+    cluster: Option<String>,
+    /// Only these groups (repeatable); default: every group of the cluster.
+    #[arg(long, short = 'g')]
+    group: Vec<String>,
+    /// Only this topic.
+    #[arg(long, short = 't')]
+    topic: Option<String>,
+    /// One row per queue instead of per group and topic.
+    #[arg(long)]
+    queues: bool,
+    /// Include system groups.
+    #[arg(long)]
+    include_system: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, env = "FERRY_ACCESS_KEY")]
+    access_key: Option<String>,
+    #[arg(long, env = "FERRY_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+}
+
+/// One row: a group's backlog on a topic (and queue, with `--queues`).
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+struct LagRow {
+    group: String,
+    topic: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broker: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_id: Option<i32>,
+    broker_offset: i64,
+    consumer_offset: i64,
+    lag: i64,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+struct LagReport {
+    cluster: String,
+    rows: Vec<LagRow>,
+    /// Group to its total backlog.
+    group_totals: BTreeMap<String, i64>,
+    total: i64,
+}
+
+pub async fn run(args: LagArgs) -> Result<()> {
+    let credentials = match (&args.access_key, &args.secret_key) {
+        (Some(ak), Some(sk)) => Some(Credentials::new(ak, sk)),
+        (None, None) => None,
+        _ => {
+            return Err(Usage("give both --access-key and --secret-key, or neither".into()).into())
+        }
+    };
+    let admin = Admin::new(
+        &args.namesrv,
+        AdminOptions {
+            credentials,
+            ..AdminOptions::default()
+        },
+    )?;
+    let cluster_name = match &args.cluster {
+        Some(c) => c.clone(),
+        None => {
+            let clusters = admin.clusters().await.context("listing clusters")?;
+            match clusters.as_slice() {
+                [only] => only.name.clone(),
+                _ => {
+                    let names: Vec<_> = clusters.iter().map(|c| c.name.as_str()).collect();
+                    return Err(Usage(format!(
+                        "--cluster is required; clusters: {}",
+                        names.join(", ")
+                    ))
+                    .into());
+                }
+            }
+        }
+    };
+    let cluster = admin.cluster(&cluster_name).await?;
+    let groups = if args.group.is_empty() {
+        let mut all = admin.group_names(&cluster).await?;
+        if !args.include_system {
+            all.retain(|g| !system::is_system_group(g));
+        }
+        all
+    } else {
+        args.group.clone()
+    };
+    let offsets = admin.groups_offsets(&cluster, &groups, 8).await?;
+    let report = report(&cluster_name, &offsets, args.topic.as_deref(), args.queues);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_table(&report, args.queues);
+    }
+    Ok(())
+}
+
+fn report(
+    cluster: &str,
+    offsets: &[GroupOffsets],
+    topic: Option<&str>,
+    per_queue: bool,
+) -> LagReport {
+    let mut rows = Vec::new();
+    let mut group_totals = BTreeMap::new();
+    for g in offsets {
+        let mut by_topic: BTreeMap<&str, LagRow> = BTreeMap::new();
+        for (q, o) in g
+            .queues
+            .iter()
+            .filter(|(q, _)| topic.is_none_or(|t| q.topic == t))
+        {
+            *group_totals.entry(g.group.clone()).or_insert(0) += o.backlog();
+            if per_queue {
+                rows.push(LagRow {
+                    group: g.group.clone(),
+                    topic: q.topic.clone(),
+                    broker: Some(q.broker_name.clone()),
+                    queue_id: Some(q.queue_id),
+                    broker_offset: o.broker_offset,
+                    consumer_offset: o.consumer_offset,
+                    lag: o.backlog(),
+                });
+            } else {
+                let row = by_topic.entry(&q.topic).or_insert_with(|| LagRow {
+                    group: g.group.clone(),
+                    topic: q.topic.clone(),
+                    broker: None,
+                    queue_id: None,
+                    broker_offset: 0,
+                    consumer_offset: 0,
+                    lag: 0,
+                });
+                row.broker_offset += o.broker_offset;
+                row.consumer_offset += o.consumer_offset;
+                row.lag += o.backlog();
+            }
+        }
+        rows.extend(by_topic.into_values());
+        group_totals.entry(g.group.clone()).or_insert(0);
+    }
+    let total = group_totals.values().sum();
+    LagReport {
+        cluster: cluster.to_string(),
+        rows,
+        group_totals,
+        total,
+    }
+}
+
+fn print_table(r: &LagReport, per_queue: bool) {
+    let w_group = r
+        .rows
+        .iter()
+        .map(|x| x.group.len())
+        .chain([5])
+        .max()
+        .unwrap_or(5);
+    let w_topic = r
+        .rows
+        .iter()
+        .map(|x| x.topic.len())
+        .chain([5])
+        .max()
+        .unwrap_or(5);
+    if per_queue {
+        let w_broker = r
+            .rows
+            .iter()
+            .filter_map(|x| x.broker.as_ref().map(String::len))
+            .chain([6])
+            .max()
+            .unwrap_or(6);
+        println!(
+            "{:w_group$}  {:w_topic$}  {:w_broker$}  {:>5}  {:>14}  {:>15}  {:>10}",
+            "GROUP", "TOPIC", "BROKER", "QUEUE", "BROKER OFFSET", "CONSUMER OFFSET", "LAG"
+        );
+        for x in &r.rows {
+            let broker = x.broker.as_deref().unwrap_or("");
+            let queue = x.queue_id.unwrap_or_default();
+            println!(
+                "{:w_group$}  {:w_topic$}  {broker:w_broker$}  {queue:>5}  {:>14}  {:>15}  {:>10}",
+                x.group, x.topic, x.broker_offset, x.consumer_offset, x.lag
+            );
+        }
+    } else {
+        println!("{:w_group$}  {:w_topic$}  {:>10}", "GROUP", "TOPIC", "LAG");
+        for x in &r.rows {
+            println!("{:w_group$}  {:w_topic$}  {:>10}", x.group, x.topic, x.lag);
+        }
+    }
+    println!();
+    for (g, t) in &r.group_totals {
+        println!("group {g}: {t}");
+    }
+    println!("total lag on cluster {}: {}", r.cluster, r.total);
+}
