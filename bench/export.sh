@@ -9,8 +9,9 @@
 # seed from topics.json / subscriptionGroup.json at boot, runs --warmup untimed rounds, then --runs
 # timed rounds of `ferry export` and of the baseline `mqadmin exportMetadata` (alternating, same
 # cluster, same moment), checks every output holds every seeded topic and group with the seeded
-# settings, and prints a Markdown table: median and min-max wall time, mqadmin/ferry ratio, peak
-# RSS, PASS/FAIL of every ferry run against --target-secs. The table also goes to
+# settings, and prints a Markdown table: median and min-max wall time (mqadmin also until it
+# printed "success"), mqadmin/ferry ratio of the medians, peak RSS, CPU time, and PASS/FAIL of
+# every ferry run against --target-secs. The table also goes to
 # bench/results/export-<date>-<time>.md (git-ignored). See bench/README.md.
 #
 # Exit: 0 all PASS; 1 a target missed (results still written) or any error (an output missing a
@@ -241,39 +242,57 @@ start_cluster() {
   die "RocketMQ $v: no free ports after 5 attempts"
 }
 
-# timed OUT ERR CMD...: runs CMD with stdout/stderr to files; sets T_MS (wall, ms) and RSS_KB (peak
-# resident set of the process: GNU time's %M, else VmHWM polled from /proc). Returns CMD's status.
+ms_since() { local now=${EPOCHREALTIME//[!0-9]/}; echo $(((now - $1) / 1000)); }
+
+# timed OUT ERR MARKER CMD...: runs CMD with stdout/stderr to files. Sets T_MS (wall ms until the
+# process exited), T_RESULT_MS (wall ms until a stdout line containing MARKER appeared; empty when
+# MARKER is empty or never seen), RSS_KB (peak resident set: GNU time's %M, else VmHWM polled from
+# /proc) and CPU_S (user + system seconds; n/a without GNU time). Returns CMD's status. Polls with
+# shell builtins only (no fork per poll), so it costs the measured process next to nothing.
 timed() {
-  local out=$1 err=$2 t0 t1 rc=0 pid hwm v
-  shift 2
-  if [[ -x /usr/bin/time ]]; then
-    t0=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$WORK/time.out" "$@" >"$out" 2>"$err" || rc=$?
-    t1=$(date +%s%N)
-    RSS_KB=$(tail -n 1 "$WORK/time.out")
+  local out=$1 err=$2 marker=$3 t0 rc=0 pid rfd line partial="" state key val user sys
+  shift 3
+  T_RESULT_MS="" RSS_KB=0 CPU_S=n/a
+  : >"$out"
+  t0=${EPOCHREALTIME//[!0-9]/}
+  if [[ -n "$GNU_TIME" ]]; then
+    "$GNU_TIME" -f '%M %U %S' -o "$WORK/time.out" "$@" >>"$out" 2>"$err" &
   else
-    t0=$(date +%s%N)
-    "$@" >"$out" 2>"$err" &
-    pid=$!
-    hwm=0
-    while [[ -r /proc/$pid/status ]]; do
-      v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-      if [[ -n "$v" ]]; then hwm=$v; fi
-      read -r -t 0.01 <> <(:) || true
-      if ! kill -0 "$pid" 2>/dev/null; then break; fi
-    done
-    wait "$pid" || rc=$?
-    t1=$(date +%s%N)
-    RSS_KB=$hwm
+    "$@" >>"$out" 2>"$err" &
   fi
-  T_MS=$(((t1 - t0) / 1000000))
+  pid=$!
+  exec {rfd}<"$out"
+  while [[ -z "$GNU_TIME" || (-n "$marker" && -z "$T_RESULT_MS") ]]; do
+    if [[ -n "$marker" && -z "$T_RESULT_MS" ]]; then
+      while IFS= read -r -u "$rfd" line; do
+        line=$partial$line partial=""
+        if [[ "$line" == *"$marker"* ]]; then T_RESULT_MS=$(ms_since "$t0"); line=""; break; fi
+      done
+      partial+=$line # an unfinished last line (read hit the end of the file)
+    fi
+    if [[ -z "$GNU_TIME" ]]; then
+      while read -r key val _; do
+        if [[ "$key" == VmHWM: ]]; then RSS_KB=$val; fi
+      done 2>/dev/null <"/proc/$pid/status" || true
+    fi
+    { read -r _ _ state _ || state=X; } 2>/dev/null <"/proc/$pid/stat" || state=X
+    if [[ "$state" == Z || "$state" == X ]]; then break; fi
+    read -r -t 0.005 -u "$SLEEP_FD" _ || true
+  done
+  wait "$pid" || rc=$?
+  T_MS=$(ms_since "$t0")
+  exec {rfd}<&-
+  if [[ -n "$GNU_TIME" ]]; then
+    read -r RSS_KB user sys < <(tail -n 1 "$WORK/time.out")
+    CPU_S=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+  fi
   return "$rc"
 }
 
-run_ferry() { # RUN_LABEL; sets T_MS RSS_KB, checks the output
+run_ferry() { # RUN_LABEL; sets T_MS RSS_KB CPU_S, checks the output
   local label=$1 out="$WORK/ferry-$V-$1.json"
   rm -f "$out"
-  timed "$WORK/ferry-$V-$label.stdout" "$WORK/ferry-$V-$label.stderr" \
+  timed "$WORK/ferry-$V-$label.stdout" "$WORK/ferry-$V-$label.stderr" "" \
     "$FERRY" export --no-input -n "$NAMESRV" -c "$CLUSTER" -o "$out" ||
     { cat "$WORK/ferry-$V-$label.stderr" >&2; die "ferry export failed on $V (run $label)"; }
   if [[ -s "$WORK/ferry-$V-$label.stderr" ]]; then
@@ -286,16 +305,20 @@ run_ferry() { # RUN_LABEL; sets T_MS RSS_KB, checks the output
   if [[ "$KEEP" == 0 ]]; then rm -f "$out"; fi
 }
 
-run_mqadmin() { # RUN_LABEL; sets T_MS RSS_KB, checks the output
+# The baseline, as operators run it: one `mqadmin exportMetadata` JVM (testkit/rocketmq.sh mqadmin:
+# the version's own tools jar, exec'd java; the wrapper adds ~50 ms). Sets T_MS (until the JVM
+# exited), T_RESULT_MS (until it printed "... metadata.json success", i.e. the file is written),
+# RSS_KB, CPU_S; checks the output.
+run_mqadmin() {
   local label=$1 dir="$WORK/mqadmin-$V-$1"
   rm -rf "$dir"
   mkdir -p "$dir"
-  timed "$WORK/mqadmin-$V-$label.stdout" "$WORK/mqadmin-$V-$label.stderr" \
+  timed "$WORK/mqadmin-$V-$label.stdout" "$WORK/mqadmin-$V-$label.stderr" "metadata.json success" \
     bash "$RMQ" mqadmin "$V" exportMetadata -n "$NAMESRV" -c "$CLUSTER" -f "$dir" ||
-    { cat "$WORK/mqadmin-$V-$label".std* >&2; die "mqadmin exportMetadata failed on $V (run $label)"; }
+    { tail -n 20 "$WORK/mqadmin-$V-$label".std* >&2; die "mqadmin exportMetadata failed on $V (run $label)"; }
   # MQAdminStartup prints a failed subcommand's exception and still exits 0: the file decides.
-  [[ -s "$dir/metadata.json" ]] ||
-    { cat "$WORK/mqadmin-$V-$label".std* >&2; die "mqadmin exportMetadata on $V (run $label) wrote no metadata.json"; }
+  [[ -s "$dir/metadata.json" && -n "$T_RESULT_MS" ]] ||
+    { tail -n 20 "$WORK/mqadmin-$V-$label".std* >&2; die "mqadmin exportMetadata on $V (run $label) wrote no metadata.json"; }
   MQADMIN_SIZE=$(stat -c %s "$dir/metadata.json")
   python3 "$WORK/verify.py" "$WORK/seed/expected.json" mqadmin "$dir/metadata.json" >"$WORK/verify.out" ||
     { cat "$WORK/verify.out" >&2; die "mqadmin exportMetadata on $V (run $label) misses seeded metadata"; }
@@ -303,16 +326,32 @@ run_mqadmin() { # RUN_LABEL; sets T_MS RSS_KB, checks the output
   if [[ "$KEEP" == 0 ]]; then rm -rf "$dir"; fi
 }
 
-# median min max of integers
-stats() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 }
+# median min max of numbers
+stats() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
   END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m, a[1], a[NR] }'; }
 secs() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
 mib() { awk -v kb="$1" 'BEGIN { printf "%.0f MiB", kb / 1024 }'; }
-max_of() { printf '%s\n' "$@" | sort -n | tail -n 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
+median_of() { stats "$@" | cut -d' ' -f1; }
+max_of() { stats "$@" | cut -d' ' -f3; }
+# "median s | min–max s" table cells for a list of ms
+time_cells() {
+  local med min max
+  read -r med min max < <(stats "$@")
+  echo "$(secs "$med") s | $(secs "$min")–$(secs "$max") s"
+}
+cpu_cell() { if [[ "$1" == n/a ]]; then echo n/a; else awk -v c="$1" 'BEGIN { printf "%.2f s", c }'; fi; }
 
 # ------------------------------------------------------------------------------------------------
 # Build, fetch, seed
 # ------------------------------------------------------------------------------------------------
+
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+# GNU time for peak RSS and CPU; BENCH_GNU_TIME= (empty) forces the /proc fallback.
+GNU_TIME=${BENCH_GNU_TIME-/usr/bin/time}
+if [[ -n "$GNU_TIME" ]] && ! "$GNU_TIME" -f '%M' -o /dev/null true 2>/dev/null; then GNU_TIME=""; fi
+# A pipe nobody writes to: `read -t` on it is a sleep without a fork.
+exec {SLEEP_FD}<> <(:)
 
 log "building ferry (release)"
 (cd "$REPO_ROOT" && cargo build --release -p ferry --quiet)
@@ -338,25 +377,31 @@ for V in "${VERSIONS[@]}"; do
   start_cluster "$V" "$name"
   log "RocketMQ $V up at $NAMESRV in $(secs "$STARTUP_MS") s; $WARMUP warm-up round(s), then $RUNS timed"
 
+  cold=""
   for ((i = 1; i <= WARMUP; i++)); do
     run_ferry "warmup$i"
     log "warm-up $i: ferry $(secs "$T_MS") s"
+    if ((i == 1)); then cold="ferry $(secs "$T_MS") s"; fi
     run_mqadmin "warmup$i"
-    log "warm-up $i: mqadmin $(secs "$T_MS") s"
+    log "warm-up $i: mqadmin $(secs "$T_MS") s (result after $(secs "$T_RESULT_MS") s)"
+    if ((i == 1)); then cold+=", mqadmin $(secs "$T_MS") s (\`success\` after $(secs "$T_RESULT_MS") s)"; fi
   done
 
-  f_ms=() f_rss=() m_ms=() m_rss=()
+  f_ms=() f_rss=() f_cpu=() m_ms=() m_res=() m_rss=() m_cpu=()
   for ((i = 1; i <= RUNS; i++)); do
     # Alternate which tool goes first, so neither always runs right after the other.
-    for tool in $( ((i % 2)) && echo "ferry mqadmin" || echo "mqadmin ferry"); do
+    order="ferry mqadmin"
+    if ((i % 2 == 0)); then order="mqadmin ferry"; fi
+    for tool in $order; do
       if [[ "$tool" == ferry ]]; then
         run_ferry "run$i"
-        f_ms+=("$T_MS") f_rss+=("$RSS_KB")
+        f_ms+=("$T_MS") f_rss+=("$RSS_KB") f_cpu+=("$CPU_S")
+        log "run $i/$RUNS: ferry $(secs "$T_MS") s, peak RSS $(mib "$RSS_KB"), CPU $CPU_S s"
       else
         run_mqadmin "run$i"
-        m_ms+=("$T_MS") m_rss+=("$RSS_KB")
+        m_ms+=("$T_MS") m_res+=("$T_RESULT_MS") m_rss+=("$RSS_KB") m_cpu+=("$CPU_S")
+        log "run $i/$RUNS: mqadmin $(secs "$T_MS") s (result after $(secs "$T_RESULT_MS") s), peak RSS $(mib "$RSS_KB"), CPU $CPU_S s"
       fi
-      log "run $i/$RUNS: $tool $(secs "$T_MS") s, peak RSS $(mib "$RSS_KB")"
     done
   done
   log "$FERRY_CHECK"
@@ -364,16 +409,22 @@ for V in "${VERSIONS[@]}"; do
 
   bash "$RMQ" stop "$name" >/dev/null 2>&1 || true
 
-  read -r f_med f_min f_max < <(stats "${f_ms[@]}")
-  read -r m_med m_min m_max < <(stats "${m_ms[@]}")
-  ratio=$(awk -v m="$m_med" -v f="$f_med" 'BEGIN { printf "%.1f", m / f }')
+  f_med=$(median_of "${f_ms[@]}")
   verdict=PASS
-  if ! awk -v t="$f_max" -v s="$TARGET_SECS" 'BEGIN { exit !(t < s * 1000) }'; then verdict=FAIL ALL_PASS=0; fi
-  ROWS+=("| $V | $N_TOPICS / $N_GROUPS | $(secs "$f_med") s ($(secs "$f_min")–$(secs "$f_max")) | $(secs "$m_med") s ($(secs "$m_min")–$(secs "$m_max")) | ${ratio}× | $(mib "$(max_of "${f_rss[@]}")") | $(mib "$(max_of "${m_rss[@]}")") | $verdict |")
-  DETAILS+=("- $V: cluster boot with the seed $(secs "$STARTUP_MS") s; ferry document $((FERRY_SIZE / 1024)) KiB, mqadmin metadata.json $((MQADMIN_SIZE / 1024)) KiB.")
+  if ! awk -v t="$(max_of "${f_ms[@]}")" -v s="$TARGET_SECS" 'BEGIN { exit !(t < s * 1000) }'; then
+    verdict=FAIL ALL_PASS=0
+  fi
+  ROWS+=("| $V | **ferry export** | $(time_cells "${f_ms[@]}") | 1.0× | $(mib "$(max_of "${f_rss[@]}")") | $(cpu_cell "$(median_of "${f_cpu[@]}")") | **$verdict** |")
+  ROWS+=("| $V | mqadmin exportMetadata | $(time_cells "${m_ms[@]}") | **$(ratio "$(median_of "${m_ms[@]}")" "$f_med")** | $(mib "$(max_of "${m_rss[@]}")") | $(cpu_cell "$(median_of "${m_cpu[@]}")") | |")
+  ROWS+=("| $V | mqadmin, until \`success\` printed | $(time_cells "${m_res[@]}") | $(ratio "$(median_of "${m_res[@]}")" "$f_med") | | | |")
+  DETAILS+=("- $V: NameServer + broker booted with the seed and registered in $(secs "$STARTUP_MS") s; ferry's document $((FERRY_SIZE / 1024)) KiB, mqadmin's metadata.json $((MQADMIN_SIZE / 1024)) KiB.")
+  if [[ -n "$cold" ]]; then
+    DETAILS+=("  - First (untimed) round, right after the broker registered: $cold.")
+  fi
   DETAILS+=("  - $FERRY_CHECK")
   DETAILS+=("  - $MQADMIN_CHECK")
-  RAW+=("| $V | ferry | ${f_ms[*]} | ${f_rss[*]} |" "| $V | mqadmin | ${m_ms[*]} | ${m_rss[*]} |")
+  RAW+=("| $V | ferry | ${f_ms[*]} | | ${f_rss[*]} | ${f_cpu[*]} |")
+  RAW+=("| $V | mqadmin | ${m_ms[*]} | ${m_res[*]} | ${m_rss[*]} | ${m_cpu[*]} |")
 done
 
 # ------------------------------------------------------------------------------------------------
@@ -387,28 +438,32 @@ fi
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)
 mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || echo unknown)
 java_v=$(java -version 2>&1 | head -n 1 || true)
-rss_how=$([[ -x /usr/bin/time ]] && echo "GNU time %M" || echo "VmHWM polled from /proc")
+rss_how="GNU time %M; CPU = user + sys"
+if [[ -z "$GNU_TIME" ]]; then rss_how="VmHWM polled from /proc; no CPU figures without GNU time"; fi
 
 REPORT=$(
-  cat <<EOF
+  cat <<END_OF_REPORT
 ## ferry export vs mqadmin exportMetadata, $(date '+%Y-%m-%d %H:%M %Z')
 
-Machine: $(nproc) cores ($cpu), $mem RAM; $java_v. Ferry $rev (release build).
-One NameServer + one master broker per version, seeded at boot; $WARMUP untimed warm-up round(s),
-then $RUNS timed rounds alternating the two tools. Times are wall clock of the whole command.
+- Machine: $(nproc) cores ($cpu), $mem RAM, load average $LOADAVG before the run; $java_v.
+- Ferry: $rev (release build).
+- One NameServer + one master broker per version on 127.0.0.1, seeded at boot with $N_TOPICS
+  topics and $N_GROUPS groups; $WARMUP untimed warm-up round(s), then $RUNS timed rounds
+  alternating the two tools. Wall time of the whole command; "vs ferry" = median / ferry's median.
+  Target: every ferry run under ${TARGET_SECS} s.
 
-| RocketMQ | topics / groups | ferry export, median (min–max) | mqadmin exportMetadata, median (min–max) | mqadmin / ferry | ferry peak RSS | mqadmin peak RSS | ferry < ${TARGET_SECS} s (every run) |
+| RocketMQ | tool | median | min–max | vs ferry | peak RSS | CPU (median) | < ${TARGET_SECS} s |
 |---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${ROWS[@]}")
 
 $(printf '%s\n' "${DETAILS[@]}")
 
-Raw runs (wall ms; peak RSS KiB, $rss_how):
+Raw runs (ms; peak RSS KiB, $rss_how):
 
-| RocketMQ | tool | wall ms | peak RSS KiB |
-|---|---|---|---|
+| RocketMQ | tool | wall ms | until \`success\` ms | peak RSS KiB | CPU s |
+|---|---|---|---|---|---|
 $(printf '%s\n' "${RAW[@]}")
-EOF
+END_OF_REPORT
 )
 echo
 echo "$REPORT"
@@ -417,7 +472,7 @@ if [[ "$WRITE_RESULTS" == 1 ]]; then
   results="$BENCH_DIR/results/export-$(date +%Y-%m-%d-%H%M%S).md"
   echo "$REPORT" >"$results"
   echo
-  echo "written to ${results#"$REPO_ROOT"/}"
+  echo "written to ${results#"$REPO_ROOT"/} (git-ignored)"
 fi
 OK=1
 if [[ "$ALL_PASS" == 1 ]]; then exit 0; fi

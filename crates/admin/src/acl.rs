@@ -56,16 +56,12 @@ impl fmt::Debug for PlainAccount {
 impl PlainAclConfig {
     /// Reads a `plain_acl.yml`. Errors name the file and, for YAML errors, the line.
     pub fn read(path: &Path) -> Result<PlainAclConfig, AdminError> {
-        let err = |detail: String| AdminError::AclFile {
-            path: path.display().to_string(),
-            detail,
-        };
+        let err = |detail: String| AdminError::AclFile { path: path.display().to_string(), detail };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let config: PlainAclConfig =
-            serde_yaml::from_str(&text).map_err(|e| match e.location() {
-                Some(l) => err(format!("line {}, column {}: {e}", l.line(), l.column())),
-                None => err(e.to_string()),
-            })?;
+        let config: PlainAclConfig = serde_yaml::from_str(&text).map_err(|e| match e.location() {
+            Some(l) => err(format!("line {}, column {}: {e}", l.line(), l.column())),
+            None => err(e.to_string()),
+        })?;
         for (i, a) in config.accounts.iter().enumerate() {
             if a.access_key.is_empty() {
                 return Err(err(format!("accounts[{i}]: accessKey is missing")));
@@ -148,12 +144,7 @@ fn scalar_to_string(v: serde_yaml::Value) -> Option<String> {
         serde_yaml::Value::String(s) => Some(s),
         serde_yaml::Value::Number(n) => Some(n.to_string()),
         serde_yaml::Value::Bool(b) => Some(b.to_string()),
-        other => Some(
-            serde_yaml::to_string(&other)
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-        ),
+        other => Some(serde_yaml::to_string(&other).unwrap_or_default().trim().to_string()),
     }
 }
 
@@ -167,9 +158,7 @@ fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
 
 fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match serde_yaml::Value::deserialize(d)? {
-        serde_yaml::Value::Sequence(items) => {
-            items.into_iter().filter_map(scalar_to_string).collect()
-        }
+        serde_yaml::Value::Sequence(items) => items.into_iter().filter_map(scalar_to_string).collect(),
         other => scalar_to_string(other).into_iter().collect(),
     })
 }

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_remoting::connection::split_addr_list;
+use ferry_remoting::addr::split_addr_list;
 use ferry_remoting::request::RequestHeader;
 use ferry_remoting::{fastjson, ConnectOptions, Connection, Credentials, Frame, RequestCode};
 use serde::de::DeserializeOwned;
-use tokio::sync::Mutex;
+use tokio::sync::OnceCell;
 
 use crate::error::AdminError;
 
@@ -35,7 +35,8 @@ impl Default for AdminOptions {
 pub struct Admin {
     namesrvs: Vec<String>,
     options: AdminOptions,
-    connections: Mutex<HashMap<String, Arc<Connection>>>,
+    /// One cell per address: connecting to one (perhaps dead) broker never holds up the others.
+    connections: std::sync::Mutex<HashMap<String, Arc<OnceCell<Arc<Connection>>>>>,
 }
 
 impl Admin {
@@ -45,11 +46,7 @@ impl Admin {
         if namesrvs.is_empty() {
             return Err(AdminError::NoNameServer);
         }
-        Ok(Admin {
-            namesrvs,
-            options,
-            connections: Mutex::new(HashMap::new()),
-        })
+        Ok(Admin { namesrvs, options, connections: std::sync::Mutex::new(HashMap::new()) })
     }
 
     pub fn namesrvs(&self) -> &[String] {
@@ -57,17 +54,37 @@ impl Admin {
     }
 
     async fn connection(&self, addr: &str) -> Result<Arc<Connection>, ferry_remoting::Error> {
-        let mut conns = self.connections.lock().await;
-        if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
-            return Ok(c.clone());
+        let cell =
+            self.connections.lock().expect("connections lock").entry(addr.to_string()).or_default().clone();
+        let conn = self.connection_in(cell.clone(), addr).await?;
+        if !conn.is_closed() {
+            return Ok(conn);
         }
-        let options = ConnectOptions {
-            connect_timeout: self.options.connect_timeout,
-            ..ConnectOptions::default()
+        // The peer went away since: replace the cell (unless another call already did) and reconnect.
+        let next = {
+            let mut conns = self.connections.lock().expect("connections lock");
+            match conns.get(addr) {
+                Some(current) if !Arc::ptr_eq(current, &cell) => current.clone(),
+                _ => {
+                    let fresh = Arc::new(OnceCell::new());
+                    conns.insert(addr.to_string(), fresh.clone());
+                    fresh
+                }
+            }
         };
-        let c = Arc::new(Connection::connect(addr, options).await?);
-        conns.insert(addr.to_string(), c.clone());
-        Ok(c)
+        self.connection_in(next, addr).await
+    }
+
+    async fn connection_in(
+        &self,
+        cell: Arc<OnceCell<Arc<Connection>>>,
+        addr: &str,
+    ) -> Result<Arc<Connection>, ferry_remoting::Error> {
+        let options =
+            ConnectOptions { connect_timeout: self.options.connect_timeout, ..ConnectOptions::default() };
+        let conn =
+            cell.get_or_try_init(|| async { Connection::connect(addr, options).await.map(Arc::new) }).await?;
+        Ok(conn.clone())
     }
 
     /// Sends a request to one address and returns the successful response.
@@ -126,8 +143,9 @@ pub(crate) fn parse_body<T: DeserializeOwned>(
     op: RequestCode,
     body: &[u8],
 ) -> Result<T, AdminError> {
-    fastjson::from_slice(body).map_err(|e| AdminError::Protocol {
+    fastjson::from_slice(body).map_err(|e| AdminError::UnreadableBody {
         addr: addr.to_string(),
-        detail: format!("{op} returned a body Ferry cannot read: {e}"),
+        op,
+        detail: e.to_string(),
     })
 }

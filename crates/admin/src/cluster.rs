@@ -9,7 +9,7 @@ use ferry_remoting::request::{
 };
 use serde::Serialize;
 
-use crate::client::Admin;
+use crate::client::{parse_body, Admin};
 use crate::error::AdminError;
 
 /// One broker name: a master and its slaves.
@@ -34,9 +34,7 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn masters(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.brokers
-            .iter()
-            .filter_map(|b| b.master.as_deref().map(|m| (b.name.as_str(), m)))
+        self.brokers.iter().filter_map(|b| b.master.as_deref().map(|m| (b.name.as_str(), m)))
     }
 }
 
@@ -51,27 +49,22 @@ impl Admin {
         Ok(clusters_of(&info))
     }
 
-    /// One cluster by name; an unknown name lists the known ones.
+    /// One cluster by name; an unknown name lists the known ones and names the NameServer asked.
     pub async fn cluster(&self, name: &str) -> Result<Cluster, AdminError> {
-        let clusters = self.clusters().await?;
+        let (namesrv, response) = self.call_namesrv(GetBrokerClusterInfo {}.to_frame()).await?;
+        let info: ClusterInfo = parse_body(&namesrv, GetBrokerClusterInfo::CODE, &response.body)?;
+        let clusters = clusters_of(&info);
         let known = clusters.iter().map(|c| c.name.clone()).collect();
-        clusters
-            .into_iter()
-            .find(|c| c.name == name)
-            .ok_or(AdminError::UnknownCluster {
-                name: name.to_string(),
-                known,
-            })
+        clusters.into_iter().find(|c| c.name == name).ok_or(AdminError::UnknownCluster {
+            namesrv,
+            name: name.to_string(),
+            known,
+        })
     }
 
     /// The broker's configuration (GET_BROKER_CONFIG): `java.util.Properties` text.
-    pub async fn broker_config(
-        &self,
-        broker_addr: &str,
-    ) -> Result<BTreeMap<String, String>, AdminError> {
-        let response = self
-            .call(broker_addr, GetBrokerConfigRequestHeader {}.to_frame())
-            .await?;
+    pub async fn broker_config(&self, broker_addr: &str) -> Result<BTreeMap<String, String>, AdminError> {
+        let response = self.call(broker_addr, GetBrokerConfigRequestHeader {}.to_frame()).await?;
         Ok(parse_properties(&String::from_utf8_lossy(&response.body)))
     }
 
@@ -80,20 +73,13 @@ impl Admin {
         &self,
         broker_addr: &str,
     ) -> Result<BTreeMap<String, String>, AdminError> {
-        let table: KvTable = self
-            .call_typed(broker_addr, &GetBrokerRuntimeInfoRequestHeader {})
-            .await?;
+        let table: KvTable = self.call_typed(broker_addr, &GetBrokerRuntimeInfoRequestHeader {}).await?;
         Ok(table.table)
     }
 
     /// The system topics a broker keeps (GET_SYSTEM_TOPIC_LIST_FROM_BROKER).
-    pub async fn system_topics_of_broker(
-        &self,
-        broker_addr: &str,
-    ) -> Result<Vec<String>, AdminError> {
-        let list: TopicList = self
-            .call_typed(broker_addr, &GetSystemTopicListFromBroker {})
-            .await?;
+    pub async fn system_topics_of_broker(&self, broker_addr: &str) -> Result<Vec<String>, AdminError> {
+        let list: TopicList = self.call_typed(broker_addr, &GetSystemTopicListFromBroker {}).await?;
         Ok(list.topic_list)
     }
 
@@ -104,10 +90,8 @@ impl Admin {
         name: &str,
         key: &str,
     ) -> Result<BrokerStatsData, AdminError> {
-        let header = ViewBrokerStatsDataRequestHeader {
-            stats_name: name.to_string(),
-            stats_key: key.to_string(),
-        };
+        let header =
+            ViewBrokerStatsDataRequestHeader { stats_name: name.to_string(), stats_key: key.to_string() };
         self.call_typed(broker_addr, &header).await
     }
 }
@@ -137,10 +121,7 @@ pub fn clusters_of(info: &ClusterInfo) -> Vec<Cluster> {
                 })
                 .collect();
             brokers.sort_by(|a, b| a.name.cmp(&b.name));
-            Cluster {
-                name: name.clone(),
-                brokers,
-            }
+            Cluster { name: name.clone(), brokers }
         })
         .collect()
 }
@@ -150,10 +131,7 @@ pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-        .filter_map(|l| {
-            l.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        })
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
         .collect()
 }
 
@@ -163,9 +141,8 @@ mod tests {
 
     #[test]
     fn properties_text_parses() {
-        let p = parse_properties(
-            "brokerName=broker-a\nbrokerClusterName=C\n\nmessageDelayLevel=1s 5s\nx=a=b\n",
-        );
+        let p =
+            parse_properties("brokerName=broker-a\nbrokerClusterName=C\n\nmessageDelayLevel=1s 5s\nx=a=b\n");
         assert_eq!(p["brokerName"], "broker-a");
         assert_eq!(p["messageDelayLevel"], "1s 5s");
         assert_eq!(p["x"], "a=b");

@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use ferry_remoting::body::{
-    SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig, TopicConfigSerializeWrapper,
-    TopicList, TopicRouteData,
+    SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig, TopicConfigSerializeWrapper, TopicList,
+    TopicRouteData,
 };
 use ferry_remoting::request::{
-    GetAllSubscriptionGroupRequestHeader, GetAllTopicConfigRequestHeader,
-    GetAllTopicListFromNameServer, GetRouteInfoRequestHeader, GetTopicsByClusterRequestHeader,
+    GetAllSubscriptionGroupRequestHeader, GetAllTopicConfigRequestHeader, GetAllTopicListFromNameServer,
+    GetRouteInfoRequestHeader, GetTopicsByClusterRequestHeader,
 };
 
 use crate::client::Admin;
@@ -20,9 +20,7 @@ impl Admin {
         &self,
         broker_addr: &str,
     ) -> Result<BTreeMap<String, TopicConfig>, AdminError> {
-        let result = self
-            .call_typed(broker_addr, &GetAllTopicConfigRequestHeader::default())
-            .await;
+        let result = self.call_typed(broker_addr, &GetAllTopicConfigRequestHeader::default()).await;
         match empty_table_as_default(result, "No topic in this broker")? {
             Some(wrapper @ TopicConfigSerializeWrapper { .. }) => Ok(wrapper.topic_config_table),
             None => Ok(BTreeMap::new()),
@@ -34,12 +32,7 @@ impl Admin {
         &self,
         broker_addr: &str,
     ) -> Result<BTreeMap<String, SubscriptionGroupConfig>, AdminError> {
-        let result = self
-            .call_typed(
-                broker_addr,
-                &GetAllSubscriptionGroupRequestHeader::default(),
-            )
-            .await;
+        let result = self.call_typed(broker_addr, &GetAllSubscriptionGroupRequestHeader::default()).await;
         match empty_table_as_default(result, "No subscription group in this broker")? {
             Some(wrapper @ SubscriptionGroupWrapper { .. }) => Ok(wrapper.subscription_group_table),
             None => Ok(BTreeMap::new()),
@@ -48,18 +41,14 @@ impl Admin {
 
     /// Topic names registered in the NameServer.
     pub async fn topic_list(&self) -> Result<Vec<String>, AdminError> {
-        let list: TopicList = self
-            .call_namesrv_typed(&GetAllTopicListFromNameServer {})
-            .await?;
+        let list: TopicList = self.call_namesrv_typed(&GetAllTopicListFromNameServer {}).await?;
         Ok(list.topic_list)
     }
 
     /// Topic names of one cluster, as the NameServer has them.
     pub async fn topics_of_cluster(&self, cluster: &str) -> Result<Vec<String>, AdminError> {
         let list: TopicList = self
-            .call_namesrv_typed(&GetTopicsByClusterRequestHeader {
-                cluster: cluster.to_string(),
-            })
+            .call_namesrv_typed(&GetTopicsByClusterRequestHeader { cluster: cluster.to_string() })
             .await?;
         Ok(list.topic_list)
     }
@@ -75,15 +64,14 @@ impl Admin {
 
 /// Brokers answer SYSTEM_ERROR with a fixed remark when a table is empty
 /// (`AdminBrokerProcessor.getAllTopicConfig` / `getAllSubscriptionGroup`): that is no error.
-fn empty_table_as_default<T>(
-    result: Result<T, AdminError>,
-    remark: &str,
-) -> Result<Option<T>, AdminError> {
+fn empty_table_as_default<T>(result: Result<T, AdminError>, remark: &str) -> Result<Option<T>, AdminError> {
     match result {
         Ok(v) => Ok(Some(v)),
-        Err(AdminError::Refused {
-            code, remark: r, ..
-        }) if code == ferry_remoting::ResponseCode::SYSTEM_ERROR && r.contains(remark) => Ok(None),
+        Err(AdminError::Refused { code, remark: r, .. })
+            if code == ferry_remoting::ResponseCode::SYSTEM_ERROR && r.contains(remark) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
 }

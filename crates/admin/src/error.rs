@@ -15,16 +15,15 @@ pub enum AdminError {
     #[error("{addr}: {op} is not supported by this server version")]
     Unsupported { addr: String, op: RequestCode },
     #[error("{addr}: {op} refused with {code}: {remark}")]
-    Refused {
-        addr: String,
-        op: RequestCode,
-        code: ResponseCode,
-        remark: String,
-    },
+    Refused { addr: String, op: RequestCode, code: ResponseCode, remark: String },
     #[error("{addr}: {detail}")]
     Protocol { addr: String, detail: String },
-    #[error("cluster '{name}' not found; the NameServer knows: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
-    UnknownCluster { name: String, known: Vec<String> },
+    #[error("{addr}: {op} returned a body Ferry cannot read: {detail}")]
+    UnreadableBody { addr: String, op: RequestCode, detail: String },
+    #[error("{addr}: connection lost ({detail})")]
+    ConnectionLost { addr: String, detail: String },
+    #[error("{namesrv}: cluster '{name}' not found; the NameServer knows: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownCluster { namesrv: String, name: String, known: Vec<String> },
     #[error("{path}: {detail}")]
     AclFile { path: String, detail: String },
 }
@@ -34,7 +33,7 @@ impl AdminError {
     pub fn is_connectivity(&self) -> bool {
         matches!(
             self,
-            AdminError::Unreachable { .. } | AdminError::Timeout { .. }
+            AdminError::Unreachable { .. } | AdminError::Timeout { .. } | AdminError::ConnectionLost { .. }
         )
     }
 
@@ -42,53 +41,22 @@ impl AdminError {
     pub(crate) fn from_remoting(e: ferry_remoting::Error, op: RequestCode) -> AdminError {
         use ferry_remoting::Error as E;
         match e {
-            E::Unreachable { addr, source } => AdminError::Unreachable {
-                addr,
-                detail: source.to_string(),
-            },
-            E::ConnectTimeout { addr, after } => AdminError::Unreachable {
-                addr,
-                detail: format!("no connection after {after:?}"),
-            },
+            E::Unreachable { addr, source } => AdminError::Unreachable { addr, detail: source.to_string() },
+            E::ConnectTimeout { addr, after } => {
+                AdminError::Unreachable { addr, detail: format!("no connection after {after:?}") }
+            }
             E::Timeout { addr, .. } => AdminError::Timeout { addr, op },
-            E::Closed { addr } => AdminError::Unreachable {
-                addr,
-                detail: "connection closed".into(),
-            },
-            E::Io { addr, source } => AdminError::Unreachable {
-                addr,
-                detail: source.to_string(),
-            },
-            E::Codec { addr, source } => AdminError::Protocol {
-                addr,
-                detail: source.to_string(),
-            },
-            E::Body {
-                addr,
-                request,
-                reason,
-            } => AdminError::Protocol {
-                addr,
-                detail: format!("{request} returned an unreadable body: {reason}"),
-            },
-            E::Response {
-                addr,
-                request,
-                code,
-                remark,
-            } => {
+            E::Closed { addr } => AdminError::ConnectionLost { addr, detail: "closed by the peer".into() },
+            E::Io { addr, source } => AdminError::ConnectionLost { addr, detail: source.to_string() },
+            E::Codec { addr, source } => AdminError::Protocol { addr, detail: source.to_string() },
+            E::Response { addr, request, code, remark } => {
                 let remark = remark.unwrap_or_default();
                 if code == ResponseCode::REQUEST_CODE_NOT_SUPPORTED {
                     AdminError::Unsupported { addr, op: request }
                 } else if is_auth_failure(code, &remark) {
                     AdminError::AuthenticationFailed { addr, remark }
                 } else {
-                    AdminError::Refused {
-                        addr,
-                        op: request,
-                        code,
-                        remark,
-                    }
+                    AdminError::Refused { addr, op: request, code, remark }
                 }
             }
         }
@@ -105,15 +73,9 @@ fn is_auth_failure(code: ResponseCode, remark: &str) -> bool {
     }
     if code == ResponseCode::NO_PERMISSION {
         let r = remark.to_ascii_lowercase();
-        return [
-            "signature",
-            "is not found",
-            "is disabled",
-            "username cannot be null",
-            "accesskey",
-        ]
-        .iter()
-        .any(|w| r.contains(w));
+        return ["signature", "is not found", "is disabled", "username cannot be null", "accesskey"]
+            .iter()
+            .any(|w| r.contains(w));
     }
     false
 }
@@ -129,15 +91,12 @@ mod tests {
             e,
             "org.apache.rocketmq.acl.common.AclException: Check signature failed for accessKey=x"
         ));
-        assert!(is_auth_failure(
-            ResponseCode::NO_PERMISSION,
-            "User:bob is not found."
+        assert!(is_auth_failure(ResponseCode::NO_PERMISSION, "User:bob is not found."));
+        assert!(is_auth_failure(ResponseCode::NO_PERMISSION, "check signature failed."));
+        assert!(!is_auth_failure(
+            e,
+            "java.lang.IllegalStateException: The authenticationMetadataProvider is not configured."
         ));
-        assert!(is_auth_failure(
-            ResponseCode::NO_PERMISSION,
-            "check signature failed."
-        ));
-        assert!(!is_auth_failure(e, "java.lang.IllegalStateException: The authenticationMetadataProvider is not configured."));
         assert!(!is_auth_failure(
             ResponseCode::NO_PERMISSION,
             "User:bob has no permission to access Topic:a"

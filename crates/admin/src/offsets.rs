@@ -1,9 +1,7 @@
 //! Consumer offsets and backlog per group, summed over a cluster's masters.
 
 use ferry_remoting::body::{ConsumeStats, ConsumerConnection, MessageQueue, OffsetWrapper};
-use ferry_remoting::request::{
-    GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader,
-};
+use ferry_remoting::request::{GetConsumeStatsRequestHeader, GetConsumerConnectionListRequestHeader};
 use ferry_remoting::ResponseCode;
 use serde::Serialize;
 
@@ -26,11 +24,7 @@ impl GroupOffsets {
     }
 
     pub fn backlog_of_topic(&self, topic: &str) -> i64 {
-        self.queues
-            .iter()
-            .filter(|(q, _)| q.topic == topic)
-            .map(|(_, o)| o.backlog())
-            .sum()
+        self.queues.iter().filter(|(q, _)| q.topic == topic).map(|(_, o)| o.backlog()).sum()
     }
 }
 
@@ -58,15 +52,8 @@ impl Admin {
     }
 
     /// Offsets and backlog of `group` over every master of `cluster`.
-    pub async fn group_offsets(
-        &self,
-        cluster: &Cluster,
-        group: &str,
-    ) -> Result<GroupOffsets, AdminError> {
-        let mut all = GroupOffsets {
-            group: group.to_string(),
-            ..Default::default()
-        };
+    pub async fn group_offsets(&self, cluster: &Cluster, group: &str) -> Result<GroupOffsets, AdminError> {
+        let mut all = GroupOffsets { group: group.to_string(), ..Default::default() };
         for (_, master) in cluster.masters() {
             let stats = self.consume_stats(master, group, None).await?;
             all.queues.extend(stats.offset_table);
@@ -82,9 +69,7 @@ impl Admin {
         broker_addr: &str,
         group: &str,
     ) -> Result<ConsumerConnection, AdminError> {
-        let header = GetConsumerConnectionListRequestHeader {
-            consumer_group: group.to_string(),
-        };
+        let header = GetConsumerConnectionListRequestHeader { consumer_group: group.to_string() };
         match self.call_typed(broker_addr, &header).await {
             Err(AdminError::Refused { code, .. }) if code == ResponseCode::CONSUMER_NOT_ONLINE => {
                 Ok(ConsumerConnection::default())

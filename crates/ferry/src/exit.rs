@@ -26,18 +26,15 @@ pub fn code_of(e: &anyhow::Error) -> i32 {
         if cause.is::<Usage>() {
             return USAGE;
         }
-        let admin = cause.downcast_ref::<AdminError>().or_else(|| {
-            match cause.downcast_ref::<MetadataError>() {
+        let admin =
+            cause.downcast_ref::<AdminError>().or_else(|| match cause.downcast_ref::<MetadataError>() {
                 Some(MetadataError::Admin(a)) => Some(a),
                 _ => None,
-            }
-        });
+            });
         match admin {
-            Some(
-                AdminError::Unreachable { .. }
-                | AdminError::Timeout { .. }
-                | AdminError::NoNameServer,
-            ) => return UNREACHABLE,
+            Some(AdminError::Unreachable { .. } | AdminError::Timeout { .. } | AdminError::NoNameServer) => {
+                return UNREACHABLE
+            }
             Some(AdminError::AuthenticationFailed { .. }) => return AUTHENTICATION_FAILED,
             Some(AdminError::UnknownCluster { .. }) => return UNKNOWN_CLUSTER,
             Some(_) => return FAILURE,

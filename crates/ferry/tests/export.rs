@@ -9,10 +9,7 @@ use ferry_testkit::{shared, Cluster, ClusterSpec, GroupSpec, RocketMqVersion, To
 use serde_json::Value;
 
 fn ferry(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(args)
-        .output()
-        .expect("run ferry")
+    Command::new(env!("CARGO_BIN_EXE_ferry")).args(args).output().expect("run ferry")
 }
 
 fn text(b: &[u8]) -> String {
@@ -21,22 +18,11 @@ fn text(b: &[u8]) -> String {
 
 fn export(cluster: &Cluster, out: &Path, extra: &[&str]) -> (Output, Option<Value>) {
     let out_s = out.to_str().unwrap();
-    let mut args = vec![
-        "export",
-        "--no-input",
-        "-n",
-        cluster.namesrv_addr(),
-        "-c",
-        cluster.cluster_name(),
-        "-o",
-        out_s,
-    ];
+    let mut args =
+        vec!["export", "--no-input", "-n", cluster.namesrv_addr(), "-c", cluster.cluster_name(), "-o", out_s];
     args.extend_from_slice(extra);
     let o = ferry(&args);
-    let doc = o
-        .status
-        .success()
-        .then(|| serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap());
+    let doc = o.status.success().then(|| serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap());
     (o, doc)
 }
 
@@ -67,10 +53,7 @@ fn exports_what_the_admin_created(version: RocketMqVersion) {
     h.create_groups(
         cluster.cluster_name(),
         &[
-            GroupSpec::new("billing")
-                .retry_max(5)
-                .retry_queues(2)
-                .broadcast(false),
+            GroupSpec::new("billing").retry_max(5).retry_queues(2).broadcast(false),
             GroupSpec::new("shop%audit").consume_orderly(true),
         ],
     )
@@ -82,10 +65,7 @@ fn exports_what_the_admin_created(version: RocketMqVersion) {
     assert!(o.status.success(), "stderr: {}", text(&o.stderr));
     let doc = doc.unwrap();
     let stdout = text(&o.stdout);
-    assert!(
-        stdout.contains("topics") && stdout.contains("skipped:"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("topics") && stdout.contains("skipped:"), "{stdout}");
 
     let ferry = &doc["ferry"];
     assert_eq!(ferry["formatVersion"], 1);
@@ -95,13 +75,7 @@ fn exports_what_the_admin_created(version: RocketMqVersion) {
     assert_eq!(ferry["source"]["brokers"][0]["name"], cluster.broker_name());
 
     let orders = find(&ferry["topics"], "orders");
-    assert_eq!(
-        (
-            orders["readQueueNums"].as_i64(),
-            orders["writeQueueNums"].as_i64()
-        ),
-        (Some(8), Some(6))
-    );
+    assert_eq!((orders["readQueueNums"].as_i64(), orders["writeQueueNums"].as_i64()), (Some(8), Some(6)));
     assert_eq!(orders["perm"], 6);
     assert_eq!(orders["brokers"][0]["broker"], cluster.broker_name());
     assert_eq!(orders["brokers"][0]["writeQueueNums"], 6);
@@ -115,17 +89,10 @@ fn exports_what_the_admin_created(version: RocketMqVersion) {
     assert_eq!(billing["config"]["consumeBroadcastEnable"], false);
     assert_eq!(billing["brokers"][0], cluster.broker_name());
     if version.is_5x() {
-        assert_eq!(
-            find(&ferry["groups"], "shop%audit")["config"]["consumeMessageOrderly"],
-            true
-        );
+        assert_eq!(find(&ferry["groups"], "shop%audit")["config"]["consumeMessageOrderly"], true);
     }
-    let namespaces: Vec<&str> = ferry["namespaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let namespaces: Vec<&str> =
+        ferry["namespaces"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(namespaces, vec!["shop"]);
 
     // System topics and groups are left out and counted.
@@ -134,33 +101,17 @@ fn exports_what_the_admin_created(version: RocketMqVersion) {
         .iter()
         .all(|t| t["name"] != "TBW102" && !t["name"].as_str().unwrap().starts_with("%RETRY%")));
     assert!(ferry["skipped"]["systemTopics"].as_u64().unwrap() > 0);
-    assert!(ferry["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|g| g["name"] != "TOOLS_CONSUMER"));
+    assert!(ferry["groups"].as_array().unwrap().iter().all(|g| g["name"] != "TOOLS_CONSUMER"));
     assert!(ferry["skipped"]["systemGroups"].as_u64().unwrap() > 0);
 
     // The Apache-shaped sections, as export.sh writes them.
-    assert_eq!(
-        doc["metadata"]["topicConfigTable"]["orders"]["readQueueNums"],
-        8
-    );
-    assert_eq!(
-        doc["metadata"]["subscriptionGroupTable"]["billing"]["retryMaxTimes"],
-        5
-    );
+    assert_eq!(doc["metadata"]["topicConfigTable"]["orders"]["readQueueNums"], 8);
+    assert_eq!(doc["metadata"]["subscriptionGroupTable"]["billing"]["retryMaxTimes"], 5);
     assert!(doc["metadata"]["exportTime"].as_i64().unwrap() > 0);
-    assert_eq!(
-        doc["configs"]["brokerConfigs"][cluster.broker_name()]["brokerName"],
-        cluster.broker_name()
-    );
+    assert_eq!(doc["configs"]["brokerConfigs"][cluster.broker_name()]["brokerName"], cluster.broker_name());
     assert_eq!(doc["configs"]["clusterScale"]["masterBrokerSize"], 1);
     let report = &doc["metrics"]["evaluateReport"][cluster.broker_name()];
-    assert!(
-        report["runtimeQuota"]["topicSize"].as_u64().unwrap() >= 4,
-        "{report}"
-    );
+    assert!(report["runtimeQuota"]["topicSize"].as_u64().unwrap() >= 4, "{report}");
 
     // --include-system keeps them.
     let (o, doc) = export(cluster, &file, &["--include-system"]);
@@ -187,24 +138,13 @@ fn acl_cluster() -> &'static Cluster {
 #[test]
 fn acl_cluster_exports_with_the_right_keys_and_keeps_secrets_out_unless_asked() {
     let cluster = acl_cluster();
-    let acl_file = cluster
-        .plain_acl_file()
-        .expect("an ACL cluster has a plain_acl.yml")
-        .to_str()
-        .unwrap()
-        .to_string();
+    let acl_file =
+        cluster.plain_acl_file().expect("an ACL cluster has a plain_acl.yml").to_str().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("acl.json");
     let admin = ferry_testkit::acl::admin();
     let o = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args([
-            "export",
-            "--no-input",
-            "-n",
-            cluster.namesrv_addr(),
-            "-c",
-            cluster.cluster_name(),
-        ])
+        .args(["export", "--no-input", "-n", cluster.namesrv_addr(), "-c", cluster.cluster_name()])
         .args(["-o", file.to_str().unwrap(), "--plain-acl-file", &acl_file])
         .env("FERRY_ACCESS_KEY", &admin.access_key)
         .env("FERRY_SECRET_KEY", &admin.secret_key)
@@ -212,10 +152,7 @@ fn acl_cluster_exports_with_the_right_keys_and_keeps_secrets_out_unless_asked() 
         .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
     let written = std::fs::read_to_string(&file).unwrap();
-    assert!(
-        !written.contains(&admin.secret_key),
-        "a secret leaked into the export"
-    );
+    assert!(!written.contains(&admin.secret_key), "a secret leaked into the export");
     let doc: Value = serde_json::from_str(&written).unwrap();
     let acl = &doc["ferry"]["acl"];
     assert_eq!(acl["kind"], "plain");
@@ -223,30 +160,12 @@ fn acl_cluster_exports_with_the_right_keys_and_keeps_secrets_out_unless_asked() 
     let account = find_account(&acl["accounts"], "ferryadmin");
     assert_eq!(account["admin"], true);
     assert!(account.get("secretKey").is_none());
-    let user_perms = find_account(&acl["accounts"], "ferryuser")["topicPerms"]
-        .as_array()
-        .unwrap();
-    assert!(
-        user_perms.iter().any(|p| p == "acl-topic-rw=PUB|SUB"),
-        "{user_perms:?}"
-    );
+    let user_perms = find_account(&acl["accounts"], "ferryuser")["topicPerms"].as_array().unwrap();
+    assert!(user_perms.iter().any(|p| p == "acl-topic-rw=PUB|SUB"), "{user_perms:?}");
 
     let o = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args([
-            "export",
-            "--no-input",
-            "-n",
-            cluster.namesrv_addr(),
-            "-c",
-            cluster.cluster_name(),
-        ])
-        .args([
-            "-o",
-            file.to_str().unwrap(),
-            "--plain-acl-file",
-            &acl_file,
-            "--include-secrets",
-        ])
+        .args(["export", "--no-input", "-n", cluster.namesrv_addr(), "-c", cluster.cluster_name()])
+        .args(["-o", file.to_str().unwrap(), "--plain-acl-file", &acl_file, "--include-secrets"])
         .env("FERRY_ACCESS_KEY", &admin.access_key)
         .env("FERRY_SECRET_KEY", &admin.secret_key)
         .output()
@@ -260,12 +179,7 @@ fn acl_cluster_exports_with_the_right_keys_and_keeps_secrets_out_unless_asked() 
 }
 
 fn find_account<'a>(accounts: &'a Value, ak: &str) -> &'a Value {
-    accounts
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["accessKey"] == ak)
-        .unwrap()
+    accounts.as_array().unwrap().iter().find(|a| a["accessKey"] == ak).unwrap()
 }
 
 #[test]
@@ -273,23 +187,12 @@ fn acl_cluster_refuses_wrong_or_missing_keys_with_authentication_failed() {
     let cluster = acl_cluster();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("never.json");
-    for creds in [
-        Some(("ferryadmin", "not-the-secret")),
-        Some(("nobody", "whatever-secret")),
-        None,
-    ] {
+    for creds in [Some(("ferryadmin", "not-the-secret")), Some(("nobody", "whatever-secret")), None] {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-        cmd.args([
-            "export",
-            "--no-input",
-            "-n",
-            cluster.namesrv_addr(),
-            "-c",
-            cluster.cluster_name(),
-        ])
-        .args(["-o", file.to_str().unwrap()])
-        .env_remove("FERRY_ACCESS_KEY")
-        .env_remove("FERRY_SECRET_KEY");
+        cmd.args(["export", "--no-input", "-n", cluster.namesrv_addr(), "-c", cluster.cluster_name()])
+            .args(["-o", file.to_str().unwrap()])
+            .env_remove("FERRY_ACCESS_KEY")
+            .env_remove("FERRY_SECRET_KEY");
         if let Some((ak, sk)) = creds {
             cmd.env("FERRY_ACCESS_KEY", ak).env("FERRY_SECRET_KEY", sk);
         }
@@ -297,10 +200,7 @@ fn acl_cluster_refuses_wrong_or_missing_keys_with_authentication_failed() {
         let stderr = text(&o.stderr);
         assert_eq!(o.status.code(), Some(4), "{creds:?}: {stderr}");
         assert!(stderr.contains("authentication failed"), "{stderr}");
-        assert!(
-            stderr.contains(cluster.broker_addr()),
-            "the error names the broker: {stderr}"
-        );
+        assert!(stderr.contains(cluster.broker_addr()), "the error names the broker: {stderr}");
         if let Some((_, sk)) = creds {
             assert!(!stderr.contains(sk), "the secret must not appear in errors");
         }
@@ -310,43 +210,20 @@ fn acl_cluster_refuses_wrong_or_missing_keys_with_authentication_failed() {
 
 #[test]
 fn unreachable_namesrv_and_unknown_cluster_fail_cleanly() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
     let o = ferry(&["export", "--no-input", "-n", &addr, "-c", "any"]);
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{stderr}");
-    assert!(
-        stderr.contains(&addr) && stderr.contains("unreachable"),
-        "{stderr}"
-    );
-    assert_eq!(
-        stderr.lines().filter(|l| l.starts_with("error:")).count(),
-        1,
-        "{stderr}"
-    );
+    assert!(stderr.contains(&addr) && stderr.contains("unreachable"), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "{stderr}");
 
-    let cluster = shared(ClusterSpec::new(
-        format!("exp-{}", RocketMqVersion::V4_9_8),
-        RocketMqVersion::V4_9_8,
-    ));
-    let o = ferry(&[
-        "export",
-        "--no-input",
-        "-n",
-        cluster.namesrv_addr(),
-        "-c",
-        "no-such-cluster",
-    ]);
+    let cluster =
+        shared(ClusterSpec::new(format!("exp-{}", RocketMqVersion::V4_9_8), RocketMqVersion::V4_9_8));
+    let o = ferry(&["export", "--no-input", "-n", cluster.namesrv_addr(), "-c", "no-such-cluster"]);
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(5), "{stderr}");
-    assert!(
-        stderr.contains("no-such-cluster") && stderr.contains(cluster.cluster_name()),
-        "{stderr}"
-    );
+    assert!(stderr.contains("no-such-cluster") && stderr.contains(cluster.cluster_name()), "{stderr}");
 
     let o = ferry(&["export", "--no-input"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
@@ -359,14 +236,7 @@ fn acl2_cluster_exports_users_and_policies_without_passwords() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("acl2.json");
     let o = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args([
-            "export",
-            "--no-input",
-            "-n",
-            cluster.namesrv_addr(),
-            "-c",
-            cluster.cluster_name(),
-        ])
+        .args(["export", "--no-input", "-n", cluster.namesrv_addr(), "-c", cluster.cluster_name()])
         .args(["-o", file.to_str().unwrap()])
         .env("FERRY_ACCESS_KEY", &admin.access_key)
         .env("FERRY_SECRET_KEY", &admin.secret_key)
@@ -374,28 +244,12 @@ fn acl2_cluster_exports_users_and_policies_without_passwords() {
         .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
     let written = std::fs::read_to_string(&file).unwrap();
-    assert!(
-        !written.contains(&admin.secret_key),
-        "a password leaked into the export"
-    );
+    assert!(!written.contains(&admin.secret_key), "a password leaked into the export");
     let doc: Value = serde_json::from_str(&written).unwrap();
     let acl = &doc["ferry"]["acl"];
     assert_eq!(acl["kind"], "acl2");
     let users = acl["users"].as_array().unwrap();
-    assert!(
-        users
-            .iter()
-            .any(|u| u["username"] == "ferryuser" && u["password"].is_null()),
-        "{users:?}"
-    );
-    assert!(acl["policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|p| p["subject"] == "User:ferryuser"));
-    assert!(
-        text(&o.stdout).contains("ACL accounts"),
-        "{}",
-        text(&o.stdout)
-    );
+    assert!(users.iter().any(|u| u["username"] == "ferryuser" && u["password"].is_null()), "{users:?}");
+    assert!(acl["policies"].as_array().unwrap().iter().any(|p| p["subject"] == "User:ferryuser"));
+    assert!(text(&o.stdout).contains("ACL accounts"), "{}", text(&o.stdout));
 }

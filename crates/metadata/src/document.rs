@@ -166,10 +166,7 @@ impl std::fmt::Debug for AclAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AclAccount")
             .field("access_key", &self.access_key)
-            .field(
-                "secret_key",
-                &self.secret_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
             .field("admin", &self.admin)
             .finish_non_exhaustive()
     }
@@ -198,24 +195,20 @@ impl Document {
             location: None,
             detail: detail.to_string(),
         };
-        let has = |m: &serde_json::Map<String, Value>, keys: &[&str]| {
-            keys.iter().any(|k| m.contains_key(*k))
-        };
+        let has = |m: &serde_json::Map<String, Value>, keys: &[&str]| keys.iter().any(|k| m.contains_key(*k));
         let shaped = match &value {
             Value::Object(m) if has(m, &["topicConfigTable", "subscriptionGroupTable"]) => {
                 serde_json::json!({ "metadata": value })
             }
             Value::Object(m) if has(m, &["configs", "metadata", "metrics", "ferry"]) => value,
-            Value::Object(_) => return Err(parse_err(
-                "not a metadata document: expected the keys of an export.sh or ferry export file \
+            Value::Object(_) => {
+                return Err(parse_err(
+                    "not a metadata document: expected the keys of an export.sh or ferry export file \
                      (configs, metadata, metrics, ferry) or of mqadmin exportMetadata \
                      (topicConfigTable, subscriptionGroupTable)",
-            )),
-            _ => {
-                return Err(parse_err(
-                    "not a metadata document: the top level must be a JSON object",
                 ))
             }
+            _ => return Err(parse_err("not a metadata document: the top level must be a JSON object")),
         };
         let doc: Document = serde_json::from_value(shaped).map_err(|e| MetadataError::Parse {
             source_name: source.to_string(),
@@ -256,41 +249,28 @@ mod tests {
         let text = br#"{"exportTime":1700000000000,"topicConfigTable":{"T":{"order":false,"perm":6,"readQueueNums":8,"topicFilterType":"SINGLE_TAG","topicName":"T","topicSysFlag":0,"writeQueueNums":8}},"subscriptionGroupTable":{"g":{"groupName":"g","retryQueueNums":2}}}"#;
         let doc = Document::from_json(text, "metadata.json").unwrap();
         assert_eq!(doc.metadata.topic_config_table["T"].read_queue_nums, 8);
-        assert_eq!(
-            doc.metadata.subscription_group_table["g"].retry_queue_nums,
-            2
-        );
+        assert_eq!(doc.metadata.subscription_group_table["g"].retry_queue_nums, 2);
         assert!(doc.ferry.is_none());
     }
 
     #[test]
     fn a_syntax_error_names_file_line_and_column() {
-        let err = Document::from_json(b"{\n  \"metadata\": {,\n}", "in.json")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("in.json") && err.contains("line 2, column 16"),
-            "{err}"
-        );
+        let err = Document::from_json(b"{\n  \"metadata\": {,\n}", "in.json").unwrap_err().to_string();
+        assert!(err.contains("in.json") && err.contains("line 2, column 16"), "{err}");
     }
 
     #[test]
     fn json_that_is_not_a_document_is_refused() {
         for text in [&b"[]"[..], b"{}", br#"{"topics":[]}"#] {
             let err = Document::from_json(text, "x.json").unwrap_err().to_string();
-            assert!(
-                err.starts_with("x.json") && err.contains("not a metadata document"),
-                "{err}"
-            );
+            assert!(err.starts_with("x.json") && err.contains("not a metadata document"), "{err}");
         }
     }
 
     #[test]
     fn a_newer_format_version_is_refused() {
         let text = br#"{"ferry":{"formatVersion":99,"exportedBy":"x","exportTime":"2026-01-01T00:00:00Z","source":{},"topics":[],"groups":[],"namespaces":[],"skipped":{}}}"#;
-        let err = Document::from_json(text, "new.json")
-            .unwrap_err()
-            .to_string();
+        let err = Document::from_json(text, "new.json").unwrap_err().to_string();
         assert!(err.contains("99"), "{err}");
     }
 }

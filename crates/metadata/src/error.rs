@@ -7,17 +7,11 @@ pub enum MetadataError {
     #[error(transparent)]
     Admin(#[from] AdminError),
     #[error("{source_name}{}: {detail}", location.as_deref().map(|l| format!(", {l}")).unwrap_or_default())]
-    Parse {
-        source_name: String,
-        location: Option<String>,
-        detail: String,
-    },
-    #[error("{source_name}: format version {found} is newer than this Ferry reads ({supported}); upgrade Ferry")]
-    UnsupportedVersion {
-        source_name: String,
-        found: u32,
-        supported: u32,
-    },
+    Parse { source_name: String, location: Option<String>, detail: String },
+    #[error(
+        "{source_name}: format version {found} is newer than this Ferry reads ({supported}); upgrade Ferry"
+    )]
+    UnsupportedVersion { source_name: String, found: u32, supported: u32 },
     #[error("cluster '{0}' has no master broker registered")]
     NoMaster(String),
 }

@@ -27,12 +27,7 @@ pub struct ExportOptions {
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        ExportOptions {
-            include_system: false,
-            include_secrets: false,
-            plain_acl_file: None,
-            concurrency: 8,
-        }
+        ExportOptions { include_system: false, include_secrets: false, plain_acl_file: None, concurrency: 8 }
     }
 }
 
@@ -110,10 +105,8 @@ pub async fn export_cluster(
     progress: &(dyn Fn(ExportStep) + Sync),
 ) -> Result<Document, MetadataError> {
     let cluster = admin.cluster(cluster_name).await?;
-    let masters: Vec<(String, String)> = cluster
-        .masters()
-        .map(|(n, a)| (n.to_string(), a.to_string()))
-        .collect();
+    let masters: Vec<(String, String)> =
+        cluster.masters().map(|(n, a)| (n.to_string(), a.to_string())).collect();
     if masters.is_empty() {
         return Err(MetadataError::NoMaster(cluster_name.to_string()));
     }
@@ -132,16 +125,11 @@ pub async fn export_cluster(
     let mut warnings: Vec<String> = snapshots
         .iter()
         .filter_map(|s| {
-            s.runtime
-                .as_ref()
-                .err()
-                .map(|e| format!("runtime figures of broker {} not read: {e}", s.name))
+            s.runtime.as_ref().err().map(|e| format!("runtime figures of broker {} not read: {e}", s.name))
         })
         .collect();
     let acl = read_acl(admin, &snapshots, options, &mut warnings).await?;
-    Ok(assemble(
-        admin, &cluster, &snapshots, acl, options, warnings,
-    ))
+    Ok(assemble(admin, &cluster, &snapshots, acl, options, warnings))
 }
 
 fn assemble(
@@ -214,10 +202,7 @@ fn assemble(
         .chain(groups.values().filter_map(|g| g.namespace.clone()))
         .collect();
     let now = Utc::now();
-    let version = snapshots
-        .iter()
-        .filter_map(|s| runtime_of(s).get("brokerVersionDesc").cloned())
-        .min();
+    let version = snapshots.iter().filter_map(|s| runtime_of(s).get("brokerVersionDesc").cloned()).min();
 
     Document {
         configs: apache_configs(admin, cluster, snapshots),
@@ -269,40 +254,20 @@ fn apache_metadata(
 ) -> ApacheMetadata {
     let mut topic_config_table = BTreeMap::new();
     for (name, t) in topics {
-        let first = snapshots
-            .iter()
-            .find_map(|s| s.topics.get(name))
-            .cloned()
-            .unwrap_or_default();
+        let first = snapshots.iter().find_map(|s| s.topics.get(name)).cloned().unwrap_or_default();
         topic_config_table.insert(
             name.clone(),
-            TopicConfig {
-                read_queue_nums: t.read_queue_nums,
-                write_queue_nums: t.write_queue_nums,
-                ..first
-            },
+            TopicConfig { read_queue_nums: t.read_queue_nums, write_queue_nums: t.write_queue_nums, ..first },
         );
     }
     let mut subscription_group_table = BTreeMap::new();
     for (name, g) in groups {
-        let retry_queue_nums = snapshots
-            .iter()
-            .filter_map(|s| s.groups.get(name))
-            .map(|c| c.retry_queue_nums)
-            .sum();
-        subscription_group_table.insert(
-            name.clone(),
-            SubscriptionGroupConfig {
-                retry_queue_nums,
-                ..g.config.clone()
-            },
-        );
+        let retry_queue_nums =
+            snapshots.iter().filter_map(|s| s.groups.get(name)).map(|c| c.retry_queue_nums).sum();
+        subscription_group_table
+            .insert(name.clone(), SubscriptionGroupConfig { retry_queue_nums, ..g.config.clone() });
     }
-    ApacheMetadata {
-        topic_config_table,
-        subscription_group_table,
-        export_time: Some(export_time),
-    }
+    ApacheMetadata { topic_config_table, subscription_group_table, export_time: Some(export_time) }
 }
 
 /// The broker properties `mqadmin exportConfigs` keeps.
@@ -330,11 +295,7 @@ fn apache_configs(admin: &Admin, cluster: &Cluster, snapshots: &[BrokerSnapshot]
     for s in snapshots {
         let kept: Map<String, Value> = EXPORTED_BROKER_CONFIG_KEYS
             .iter()
-            .filter_map(|k| {
-                s.config
-                    .get(*k)
-                    .map(|v| (k.to_string(), Value::String(v.clone())))
-            })
+            .filter_map(|k| s.config.get(*k).map(|v| (k.to_string(), Value::String(v.clone()))))
             .collect();
         broker_configs.insert(s.name.clone(), Value::Object(kept));
     }
@@ -350,14 +311,10 @@ fn apache_configs(admin: &Admin, cluster: &Cluster, snapshots: &[BrokerSnapshot]
 
 /// `exportMetrics`: per-broker sizing figures and their totals.
 fn apache_metrics(snapshots: &[BrokerSnapshot]) -> Value {
-    let num = |m: &BTreeMap<String, String>, k: &str| {
-        m.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0)
-    };
+    let num =
+        |m: &BTreeMap<String, String>, k: &str| m.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     let first_tps = |m: &BTreeMap<String, String>, k: &str| {
-        m.get(k)
-            .and_then(|v| v.split(' ').next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
+        m.get(k).and_then(|v| v.split(' ').next()).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
     };
     let mut report = Map::new();
     let (mut t_in, mut t_out, mut t_trans, mut t_sched) = (0.0, 0.0, 0.0, 0.0);
@@ -366,40 +323,16 @@ fn apache_metrics(snapshots: &[BrokerSnapshot]) -> Value {
         let r = runtime_of(s);
         let normal_in = first_tps(r, "putTps");
         let normal_out = first_tps(r, "getTransferredTps").max(first_tps(r, "getTransferedTps"));
-        let trans_in = s
-            .trans_stats
-            .as_ref()
-            .map(|b| b.stats_minute.tps)
-            .unwrap_or(0.0);
-        let sched_in = s
-            .schedule_stats
-            .as_ref()
-            .map(|b| b.stats_minute.tps)
-            .unwrap_or(0.0);
+        let trans_in = s.trans_stats.as_ref().map(|b| b.stats_minute.tps).unwrap_or(0.0);
+        let sched_in = s.schedule_stats.as_ref().map(|b| b.stats_minute.tps).unwrap_or(0.0);
         let day_in = num(r, "msgPutTotalTodayMorning") - num(r, "msgPutTotalYesterdayMorning");
         let day_out = num(r, "msgGetTotalTodayMorning") - num(r, "msgGetTotalYesterdayMorning");
-        let day_trans = s
-            .trans_stats
-            .as_ref()
-            .map(BrokerStatsData::sum_24h)
-            .unwrap_or(0);
-        let day_sched = s
-            .schedule_stats
-            .as_ref()
-            .map(BrokerStatsData::sum_24h)
-            .unwrap_or(0);
-        (t_in, t_out, t_trans, t_sched) = (
-            t_in + normal_in,
-            t_out + normal_out,
-            t_trans + trans_in,
-            t_sched + sched_in,
-        );
-        (d_in, d_out, d_trans, d_sched) = (
-            d_in + day_in,
-            d_out + day_out,
-            d_trans + day_trans,
-            d_sched + day_sched,
-        );
+        let day_trans = s.trans_stats.as_ref().map(BrokerStatsData::sum_24h).unwrap_or(0);
+        let day_sched = s.schedule_stats.as_ref().map(BrokerStatsData::sum_24h).unwrap_or(0);
+        (t_in, t_out, t_trans, t_sched) =
+            (t_in + normal_in, t_out + normal_out, t_trans + trans_in, t_sched + sched_in);
+        (d_in, d_out, d_trans, d_sched) =
+            (d_in + day_in, d_out + day_out, d_trans + day_trans, d_sched + day_sched);
         report.insert(
             s.name.clone(),
             json!({
@@ -479,10 +412,7 @@ async fn read_acl(
     let Some(first) = snapshots.first() else {
         return Ok(None);
     };
-    let version = runtime_of(first)
-        .get("brokerVersion")
-        .and_then(|v| v.parse::<i32>().ok())
-        .unwrap_or(0);
+    let version = runtime_of(first).get("brokerVersion").and_then(|v| v.parse::<i32>().ok()).unwrap_or(0);
     let acl1_on = first.config.get("aclEnable").is_some_and(|v| v == "true");
     // MQVersion ordinal of V5_3_0: ACL 2.0 users and policies exist from there on.
     const V5_3_0: i32 = 473;
@@ -490,10 +420,7 @@ async fn read_acl(
         .iter()
         .any(|k| first.config.get(*k).is_some_and(|v| v == "true"));
     if version >= V5_3_0 && acl2_on {
-        let listed = tokio::try_join!(
-            admin.acl_users(&first.addr),
-            admin.acl_policies(&first.addr)
-        );
+        let listed = tokio::try_join!(admin.acl_users(&first.addr), admin.acl_policies(&first.addr));
         match listed {
             Ok((mut users, policies)) => {
                 if users.is_empty() && policies.is_empty() {

@@ -61,10 +61,7 @@ pub fn is_system_group(name: &str) -> bool {
 /// The namespace of a name in the 4.x form `NS%name` (`%RETRY%NS%group` too): the part before
 /// the first `%`, if any.
 pub fn namespace_of(name: &str) -> Option<&str> {
-    let bare = name
-        .strip_prefix(RETRY_PREFIX)
-        .or_else(|| name.strip_prefix(DLQ_PREFIX))
-        .unwrap_or(name);
+    let bare = name.strip_prefix(RETRY_PREFIX).or_else(|| name.strip_prefix(DLQ_PREFIX)).unwrap_or(name);
     match bare.split_once('%') {
         Some((ns, rest)) if !ns.is_empty() && !rest.is_empty() => Some(ns),
         _ => None,

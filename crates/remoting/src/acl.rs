@@ -25,11 +25,7 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Credentials {
-        Credentials {
-            access_key: access_key.into(),
-            secret_key: secret_key.into(),
-            security_token: None,
-        }
+        Credentials { access_key: access_key.into(), secret_key: secret_key.into(), security_token: None }
     }
 
     pub fn secret_key(&self) -> &str {
@@ -44,15 +40,9 @@ impl Credentials {
             fields.insert(SECURITY_TOKEN.to_string(), token.clone());
         }
         fields.remove(SIGNATURE);
-        let signature = signature(
-            fields.values().map(String::as_str),
-            &frame.body,
-            self.secret_key.as_bytes(),
-        );
-        frame
-            .header
-            .ext_fields
-            .insert(SIGNATURE.to_string(), signature);
+        let signature =
+            signature(fields.values().map(String::as_str), &frame.body, self.secret_key.as_bytes());
+        frame.header.ext_fields.insert(SIGNATURE.to_string(), signature);
     }
 }
 
@@ -66,11 +56,7 @@ impl fmt::Debug for Credentials {
 }
 
 /// The signature over the sorted field values and the body.
-pub fn signature<'a>(
-    sorted_values: impl Iterator<Item = &'a str>,
-    body: &[u8],
-    secret: &[u8],
-) -> String {
+pub fn signature<'a>(sorted_values: impl Iterator<Item = &'a str>, body: &[u8], secret: &[u8]) -> String {
     let mut mac = Hmac::<Sha1>::new_from_slice(secret).expect("HMAC accepts keys of any length");
     for v in sorted_values {
         mac.update(v.as_bytes());
@@ -92,10 +78,7 @@ mod tests {
         Credentials::new("ak", "sk").sign(&mut f);
         // Sorted keys: AccessKey, b, topic -> "ak" + "x" + "T" + body.
         // Reference: printf 'akxTbody' | openssl dgst -sha1 -hmac sk -binary | base64
-        assert_eq!(
-            f.header.field(SIGNATURE),
-            Some("vrlenBIRsouuZdYgnpYAhLJwrE0=")
-        );
+        assert_eq!(f.header.field(SIGNATURE), Some("vrlenBIRsouuZdYgnpYAhLJwrE0="));
         assert_eq!(f.header.field(ACCESS_KEY), Some("ak"));
     }
 

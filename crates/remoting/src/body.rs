@@ -8,10 +8,9 @@ mod stats;
 
 pub use cluster::{BrokerData, ClusterInfo, QueueData, TopicList, TopicRouteData};
 pub use config::{
-    DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig,
-    TopicConfigSerializeWrapper,
+    DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig, TopicConfigSerializeWrapper,
 };
 pub use stats::{
-    BrokerStatsData, BrokerStatsItem, Connection, ConsumeStats, ConsumerConnection, KvTable,
-    MessageQueue, OffsetWrapper, ProducerConnection, TopicOffset, TopicStatsTable,
+    BrokerStatsData, BrokerStatsItem, Connection, ConsumeStats, ConsumerConnection, KvTable, MessageQueue,
+    OffsetWrapper, ProducerConnection, TopicOffset, TopicStatsTable,
 };

@@ -240,10 +240,7 @@ mod tests {
 
     #[test]
     fn known_codes_print_their_java_name() {
-        assert_eq!(
-            RequestCode::GET_ROUTEINFO_BY_TOPIC.to_string(),
-            "GET_ROUTEINFO_BY_TOPIC(105)"
-        );
+        assert_eq!(RequestCode::GET_ROUTEINFO_BY_TOPIC.to_string(), "GET_ROUTEINFO_BY_TOPIC(105)");
         assert_eq!(ResponseCode(9999).to_string(), "ResponseCode(9999)");
         assert_eq!(perm::to_display(6), "RW-");
         assert_eq!(perm::to_display(4), "R--");

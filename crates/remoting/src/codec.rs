@@ -22,9 +22,7 @@ pub struct FrameCodec {
 
 impl Default for FrameCodec {
     fn default() -> Self {
-        FrameCodec {
-            max_frame: DEFAULT_MAX_FRAME,
-        }
+        FrameCodec { max_frame: DEFAULT_MAX_FRAME }
     }
 }
 
@@ -40,10 +38,7 @@ impl Decoder for FrameCodec {
         match self.decode(src)? {
             Some(f) => Ok(Some(f)),
             None if src.is_empty() => Ok(None),
-            None => Err(CodecError::TruncatedFrame {
-                buffered: src.len(),
-            }
-            .into()),
+            None => Err(CodecError::TruncatedFrame { buffered: src.len() }.into()),
         }
     }
 }

@@ -1,22 +1,28 @@
 //! An async client connection to a NameServer or broker: many requests in flight on one socket,
 //! matched to responses by `opaque`; per-request timeouts; oneway sends; and requests the peer
 //! starts (brokers call clients) handed to a [`RequestHandler`].
+//!
+//! Frames are encoded by the caller before they are queued, so a frame that cannot be encoded
+//! fails that call alone. When the connection ends, every waiting request learns why (the peer
+//! closed, an I/O error, or a frame that broke the stream), and later calls fail at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_util::codec::FramedRead;
 
-use crate::code::{RequestCode, ResponseCode};
+use crate::code::ResponseCode;
 use crate::codec::{FrameCodec, StreamError};
-use crate::error::Error;
-use crate::frame::{Frame, DEFAULT_MAX_FRAME};
+use crate::error::{CodecError, Error};
+use crate::frame::{self, Frame, DEFAULT_MAX_FRAME};
+use crate::header::Flags;
 
 /// Answers requests the peer sends on this connection. `None` means no response (oneway).
 pub trait RequestHandler: Send + Sync + 'static {
@@ -29,6 +35,8 @@ pub struct ConnectOptions {
     pub max_frame: usize,
     /// Without a handler, peer requests get REQUEST_CODE_NOT_SUPPORTED, as the Java client answers.
     pub handler: Option<Arc<dyn RequestHandler>>,
+    /// Peer requests handled at once; reading pauses beyond that.
+    pub max_peer_requests: usize,
 }
 
 impl Default for ConnectOptions {
@@ -37,31 +45,69 @@ impl Default for ConnectOptions {
             connect_timeout: Duration::from_secs(3),
             max_frame: DEFAULT_MAX_FRAME,
             handler: None,
+            max_peer_requests: 64,
         }
     }
 }
 
-type Pending = Mutex<HashMap<i32, oneshot::Sender<Frame>>>;
+/// Why the connection ended.
+#[derive(Debug)]
+enum CloseReason {
+    PeerClosed,
+    Io(String),
+    Codec(CodecError),
+    Dropped,
+}
+
+type Waiters = HashMap<i32, oneshot::Sender<Frame>>;
 
 struct Shared {
     addr: String,
-    pending: Pending,
-    closed: AtomicBool,
+    /// `None` once closed: a request registers under this lock, so none can slip in after close.
+    pending: Mutex<Option<Waiters>>,
+    close_reason: OnceLock<CloseReason>,
 }
 
 impl Shared {
-    fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        // Dropping the senders wakes every waiting request with "closed".
-        self.pending.lock().expect("pending lock").clear();
+    fn close(&self, reason: CloseReason) {
+        let _ = self.close_reason.set(reason);
+        // Dropping the senders wakes every waiting request.
+        self.pending.lock().expect("pending lock").take();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.pending.lock().expect("pending lock").is_none()
+    }
+
+    fn closed_error(&self) -> Error {
+        let addr = self.addr.clone();
+        match self.close_reason.get() {
+            Some(CloseReason::Codec(e)) => Error::Codec { addr, source: e.clone() },
+            Some(CloseReason::Io(e)) => Error::Io { addr, source: std::io::Error::other(e.clone()) },
+            Some(CloseReason::PeerClosed | CloseReason::Dropped) | None => Error::Closed { addr },
+        }
     }
 }
 
-/// One TCP connection. Cheap to share behind an `Arc`; closes when dropped.
+/// Removes a request's waiter however the request ends (answered, timed out, or cancelled).
+struct PendingGuard<'a> {
+    shared: &'a Shared,
+    opaque: i32,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(w) = self.shared.pending.lock().expect("pending lock").as_mut() {
+            w.remove(&self.opaque);
+        }
+    }
+}
+
+/// One TCP connection. Share it behind an `Arc`; it closes when dropped.
 pub struct Connection {
     shared: Arc<Shared>,
-    next_opaque: AtomicI32,
-    outgoing: mpsc::Sender<Frame>,
+    next_opaque: std::sync::atomic::AtomicI32,
+    outgoing: mpsc::Sender<Bytes>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -69,59 +115,49 @@ impl Connection {
     pub async fn connect(addr: &str, options: ConnectOptions) -> Result<Connection, Error> {
         let stream = tokio::time::timeout(options.connect_timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| Error::ConnectTimeout {
-                addr: addr.to_string(),
-                after: options.connect_timeout,
-            })?
-            .map_err(|source| Error::Unreachable {
-                addr: addr.to_string(),
-                source,
-            })?;
-        stream.set_nodelay(true).map_err(|source| Error::Io {
-            addr: addr.to_string(),
-            source,
-        })?;
+            .map_err(|_| Error::ConnectTimeout { addr: addr.to_string(), after: options.connect_timeout })?
+            .map_err(|source| Error::Unreachable { addr: addr.to_string(), source })?;
+        stream.set_nodelay(true).map_err(|source| Error::Io { addr: addr.to_string(), source })?;
         Ok(Connection::from_stream(stream, addr.to_string(), options))
     }
 
     /// Wraps an established stream (`addr` is only used in errors and logs).
     pub fn from_stream(stream: TcpStream, addr: String, options: ConnectOptions) -> Connection {
-        let (read_half, write_half) = stream.into_split();
-        let codec = FrameCodec {
-            max_frame: options.max_frame,
-        };
+        let (read_half, mut write_half) = stream.into_split();
         let shared = Arc::new(Shared {
             addr,
-            pending: Mutex::new(HashMap::new()),
-            closed: AtomicBool::new(false),
+            pending: Mutex::new(Some(HashMap::new())),
+            close_reason: OnceLock::new(),
         });
-        let (tx, mut rx) = mpsc::channel::<Frame>(1024);
+        let (tx, mut rx) = mpsc::channel::<Bytes>(1024);
 
         let writer_shared = shared.clone();
         let writer = tokio::spawn(async move {
-            let mut sink = FramedWrite::new(write_half, codec);
-            while let Some(frame) = rx.recv().await {
-                if let Err(e) = sink.send(frame).await {
+            while let Some(bytes) = rx.recv().await {
+                if let Err(e) = write_half.write_all(&bytes).await {
                     tracing::debug!(peer = %writer_shared.addr, error = %e, "write failed; closing");
+                    writer_shared.close(CloseReason::Io(e.to_string()));
                     break;
                 }
             }
-            writer_shared.close();
         });
 
         let reader_shared = shared.clone();
         let replies = tx.clone();
-        let handler = options.handler.clone();
+        let writer_abort = writer.abort_handle();
+        let codec = FrameCodec { max_frame: options.max_frame };
         let reader = tokio::spawn(async move {
             let mut frames = FramedRead::new(read_half, codec);
-            loop {
+            let permits = Arc::new(Semaphore::new(options.max_peer_requests.max(1)));
+            let reason = loop {
                 match frames.next().await {
                     Some(Ok(frame)) if frame.header.is_response() => {
                         let waiter = reader_shared
                             .pending
                             .lock()
                             .expect("pending lock")
-                            .remove(&frame.header.opaque);
+                            .as_mut()
+                            .and_then(|w| w.remove(&frame.header.opaque));
                         match waiter {
                             Some(w) => {
                                 let _ = w.send(frame);
@@ -133,28 +169,25 @@ impl Connection {
                         }
                     }
                     Some(Ok(request)) => {
-                        serve_peer_request(request, handler.clone(), replies.clone())
+                        let permit =
+                            permits.clone().acquire_owned().await.expect("semaphore is never closed");
+                        serve_peer_request(request, options.handler.clone(), replies.clone(), permit);
                     }
-                    Some(Err(e)) => {
-                        match e {
-                            StreamError::Codec(e) => {
-                                tracing::warn!(peer = %reader_shared.addr, error = %e, "bad frame; closing")
-                            }
-                            StreamError::Io(e) => {
-                                tracing::debug!(peer = %reader_shared.addr, error = %e, "read failed")
-                            }
-                        }
-                        break;
+                    Some(Err(StreamError::Codec(e))) => {
+                        tracing::warn!(peer = %reader_shared.addr, error = %e, "bad frame; closing");
+                        break CloseReason::Codec(e);
                     }
-                    None => break,
+                    Some(Err(StreamError::Io(e))) => break CloseReason::Io(e.to_string()),
+                    None => break CloseReason::PeerClosed,
                 }
-            }
-            reader_shared.close();
+            };
+            reader_shared.close(reason);
+            writer_abort.abort();
         });
 
         Connection {
             shared,
-            next_opaque: AtomicI32::new(1),
+            next_opaque: std::sync::atomic::AtomicI32::new(1),
             outgoing: tx,
             tasks: vec![writer, reader],
         }
@@ -165,52 +198,44 @@ impl Connection {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.shared.closed.load(Ordering::SeqCst)
+        self.shared.is_closed()
     }
 
-    fn closed(&self) -> Error {
-        Error::Closed {
-            addr: self.shared.addr.clone(),
-        }
+    /// Requests waiting for their response.
+    pub fn pending_requests(&self) -> usize {
+        self.shared.pending.lock().expect("pending lock").as_ref().map_or(0, HashMap::len)
     }
 
-    /// Sends a request and waits up to `timeout` for its response (any response code).
+    fn next_opaque(&self) -> i32 {
+        self.next_opaque.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn encode(&self, frame: &Frame) -> Result<Bytes, Error> {
+        let mut buf = BytesMut::new();
+        frame::encode(frame, &mut buf)
+            .map_err(|source| Error::Codec { addr: self.shared.addr.clone(), source })?;
+        Ok(buf.freeze())
+    }
+
+    /// Sends a request and waits up to `timeout`, sending included, for its response (any code).
     pub async fn request(&self, mut frame: Frame, timeout: Duration) -> Result<Frame, Error> {
-        if self.is_closed() {
-            return Err(self.closed());
-        }
-        let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
+        let opaque = self.next_opaque();
         frame.header.opaque = opaque;
         let code = frame.header.request_code();
+        let bytes = self.encode(&frame)?;
         let (tx, rx) = oneshot::channel();
-        self.shared
-            .pending
-            .lock()
-            .expect("pending lock")
-            .insert(opaque, tx);
-        if self.outgoing.send(frame).await.is_err() {
-            self.shared
-                .pending
-                .lock()
-                .expect("pending lock")
-                .remove(&opaque);
-            return Err(self.closed());
-        }
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(_)) => Err(self.closed()),
-            Err(_) => {
-                self.shared
-                    .pending
-                    .lock()
-                    .expect("pending lock")
-                    .remove(&opaque);
-                Err(Error::Timeout {
-                    addr: self.shared.addr.clone(),
-                    code,
-                    after: timeout,
-                })
-            }
+        match self.shared.pending.lock().expect("pending lock").as_mut() {
+            Some(w) => w.insert(opaque, tx),
+            None => return Err(self.shared.closed_error()),
+        };
+        let _guard = PendingGuard { shared: &self.shared, opaque };
+        let exchange = async {
+            self.outgoing.send(bytes).await.map_err(|_| self.shared.closed_error())?;
+            rx.await.map_err(|_| self.shared.closed_error())
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout { addr: self.shared.addr.clone(), code, after: timeout }),
         }
     }
 
@@ -231,11 +256,15 @@ impl Connection {
         }
     }
 
-    /// Sends without waiting for (or getting) a response.
+    /// Queues a request that gets no response.
     pub async fn oneway(&self, frame: Frame) -> Result<(), Error> {
         let mut frame = frame.oneway();
-        frame.header.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
-        self.outgoing.send(frame).await.map_err(|_| self.closed())
+        frame.header.opaque = self.next_opaque();
+        let bytes = self.encode(&frame)?;
+        if self.is_closed() {
+            return Err(self.shared.closed_error());
+        }
+        self.outgoing.send(bytes).await.map_err(|_| self.shared.closed_error())
     }
 }
 
@@ -244,46 +273,50 @@ impl Drop for Connection {
         for t in &self.tasks {
             t.abort();
         }
-        self.shared.close();
+        self.shared.close(CloseReason::Dropped);
     }
 }
 
+/// Answers one peer request in its own task; a panicking handler gets SYSTEM_ERROR, not silence.
 fn serve_peer_request(
     request: Frame,
     handler: Option<Arc<dyn RequestHandler>>,
-    replies: mpsc::Sender<Frame>,
+    replies: mpsc::Sender<Bytes>,
+    permit: tokio::sync::OwnedSemaphorePermit,
 ) {
     let opaque = request.header.opaque;
     let oneway = request.header.is_oneway();
     let code = request.header.request_code();
     let serialize_type = request.serialize_type;
     tokio::spawn(async move {
+        let _permit = permit;
         let response = match handler {
-            Some(h) => h.handle(request).await,
+            Some(h) => match tokio::spawn(h.handle(request)).await {
+                Ok(r) => r,
+                Err(e) => Some(
+                    Frame::response(ResponseCode::SYSTEM_ERROR, opaque)
+                        .with_remark(format!("handler failed: {e}")),
+                ),
+            },
             None => Some(
                 Frame::response(ResponseCode::REQUEST_CODE_NOT_SUPPORTED, opaque)
                     .with_remark(format!("{code} is not supported by Ferry")),
             ),
         };
-        if let (Some(mut response), false) = (response, oneway) {
-            response.header.opaque = opaque;
-            response.header.flag.0 |= crate::header::Flags::RESPONSE;
-            response.serialize_type = serialize_type;
-            let _ = replies.send(response).await;
+        let Some(mut response) = response.filter(|_| !oneway) else {
+            return;
+        };
+        response.header.opaque = opaque;
+        response.header.flag.0 |= Flags::RESPONSE;
+        // Answer in the encoding the peer used.
+        response.serialize_type = serialize_type;
+        match frame::encode_to_bytes(&response) {
+            Ok(bytes) => {
+                let _ = replies.send(bytes).await;
+            }
+            Err(e) => {
+                tracing::warn!(%code, error = %e, "response to a peer request cannot be encoded")
+            }
         }
     });
-}
-
-/// Splits a NameServer address list as RocketMQ writes it: `host:port;host:port`.
-pub fn split_addr_list(list: &str) -> Vec<String> {
-    list.split([';', ','])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// The request code a frame carries, for logs.
-pub fn describe(frame: &Frame) -> RequestCode {
-    frame.header.request_code()
 }

@@ -30,6 +30,8 @@ pub enum CodecError {
     VersionTooLargeForBinary(i32),
     #[error("{field} is too long to encode")]
     FieldTooLong { field: &'static str },
+    #[error("{0} bytes follow the frame")]
+    TrailingBytes(usize),
     #[error("connection closed in the middle of a frame ({buffered} bytes buffered)")]
     TruncatedFrame { buffered: usize },
 }
@@ -38,42 +40,20 @@ pub enum CodecError {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{addr}: unreachable: {source}")]
-    Unreachable {
-        addr: String,
-        source: std::io::Error,
-    },
+    Unreachable { addr: String, source: std::io::Error },
     #[error("{addr}: connect timed out after {after:?}")]
     ConnectTimeout { addr: String, after: Duration },
     #[error("{addr}: {code} timed out after {after:?}")]
-    Timeout {
-        addr: String,
-        code: RequestCode,
-        after: Duration,
-    },
+    Timeout { addr: String, code: RequestCode, after: Duration },
     #[error("{addr}: connection closed")]
     Closed { addr: String },
     #[error("{addr}: I/O error: {source}")]
-    Io {
-        addr: String,
-        source: std::io::Error,
-    },
+    Io { addr: String, source: std::io::Error },
     #[error("{addr}: protocol error: {source}")]
     Codec { addr: String, source: CodecError },
     /// The peer answered, but not with success.
     #[error("{addr}: {request} failed with {code}{}", remark.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
-    Response {
-        addr: String,
-        request: RequestCode,
-        code: ResponseCode,
-        remark: Option<String>,
-    },
-    /// The peer answered with success, but the body is not what the request returns.
-    #[error("{addr}: {request} returned a body Ferry cannot read: {reason}")]
-    Body {
-        addr: String,
-        request: RequestCode,
-        reason: String,
-    },
+    Response { addr: String, request: RequestCode, code: ResponseCode, remark: Option<String> },
 }
 
 impl Error {
@@ -85,8 +65,7 @@ impl Error {
             | Error::Closed { addr }
             | Error::Io { addr, .. }
             | Error::Codec { addr, .. }
-            | Error::Response { addr, .. }
-            | Error::Body { addr, .. } => addr,
+            | Error::Response { addr, .. } => addr,
         }
     }
 }

@@ -35,10 +35,7 @@ pub fn parse(bytes: &[u8]) -> Result<Value, BodyError> {
 /// Parses a fastjson body into `T`.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
     let v = parse(bytes)?;
-    serde_json::from_value(v).map_err(|e| BodyError {
-        offset: 0,
-        reason: e.to_string(),
-    })
+    serde_json::from_value(v).map_err(|e| BodyError { offset: 0, reason: e.to_string() })
 }
 
 /// Writes a body the Java side reads: standard JSON.
@@ -53,10 +50,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, reason: &str) -> BodyError {
-        BodyError {
-            offset: self.pos,
-            reason: reason.to_string(),
-        }
+        BodyError { offset: self.pos, reason: reason.to_string() }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -146,8 +140,7 @@ impl Parser<'_> {
             },
             Some(c) if c == b'_' || c == b'$' || c.is_ascii_alphabetic() => {
                 let start = self.pos;
-                while matches!(self.peek(), Some(c) if c == b'_' || c == b'$' || c.is_ascii_alphanumeric())
-                {
+                while matches!(self.peek(), Some(c) if c == b'_' || c == b'$' || c.is_ascii_alphanumeric()) {
                     self.pos += 1;
                 }
                 Ok(String::from_utf8_lossy(&self.buf[start..self.pos]).into_owned())
@@ -181,10 +174,7 @@ impl Parser<'_> {
 
     fn number(&mut self) -> Result<Value, BodyError> {
         let start = self.pos;
-        while matches!(
-            self.peek(),
-            Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-        ) {
+        while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
             self.pos += 1;
         }
         let text = std::str::from_utf8(&self.buf[start..self.pos]).expect("ASCII digits");
@@ -194,10 +184,7 @@ impl Parser<'_> {
         }
         serde_json::from_str::<Number>(text)
             .map(Value::Number)
-            .map_err(|_| BodyError {
-                offset: start,
-                reason: format!("invalid number '{text}'"),
-            })
+            .map_err(|_| BodyError { offset: start, reason: format!("invalid number '{text}'") })
     }
 
     fn string(&mut self) -> Result<String, BodyError> {
@@ -238,10 +225,7 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, BodyError> {
-        let digits = self
-            .buf
-            .get(self.pos..self.pos + 4)
-            .ok_or_else(|| self.err("short \\u escape"))?;
+        let digits = self.buf.get(self.pos..self.pos + 4).ok_or_else(|| self.err("short \\u escape"))?;
         let text = std::str::from_utf8(digits).map_err(|_| self.err("invalid \\u escape"))?;
         let v = u32::from_str_radix(text, 16).map_err(|_| self.err("invalid \\u escape"))?;
         self.pos += 4;
@@ -318,10 +302,8 @@ mod tests {
 
     #[test]
     fn object_keys_become_their_json_text() {
-        let v = parse(
-            br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:{"brokerOffset":5}}}"#,
-        )
-        .unwrap();
+        let v = parse(br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:{"brokerOffset":5}}}"#)
+            .unwrap();
         let (k, val) = v["offsetTable"].as_object().unwrap().iter().next().unwrap();
         assert_eq!(k, r#"{"brokerName":"b","queueId":0,"topic":"T"}"#);
         assert_eq!(val["brokerOffset"], 5);
@@ -332,10 +314,7 @@ mod tests {
         let e = parse(br#"{"a":}"#).unwrap_err();
         assert_eq!(e.offset, 5);
         assert!(parse(b"{\"a\":1} x").is_err());
-        assert!(parse(&[b'['; 10_000])
-            .unwrap_err()
-            .reason
-            .contains("too deep"));
+        assert!(parse(&[b'['; 10_000]).unwrap_err().reason.contains("too deep"));
     }
 
     #[test]

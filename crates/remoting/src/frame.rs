@@ -25,11 +25,7 @@ pub struct Frame {
 
 impl Frame {
     pub fn request(code: RequestCode) -> Frame {
-        Frame {
-            serialize_type: SerializeType::Json,
-            header: Header::request(code),
-            body: Bytes::new(),
-        }
+        Frame { serialize_type: SerializeType::Json, header: Header::request(code), body: Bytes::new() }
     }
 
     pub fn response(code: ResponseCode, opaque: i32) -> Frame {
@@ -46,9 +42,7 @@ impl Frame {
         K: Into<String>,
         V: Into<String>,
     {
-        self.header
-            .ext_fields
-            .extend(fields.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self.header.ext_fields.extend(fields.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
 
@@ -77,15 +71,9 @@ pub fn check(buf: &[u8], max_frame: usize) -> Result<Option<usize>, CodecError> 
     let total = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
     let frame_len = (total as usize)
         .checked_add(4)
-        .ok_or(CodecError::FrameTooLarge {
-            len: usize::MAX,
-            max: max_frame,
-        })?;
+        .ok_or(CodecError::FrameTooLarge { len: usize::MAX, max: max_frame })?;
     if frame_len > max_frame {
-        return Err(CodecError::FrameTooLarge {
-            len: frame_len,
-            max: max_frame,
-        });
+        return Err(CodecError::FrameTooLarge { len: frame_len, max: max_frame });
     }
     if total < 4 {
         return Err(CodecError::FrameTooShort(total));
@@ -95,10 +83,7 @@ pub fn check(buf: &[u8], max_frame: usize) -> Result<Option<usize>, CodecError> 
     }
     let header_len = (u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) & 0x00FF_FFFF) as usize;
     if header_len > total as usize - 4 {
-        return Err(CodecError::HeaderPastFrame {
-            header: header_len,
-            frame: total as usize,
-        });
+        return Err(CodecError::HeaderPastFrame { header: header_len, frame: total as usize });
     }
     SerializeType::from_byte(buf[4])?;
     if buf.len() < frame_len {
@@ -119,11 +104,7 @@ pub fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Frame>, Cod
     let header = Header::decode(serialize_type, &buf[PREFIX_LEN..PREFIX_LEN + header_len])?;
     let mut frame = buf.split_to(frame_len);
     frame.advance(PREFIX_LEN + header_len);
-    Ok(Some(Frame {
-        serialize_type,
-        header,
-        body: frame.freeze(),
-    }))
+    Ok(Some(Frame { serialize_type, header, body: frame.freeze() }))
 }
 
 /// Decodes one whole frame held in `bytes` (recorded frames, tests, fuzzing).
@@ -131,13 +112,8 @@ pub fn decode_one(bytes: &[u8], max_frame: usize) -> Result<Frame, CodecError> {
     let mut buf = BytesMut::from(bytes);
     match decode(&mut buf, max_frame)? {
         Some(frame) if buf.is_empty() => Ok(frame),
-        Some(_) => Err(CodecError::HeaderPastFrame {
-            header: 0,
-            frame: bytes.len(),
-        }),
-        None => Err(CodecError::TruncatedFrame {
-            buffered: bytes.len(),
-        }),
+        Some(_) => Err(CodecError::HeaderPastFrame { header: 0, frame: bytes.len() }),
+        None => Err(CodecError::TruncatedFrame { buffered: bytes.len() }),
     }
 }
 

@@ -48,8 +48,8 @@ impl SerializeType {
 pub struct Language(pub u8);
 
 const LANGUAGE_NAMES: [&str; 14] = [
-    "JAVA", "CPP", "DOTNET", "PYTHON", "DELPHI", "ERLANG", "RUBY", "OTHER", "HTTP", "GO", "PHP",
-    "OMS", "RUST", "NODE_JS",
+    "JAVA", "CPP", "DOTNET", "PYTHON", "DELPHI", "ERLANG", "RUBY", "OTHER", "HTTP", "GO", "PHP", "OMS",
+    "RUST", "NODE_JS",
 ];
 
 impl Language {
@@ -58,25 +58,18 @@ impl Language {
     pub const RUST: Language = Language(12);
 
     pub fn name(self) -> &'static str {
-        LANGUAGE_NAMES
-            .get(self.0 as usize)
-            .copied()
-            .unwrap_or("OTHER")
+        LANGUAGE_NAMES.get(self.0 as usize).copied().unwrap_or("OTHER")
     }
 
     /// Unknown names map to `OTHER`, as a tolerant peer would.
     pub fn from_name(name: &str) -> Language {
-        LANGUAGE_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| Language(i as u8))
-            .unwrap_or(Language::OTHER)
+        LANGUAGE_NAMES.iter().position(|n| *n == name).map(|i| Language(i as u8)).unwrap_or(Language::OTHER)
     }
 }
 
 impl Default for Language {
-    /// Ferry announces itself as JAVA: 4.x servers cannot parse names they do not know
-    /// (`RUST` only exists in newer 5.x `LanguageCode`).
+    /// Ferry announces itself as JAVA, as tools that want the Java behaviour of servers do
+    /// (4.9.8 knows `RUST` but not `NODE_JS`; older 4.x neither).
     fn default() -> Self {
         Language::JAVA
     }
@@ -126,11 +119,7 @@ pub struct Header {
 
 impl Header {
     pub fn request(code: RequestCode) -> Header {
-        Header {
-            code: code.0,
-            version: DEFAULT_VERSION,
-            ..Header::default()
-        }
+        Header { code: code.0, version: DEFAULT_VERSION, ..Header::default() }
     }
 
     pub fn response(code: ResponseCode, opaque: i32) -> Header {

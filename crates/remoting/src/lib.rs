@@ -4,6 +4,7 @@
 //! values out, no sockets. [`codec`] adapts it to tokio; [`connection`] is the async client.
 
 pub mod acl;
+pub mod addr;
 pub mod body;
 pub mod code;
 pub mod codec;

@@ -65,20 +65,11 @@ header!(GetAllTopicListFromNameServer = GET_ALL_TOPIC_LIST_FROM_NAMESERVER {});
 header!(GetTopicsByClusterRequestHeader = GET_TOPICS_BY_CLUSTER { cluster: String });
 
 header!(
-    /// 5.x brokers page the topic table when `topicSeq`/`maxTopicNum` are sent; without them the
-    /// whole table comes back, which 4.9.x also does.
-    GetAllTopicConfigRequestHeader = GET_ALL_TOPIC_CONFIG {
-        topic_seq: Option<i32>,
-        data_version: Option<String>,
-        max_topic_num: Option<i32>,
-    }
+    /// 4.9.8 and 5.3.3 return the whole table in one response (no paging).
+    GetAllTopicConfigRequestHeader = GET_ALL_TOPIC_CONFIG {}
 );
 
-header!(GetAllSubscriptionGroupRequestHeader = GET_ALL_SUBSCRIPTIONGROUP_CONFIG {
-    group_seq: Option<i32>,
-    data_version: Option<String>,
-    max_group_num: Option<i32>,
-});
+header!(GetAllSubscriptionGroupRequestHeader = GET_ALL_SUBSCRIPTIONGROUP_CONFIG {});
 
 header!(GetBrokerConfigRequestHeader = GET_BROKER_CONFIG {});
 
@@ -91,17 +82,9 @@ header!(GetConsumeStatsRequestHeader = GET_CONSUME_STATS {
 
 header!(GetTopicStatsInfoRequestHeader = GET_TOPIC_STATS_INFO { topic: String });
 
-header!(
-    GetConsumerConnectionListRequestHeader = GET_CONSUMER_CONNECTION_LIST {
-        consumer_group: String
-    }
-);
+header!(GetConsumerConnectionListRequestHeader = GET_CONSUMER_CONNECTION_LIST { consumer_group: String });
 
-header!(
-    GetProducerConnectionListRequestHeader = GET_PRODUCER_CONNECTION_LIST {
-        producer_group: String
-    }
-);
+header!(GetProducerConnectionListRequestHeader = GET_PRODUCER_CONNECTION_LIST { producer_group: String });
 
 header!(CreateTopicRequestHeader = UPDATE_AND_CREATE_TOPIC {
     topic: String,
@@ -116,12 +99,7 @@ header!(CreateTopicRequestHeader = UPDATE_AND_CREATE_TOPIC {
     attributes: Option<String>,
 });
 
-header!(
-    ViewBrokerStatsDataRequestHeader = VIEW_BROKER_STATS_DATA {
-        stats_name: String,
-        stats_key: String
-    }
-);
+header!(ViewBrokerStatsDataRequestHeader = VIEW_BROKER_STATS_DATA { stats_name: String, stats_key: String });
 
 header!(GetSystemTopicListFromBroker = GET_SYSTEM_TOPIC_LIST_FROM_BROKER {});
 
@@ -139,11 +117,7 @@ mod tests {
 
     #[test]
     fn headers_become_string_ext_fields_without_unset_ones() {
-        let f = GetConsumeStatsRequestHeader {
-            consumer_group: "g".into(),
-            topic: None,
-        }
-        .to_frame();
+        let f = GetConsumeStatsRequestHeader { consumer_group: "g".into(), topic: None }.to_frame();
         assert_eq!(f.header.code, 208);
         assert_eq!(f.header.field("consumerGroup"), Some("g"));
         assert!(f.header.field("topic").is_none());

@@ -31,10 +31,7 @@ fn decodes_a_java_json_request_and_encodes_it_back_byte_for_byte() {
     assert_eq!(f.header.language, Language::JAVA);
     assert_eq!(f.header.field("topic"), Some("TopicTest"));
     assert!(!f.header.is_response());
-    assert_eq!(
-        frame::encode_to_bytes(&f).unwrap().as_ref(),
-        bytes.as_slice()
-    );
+    assert_eq!(frame::encode_to_bytes(&f).unwrap().as_ref(), bytes.as_slice());
 }
 
 #[test]
@@ -49,11 +46,7 @@ fn binary_header_matches_the_rocketmq_serializable_layout() {
         ext_fields: BTreeMap::new(),
     };
     header.ext_fields.insert("topic".into(), "T".into());
-    let f = Frame {
-        serialize_type: SerializeType::RocketMq,
-        header,
-        body: Bytes::from_static(b"xy"),
-    };
+    let f = Frame { serialize_type: SerializeType::RocketMq, header, body: Bytes::from_static(b"xy") };
     let bytes = frame::encode_to_bytes(&f).unwrap();
     #[rustfmt::skip]
     let expected_header: &[u8] = &[
@@ -66,10 +59,7 @@ fn binary_header_matches_the_rocketmq_serializable_layout() {
         0, 0, 0, 12,            // extFields length
         0, 5, b't', b'o', b'p', b'i', b'c', 0, 0, 0, 1, b'T',
     ];
-    assert_eq!(
-        bytes.as_ref(),
-        java_frame(expected_header, 1, b"xy").as_slice()
-    );
+    assert_eq!(bytes.as_ref(), java_frame(expected_header, 1, b"xy").as_slice());
     assert_eq!(frame::decode_one(&bytes, DEFAULT_MAX_FRAME).unwrap(), f);
 }
 
@@ -77,24 +67,15 @@ fn binary_header_matches_the_rocketmq_serializable_layout() {
 fn pop_codes_cannot_use_the_binary_header() {
     let mut f = Frame::request(RequestCode::POP_MESSAGE);
     f.serialize_type = SerializeType::RocketMq;
-    assert_eq!(
-        frame::encode_to_bytes(&f).unwrap_err(),
-        CodecError::CodeTooLargeForBinary(200050)
-    );
+    assert_eq!(frame::encode_to_bytes(&f).unwrap_err(), CodecError::CodeTooLargeForBinary(200050));
 }
 
 #[test]
 fn oversized_frames_are_refused_before_allocating() {
     let mut buf = BytesMut::from(&(u32::MAX - 3).to_be_bytes()[..]);
-    assert!(matches!(
-        frame::decode(&mut buf, DEFAULT_MAX_FRAME),
-        Err(CodecError::FrameTooLarge { .. })
-    ));
+    assert!(matches!(frame::decode(&mut buf, DEFAULT_MAX_FRAME), Err(CodecError::FrameTooLarge { .. })));
     let mut buf = BytesMut::from(&(16 * 1024 * 1024u32).to_be_bytes()[..]);
-    assert!(matches!(
-        frame::decode(&mut buf, DEFAULT_MAX_FRAME),
-        Err(CodecError::FrameTooLarge { .. })
-    ));
+    assert!(matches!(frame::decode(&mut buf, DEFAULT_MAX_FRAME), Err(CodecError::FrameTooLarge { .. })));
 }
 
 #[test]
@@ -102,20 +83,12 @@ fn partial_frames_wait_for_more_bytes() {
     let bytes = java_frame(JAVA_ROUTE_REQUEST_HEADER.as_bytes(), 0, b"body");
     for cut in 0..bytes.len() {
         let mut buf = BytesMut::from(&bytes[..cut]);
-        assert_eq!(
-            frame::decode(&mut buf, DEFAULT_MAX_FRAME).unwrap(),
-            None,
-            "cut at {cut}"
-        );
+        assert_eq!(frame::decode(&mut buf, DEFAULT_MAX_FRAME).unwrap(), None, "cut at {cut}");
     }
     let mut buf = BytesMut::from(&bytes[..]);
     buf.extend_from_slice(&bytes);
-    assert!(frame::decode(&mut buf, DEFAULT_MAX_FRAME)
-        .unwrap()
-        .is_some());
-    assert!(frame::decode(&mut buf, DEFAULT_MAX_FRAME)
-        .unwrap()
-        .is_some());
+    assert!(frame::decode(&mut buf, DEFAULT_MAX_FRAME).unwrap().is_some());
+    assert!(frame::decode(&mut buf, DEFAULT_MAX_FRAME).unwrap().is_some());
     assert!(buf.is_empty());
 }
 
@@ -124,10 +97,7 @@ fn malformed_frames_are_typed_errors() {
     // Header length past the frame.
     let mut bad = java_frame(b"{}", 0, b"");
     bad[7] = 200;
-    assert!(matches!(
-        frame::decode_one(&bad, DEFAULT_MAX_FRAME),
-        Err(CodecError::HeaderPastFrame { .. })
-    ));
+    assert!(matches!(frame::decode_one(&bad, DEFAULT_MAX_FRAME), Err(CodecError::HeaderPastFrame { .. })));
     // Unknown serialize type.
     assert_eq!(
         frame::decode_one(&java_frame(b"{}", 9, b""), DEFAULT_MAX_FRAME).unwrap_err(),
@@ -139,9 +109,7 @@ fn malformed_frames_are_typed_errors() {
         Err(CodecError::JsonHeader(_))
     ));
     // Invalid UTF-8 in a binary remark.
-    let mut h = vec![
-        0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0xff, 0xfe,
-    ];
+    let mut h = vec![0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0xff, 0xfe];
     h.extend_from_slice(&[0, 0, 0, 0]);
     assert_eq!(
         frame::decode_one(&java_frame(&h, 1, b""), DEFAULT_MAX_FRAME).unwrap_err(),
@@ -160,21 +128,9 @@ fn malformed_frames_are_typed_errors() {
 }
 
 fn arb_header(binary: bool) -> impl Strategy<Value = Header> {
-    let code = if binary {
-        (-32768i32..32768).boxed()
-    } else {
-        any::<i32>().boxed()
-    };
-    let version = if binary {
-        (-32768i32..32768).boxed()
-    } else {
-        any::<i32>().boxed()
-    };
-    let language = if binary {
-        (0u8..=255).boxed()
-    } else {
-        (0u8..14).boxed()
-    };
+    let code = if binary { (-32768i32..32768).boxed() } else { any::<i32>().boxed() };
+    let version = if binary { (-32768i32..32768).boxed() } else { any::<i32>().boxed() };
+    let language = if binary { (0u8..=255).boxed() } else { (0u8..14).boxed() };
     (
         code,
         language,
@@ -185,17 +141,15 @@ fn arb_header(binary: bool) -> impl Strategy<Value = Header> {
         proptest::option::of(".{1,40}"),
         proptest::collection::btree_map("[a-zA-Z]{1,12}", ".{0,40}", 0..8),
     )
-        .prop_map(
-            |(code, lang, version, opaque, flag, remark, ext_fields)| Header {
-                code,
-                language: Language(lang),
-                version,
-                opaque,
-                flag: Flags(flag),
-                remark,
-                ext_fields,
-            },
-        )
+        .prop_map(|(code, lang, version, opaque, flag, remark, ext_fields)| Header {
+            code,
+            language: Language(lang),
+            version,
+            opaque,
+            flag: Flags(flag),
+            remark,
+            ext_fields,
+        })
 }
 
 proptest! {
@@ -218,6 +172,23 @@ proptest! {
         let mut buf = BytesMut::from(&bytes[..]);
         let _ = frame::decode(&mut buf, DEFAULT_MAX_FRAME);
         let _ = ferry_remoting::fastjson::parse(&bytes);
+    }
+
+    /// Well-framed garbage: a consistent length word and a valid type byte, so the header
+    /// decoders themselves see the random bytes.
+    #[test]
+    fn random_headers_in_valid_frames_never_panic(
+        ty in 0u8..2,
+        header in proptest::collection::vec(any::<u8>(), 0..256),
+        body in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let bytes = java_frame(&header, ty, &body);
+        if let Ok(f) = frame::decode_one(&bytes, DEFAULT_MAX_FRAME) {
+            // Whatever decodes must survive its own encoding.
+            if let Ok(again) = frame::encode_to_bytes(&f) {
+                prop_assert_eq!(frame::decode_one(&again, DEFAULT_MAX_FRAME).unwrap(), f);
+            }
+        }
     }
 
     #[test]

@@ -180,12 +180,7 @@ impl Cluster {
                         stopped: false,
                     });
                 }
-                Err(
-                    e @ Error::Script {
-                        status: Some(EXIT_PORT_BUSY),
-                        ..
-                    },
-                ) => last_err = Some(e),
+                Err(e @ Error::Script { status: Some(EXIT_PORT_BUSY), .. }) => last_err = Some(e),
                 Err(e) => return Err(e),
             }
         }
@@ -262,10 +257,7 @@ impl Cluster {
 
     /// The broker's store root (`<store>/config/topics.json`, ...).
     pub fn store_dir(&self) -> PathBuf {
-        self.info
-            .get("STORE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.instance_dir().join("store"))
+        self.info.get("STORE").map(PathBuf::from).unwrap_or_else(|| self.instance_dir().join("store"))
     }
 
     /// Wall time of `Cluster::start` (script, JVM boots, registration).
@@ -312,12 +304,8 @@ pub fn shared(spec: ClusterSpec) -> &'static Cluster {
     type Slot = OnceLock<std::result::Result<Cluster, String>>;
     static SLOTS: OnceLock<Mutex<HashMap<String, &'static Slot>>> = OnceLock::new();
     let slot: &'static Slot = {
-        let mut map = SLOTS
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        map.entry(spec.name.clone())
-            .or_insert_with(|| Box::leak(Box::new(OnceLock::new())))
+        let mut map = SLOTS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(spec.name.clone()).or_insert_with(|| Box::leak(Box::new(OnceLock::new())))
     };
     let name = spec.name.clone();
     let wanted = spec.clone();
@@ -351,9 +339,7 @@ pub fn script_path() -> PathBuf {
 
 /// `$FERRY_RUN`, default `<repo>/.cache/run` (as in the script).
 pub(crate) fn run_dir() -> PathBuf {
-    std::env::var_os("FERRY_RUN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".cache/run"))
+    std::env::var_os("FERRY_RUN").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".cache/run"))
 }
 
 /// Runs `bash testkit/rocketmq.sh ARGS...`; returns stdout, or the whole output as an error.
@@ -390,9 +376,7 @@ pub fn ensure_fetched() -> Result<()> {
             run_script(&["fetch".to_string()]).map_err(|e| e.to_string())?;
             // Instance directories of shared clusters outlive their test binaries (the watchdog
             // stops the JVMs but keeps the logs): drop the old ones.
-            run_script(&["prune".to_string()])
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            run_script(&["prune".to_string()]).map(|_| ()).map_err(|e| e.to_string())
         })
         .clone()
         .map_err(Error::Parse)
@@ -403,9 +387,7 @@ fn parse_env(stdout: &str) -> HashMap<String, String> {
         .lines()
         .filter_map(|l| l.split_once('='))
         .filter(|(k, _)| {
-            !k.is_empty()
-                && k.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            !k.is_empty() && k.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         })
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
@@ -425,10 +407,7 @@ const PORT_HIGH: u16 = 32000;
 /// random starting points and by checking that a bind succeeds.
 fn pick_ports() -> (u16, u16) {
     static TAKEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
-    let mut taken = TAKEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut taken = TAKEN.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
     let mut pick = |span: &[i32]| loop {
         let base = PORT_LOW + 2 + (random() % u64::from(PORT_HIGH - PORT_LOW - 4)) as u16;
         let ports: Vec<u16> = span.iter().map(|d| (i32::from(base) + d) as u16).collect();
@@ -493,10 +472,7 @@ impl SeedConfig {
             .collect();
         std::fs::write(
             dir.join("topics.json"),
-            format!(
-                "{{{version},\"topicConfigTable\":{{{}}}}}",
-                topics.join(",")
-            ),
+            format!("{{{version},\"topicConfigTable\":{{{}}}}}", topics.join(",")),
         )?;
         let groups: Vec<String> = self
             .groups
@@ -514,10 +490,7 @@ impl SeedConfig {
             .collect();
         std::fs::write(
             dir.join("subscriptionGroup.json"),
-            format!(
-                "{{{version},\"subscriptionGroupTable\":{{{}}}}}",
-                groups.join(",")
-            ),
+            format!("{{{version},\"subscriptionGroupTable\":{{{}}}}}", groups.join(",")),
         )?;
         Ok(dir.to_path_buf())
     }
@@ -556,9 +529,7 @@ mod tests {
 
     #[test]
     fn parses_start_output() {
-        let env = parse_env(
-            "rocketmq.sh: noise\nNAMESRV=127.0.0.1:1\nBROKER=127.0.0.1:2\nPLAIN_ACL=/a=b\n",
-        );
+        let env = parse_env("rocketmq.sh: noise\nNAMESRV=127.0.0.1:1\nBROKER=127.0.0.1:2\nPLAIN_ACL=/a=b\n");
         assert_eq!(env["NAMESRV"], "127.0.0.1:1");
         assert_eq!(env["PLAIN_ACL"], "/a=b");
         assert_eq!(env.len(), 3);
@@ -566,11 +537,7 @@ mod tests {
 
     #[test]
     fn versions_round_trip() {
-        for v in [
-            RocketMqVersion::V4_9_8,
-            RocketMqVersion::V4_9_7,
-            RocketMqVersion::V5_3_3,
-        ] {
+        for v in [RocketMqVersion::V4_9_8, RocketMqVersion::V4_9_7, RocketMqVersion::V5_3_3] {
             assert_eq!(v.as_str().parse::<RocketMqVersion>().unwrap(), v);
         }
     }
@@ -583,24 +550,13 @@ mod tests {
             groups: vec![crate::harness::GroupSpec::new("g1")],
         };
         seed.write(&dir).unwrap();
-        let topics =
-            crate::json::parse(&std::fs::read_to_string(dir.join("topics.json")).unwrap()).unwrap();
-        let t = topics
-            .get("topicConfigTable")
-            .and_then(|m| m.get("t\"1"))
-            .unwrap();
-        assert_eq!(
-            t.get("writeQueueNums").and_then(crate::json::Value::as_i64),
-            Some(3)
-        );
-        let groups = crate::json::parse(
-            &std::fs::read_to_string(dir.join("subscriptionGroup.json")).unwrap(),
-        )
-        .unwrap();
-        assert!(groups
-            .get("subscriptionGroupTable")
-            .and_then(|m| m.get("g1"))
-            .is_some());
+        let topics = crate::json::parse(&std::fs::read_to_string(dir.join("topics.json")).unwrap()).unwrap();
+        let t = topics.get("topicConfigTable").and_then(|m| m.get("t\"1")).unwrap();
+        assert_eq!(t.get("writeQueueNums").and_then(crate::json::Value::as_i64), Some(3));
+        let groups =
+            crate::json::parse(&std::fs::read_to_string(dir.join("subscriptionGroup.json")).unwrap())
+                .unwrap();
+        assert!(groups.get("subscriptionGroupTable").and_then(|m| m.get("g1")).is_some());
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -36,12 +36,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Script {
-                command,
-                status,
-                stdout,
-                stderr,
-            } => {
+            Error::Script { command, status, stdout, stderr } => {
                 write!(f, "`{command}` failed (exit status {status:?})")?;
                 if !stdout.trim().is_empty() {
                     write!(f, "\n--- stdout\n{}", stdout.trim_end())?;
@@ -51,27 +46,12 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::Harness {
-                command,
-                status,
-                stderr,
-            } => {
-                write!(
-                    f,
-                    "harness `{command}` failed (exit status {status:?})\n{}",
-                    stderr.trim_end()
-                )
+            Error::Harness { command, status, stderr } => {
+                write!(f, "harness `{command}` failed (exit status {status:?})\n{}", stderr.trim_end())
             }
-            Error::NotAllConsumed {
-                expected,
-                received,
-                stderr,
-            } => {
-                let mut ids: Vec<&str> = received
-                    .iter()
-                    .filter(|m| m.consumed)
-                    .map(|m| m.msg_id.as_str())
-                    .collect();
+            Error::NotAllConsumed { expected, received, stderr } => {
+                let mut ids: Vec<&str> =
+                    received.iter().filter(|m| m.consumed).map(|m| m.msg_id.as_str()).collect();
                 ids.sort_unstable();
                 ids.dedup();
                 write!(

@@ -15,10 +15,7 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
-        Credentials {
-            access_key: access_key.into(),
-            secret_key: secret_key.into(),
-        }
+        Credentials { access_key: access_key.into(), secret_key: secret_key.into() }
     }
 }
 
@@ -35,11 +32,7 @@ impl Harness {
     /// A harness talking to the NameServer(s) at `namesrv_addr` (`host:port`, `;`-separated). This
     /// may be any NameServer, Ferry's own included.
     pub fn new(namesrv_addr: impl Into<String>) -> Self {
-        Harness {
-            namesrv: namesrv_addr.into(),
-            credentials: None,
-            java_opts: Vec::new(),
-        }
+        Harness { namesrv: namesrv_addr.into(), credentials: None, java_opts: Vec::new() }
     }
 
     /// Sign every request with these credentials (ACL).
@@ -102,11 +95,9 @@ impl Harness {
             "--timeout-secs".into(),
             c.timeout_secs.to_string(),
         ];
-        for (flag, on) in [
-            ("--orderly", c.orderly),
-            ("--from-first", c.from_first),
-            ("--reconsume-once", c.reconsume_once),
-        ] {
+        for (flag, on) in
+            [("--orderly", c.orderly), ("--from-first", c.from_first), ("--reconsume-once", c.reconsume_once)]
+        {
             if on {
                 args.push(flag.into());
             }
@@ -115,18 +106,10 @@ impl Harness {
         push_opt(&mut args, "--namespace", c.namespace.as_ref());
         push_opt(&mut args, "--poll-namesrv-ms", c.poll_namesrv_ms.as_ref());
         let run = self.run(args)?;
-        let received = run
-            .values()?
-            .iter()
-            .map(ReceivedMessage::from_json)
-            .collect::<Result<Vec<_>>>()?;
+        let received = run.values()?.iter().map(ReceivedMessage::from_json).collect::<Result<Vec<_>>>()?;
         match run.status {
             Some(0) => Ok(received),
-            Some(3) => Err(Error::NotAllConsumed {
-                expected: c.expect,
-                received,
-                stderr: run.stderr,
-            }),
+            Some(3) => Err(Error::NotAllConsumed { expected: c.expect, received, stderr: run.stderr }),
             _ => Err(run.error()),
         }
     }
@@ -153,11 +136,7 @@ impl Harness {
         let spec = self.temp_file("admin-spec");
         let text: String = ops.iter().map(|op| op.join(" ") + "\n").collect();
         std::fs::write(&spec, text)?;
-        let run = self.run(vec![
-            "admin".into(),
-            "--spec-file".into(),
-            spec.display().to_string(),
-        ]);
+        let run = self.run(vec!["admin".into(), "--spec-file".into(), spec.display().to_string()]);
         let _ = std::fs::remove_file(&spec);
         let run = run?;
         if !run.success {
@@ -170,11 +149,7 @@ impl Harness {
         static N: AtomicU64 = AtomicU64::new(0);
         let dir = run_dir().join(".harness-out");
         let _ = std::fs::create_dir_all(&dir);
-        dir.join(format!(
-            "{what}-{}-{}.txt",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ))
+        dir.join(format!("{what}-{}-{}.txt", std::process::id(), N.fetch_add(1, Ordering::Relaxed)))
     }
 
     fn run(&self, mut args: Vec<String>) -> Result<Run> {
@@ -182,19 +157,10 @@ impl Harness {
         let out = self.temp_file(&args[0]);
         let command_line = args.join(" ");
         // Global options go right after the sub-command (the admin command requires that order).
-        let mut global = vec![
-            "--namesrv".to_string(),
-            self.namesrv.clone(),
-            "--out".into(),
-            out.display().to_string(),
-        ];
+        let mut global =
+            vec!["--namesrv".to_string(), self.namesrv.clone(), "--out".into(), out.display().to_string()];
         if let Some(c) = &self.credentials {
-            global.extend([
-                "--ak".into(),
-                c.access_key.clone(),
-                "--sk".into(),
-                c.secret_key.clone(),
-            ]);
+            global.extend(["--ak".into(), c.access_key.clone(), "--sk".into(), c.secret_key.clone()]);
         }
         args.splice(1..1, global);
         let mut all = vec!["harness".to_string()];
@@ -211,11 +177,7 @@ impl Harness {
             success: output.status.success(),
             status: output.status.code(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            lines: text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string)
-                .collect(),
+            lines: text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect(),
         })
     }
 }
@@ -250,11 +212,7 @@ impl Run {
             stderr.push_str(l);
             stderr.push('\n');
         }
-        Error::Harness {
-            command: self.command,
-            status: self.status,
-            stderr,
-        }
+        Error::Harness { command: self.command, status: self.status, stderr }
     }
 }
 
@@ -275,11 +233,7 @@ pub struct Produce {
 
 impl Produce {
     pub fn new(topic: impl Into<String>, count: usize) -> Self {
-        Produce {
-            topic: topic.into(),
-            count,
-            ..Default::default()
-        }
+        Produce { topic: topic.into(), count, ..Default::default() }
     }
 
     pub fn group(mut self, group: impl Into<String>) -> Self {
@@ -453,11 +407,7 @@ impl ReceivedMessage {
 
 /// The distinct message ids that were consumed (not handed back).
 pub fn consumed_ids(received: &[ReceivedMessage]) -> BTreeSet<&str> {
-    received
-        .iter()
-        .filter(|m| m.consumed)
-        .map(|m| m.msg_id.as_str())
-        .collect()
+    received.iter().filter(|m| m.consumed).map(|m| m.msg_id.as_str()).collect()
 }
 
 fn req_str(v: &Value, key: &str) -> Result<String> {
@@ -489,13 +439,7 @@ pub struct TopicSpec {
 
 impl TopicSpec {
     pub fn new(name: impl Into<String>) -> Self {
-        TopicSpec {
-            name: name.into(),
-            read_queues: 8,
-            write_queues: 8,
-            perm: 6,
-            order: false,
-        }
+        TopicSpec { name: name.into(), read_queues: 8, write_queues: 8, perm: 6, order: false }
     }
 
     pub fn queues(mut self, read: u32, write: u32) -> Self {

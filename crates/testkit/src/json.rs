@@ -52,10 +52,7 @@ impl Value {
 }
 
 pub(crate) fn parse(text: &str) -> Result<Value, String> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-    };
+    let mut p = Parser { s: text.as_bytes(), i: 0 };
     let v = p.value()?;
     p.ws();
     if p.i != p.s.len() {
@@ -156,18 +153,14 @@ impl Parser<'_> {
             Some(_) => {
                 let start = self.i;
                 while self.i < self.s.len()
-                    && matches!(
-                        self.s[self.i],
-                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
-                    )
+                    && matches!(self.s[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
                 {
                     self.i += 1;
                 }
                 if start == self.i {
                     return Err(self.err("unexpected character"));
                 }
-                let text =
-                    std::str::from_utf8(&self.s[start..self.i]).map_err(|e| e.to_string())?;
+                let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|e| e.to_string())?;
                 text.parse::<f64>().map_err(|_| self.err("bad number"))?;
                 Ok(Value::Number(text.to_string()))
             }
@@ -203,15 +196,14 @@ impl Parser<'_> {
                         b't' => '\t',
                         b'u' => {
                             let hi = self.hex4()?;
-                            let code = if (0xD800..0xDC00).contains(&hi)
-                                && self.s[self.i..].starts_with(b"\\u")
-                            {
-                                self.i += 2;
-                                let lo = self.hex4()?;
-                                0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
-                            } else {
-                                hi
-                            };
+                            let code =
+                                if (0xD800..0xDC00).contains(&hi) && self.s[self.i..].starts_with(b"\\u") {
+                                    self.i += 2;
+                                    let lo = self.hex4()?;
+                                    0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
+                                } else {
+                                    hi
+                                };
                             char::from_u32(code).unwrap_or('\u{FFFD}')
                         }
                         _ => return Err(self.err("bad escape")),
@@ -225,10 +217,7 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, String> {
-        let digits = self
-            .s
-            .get(self.i..self.i + 4)
-            .ok_or_else(|| self.err("short \\u escape"))?;
+        let digits = self.s.get(self.i..self.i + 4).ok_or_else(|| self.err("short \\u escape"))?;
         let text = std::str::from_utf8(digits).map_err(|e| e.to_string())?;
         let v = u32::from_str_radix(text, 16).map_err(|_| self.err("bad \\u escape"))?;
         self.i += 4;
@@ -242,20 +231,13 @@ mod tests {
 
     #[test]
     fn parses_harness_lines() {
-        let v = parse(
-            r#"{"msgId":"AB","seq":3,"key":null,"ok":true,"brokers":["a","b"],"e":"x\"\u00e9\n"}"#,
-        )
-        .unwrap();
+        let v = parse(r#"{"msgId":"AB","seq":3,"key":null,"ok":true,"brokers":["a","b"],"e":"x\"\u00e9\n"}"#)
+            .unwrap();
         assert_eq!(v.get("msgId").and_then(Value::as_str), Some("AB"));
         assert_eq!(v.get("seq").and_then(Value::as_i64), Some(3));
         assert_eq!(v.get("key"), Some(&Value::Null));
         assert_eq!(v.get("ok").and_then(Value::as_bool), Some(true));
-        assert_eq!(
-            v.get("brokers")
-                .and_then(Value::as_array)
-                .map(<[Value]>::len),
-            Some(2)
-        );
+        assert_eq!(v.get("brokers").and_then(Value::as_array).map(<[Value]>::len), Some(2));
         assert_eq!(v.get("e").and_then(Value::as_str), Some("x\"\u{e9}\n"));
         assert!(parse("{\"a\":1} x").is_err());
         assert!(parse("{\"a\":}").is_err());

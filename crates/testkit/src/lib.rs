@@ -26,13 +26,11 @@ mod harness;
 mod json;
 
 pub use cluster::{
-    ensure_fetched, repo_root, script_path, shared, Cluster, ClusterSpec, RocketMqVersion,
-    SeedConfig,
+    ensure_fetched, repo_root, script_path, shared, Cluster, ClusterSpec, RocketMqVersion, SeedConfig,
 };
 pub use error::{Error, Result};
 pub use harness::{
-    consumed_ids, Consume, Credentials, GroupSpec, Harness, Produce, ReceivedMessage, SentMessage,
-    TopicSpec,
+    consumed_ids, Consume, Credentials, GroupSpec, Harness, Produce, ReceivedMessage, SentMessage, TopicSpec,
 };
 
 /// The ACL accounts and resources of `testkit/conf/plain_acl.yml`, active on clusters started with

@@ -46,31 +46,20 @@ pub struct ExportArgs {
 }
 
 pub async fn run(args: ExportArgs) -> Result<()> {
-    let interactive =
-        !args.no_input && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let interactive = !args.no_input && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let namesrv = match (&args.namesrv, interactive) {
         (Some(n), _) => n.clone(),
-        (None, true) => Input::<String>::new()
-            .with_prompt("Enter name server address list")
-            .interact_text()?,
-        (None, false) => {
-            return Err(Usage("--namesrv is required when not run in a terminal".into()).into())
+        (None, true) => {
+            Input::<String>::new().with_prompt("Enter name server address list").interact_text()?
         }
+        (None, false) => return Err(Usage("--namesrv is required when not run in a terminal".into()).into()),
     };
     let credentials = match (&args.access_key, &args.secret_key) {
         (Some(ak), Some(sk)) => Some(Credentials::new(ak, sk)),
         (None, None) => None,
-        _ => {
-            return Err(Usage("give both --access-key and --secret-key, or neither".into()).into())
-        }
+        _ => return Err(Usage("give both --access-key and --secret-key, or neither".into()).into()),
     };
-    let admin = Admin::new(
-        &namesrv,
-        AdminOptions {
-            credentials,
-            ..AdminOptions::default()
-        },
-    )?;
+    let admin = Admin::new(&namesrv, AdminOptions { credentials, ..AdminOptions::default() })?;
 
     let cluster = match (&args.cluster, interactive) {
         (Some(c), _) => c.clone(),
@@ -81,11 +70,7 @@ pub async fn run(args: ExportArgs) -> Result<()> {
                 (0, _) => anyhow::bail!("the NameServer at {namesrv} knows no cluster"),
                 (1, false) => names[0].clone(),
                 (_, false) => {
-                    return Err(Usage(format!(
-                        "--cluster is required; clusters: {}",
-                        names.join(", ")
-                    ))
-                    .into())
+                    return Err(Usage(format!("--cluster is required; clusters: {}", names.join(", "))).into())
                 }
                 (_, true) => {
                     let i = Select::new()
@@ -108,11 +93,7 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         ),
         (None, false) => PathBuf::from(DEFAULT_FILE_NAME),
     };
-    let output = if output.is_dir() {
-        output.join(DEFAULT_FILE_NAME)
-    } else {
-        output
-    };
+    let output = if output.is_dir() { output.join(DEFAULT_FILE_NAME) } else { output };
 
     let options = ExportOptions {
         include_system: args.include_system,
@@ -124,8 +105,7 @@ pub async fn run(args: ExportArgs) -> Result<()> {
     if std::io::stderr().is_terminal() {
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} reading brokers {pos}/{len} {msg}")
-                .expect("template"),
+            ProgressStyle::with_template("{spinner} reading brokers {pos}/{len} {msg}").expect("template"),
         );
     }
     let progress = |step: ExportStep| match step {
@@ -141,15 +121,8 @@ pub async fn run(args: ExportArgs) -> Result<()> {
     bar.finish_and_clear();
 
     write_atomically(&output, doc.to_json_pretty().as_bytes())?;
-    let ferry = doc
-        .ferry
-        .as_ref()
-        .expect("an export carries the ferry section");
-    let accounts = ferry
-        .acl
-        .as_ref()
-        .map(|a| a.accounts.len() + a.users.len())
-        .unwrap_or(0);
+    let ferry = doc.ferry.as_ref().expect("an export carries the ferry section");
+    let accounts = ferry.acl.as_ref().map(|a| a.accounts.len() + a.users.len()).unwrap_or(0);
     println!(
         "exported cluster {} ({}) to {}: {} topics, {} groups, {} ACL accounts, {} namespaces",
         ferry.source.cluster,
@@ -165,11 +138,7 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         ferry.skipped.system_topics,
         ferry.skipped.retry_and_dlq_topics,
         ferry.skipped.system_groups,
-        if args.include_system {
-            ""
-        } else {
-            " (use --include-system to keep them)"
-        },
+        if args.include_system { "" } else { " (use --include-system to keep them)" },
     );
     for w in &ferry.warnings {
         eprintln!("warning: {w}");
@@ -179,19 +148,11 @@ pub async fn run(args: ExportArgs) -> Result<()> {
 
 /// Writes through a temporary file in the same directory, so a failed export leaves no half file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
         return Err(Usage(format!("{}: directory does not exist", dir.display())).into());
     }
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("export")
-    ));
+    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("export")));
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())

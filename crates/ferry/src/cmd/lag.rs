@@ -69,17 +69,9 @@ pub async fn run(args: LagArgs) -> Result<()> {
     let credentials = match (&args.access_key, &args.secret_key) {
         (Some(ak), Some(sk)) => Some(Credentials::new(ak, sk)),
         (None, None) => None,
-        _ => {
-            return Err(Usage("give both --access-key and --secret-key, or neither".into()).into())
-        }
+        _ => return Err(Usage("give both --access-key and --secret-key, or neither".into()).into()),
     };
-    let admin = Admin::new(
-        &args.namesrv,
-        AdminOptions {
-            credentials,
-            ..AdminOptions::default()
-        },
-    )?;
+    let admin = Admin::new(&args.namesrv, AdminOptions { credentials, ..AdminOptions::default() })?;
     let cluster_name = match &args.cluster {
         Some(c) => c.clone(),
         None => {
@@ -88,11 +80,9 @@ pub async fn run(args: LagArgs) -> Result<()> {
                 [only] => only.name.clone(),
                 _ => {
                     let names: Vec<_> = clusters.iter().map(|c| c.name.as_str()).collect();
-                    return Err(Usage(format!(
-                        "--cluster is required; clusters: {}",
-                        names.join(", ")
-                    ))
-                    .into());
+                    return Err(
+                        Usage(format!("--cluster is required; clusters: {}", names.join(", "))).into()
+                    );
                 }
             }
         }
@@ -117,21 +107,12 @@ pub async fn run(args: LagArgs) -> Result<()> {
     Ok(())
 }
 
-fn report(
-    cluster: &str,
-    offsets: &[GroupOffsets],
-    topic: Option<&str>,
-    per_queue: bool,
-) -> LagReport {
+fn report(cluster: &str, offsets: &[GroupOffsets], topic: Option<&str>, per_queue: bool) -> LagReport {
     let mut rows = Vec::new();
     let mut group_totals = BTreeMap::new();
     for g in offsets {
         let mut by_topic: BTreeMap<&str, LagRow> = BTreeMap::new();
-        for (q, o) in g
-            .queues
-            .iter()
-            .filter(|(q, _)| topic.is_none_or(|t| q.topic == t))
-        {
+        for (q, o) in g.queues.iter().filter(|(q, _)| topic.is_none_or(|t| q.topic == t)) {
             *group_totals.entry(g.group.clone()).or_insert(0) += o.backlog();
             if per_queue {
                 rows.push(LagRow {
@@ -162,37 +143,15 @@ fn report(
         group_totals.entry(g.group.clone()).or_insert(0);
     }
     let total = group_totals.values().sum();
-    LagReport {
-        cluster: cluster.to_string(),
-        rows,
-        group_totals,
-        total,
-    }
+    LagReport { cluster: cluster.to_string(), rows, group_totals, total }
 }
 
 fn print_table(r: &LagReport, per_queue: bool) {
-    let w_group = r
-        .rows
-        .iter()
-        .map(|x| x.group.len())
-        .chain([5])
-        .max()
-        .unwrap_or(5);
-    let w_topic = r
-        .rows
-        .iter()
-        .map(|x| x.topic.len())
-        .chain([5])
-        .max()
-        .unwrap_or(5);
+    let w_group = r.rows.iter().map(|x| x.group.len()).chain([5]).max().unwrap_or(5);
+    let w_topic = r.rows.iter().map(|x| x.topic.len()).chain([5]).max().unwrap_or(5);
     if per_queue {
-        let w_broker = r
-            .rows
-            .iter()
-            .filter_map(|x| x.broker.as_ref().map(String::len))
-            .chain([6])
-            .max()
-            .unwrap_or(6);
+        let w_broker =
+            r.rows.iter().filter_map(|x| x.broker.as_ref().map(String::len)).chain([6]).max().unwrap_or(6);
         println!(
             "{:w_group$}  {:w_topic$}  {:w_broker$}  {:>5}  {:>14}  {:>15}  {:>10}",
             "GROUP", "TOPIC", "BROKER", "QUEUE", "BROKER OFFSET", "CONSUMER OFFSET", "LAG"

@@ -97,10 +97,7 @@ mod tests {
             ..Default::default()
         };
         let text = String::from_utf8(fastjson::to_vec(&route)).unwrap();
-        assert!(
-            text.contains(r#""brokerAddrs":{"0":"127.0.0.1:10911"}"#),
-            "{text}"
-        );
+        assert!(text.contains(r#""brokerAddrs":{"0":"127.0.0.1:10911"}"#), "{text}");
         assert!(!text.contains("orderTopicConf"));
     }
 }

@@ -89,14 +89,10 @@ impl BrokerStatsData {
     /// The last day's count as `mqadmin statsAll` computes it (`compute24HourSum`): the day's sum,
     /// else the hour's, else the minute's.
     pub fn sum_24h(&self) -> i64 {
-        [
-            self.stats_day.sum,
-            self.stats_hour.sum,
-            self.stats_minute.sum,
-        ]
-        .into_iter()
-        .find(|s| *s != 0)
-        .unwrap_or(0)
+        [self.stats_day.sum, self.stats_hour.sum, self.stats_minute.sum]
+            .into_iter()
+            .find(|s| *s != 0)
+            .unwrap_or(0)
     }
 }
 

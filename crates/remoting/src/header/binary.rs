@@ -9,8 +9,7 @@ use crate::error::CodecError;
 
 pub(super) fn encode(h: &Header, out: &mut Vec<u8>) -> Result<(), CodecError> {
     let code = i16::try_from(h.code).map_err(|_| CodecError::CodeTooLargeForBinary(h.code))?;
-    let version =
-        i16::try_from(h.version).map_err(|_| CodecError::VersionTooLargeForBinary(h.version))?;
+    let version = i16::try_from(h.version).map_err(|_| CodecError::VersionTooLargeForBinary(h.version))?;
     out.extend_from_slice(&code.to_be_bytes());
     out.push(h.language.0);
     out.extend_from_slice(&version.to_be_bytes());
@@ -23,9 +22,8 @@ pub(super) fn encode(h: &Header, out: &mut Vec<u8>) -> Result<(), CodecError> {
     let ext_start = out.len();
     out.extend_from_slice(&[0; 4]);
     for (k, v) in &h.ext_fields {
-        let key_len = i16::try_from(k.len()).map_err(|_| CodecError::FieldTooLong {
-            field: "extFields key",
-        })?;
+        let key_len =
+            i16::try_from(k.len()).map_err(|_| CodecError::FieldTooLong { field: "extFields key" })?;
         out.extend_from_slice(&key_len.to_be_bytes());
         out.extend_from_slice(k.as_bytes());
         out.extend_from_slice(&len_i32(v.len())?.to_be_bytes());
@@ -102,22 +100,12 @@ pub(super) fn decode(buf: &[u8]) -> Result<Header, CodecError> {
     let mut er = Reader { buf: ext, pos: 0 };
     while er.pos < ext.len() {
         let key_len = er.i16("extFields key length")?;
-        let key_len = usize::try_from(key_len).map_err(|_| CodecError::NegativeLength {
-            field: "extFields key length",
-            len: key_len as i32,
-        })?;
+        let key_len = usize::try_from(key_len)
+            .map_err(|_| CodecError::NegativeLength { field: "extFields key length", len: key_len as i32 })?;
         let key = er.string(key_len, "extFields key")?;
         let val_len = er.len("extFields value length")?;
         let val = er.string(val_len, "extFields value")?;
         ext_fields.insert(key, val);
     }
-    Ok(Header {
-        code,
-        language,
-        version,
-        opaque,
-        flag,
-        remark,
-        ext_fields,
-    })
+    Ok(Header { code, language, version, opaque, flag, remark, ext_fields })
 }

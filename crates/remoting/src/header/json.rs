@@ -74,11 +74,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Header, CodecError> {
         .collect();
     Ok(Header {
         code: wire.code,
-        language: wire
-            .language
-            .as_deref()
-            .map(Language::from_name)
-            .unwrap_or_default(),
+        language: wire.language.as_deref().map(Language::from_name).unwrap_or_default(),
         version: wire.version,
         opaque: wire.opaque,
         flag: Flags(wire.flag),
