@@ -6,7 +6,9 @@
 use std::fmt;
 use std::path::Path;
 
-use ferry_remoting::request::{ListAclsRequestHeader, ListUsersRequestHeader, RequestHeader};
+use ferry_remoting::request::{
+    GetBrokerAclConfig, ListAclsRequestHeader, ListUsersRequestHeader, RequestHeader,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::client::{parse_body, Admin};
@@ -115,7 +117,25 @@ pub struct PolicyEntry {
     pub decision: Option<String>,
 }
 
+/// `GetBrokerClusterAclConfigResponseBody` (5.0 to 5.3.2, `AdminBrokerProcessor.getBrokerClusterAclConfig`).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct BrokerAclConfigBody {
+    global_white_addrs: Vec<String>,
+    plain_access_configs: Vec<PlainAccount>,
+}
+
 impl Admin {
+    /// The whole ACL 1.0 configuration of a 5.0 to 5.3.2 broker (GET_BROKER_CLUSTER_ACL_CONFIG).
+    /// 4.9.8 and 5.3.3+ do not serve it: read `plain_acl.yml` or use ACL 2.0 listing there.
+    pub async fn plain_acl_config(&self, broker_addr: &str) -> Result<PlainAclConfig, AdminError> {
+        let body: BrokerAclConfigBody = self.call_typed(broker_addr, &GetBrokerAclConfig {}).await?;
+        Ok(PlainAclConfig {
+            global_white_remote_addresses: body.global_white_addrs,
+            accounts: body.plain_access_configs,
+        })
+    }
+
     /// ACL 2.0 users of a 5.3+ broker. An empty answer has no body.
     pub async fn acl_users(&self, broker_addr: &str) -> Result<Vec<User>, AdminError> {
         let header = ListUsersRequestHeader::default();

@@ -52,6 +52,8 @@ struct BrokerSnapshot {
     system_topics: BTreeSet<String>,
     trans_stats: Option<BrokerStatsData>,
     schedule_stats: Option<BrokerStatsData>,
+    /// What could not be read from this broker, in words.
+    warnings: Vec<String>,
 }
 
 async fn read_broker(admin: &Admin, name: &str, addr: &str) -> Result<BrokerSnapshot, AdminError> {
@@ -63,11 +65,25 @@ async fn read_broker(admin: &Admin, name: &str, addr: &str) -> Result<BrokerSnap
         admin.system_topics_of_broker(addr),
     )?;
     let runtime = runtime_info(admin, addr).await;
-    // As `mqadmin exportMetrics`: a statistic the broker has not collected is simply absent.
     let (trans, schedule) = tokio::join!(
         admin.broker_stats(addr, "TOPIC_PUT_NUMS", "RMQ_SYS_TRANS_HALF_TOPIC"),
         admin.broker_stats(addr, "TOPIC_PUT_NUMS", "SCHEDULE_TOPIC_XXXX"),
     );
+    let mut warnings = Vec::new();
+    if let Err(e) = &runtime {
+        warnings.push(format!("runtime figures of broker {name} not read: {e}"));
+    }
+    let mut collected = |what: &str, r: Result<BrokerStatsData, AdminError>| match r {
+        Ok(stats) => Some(stats),
+        // As `mqadmin exportMetrics`: a statistic the broker has not collected is simply absent.
+        Err(AdminError::Refused { .. }) => None,
+        Err(e) => {
+            warnings.push(format!("{what} of broker {name} not read: {e}"));
+            None
+        }
+    };
+    let trans_stats = collected("transaction statistics", trans);
+    let schedule_stats = collected("delay message statistics", schedule);
     Ok(BrokerSnapshot {
         name: name.to_string(),
         addr: addr.to_string(),
@@ -76,8 +92,9 @@ async fn read_broker(admin: &Admin, name: &str, addr: &str) -> Result<BrokerSnap
         config,
         runtime,
         system_topics: system_topics.into_iter().collect(),
-        trans_stats: trans.ok(),
-        schedule_stats: schedule.ok(),
+        trans_stats,
+        schedule_stats,
+        warnings,
     })
 }
 
@@ -94,6 +111,24 @@ async fn runtime_info(admin: &Admin, addr: &str) -> Result<BTreeMap<String, Stri
             }
             Err(e) => return Err(e.to_string()),
         }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum TopicKind {
+    User,
+    System,
+    RetryOrDlq,
+}
+
+/// What a topic is, by RocketMQ's rules and the broker's own list of its system topics.
+fn topic_kind(s: &BrokerSnapshot, name: &str, cluster: &Cluster, broker_names: &[String]) -> TopicKind {
+    if system::is_retry_or_dlq_topic(name) {
+        TopicKind::RetryOrDlq
+    } else if s.system_topics.contains(name) || system::is_system_topic(name, &cluster.name, broker_names) {
+        TopicKind::System
+    } else {
+        TopicKind::User
     }
 }
 
@@ -122,18 +157,13 @@ pub async fn export_cluster(
         .await?;
     snapshots.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let mut warnings: Vec<String> = snapshots
-        .iter()
-        .filter_map(|s| {
-            s.runtime.as_ref().err().map(|e| format!("runtime figures of broker {} not read: {e}", s.name))
-        })
-        .collect();
+    let mut warnings: Vec<String> = snapshots.iter().flat_map(|s| s.warnings.iter().cloned()).collect();
     let acl = read_acl(admin, &snapshots, options, &mut warnings).await?;
-    Ok(assemble(admin, &cluster, &snapshots, acl, options, warnings))
+    Ok(assemble(admin.namesrvs(), &cluster, &snapshots, acl, options, warnings))
 }
 
 fn assemble(
-    admin: &Admin,
+    namesrvs: &[String],
     cluster: &Cluster,
     snapshots: &[BrokerSnapshot],
     acl: Option<AclExport>,
@@ -150,15 +180,16 @@ fn assemble(
     for s in snapshots {
         for (name, t) in &s.topics {
             if !options.include_system {
-                if system::is_retry_or_dlq_topic(name) {
-                    skipped_retry.insert(name.clone());
-                    continue;
-                }
-                if s.system_topics.contains(name)
-                    || system::is_system_topic(name, &cluster.name, &broker_names)
-                {
-                    skipped_system.insert(name.clone());
-                    continue;
+                match topic_kind(s, name, cluster, &broker_names) {
+                    TopicKind::User => {}
+                    TopicKind::RetryOrDlq => {
+                        skipped_retry.insert(name.clone());
+                        continue;
+                    }
+                    TopicKind::System => {
+                        skipped_system.insert(name.clone());
+                        continue;
+                    }
                 }
             }
             let entry = topics.entry(name.clone()).or_insert_with(|| TopicEntry {
@@ -205,15 +236,15 @@ fn assemble(
     let version = snapshots.iter().filter_map(|s| runtime_of(s).get("brokerVersionDesc").cloned()).min();
 
     Document {
-        configs: apache_configs(admin, cluster, snapshots),
+        configs: apache_configs(namesrvs, cluster, snapshots),
         metadata: apache_metadata(snapshots, &topics, &groups, now.timestamp_millis()),
-        metrics: apache_metrics(snapshots),
+        metrics: apache_metrics(snapshots, cluster, &broker_names),
         ferry: Some(FerryDetail {
             format_version: FORMAT_VERSION,
             exported_by: format!("ferry {}", env!("CARGO_PKG_VERSION")),
             export_time: now,
             source: SourceCluster {
-                namesrv_addr: admin.namesrvs().join(";"),
+                namesrv_addr: namesrvs.join(";"),
                 cluster: cluster.name.clone(),
                 version,
                 brokers: cluster
@@ -290,7 +321,7 @@ const EXPORTED_BROKER_CONFIG_KEYS: &[&str] = &[
     "autoCreateSubscriptionGroup",
 ];
 
-fn apache_configs(admin: &Admin, cluster: &Cluster, snapshots: &[BrokerSnapshot]) -> Value {
+fn apache_configs(namesrvs: &[String], cluster: &Cluster, snapshots: &[BrokerSnapshot]) -> Value {
     let mut broker_configs = Map::new();
     for s in snapshots {
         let kept: Map<String, Value> = EXPORTED_BROKER_CONFIG_KEYS
@@ -302,7 +333,7 @@ fn apache_configs(admin: &Admin, cluster: &Cluster, snapshots: &[BrokerSnapshot]
     json!({
         "brokerConfigs": broker_configs,
         "clusterScale": {
-            "namesrvSize": admin.namesrvs().len(),
+            "namesrvSize": namesrvs.len(),
             "masterBrokerSize": cluster.masters().count(),
             "slaveBrokerSize": cluster.brokers.iter().map(|b| b.slaves.len()).sum::<usize>(),
         }
@@ -310,7 +341,7 @@ fn apache_configs(admin: &Admin, cluster: &Cluster, snapshots: &[BrokerSnapshot]
 }
 
 /// `exportMetrics`: per-broker sizing figures and their totals.
-fn apache_metrics(snapshots: &[BrokerSnapshot]) -> Value {
+fn apache_metrics(snapshots: &[BrokerSnapshot], cluster: &Cluster, broker_names: &[String]) -> Value {
     let num =
         |m: &BTreeMap<String, String>, k: &str| m.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     let first_tps = |m: &BTreeMap<String, String>, k: &str| {
@@ -354,8 +385,9 @@ fn apache_metrics(snapshots: &[BrokerSnapshot]) -> Value {
                         "transOneDayInNum": day_trans, "scheduleOneDayInNum": day_sched,
                     },
                     "messageAverageSize": r.get("putMessageAverageSize"),
-                    "topicSize": s.topics.len(),
-                    "groupSize": s.groups.len(),
+                    // As `getUserTopicConfig` / `getUserSubscriptionGroup` count them.
+                    "topicSize": s.topics.keys().filter(|t| topic_kind(s, t, cluster, broker_names) == TopicKind::User).count(),
+                    "groupSize": s.groups.keys().filter(|g| !system::is_system_group(g)).count(),
                 },
                 "runtimeVersion": {
                     "rocketmqVersion": r.get("brokerVersionDesc"),
@@ -379,6 +411,12 @@ fn apache_metrics(snapshots: &[BrokerSnapshot]) -> Value {
     })
 }
 
+/// `MQVersion.Version` ordinals: ACL 1.0 is served over the wire from 5.0 until 5.3.3 dropped it;
+/// ACL 2.0 users and policies exist from 5.3.0.
+const V5_0_0: i32 = 413;
+const V5_3_0: i32 = 473;
+const V5_3_3: i32 = 479;
+
 async fn read_acl(
     admin: &Admin,
     snapshots: &[BrokerSnapshot],
@@ -387,45 +425,20 @@ async fn read_acl(
 ) -> Result<Option<AclExport>, MetadataError> {
     if let Some(path) = &options.plain_acl_file {
         let config = PlainAclConfig::read(path)?;
-        return Ok(Some(AclExport {
-            kind: "plain".into(),
-            origin: path.display().to_string(),
-            secrets_included: options.include_secrets,
-            global_white_remote_addresses: config.global_white_remote_addresses,
-            accounts: config
-                .accounts
-                .into_iter()
-                .map(|a| AclAccount {
-                    access_key: a.access_key,
-                    secret_key: options.include_secrets.then_some(a.secret_key),
-                    white_remote_address: a.white_remote_address,
-                    admin: a.admin,
-                    default_topic_perm: a.default_topic_perm,
-                    default_group_perm: a.default_group_perm,
-                    topic_perms: a.topic_perms,
-                    group_perms: a.group_perms,
-                })
-                .collect(),
-            ..Default::default()
-        }));
+        return Ok(Some(plain_export(config, path.display().to_string(), options.include_secrets)));
     }
     let Some(first) = snapshots.first() else {
         return Ok(None);
     };
-    let version = runtime_of(first).get("brokerVersion").and_then(|v| v.parse::<i32>().ok()).unwrap_or(0);
-    let acl1_on = first.config.get("aclEnable").is_some_and(|v| v == "true");
-    // MQVersion ordinal of V5_3_0: ACL 2.0 users and policies exist from there on.
-    const V5_3_0: i32 = 473;
-    let acl2_on = ["authenticationEnabled", "authorizationEnabled"]
-        .iter()
-        .any(|k| first.config.get(*k).is_some_and(|v| v == "true"));
-    if version >= V5_3_0 && acl2_on {
-        let listed = tokio::try_join!(admin.acl_users(&first.addr), admin.acl_policies(&first.addr));
-        match listed {
+    // Unknown when the runtime figures could not be read: then try what the config says is on.
+    let version = runtime_of(first).get("brokerVersion").and_then(|v| v.parse::<i32>().ok());
+    let flag = |k: &str| first.config.get(k).is_some_and(|v| v == "true");
+    let acl1_on = flag("aclEnable");
+    let acl2_on = flag("authenticationEnabled") || flag("authorizationEnabled");
+    if acl2_on && version.is_none_or(|v| v >= V5_3_0) {
+        match tokio::try_join!(admin.acl_users(&first.addr), admin.acl_policies(&first.addr)) {
+            Ok((users, policies)) if users.is_empty() && policies.is_empty() => return Ok(None),
             Ok((mut users, policies)) => {
-                if users.is_empty() && policies.is_empty() {
-                    return Ok(None);
-                }
                 if !options.include_secrets {
                     users.iter_mut().for_each(|u| u.password = None);
                 }
@@ -439,21 +452,147 @@ async fn read_acl(
                 }));
             }
             Err(e @ AdminError::AuthenticationFailed { .. }) => return Err(e.into()),
+            Err(AdminError::Unsupported { .. }) => {}
             Err(e) => warnings.push(format!(
                 "ACL users and policies not read from {} ({e}); is authentication enabled with a metadata provider?",
                 first.addr
             )),
         }
-    } else if acl1_on {
+    }
+    if !acl1_on {
+        return Ok(None);
+    }
+    if version.is_some_and(|v| (V5_0_0..V5_3_3).contains(&v)) {
+        match admin.plain_acl_config(&first.addr).await {
+            Ok(config) => {
+                return Ok(Some(plain_export(config, first.addr.clone(), options.include_secrets)));
+            }
+            Err(e @ AdminError::AuthenticationFailed { .. }) => return Err(e.into()),
+            Err(e) => warnings.push(format!("ACL 1.0 accounts not read from {}: {e}", first.addr)),
+        }
+    } else {
         warnings.push(format!(
-            "broker {} has aclEnable=true, but 4.x cannot list ACL accounts over the wire: pass the broker host's conf/plain_acl.yml with --plain-acl-file",
+            "broker {} has aclEnable=true, but 4.x brokers do not list ACL accounts over the wire: \
+             pass the broker host's conf/plain_acl.yml with --plain-acl-file",
             first.name
         ));
     }
     Ok(None)
 }
 
+/// ACL 1.0 accounts as the document keeps them: secret keys only when asked for.
+fn plain_export(config: PlainAclConfig, origin: String, include_secrets: bool) -> AclExport {
+    AclExport {
+        kind: "plain".into(),
+        origin,
+        secrets_included: include_secrets,
+        global_white_remote_addresses: config.global_white_remote_addresses,
+        accounts: config
+            .accounts
+            .into_iter()
+            .map(|a| AclAccount {
+                access_key: a.access_key,
+                secret_key: include_secrets.then_some(a.secret_key),
+                white_remote_address: a.white_remote_address,
+                admin: a.admin,
+                default_topic_perm: a.default_topic_perm,
+                default_group_perm: a.default_group_perm,
+                topic_perms: a.topic_perms,
+                group_perms: a.group_perms,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
 fn runtime_of(s: &BrokerSnapshot) -> &BTreeMap<String, String> {
     static EMPTY: BTreeMap<String, String> = BTreeMap::new();
     s.runtime.as_ref().unwrap_or(&EMPTY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_admin::Broker;
+
+    fn snapshot(name: &str, topics: &[(&str, i32, i32)], groups: &[(&str, i32)]) -> BrokerSnapshot {
+        BrokerSnapshot {
+            name: name.into(),
+            addr: format!("{name}:10911"),
+            topics: topics
+                .iter()
+                .map(|(t, r, w)| {
+                    let c = TopicConfig {
+                        topic_name: t.to_string(),
+                        read_queue_nums: *r,
+                        write_queue_nums: *w,
+                        ..TopicConfig::default()
+                    };
+                    (t.to_string(), c)
+                })
+                .collect(),
+            groups: groups
+                .iter()
+                .map(|(g, retry)| {
+                    let c = SubscriptionGroupConfig {
+                        group_name: g.to_string(),
+                        retry_queue_nums: *retry,
+                        ..SubscriptionGroupConfig::default()
+                    };
+                    (g.to_string(), c)
+                })
+                .collect(),
+            config: [("brokerName".to_string(), name.to_string())].into(),
+            runtime: Ok([("brokerVersionDesc".to_string(), "V4_9_8".to_string())].into()),
+            system_topics: ["C".to_string()].into(),
+            trans_stats: None,
+            schedule_stats: None,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn two_masters_are_summed_for_apache_and_kept_apart_for_ferry() {
+        let cluster = Cluster {
+            name: "C".into(),
+            brokers: ["broker-a", "broker-b"]
+                .iter()
+                .map(|b| Broker {
+                    name: b.to_string(),
+                    cluster: "C".into(),
+                    master: Some(format!("{b}:10911")),
+                    slaves: [(1, format!("{b}-s:10911"))].into(),
+                })
+                .collect(),
+        };
+        let snapshots = vec![
+            snapshot(
+                "broker-a",
+                &[("orders", 8, 8), ("TBW102", 8, 8), ("%RETRY%g", 1, 1), ("C", 1, 1)],
+                &[("g", 1)],
+            ),
+            snapshot("broker-b", &[("orders", 4, 2), ("only-b", 3, 3)], &[("g", 1), ("TOOLS_CONSUMER", 1)]),
+        ];
+        let doc =
+            assemble(&["ns:9876".into()], &cluster, &snapshots, None, &ExportOptions::default(), vec![]);
+
+        let apache = &doc.metadata;
+        assert_eq!(apache.topic_config_table["orders"].read_queue_nums, 12);
+        assert_eq!(apache.topic_config_table["orders"].write_queue_nums, 10);
+        assert_eq!(apache.subscription_group_table["g"].retry_queue_nums, 2, "inflated as Apache does");
+
+        let ferry = doc.ferry.unwrap();
+        let orders = ferry.topics.iter().find(|t| t.name == "orders").unwrap();
+        assert_eq!(orders.brokers.len(), 2);
+        assert_eq!((orders.brokers[1].broker.as_str(), orders.brokers[1].write_queue_nums), ("broker-b", 2));
+        assert_eq!(ferry.groups[0].brokers, vec!["broker-a", "broker-b"]);
+        assert_eq!(ferry.groups[0].config.retry_queue_nums, 1, "Ferry keeps the per-broker value");
+        assert_eq!(ferry.skipped, Skipped { system_topics: 2, retry_and_dlq_topics: 1, system_groups: 1 });
+        assert_eq!(ferry.topics.len(), 2);
+
+        assert_eq!(doc.configs["clusterScale"]["masterBrokerSize"], 2);
+        assert_eq!(doc.configs["clusterScale"]["slaveBrokerSize"], 2);
+        assert_eq!(doc.metrics["evaluateReport"]["broker-a"]["runtimeQuota"]["topicSize"], 1);
+        assert_eq!(doc.metrics["evaluateReport"]["broker-b"]["runtimeQuota"]["groupSize"], 1);
+    }
 }
