@@ -37,6 +37,7 @@ pub fn code_of(e: &anyhow::Error) -> i32 {
             }
             Some(AdminError::AuthenticationFailed { .. }) => return AUTHENTICATION_FAILED,
             Some(AdminError::UnknownCluster { .. }) => return UNKNOWN_CLUSTER,
+            Some(AdminError::AclFile { .. }) => return USAGE,
             Some(_) => return FAILURE,
             None => {}
         }

@@ -1,5 +1,6 @@
 //! `ferry`: the one binary. Each subcommand lives in `cmd/`.
 
+mod cluster_args;
 mod cmd;
 mod exit;
 

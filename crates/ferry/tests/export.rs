@@ -61,8 +61,14 @@ fn exports_what_the_admin_created(version: RocketMqVersion) {
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("out.json");
+    let config_files = || {
+        ["topics.json", "subscriptionGroup.json"]
+            .map(|f| std::fs::read(cluster.store_dir().join("config").join(f)).expect("broker config file"))
+    };
+    let before = config_files();
     let (o, doc) = export(cluster, &file, &[]);
     assert!(o.status.success(), "stderr: {}", text(&o.stderr));
+    assert!(before == config_files(), "export must not change the broker's topics or groups");
     let doc = doc.unwrap();
     let stdout = text(&o.stdout);
     assert!(stdout.contains("topics") && stdout.contains("skipped:"), "{stdout}");
@@ -152,7 +158,10 @@ fn acl_cluster_exports_with_the_right_keys_and_keeps_secrets_out_unless_asked() 
         .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
     let written = std::fs::read_to_string(&file).unwrap();
-    assert!(!written.contains(&admin.secret_key), "a secret leaked into the export");
+    for secret in [&admin.secret_key, &ferry_testkit::acl::user().secret_key] {
+        assert!(!written.contains(secret.as_str()), "a secret leaked into the export");
+    }
+    assert!(!written.contains("secretKey"), "no account carries a secret key field");
     let doc: Value = serde_json::from_str(&written).unwrap();
     let acl = &doc["ferry"]["acl"];
     assert_eq!(acl["kind"], "plain");
@@ -227,6 +236,46 @@ fn unreachable_namesrv_and_unknown_cluster_fail_cleanly() {
 
     let o = ferry(&["export", "--no-input"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_namesrv_that_never_answers_times_out() {
+    // Accepts connections (the kernel's backlog) but never reads or answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let o = ferry(&["export", "--no-input", "-n", &addr, "-c", "any", "--timeout-secs", "1"]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&addr) && stderr.contains("timed out"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    drop(silent);
+}
+
+#[test]
+fn a_plain_acl_file_that_does_not_parse_is_a_usage_error_naming_the_file() {
+    let cluster =
+        shared(ClusterSpec::new(format!("exp-{}", RocketMqVersion::V4_9_8), RocketMqVersion::V4_9_8));
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("plain_acl.yml");
+    std::fs::write(&bad, "accounts:\n  - accessKey: [unclosed\n").unwrap();
+    let out = dir.path().join("out.json");
+    let o = ferry(&[
+        "export",
+        "--no-input",
+        "-n",
+        cluster.namesrv_addr(),
+        "-c",
+        cluster.cluster_name(),
+        "-o",
+        out.to_str().unwrap(),
+        "--plain-acl-file",
+        bad.to_str().unwrap(),
+    ]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("plain_acl.yml") && stderr.contains("line 2"), "{stderr}");
+    assert!(!out.exists());
 }
 
 #[test]

@@ -7,34 +7,24 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use dialoguer::{Input, Select};
-use ferry_admin::{Admin, AdminOptions, Credentials};
+use dialoguer::Input;
 use ferry_metadata::{export_cluster, ExportOptions, ExportStep, DEFAULT_FILE_NAME};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::cluster_args::ClusterArgs;
 use crate::exit::Usage;
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct ExportArgs {
-    /// NameServer address list, `host:port;host:port`.
-    #[arg(long, short = 'n', env = "NAMESRV_ADDR")]
-    namesrv: Option<String>,
-    /// The cluster to export.
-    #[arg(long, short = 'c')]
-    cluster: Option<String>,
+    #[command(flatten)]
+    source: ClusterArgs,
     /// The file to write (a directory gets `rocketmq-metadata-export.json` inside it).
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
-    /// ACL access key, for clusters with ACL enabled.
-    #[arg(long, env = "FERRY_ACCESS_KEY")]
-    access_key: Option<String>,
-    /// ACL secret key (prefer the environment variable: flags show in `ps`).
-    #[arg(long, env = "FERRY_SECRET_KEY", hide_env_values = true)]
-    secret_key: Option<String>,
     /// A broker host's `plain_acl.yml`, to export 4.x ACL accounts (4.x cannot list them remotely).
     #[arg(long)]
     plain_acl_file: Option<PathBuf>,
-    /// Write ACL secret keys and passwords into the document.
+    /// Write ACL secret keys and passwords into the document (the file is then readable by its owner only).
     #[arg(long)]
     include_secrets: bool,
     /// Keep system topics, retry/DLQ topics and system groups.
@@ -47,42 +37,8 @@ pub struct ExportArgs {
 
 pub async fn run(args: ExportArgs) -> Result<()> {
     let interactive = !args.no_input && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let namesrv = match (&args.namesrv, interactive) {
-        (Some(n), _) => n.clone(),
-        (None, true) => {
-            Input::<String>::new().with_prompt("Enter name server address list").interact_text()?
-        }
-        (None, false) => return Err(Usage("--namesrv is required when not run in a terminal".into()).into()),
-    };
-    let credentials = match (&args.access_key, &args.secret_key) {
-        (Some(ak), Some(sk)) => Some(Credentials::new(ak, sk)),
-        (None, None) => None,
-        _ => return Err(Usage("give both --access-key and --secret-key, or neither".into()).into()),
-    };
-    let admin = Admin::new(&namesrv, AdminOptions { credentials, ..AdminOptions::default() })?;
-
-    let cluster = match (&args.cluster, interactive) {
-        (Some(c), _) => c.clone(),
-        (None, interactive) => {
-            let clusters = admin.clusters().await.context("listing clusters")?;
-            let names: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
-            match (names.len(), interactive) {
-                (0, _) => anyhow::bail!("the NameServer at {namesrv} knows no cluster"),
-                (1, false) => names[0].clone(),
-                (_, false) => {
-                    return Err(Usage(format!("--cluster is required; clusters: {}", names.join(", "))).into())
-                }
-                (_, true) => {
-                    let i = Select::new()
-                        .with_prompt("Choose a cluster to export")
-                        .items(&names)
-                        .default(0)
-                        .interact()?;
-                    names[i].clone()
-                }
-            }
-        }
-    };
+    let admin = args.source.admin(interactive)?;
+    let cluster = args.source.cluster_name(&admin, interactive, "Choose a cluster to export").await?;
     let output = match (&args.output, interactive) {
         (Some(o), _) => o.clone(),
         (None, true) => PathBuf::from(
@@ -120,7 +76,7 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         .with_context(|| format!("exporting cluster '{cluster}'"))?;
     bar.finish_and_clear();
 
-    write_atomically(&output, doc.to_json_pretty().as_bytes())?;
+    write_atomically(&output, doc.to_json_pretty().as_bytes(), args.include_secrets)?;
     let ferry = doc.ferry.as_ref().expect("an export carries the ferry section");
     let accounts = ferry.acl.as_ref().map(|a| a.accounts.len() + a.users.len()).unwrap_or(0);
     println!(
@@ -146,14 +102,25 @@ pub async fn run(args: ExportArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes through a temporary file in the same directory, so a failed export leaves no half file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes through a fresh temporary file in the same directory (created readable by its owner only,
+/// never following a planted symlink), so a failed export leaves no half file. Without secrets the
+/// file is then opened up to the usual 0644.
+fn write_atomically(path: &Path, bytes: &[u8], secrets: bool) -> Result<()> {
+    use std::io::Write;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
         return Err(Usage(format!("{}: directory does not exist", dir.display())).into());
     }
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("export")));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
+    tmp.write_all(bytes).with_context(|| format!("writing {}", tmp.path().display()))?;
+    #[cfg(unix)]
+    if !secrets {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = secrets;
+    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

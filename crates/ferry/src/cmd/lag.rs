@@ -3,22 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use ferry_admin::{Admin, AdminOptions, Credentials, GroupOffsets};
+use ferry_admin::GroupOffsets;
 use ferry_metadata::system;
 use serde::Serialize;
 
-use crate::exit::Usage;
+use crate::cluster_args::ClusterArgs;
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct LagArgs {
-    /// NameServer address list, `host:port;host:port`.
-    #[arg(long, short = 'n', env = "NAMESRV_ADDR")]
-    namesrv: String,
-    /// The cluster; may be left out when the NameServer knows only one.
-    #[arg(long, short = 'c')]
-    cluster: Option<String>,
+    #[command(flatten)]
+    source: ClusterArgs,
     /// Only these groups (repeatable); default: every group of the cluster.
     #[arg(long, short = 'g')]
     group: Vec<String>,
@@ -34,10 +30,6 @@ pub struct LagArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    #[arg(long, env = "FERRY_ACCESS_KEY")]
-    access_key: Option<String>,
-    #[arg(long, env = "FERRY_SECRET_KEY", hide_env_values = true)]
-    secret_key: Option<String>,
 }
 
 /// One row: a group's backlog on a topic (and queue, with `--queues`).
@@ -66,27 +58,8 @@ struct LagReport {
 }
 
 pub async fn run(args: LagArgs) -> Result<()> {
-    let credentials = match (&args.access_key, &args.secret_key) {
-        (Some(ak), Some(sk)) => Some(Credentials::new(ak, sk)),
-        (None, None) => None,
-        _ => return Err(Usage("give both --access-key and --secret-key, or neither".into()).into()),
-    };
-    let admin = Admin::new(&args.namesrv, AdminOptions { credentials, ..AdminOptions::default() })?;
-    let cluster_name = match &args.cluster {
-        Some(c) => c.clone(),
-        None => {
-            let clusters = admin.clusters().await.context("listing clusters")?;
-            match clusters.as_slice() {
-                [only] => only.name.clone(),
-                _ => {
-                    let names: Vec<_> = clusters.iter().map(|c| c.name.as_str()).collect();
-                    return Err(
-                        Usage(format!("--cluster is required; clusters: {}", names.join(", "))).into()
-                    );
-                }
-            }
-        }
-    };
+    let admin = args.source.admin(false)?;
+    let cluster_name = args.source.cluster_name(&admin, false, "Choose a cluster").await?;
     let cluster = admin.cluster(&cluster_name).await?;
     let groups = if args.group.is_empty() {
         let mut all = admin.group_names(&cluster).await?;
