@@ -41,7 +41,7 @@ pub fn code_of(e: &anyhow::Error) -> i32 {
             Some(_) => return FAILURE,
             None => {}
         }
-        if let Some(MetadataError::NoMaster(_)) = cause.downcast_ref::<MetadataError>() {
+        if let Some(MetadataError::NoMaster { .. }) = cause.downcast_ref::<MetadataError>() {
             return UNKNOWN_CLUSTER;
         }
     }

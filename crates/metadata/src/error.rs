@@ -12,6 +12,6 @@ pub enum MetadataError {
         "{source_name}: format version {found} is newer than this Ferry reads ({supported}); upgrade Ferry"
     )]
     UnsupportedVersion { source_name: String, found: u32, supported: u32 },
-    #[error("cluster '{0}' has no master broker registered")]
-    NoMaster(String),
+    #[error("{namesrv}: cluster '{cluster}' has no master broker registered")]
+    NoMaster { namesrv: String, cluster: String },
 }

@@ -143,7 +143,8 @@ pub async fn export_cluster(
     let masters: Vec<(String, String)> =
         cluster.masters().map(|(n, a)| (n.to_string(), a.to_string())).collect();
     if masters.is_empty() {
-        return Err(MetadataError::NoMaster(cluster_name.to_string()));
+        let namesrv = admin.namesrvs().join(";");
+        return Err(MetadataError::NoMaster { namesrv, cluster: cluster_name.to_string() });
     }
     progress(ExportStep::Brokers(masters.len()));
     let mut snapshots: Vec<BrokerSnapshot> = stream::iter(masters.iter())
