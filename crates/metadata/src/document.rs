@@ -97,7 +97,7 @@ pub struct TopicEntry {
     pub order: bool,
     pub topic_sys_flag: i32,
     pub topic_filter_type: String,
-    /// 5.x `+message.type`: NORMAL, FIFO, DELAY, TRANSACTION.
+    /// 5.x topic attribute `message.type`: NORMAL, FIFO, DELAY, TRANSACTION.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

@@ -200,7 +200,13 @@ fn assemble(
                 order: t.order,
                 topic_sys_flag: t.topic_sys_flag,
                 topic_filter_type: t.topic_filter_type.clone(),
-                message_type: t.attributes.get("+message.type").cloned(),
+                // Brokers store attribute keys without the `+` of the create request
+                // (`AttributeUtil.alterCurrentAttributes`); accept both.
+                message_type: t
+                    .attributes
+                    .get("message.type")
+                    .or_else(|| t.attributes.get("+message.type"))
+                    .cloned(),
                 attributes: t.attributes.clone(),
                 ..Default::default()
             });
@@ -574,6 +580,13 @@ mod tests {
             ),
             snapshot("broker-b", &[("orders", 4, 2), ("only-b", 3, 3)], &[("g", 1), ("TOOLS_CONSUMER", 1)]),
         ];
+        let mut snapshots = snapshots;
+        snapshots[1]
+            .topics
+            .get_mut("only-b")
+            .unwrap()
+            .attributes
+            .insert("message.type".into(), "FIFO".into());
         let doc =
             assemble(&["ns:9876".into()], &cluster, &snapshots, None, &ExportOptions::default(), vec![]);
 
@@ -590,6 +603,8 @@ mod tests {
         assert_eq!(ferry.groups[0].config.retry_queue_nums, 1, "Ferry keeps the per-broker value");
         assert_eq!(ferry.skipped, Skipped { system_topics: 2, retry_and_dlq_topics: 1, system_groups: 1 });
         assert_eq!(ferry.topics.len(), 2);
+        let only_b = ferry.topics.iter().find(|t| t.name == "only-b").unwrap();
+        assert_eq!(only_b.message_type.as_deref(), Some("FIFO"));
 
         assert_eq!(doc.configs["clusterScale"]["masterBrokerSize"], 2);
         assert_eq!(doc.configs["clusterScale"]["slaveBrokerSize"], 2);

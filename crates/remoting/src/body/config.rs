@@ -17,7 +17,7 @@ pub struct TopicConfig {
     pub topic_filter_type: String,
     pub topic_sys_flag: i32,
     pub order: bool,
-    /// 5.x: e.g. `{"+message.type": "FIFO"}`.
+    /// 5.x: e.g. `{"message.type": "FIFO"}` (stored without the `+` a create request uses).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
     #[serde(flatten)]
@@ -138,10 +138,10 @@ mod tests {
 
     #[test]
     fn topic_config_reads_5x_attributes() {
-        let body = br#"{"topicConfigTable":{"T":{"attributes":{"+message.type":"FIFO"},"order":true,"perm":6,"readQueueNums":4,"topicFilterType":"SINGLE_TAG","topicName":"T","topicSysFlag":0,"writeQueueNums":4}},"topicQueueMappingInfoMap":{}}"#;
+        let body = br#"{"topicConfigTable":{"T":{"attributes":{"message.type":"FIFO"},"order":true,"perm":6,"readQueueNums":4,"topicFilterType":"SINGLE_TAG","topicName":"T","topicSysFlag":0,"writeQueueNums":4}},"topicQueueMappingInfoMap":{}}"#;
         let w: TopicConfigSerializeWrapper = fastjson::from_slice(body).unwrap();
         let t = &w.topic_config_table["T"];
-        assert_eq!(t.attributes["+message.type"], "FIFO");
+        assert_eq!(t.attributes["message.type"], "FIFO");
         assert!(t.order);
         assert!(w.extra.contains_key("topicQueueMappingInfoMap"));
     }
