@@ -5,6 +5,7 @@
 pub mod document;
 mod error;
 pub mod export;
+pub mod import;
 pub mod system;
 
 pub use document::{Document, DEFAULT_FILE_NAME, FORMAT_VERSION};
