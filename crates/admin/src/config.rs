@@ -2,19 +2,53 @@
 
 use std::collections::BTreeMap;
 
+use ferry_remoting::body::KvTable;
 use ferry_remoting::body::{
     SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig, TopicConfigSerializeWrapper, TopicList,
     TopicRouteData,
 };
 use ferry_remoting::request::{
     GetAllSubscriptionGroupRequestHeader, GetAllTopicConfigRequestHeader, GetAllTopicListFromNameServer,
-    GetRouteInfoRequestHeader, GetTopicsByClusterRequestHeader,
+    GetKvListByNamespaceRequestHeader, GetRouteInfoRequestHeader, GetTopicsByClusterRequestHeader,
+    PutKvConfigRequestHeader, RequestHeader,
 };
+
+use ferry_remoting::ResponseCode;
 
 use crate::client::Admin;
 use crate::error::AdminError;
 
+/// The NameServer KV namespace of ordered topics (`NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG`): topic
+/// to `brokerName:queueNums;...`. On 4.x it is what makes a topic ordered: brokers take `order` from
+/// it at registration, not from the create request.
+pub const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
+
 impl Admin {
+    /// Ordered topics as the NameServer records them; empty when none (QUERY_NOT_FOUND).
+    pub async fn order_topic_conf(&self) -> Result<BTreeMap<String, String>, AdminError> {
+        let header = GetKvListByNamespaceRequestHeader { namespace: ORDER_TOPIC_CONFIG.into() };
+        match self.call_namesrv_typed::<_, KvTable>(&header).await {
+            Ok(t) => Ok(t.table),
+            Err(AdminError::Refused { code, .. }) if code == ResponseCode::QUERY_NOT_FOUND => {
+                Ok(BTreeMap::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records a topic as ordered on every NameServer, as `mqadmin updateTopic -o true` does.
+    pub async fn put_order_topic_conf(&self, topic: &str, conf: &str) -> Result<(), AdminError> {
+        let header = PutKvConfigRequestHeader {
+            namespace: ORDER_TOPIC_CONFIG.into(),
+            key: topic.to_string(),
+            value: conf.to_string(),
+        };
+        for addr in self.namesrvs() {
+            self.call(addr, header.to_frame()).await?;
+        }
+        Ok(())
+    }
+
     /// Every topic config of one broker (GET_ALL_TOPIC_CONFIG).
     pub async fn topic_configs(
         &self,

@@ -1,6 +1,6 @@
 //! Typed operations on a live RocketMQ cluster, through its NameServers and brokers: clusters and
 //! brokers, topics and groups with their configs on each broker, ACL accounts, consumer offsets and
-//! backlog. Errors name the address that failed and why.
+//! backlog; and, for imports, creating topics and groups. Errors name the address that failed and why.
 
 mod acl;
 mod client;
@@ -8,10 +8,12 @@ mod cluster;
 mod config;
 mod error;
 mod offsets;
+mod write;
 
 pub use acl::{Acl, PlainAccount, PlainAclConfig, Policy, PolicyEntry, User};
 pub use client::{Admin, AdminOptions};
 pub use cluster::{clusters_of, parse_properties, Broker, Cluster};
+pub use config::ORDER_TOPIC_CONFIG;
 pub use error::AdminError;
 pub use ferry_remoting::Credentials;
 pub use offsets::GroupOffsets;

@@ -8,6 +8,22 @@ pub const USAGE: i32 = 2;
 pub const UNREACHABLE: i32 = 3;
 pub const AUTHENTICATION_FAILED: i32 = 4;
 pub const UNKNOWN_CLUSTER: i32 = 5;
+pub const SOME_ITEMS_FAILED: i32 = 6;
+
+/// An import that ran, but not every item made it (each item's cause is printed above).
+#[derive(Debug)]
+pub struct SomeItemsFailed {
+    pub failed: usize,
+    pub total: usize,
+}
+
+impl std::fmt::Display for SomeItemsFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of {} items failed", self.failed, self.total)
+    }
+}
+
+impl std::error::Error for SomeItemsFailed {}
 
 /// A usage error raised by Ferry itself (a missing flag when not in a terminal, a bad path).
 #[derive(Debug)]
@@ -25,6 +41,9 @@ pub fn code_of(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
         if cause.is::<Usage>() {
             return USAGE;
+        }
+        if cause.is::<SomeItemsFailed>() {
+            return SOME_ITEMS_FAILED;
         }
         let admin =
             cause.downcast_ref::<AdminError>().or_else(|| match cause.downcast_ref::<MetadataError>() {

@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Export topics, subscription groups and ACL accounts of a live cluster to a JSON document.
     Export(cmd::export::ExportArgs),
+    /// Import topics and groups from a document or a live cluster into a target cluster.
+    Import(cmd::import::ImportArgs),
     /// Backlog per group, topic and queue on a cluster, with totals.
     Lag(cmd::lag::LagArgs),
 }
@@ -38,6 +40,7 @@ fn main() {
         match cli.command {
             Command::Export(args) => cmd::export::run(args).await,
             Command::Lag(args) => cmd::lag::run(args).await,
+            Command::Import(args) => cmd::import::run(args).await,
         }
     });
     if let Err(e) = result {

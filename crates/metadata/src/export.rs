@@ -159,14 +159,23 @@ pub async fn export_cluster(
     snapshots.sort_by(|a, b| a.name.cmp(&b.name));
 
     let mut warnings: Vec<String> = snapshots.iter().flat_map(|s| s.warnings.iter().cloned()).collect();
+    // On 4.x a topic is ordered when the NameServer says so; brokers only learn it at registration.
+    let ordered: BTreeSet<String> = match admin.order_topic_conf().await {
+        Ok(conf) => conf.into_keys().collect(),
+        Err(e) => {
+            warnings.push(format!("the NameServer's ordered topics (ORDER_TOPIC_CONFIG) not read: {e}"));
+            BTreeSet::new()
+        }
+    };
     let acl = read_acl(admin, &snapshots, options, &mut warnings).await?;
-    Ok(assemble(admin.namesrvs(), &cluster, &snapshots, acl, options, warnings))
+    Ok(assemble(admin.namesrvs(), &cluster, &snapshots, &ordered, acl, options, warnings))
 }
 
 fn assemble(
     namesrvs: &[String],
     cluster: &Cluster,
     snapshots: &[BrokerSnapshot],
+    ordered: &BTreeSet<String>,
     acl: Option<AclExport>,
     options: &ExportOptions,
     warnings: Vec<String>,
@@ -197,7 +206,7 @@ fn assemble(
                 name: name.clone(),
                 namespace: system::namespace_of(name).map(str::to_string),
                 perm: t.perm,
-                order: t.order,
+                order: t.order || ordered.contains(name),
                 topic_sys_flag: t.topic_sys_flag,
                 topic_filter_type: t.topic_filter_type.clone(),
                 // Brokers store attribute keys without the `+` of the create request
@@ -295,7 +304,12 @@ fn apache_metadata(
         let first = snapshots.iter().find_map(|s| s.topics.get(name)).cloned().unwrap_or_default();
         topic_config_table.insert(
             name.clone(),
-            TopicConfig { read_queue_nums: t.read_queue_nums, write_queue_nums: t.write_queue_nums, ..first },
+            TopicConfig {
+                read_queue_nums: t.read_queue_nums,
+                write_queue_nums: t.write_queue_nums,
+                order: t.order,
+                ..first
+            },
         );
     }
     let mut subscription_group_table = BTreeMap::new();
@@ -587,8 +601,9 @@ mod tests {
             .unwrap()
             .attributes
             .insert("message.type".into(), "FIFO".into());
-        let doc =
-            assemble(&["ns:9876".into()], &cluster, &snapshots, None, &ExportOptions::default(), vec![]);
+        let ordered: BTreeSet<String> = ["only-b".to_string()].into();
+        let options = ExportOptions::default();
+        let doc = assemble(&["ns:9876".into()], &cluster, &snapshots, &ordered, None, &options, vec![]);
 
         let apache = &doc.metadata;
         assert_eq!(apache.topic_config_table["orders"].read_queue_nums, 12);
@@ -605,6 +620,9 @@ mod tests {
         assert_eq!(ferry.topics.len(), 2);
         let only_b = ferry.topics.iter().find(|t| t.name == "only-b").unwrap();
         assert_eq!(only_b.message_type.as_deref(), Some("FIFO"));
+        assert!(only_b.order, "ordered by the NameServer's ORDER_TOPIC_CONFIG");
+        assert!(doc.metadata.topic_config_table["only-b"].order);
+        assert!(!doc.metadata.topic_config_table["orders"].order);
 
         assert_eq!(doc.configs["clusterScale"]["masterBrokerSize"], 2);
         assert_eq!(doc.configs["clusterScale"]["slaveBrokerSize"], 2);

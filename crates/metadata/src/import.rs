@@ -11,7 +11,9 @@
 mod account;
 mod acl;
 mod compare;
+mod execute;
 mod group;
+mod live_target;
 mod naming;
 mod options;
 mod plan;
@@ -27,6 +29,8 @@ mod tests;
 use std::collections::BTreeMap;
 
 pub use acl::{plain_to_acl2, Acl2Account};
+pub use execute::{execute, ItemOutcome, Outcome};
+pub use live_target::read_target;
 pub use options::{Filter, ImportError, ImportOptions, Mode, QueueMapping, Selection, WhiteAddresses};
 pub use plan::{
     AccountConfig, Action, Config, FieldDifference, ImportPlan, ItemKind, NamespaceUse, PlannedItem,

@@ -103,6 +103,10 @@ header!(ViewBrokerStatsDataRequestHeader = VIEW_BROKER_STATS_DATA { stats_name: 
 
 header!(GetSystemTopicListFromBroker = GET_SYSTEM_TOPIC_LIST_FROM_BROKER {});
 
+header!(GetKvListByNamespaceRequestHeader = GET_KVLIST_BY_NAMESPACE { namespace: String });
+
+header!(PutKvConfigRequestHeader = PUT_KV_CONFIG { namespace: String, key: String, value: String });
+
 header!(GetBrokerAclInfo = GET_BROKER_CLUSTER_ACL_INFO {});
 
 header!(GetBrokerAclConfig = GET_BROKER_CLUSTER_ACL_CONFIG {});
