@@ -3,6 +3,7 @@
 mod cluster_args;
 mod cmd;
 mod exit;
+mod source_args;
 
 use clap::{Parser, Subcommand};
 
@@ -21,10 +22,16 @@ struct Cli {
 enum Command {
     /// Export topics, subscription groups and ACL accounts of a live cluster to a JSON document.
     Export(cmd::export::ExportArgs),
+    /// Compare a source (document or cluster) with a target: missing, different, extra.
+    Diff(cmd::diff::DiffArgs),
     /// Import topics and groups from a document or a live cluster into a target cluster.
     Import(cmd::import::ImportArgs),
     /// Backlog per group, topic and queue on a cluster, with totals.
     Lag(cmd::lag::LagArgs),
+    /// The tasks in Ferry's store, newest first, with their status.
+    Tasks(cmd::tasks::TasksArgs),
+    /// One task's items with their status and cause.
+    Task(cmd::tasks::TaskArgs),
 }
 
 fn main() {
@@ -40,7 +47,10 @@ fn main() {
         match cli.command {
             Command::Export(args) => cmd::export::run(args).await,
             Command::Lag(args) => cmd::lag::run(args).await,
+            Command::Tasks(args) => cmd::tasks::run_tasks(args).await,
+            Command::Task(args) => cmd::tasks::run_task(args).await,
             Command::Import(args) => cmd::import::run(args).await,
+            Command::Diff(args) => cmd::diff::run(args).await,
         }
     });
     if let Err(e) = result {

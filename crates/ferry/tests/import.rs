@@ -16,8 +16,18 @@ fn target(version: RocketMqVersion) -> &'static Cluster {
     shared(ClusterSpec::new(format!("imp-dst-{version}"), version))
 }
 
+/// One store file for this test binary, never the user's own.
+fn store_path() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
 fn ferry(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferry")).args(args).output().expect("run ferry")
+    Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .env("FERRY_STORE", store_path().join("ferry.db"))
+        .output()
+        .expect("run ferry")
 }
 
 fn text(b: &[u8]) -> String {
@@ -174,6 +184,27 @@ async fn a_conflict_fails_showing_both_sides_until_overwrite_updates_it() {
     let admin = admin_of(t);
     assert_eq!(admin.topic_configs(t.broker_addr()).await.unwrap()["c-orders"].write_queue_nums, 4);
 
+    // The task is on record with the failed item and its cause.
+    let o = ferry(&["tasks", "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let tasks: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let task = tasks["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["targetCluster"] == t.cluster_name() && x["status"] == "allFailed")
+        .unwrap_or_else(|| panic!("no failed task on {} in {tasks}", t.cluster_name()));
+    let id = task["id"].to_string();
+    let o = ferry(&["task", "show", &id, "--status", "failed", "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let failed = shown["items"].as_array().unwrap();
+    assert!(
+        failed.iter().any(|i| i["targetName"] == "c-orders" && i["cause"].as_str().unwrap().contains('8')),
+        "{shown}"
+    );
+    assert!(failed.iter().all(|i| i["status"] == "failed"), "{shown}");
+
     let mut with_overwrite = sel.to_vec();
     with_overwrite.push("--overwrite");
     let (o, items) = import(t, &with_overwrite);
@@ -256,4 +287,62 @@ fn plan_prints_what_would_happen_and_writes_nothing() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let topics = rt.block_on(admin_of(t).topic_configs(t.broker_addr())).unwrap();
     assert!(!topics.contains_key("f-orders"), "--plan wrote to the target");
+}
+
+#[test]
+fn diff_shows_missing_different_same_and_extra_field_by_field() {
+    let s = source();
+    s.harness()
+        .create_topics(
+            s.cluster_name(),
+            &[
+                TopicSpec::new("g-same").queues(4, 4),
+                TopicSpec::new("g-diff").queues(8, 8),
+                TopicSpec::new("g-missing").queues(4, 4),
+            ],
+        )
+        .unwrap();
+    let t = target(RocketMqVersion::V5_3_3);
+    t.harness()
+        .create_topics(
+            t.cluster_name(),
+            &[
+                TopicSpec::new("g-same").queues(4, 4),
+                TopicSpec::new("g-diff").queues(4, 4),
+                TopicSpec::new("g-extra").queues(4, 4),
+            ],
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = exported(dir.path());
+    let o = ferry(&[
+        "diff",
+        "-n",
+        t.namesrv_addr(),
+        "-c",
+        t.cluster_name(),
+        "--from",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let diff: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names = |k: &str| -> Vec<String> {
+        diff[k].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(names("missing").contains(&"g-missing".to_string()), "{diff}");
+    assert!(names("same").contains(&"g-same".to_string()), "{diff}");
+    assert!(names("extra").contains(&"g-extra".to_string()), "{diff}");
+    let different =
+        diff["different"].as_array().unwrap().iter().find(|e| e["name"] == "g-diff").expect("g-diff differs");
+    let details = different["details"].to_string();
+    assert!(
+        details.contains("writeQueueNums") && details.contains('4') && details.contains('8'),
+        "{details}"
+    );
+    assert!(!names("extra").iter().any(|n| n == "TBW102"), "system topics are not listed as extra");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let topics = rt.block_on(admin_of(t).topic_configs(t.broker_addr())).unwrap();
+    assert!(!topics.contains_key("g-missing"), "diff wrote to the target");
 }

@@ -4,41 +4,31 @@
 //! with a result per item. Running it again is safe: what exists unchanged is left alone.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use ferry_admin::{Admin, AdminOptions, Credentials};
 use ferry_metadata::import::{
     self, Action, Filter, ImportOptions, ImportPlan, ItemKind, ItemOutcome, Mode, Outcome, QueueMapping,
     Selection,
 };
-use ferry_metadata::{export_cluster, Document, ExportOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use ferry_control::task::{self, ItemRecord, ItemStatus, NewImportTask};
+use ferry_control::Store;
+
 use crate::cluster_args::ClusterArgs;
+use crate::cmd::tasks::StoreArgs;
 use crate::exit::{SomeItemsFailed, Usage};
+use crate::source_args::SourceArgs;
 
 #[derive(Args)]
 pub struct ImportArgs {
     /// The target cluster.
     #[command(flatten)]
     target: ClusterArgs,
-    /// A metadata document: `ferry export` output, Apache export.sh or `mqadmin exportMetadata` JSON.
-    #[arg(long, conflicts_with = "source_namesrv")]
-    from: Option<PathBuf>,
-    /// Or a live source cluster: its NameServer list...
-    #[arg(long, requires = "source_cluster")]
-    source_namesrv: Option<String>,
-    /// ...and its cluster name.
-    #[arg(long)]
-    source_cluster: Option<String>,
-    /// ACL credentials of the live source (the target's are --access-key/--secret-key).
-    #[arg(long, env = "FERRY_SOURCE_ACCESS_KEY")]
-    source_access_key: Option<String>,
-    #[arg(long, env = "FERRY_SOURCE_SECRET_KEY", hide_env_values = true)]
-    source_secret_key: Option<String>,
+    #[command(flatten)]
+    source: SourceArgs,
     /// Keep each item's namespace (`cluster`) or put every item in --namespace (`namespace`).
     #[arg(long, value_enum, default_value_t = ModeArg::Cluster)]
     mode: ModeArg,
@@ -82,6 +72,8 @@ pub struct ImportArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,7 +97,7 @@ fn filter(names: &[String], none: bool) -> Filter {
 }
 
 pub async fn run(args: ImportArgs) -> Result<()> {
-    let doc = source_document(&args).await?;
+    let doc = args.source.document().await?;
     let admin = args.target.admin(false)?;
     let cluster_name = args.target.cluster_name(&admin, false, "Choose the target cluster").await?;
     let cluster = admin.cluster(&cluster_name).await?;
@@ -144,21 +136,59 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("template"));
     }
     bar.set_length(plan.items.len() as u64);
+    // The task and each item's result go to the store as they happen: an import cut short keeps
+    // the record of what it did.
+    let store_path = args.store.path();
+    let store = Store::open(&store_path).await?;
+    let task = store
+        .create_import_task(NewImportTask {
+            target_namesrv: admin.namesrvs().join(";"),
+            target_cluster: cluster.name.clone(),
+            source: match (&args.source.from, &args.source.source_namesrv, &args.source.source_cluster) {
+                (Some(path), _, _) => path.display().to_string(),
+                (None, Some(ns), Some(c)) => format!("live:{ns}/{c}"),
+                _ => String::new(),
+            },
+            mode: match &options.mode {
+                Mode::ToCluster => "cluster".into(),
+                Mode::ToNamespace(ns) => format!("namespace:{ns}"),
+            },
+        })
+        .await?;
+    let (records, mut to_record) = tokio::sync::mpsc::unbounded_channel::<ItemRecord>();
+    let recorder = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            while let Some(item) = to_record.recv().await {
+                if let Err(e) = store.record_item(task, &item).await {
+                    tracing::error!(error = %e, item = %item.target_name, "recording an item failed");
+                }
+            }
+        })
+    };
+
     let failed = Mutex::new(0usize);
     let on_item = |o: &ItemOutcome| {
         if matches!(o.outcome, Outcome::Failed(_)) {
             *failed.lock().expect("counter") += 1;
         }
+        let _ = records.send(item_record(o));
         bar.set_message(o.target_name.clone());
         bar.inc(1);
     };
     let outcomes = import::execute(&admin, &cluster, &plan, args.concurrency, &on_item).await;
     bar.finish_and_clear();
+    drop(records);
+    recorder.await?;
+    let status = store.finish_task(task).await?;
 
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcomes)?);
     } else {
         print_outcomes(&plan, &outcomes);
+    }
+    if !args.json {
+        println!("task {task}: {status} (ferry task show {task}; store {})", store_path.display());
     }
     let failed = failed.into_inner().expect("counter");
     if failed > 0 {
@@ -167,30 +197,27 @@ pub async fn run(args: ImportArgs) -> Result<()> {
     Ok(())
 }
 
-async fn source_document(args: &ImportArgs) -> Result<Document> {
-    if let Some(path) = &args.from {
-        let text = std::fs::read(path).map_err(|e| Usage(format!("{}: {e}", path.display())))?;
-        return Document::from_json(&text, &path.display().to_string())
-            .map_err(|e| Usage(e.to_string()).into());
+fn item_record(o: &ItemOutcome) -> ItemRecord {
+    let kind = match o.kind {
+        ItemKind::Topic => task::ItemKind::Topic,
+        ItemKind::Group => task::ItemKind::Group,
+        ItemKind::Account => task::ItemKind::Account,
+    };
+    let (status, cause) = match &o.outcome {
+        Outcome::Created => (ItemStatus::Created, None),
+        Outcome::Updated => (ItemStatus::Updated, None),
+        Outcome::Unchanged => (ItemStatus::Unchanged, None),
+        Outcome::Failed(cause) => (ItemStatus::Failed, Some(cause.clone())),
+    };
+    let record = ItemRecord::new(kind, &o.source_name, &o.target_name, &o.namespace, status)
+        .with_warnings(o.warnings.clone());
+    match cause {
+        Some(c) => record.with_cause(c),
+        None => record,
     }
-    let (Some(namesrv), Some(cluster)) = (&args.source_namesrv, &args.source_cluster) else {
-        return Err(
-            Usage("give the source: --from FILE, or --source-namesrv with --source-cluster".into()).into()
-        );
-    };
-    let credentials = match (&args.source_access_key, &args.source_secret_key) {
-        (Some(ak), Some(sk)) => Some(Credentials::new(ak, sk)),
-        (None, None) => None,
-        _ => return Err(Usage("give both source keys, or neither".into()).into()),
-    };
-    let source = Admin::new(namesrv, AdminOptions { credentials, ..AdminOptions::default() })?;
-    let doc = export_cluster(&source, cluster, &ExportOptions::default(), &|_| {})
-        .await
-        .with_context(|| format!("reading source cluster '{cluster}'"))?;
-    Ok(doc)
 }
 
-fn kind_name(kind: ItemKind) -> &'static str {
+pub(crate) fn kind_name(kind: ItemKind) -> &'static str {
     match kind {
         ItemKind::Topic => "topic",
         ItemKind::Group => "group",
@@ -198,7 +225,7 @@ fn kind_name(kind: ItemKind) -> &'static str {
     }
 }
 
-fn print_plan(plan: &ImportPlan, json: bool) -> Result<()> {
+pub(crate) fn print_plan(plan: &ImportPlan, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(plan)?);
         return Ok(());

@@ -1,0 +1,22 @@
+//! Errors of the control crate. Each names the store it concerns (a file, or `:memory:`).
+
+use std::path::PathBuf;
+
+use crate::task::TaskId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the folder of store {}: {error}", path.display())]
+    CreateDir { path: PathBuf, error: std::io::Error },
+    #[error("cannot open store {}: {error}", path.display())]
+    Open { path: PathBuf, error: sqlx::Error },
+    #[error("cannot bring store {} up to date: {error}", path.display())]
+    Migrate { path: PathBuf, error: sqlx::migrate::MigrateError },
+    #[error("store {}: {error}", path.display())]
+    Database { path: PathBuf, error: sqlx::Error },
+    #[error("task {id} not found in {}", path.display())]
+    TaskNotFound { id: TaskId, path: PathBuf },
+    /// Written by another (newer?) Ferry: a value this one does not know.
+    #[error("store {} holds {what} {value:?}, which this Ferry does not know", path.display())]
+    Unreadable { path: PathBuf, what: &'static str, value: String },
+}

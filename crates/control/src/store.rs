@@ -1,0 +1,382 @@
+//! The store: one SQLite file (by default `~/.local/share/ferry/ferry.db`) holding tasks and the
+//! result of each of their items. Its methods are the only way in; no SQL lives outside this
+//! module. Queries are checked at run time and use `$n` parameters and `ON CONFLICT` / `RETURNING`,
+//! which PostgreSQL reads too: a PostgreSQL backend (several Ferry instances sharing one migration)
+//! adds its own migrations under `migrations/postgres/` and a pool beside this one.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::FromRow;
+
+use crate::error::StoreError;
+use crate::task::{
+    ItemCounts, ItemKind, ItemRecord, ItemStatus, NewImportTask, TaskId, TaskStatus, TaskSummary, IMPORT,
+};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a write waits for another writer (another Ferry process on the same file).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The store's file when none is given: `$FERRY_STORE`, else `ferry/ferry.db` under
+/// `$XDG_DATA_HOME`, else under `$HOME/.local/share`, else `ferry.db` in the working directory.
+pub fn default_store_path() -> PathBuf {
+    store_path_from(|name| std::env::var_os(name))
+}
+
+fn store_path_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    let var = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(path) = var("FERRY_STORE") {
+        return path;
+    }
+    let data_home = var("XDG_DATA_HOME")
+        .filter(|p| p.is_absolute())
+        .or_else(|| var("HOME").map(|home| home.join(".local").join("share")));
+    match data_home {
+        Some(dir) => dir.join("ferry").join("ferry.db"),
+        None => PathBuf::from("ferry.db"),
+    }
+}
+
+/// Ferry's store of tasks. Cheap to clone: clones share one connection pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    /// The file, or `:memory:`; named in every error.
+    path: Arc<PathBuf>,
+}
+
+impl Store {
+    /// Opens the store at `path`, creating the file and its folder if missing and bringing its
+    /// tables up to date. The file is in WAL mode, so readers never wait for a writer.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|error| StoreError::CreateDir { path: path.to_path_buf(), error })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|error| StoreError::Open { path: path.to_path_buf(), error })?;
+        Store::migrated(pool, path.to_path_buf()).await
+    }
+
+    /// A store that lives as long as this value (and its clones), for tests.
+    pub async fn open_in_memory() -> Result<Store, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|error| StoreError::Open { path: path.clone(), error })?
+            .foreign_keys(true);
+        // Each connection to `:memory:` is a database of its own: keep exactly one, for ever.
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(|error| StoreError::Open { path: path.clone(), error })?;
+        Store::migrated(pool, path).await
+    }
+
+    async fn migrated(pool: SqlitePool, path: PathBuf) -> Result<Store, StoreError> {
+        SQLITE_MIGRATIONS
+            .run(&pool)
+            .await
+            .map_err(|error| StoreError::Migrate { path: path.clone(), error })?;
+        tracing::debug!(store = %path.display(), "store open");
+        Ok(Store { pool, path: Arc::new(path) })
+    }
+
+    /// The file this store keeps (`:memory:` for an in-memory store).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Waits for every connection to close. Dropping the store closes them too, in the background.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Records a new import task, Running and with no items yet.
+    pub async fn create_import_task(&self, new: NewImportTask) -> Result<TaskId, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tasks (kind, target_namesrv, target_cluster, source, mode, created_at, status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             RETURNING id",
+        )
+        .bind(IMPORT)
+        .bind(&new.target_namesrv)
+        .bind(&new.target_cluster)
+        .bind(&new.source)
+        .bind(&new.mode)
+        .bind(Utc::now())
+        .bind(TaskStatus::Running.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| self.database(e))?;
+        tracing::debug!(store = %self.path.display(), task = id, "import task created");
+        Ok(TaskId(id))
+    }
+
+    /// Records the result of one item of `task`, replacing an earlier result for the same kind
+    /// and target name. Allowed after the task finished; finish it again to update its status.
+    pub async fn record_item(&self, task: TaskId, item: &ItemRecord) -> Result<(), StoreError> {
+        let warnings = serde_json::to_string(&item.warnings).expect("a list of strings is JSON");
+        sqlx::query(
+            "INSERT INTO task_items
+                 (task_id, kind, target_name, source_name, namespace, status, cause, warnings, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (task_id, kind, target_name) DO UPDATE SET
+                 source_name = excluded.source_name,
+                 namespace = excluded.namespace,
+                 status = excluded.status,
+                 cause = excluded.cause,
+                 warnings = excluded.warnings,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(task.0)
+        .bind(item.kind.as_str())
+        .bind(&item.target_name)
+        .bind(&item.source_name)
+        .bind(&item.namespace)
+        .bind(item.status.as_str())
+        .bind(&item.cause)
+        .bind(warnings)
+        .bind(item.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => self.not_found(task),
+            _ => self.database(e),
+        })?;
+        Ok(())
+    }
+
+    /// Marks `task` finished now, with the status its items came to: Succeeded if none failed
+    /// (or there are none), All failed if every one did, Some failed otherwise.
+    pub async fn finish_task(&self, task: TaskId) -> Result<TaskStatus, StoreError> {
+        let counts = self.counts(Some(task)).await?.remove(&task).unwrap_or_default();
+        let status = TaskStatus::finished(counts.topics.plus(counts.groups).plus(counts.accounts));
+        let done = sqlx::query("UPDATE tasks SET status = $1, finished_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(Utc::now())
+            .bind(task.0)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        if done.rows_affected() == 0 {
+            return Err(self.not_found(task));
+        }
+        tracing::debug!(store = %self.path.display(), task = task.0, %status, "task finished");
+        Ok(status)
+    }
+
+    /// Every task, newest first, with its item counts so far.
+    pub async fn tasks(&self) -> Result<Vec<TaskSummary>, StoreError> {
+        let rows: Vec<TaskRow> = sqlx::query_as(&format!("{SELECT_TASKS} ORDER BY id DESC"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        let mut counts = self.counts(None).await?;
+        rows.into_iter()
+            .map(|row| {
+                let counts = counts.remove(&TaskId(row.id));
+                self.summary(row, counts)
+            })
+            .collect()
+    }
+
+    /// One task and its items (only those with `status`, if given), topics first, then groups,
+    /// then accounts, each by target name. `None` if the store has no such task.
+    pub async fn task(
+        &self,
+        id: TaskId,
+        status: Option<ItemStatus>,
+    ) -> Result<Option<(TaskSummary, Vec<ItemRecord>)>, StoreError> {
+        let row: Option<TaskRow> = sqlx::query_as(&format!("{SELECT_TASKS} WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        let Some(row) = row else { return Ok(None) };
+        let summary = self.summary(row, self.counts(Some(id)).await?.remove(&id))?;
+        let filter = if status.is_some() { "AND status = $2" } else { "" };
+        let sql = format!(
+            "SELECT kind, source_name, target_name, namespace, status, cause, warnings, updated_at
+             FROM task_items
+             WHERE task_id = $1 {filter}
+             ORDER BY CASE kind WHEN 'topic' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target_name"
+        );
+        let mut query = sqlx::query_as::<_, ItemRow>(&sql).bind(id.0);
+        if let Some(status) = status {
+            query = query.bind(status.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(|e| self.database(e))?;
+        let items = rows.into_iter().map(|row| self.item(row)).collect::<Result<_, _>>()?;
+        Ok(Some((summary, items)))
+    }
+
+    /// Item counts per task (of one task, or of all).
+    async fn counts(&self, task: Option<TaskId>) -> Result<HashMap<TaskId, KindCounts>, StoreError> {
+        let filter = if task.is_some() { "WHERE task_id = $1" } else { "" };
+        let sql = format!(
+            "SELECT task_id, kind, status, COUNT(*) AS n FROM task_items {filter}
+             GROUP BY task_id, kind, status"
+        );
+        let mut query = sqlx::query_as::<_, CountRow>(&sql);
+        if let Some(task) = task {
+            query = query.bind(task.0);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(|e| self.database(e))?;
+        let mut out: HashMap<TaskId, KindCounts> = HashMap::new();
+        for row in rows {
+            let kind: ItemKind = self.parse("item kind", &row.kind)?;
+            let status: ItemStatus = self.parse("item status", &row.status)?;
+            let n = u32::try_from(row.n).unwrap_or(u32::MAX);
+            let counts = out.entry(TaskId(row.task_id)).or_default();
+            match kind {
+                ItemKind::Topic => counts.topics.add(status, n),
+                ItemKind::Group => counts.groups.add(status, n),
+                ItemKind::Account => counts.accounts.add(status, n),
+            }
+        }
+        Ok(out)
+    }
+
+    fn summary(&self, row: TaskRow, counts: Option<KindCounts>) -> Result<TaskSummary, StoreError> {
+        let counts = counts.unwrap_or_default();
+        Ok(TaskSummary {
+            id: TaskId(row.id),
+            status: self.parse("task status", &row.status)?,
+            kind: row.kind,
+            target_cluster: row.target_cluster,
+            target_namesrv: row.target_namesrv,
+            source: row.source,
+            mode: row.mode,
+            created_at: row.created_at,
+            finished_at: row.finished_at,
+            topics: counts.topics,
+            groups: counts.groups,
+            accounts: counts.accounts,
+        })
+    }
+
+    fn item(&self, row: ItemRow) -> Result<ItemRecord, StoreError> {
+        let warnings = serde_json::from_str(&row.warnings).map_err(|_| StoreError::Unreadable {
+            path: self.path.to_path_buf(),
+            what: "item warnings",
+            value: row.warnings.clone(),
+        })?;
+        Ok(ItemRecord {
+            kind: self.parse("item kind", &row.kind)?,
+            status: self.parse("item status", &row.status)?,
+            source_name: row.source_name,
+            target_name: row.target_name,
+            namespace: row.namespace,
+            cause: row.cause,
+            warnings,
+            updated_at: row.updated_at,
+        })
+    }
+
+    fn parse<T: FromStr>(&self, what: &'static str, value: &str) -> Result<T, StoreError> {
+        value.parse().map_err(|_| StoreError::Unreadable {
+            path: self.path.to_path_buf(),
+            what,
+            value: value.to_string(),
+        })
+    }
+
+    fn database(&self, error: sqlx::Error) -> StoreError {
+        StoreError::Database { path: self.path.to_path_buf(), error }
+    }
+
+    fn not_found(&self, id: TaskId) -> StoreError {
+        StoreError::TaskNotFound { id, path: self.path.to_path_buf() }
+    }
+}
+
+const SELECT_TASKS: &str = "SELECT id, kind, target_namesrv, target_cluster, source, mode, created_at,
+     finished_at, status FROM tasks";
+
+#[derive(FromRow)]
+struct TaskRow {
+    id: i64,
+    kind: String,
+    target_namesrv: String,
+    target_cluster: String,
+    source: String,
+    mode: String,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    status: String,
+}
+
+#[derive(FromRow)]
+struct ItemRow {
+    kind: String,
+    source_name: String,
+    target_name: String,
+    namespace: String,
+    status: String,
+    cause: Option<String>,
+    warnings: String,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct CountRow {
+    task_id: i64,
+    kind: String,
+    status: String,
+    n: i64,
+}
+
+#[derive(Default)]
+struct KindCounts {
+    topics: ItemCounts,
+    groups: ItemCounts,
+    accounts: ItemCounts,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::*;
+
+    fn path_with(vars: &[(&str, &str)]) -> PathBuf {
+        store_path_from(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| OsString::from(v)))
+    }
+
+    #[test]
+    fn the_default_store_follows_the_environment() {
+        let home = [("HOME", "/home/ops")];
+        assert_eq!(path_with(&home), Path::new("/home/ops/.local/share/ferry/ferry.db"));
+        let xdg = [("HOME", "/home/ops"), ("XDG_DATA_HOME", "/data")];
+        assert_eq!(path_with(&xdg), Path::new("/data/ferry/ferry.db"));
+        let relative_xdg = [("HOME", "/home/ops"), ("XDG_DATA_HOME", "data")];
+        assert_eq!(path_with(&relative_xdg), Path::new("/home/ops/.local/share/ferry/ferry.db"));
+        let explicit = [("HOME", "/home/ops"), ("XDG_DATA_HOME", "/data"), ("FERRY_STORE", "/tmp/f.db")];
+        assert_eq!(path_with(&explicit), Path::new("/tmp/f.db"));
+        assert_eq!(path_with(&[("FERRY_STORE", ""), ("HOME", "")]), Path::new("ferry.db"));
+    }
+}
