@@ -8,6 +8,7 @@ mod cluster;
 mod config;
 mod error;
 mod offsets;
+mod traffic;
 mod write;
 
 pub use acl::{Acl, PlainAccount, PlainAclConfig, Policy, PolicyEntry, User};
@@ -17,3 +18,4 @@ pub use config::ORDER_TOPIC_CONFIG;
 pub use error::AdminError;
 pub use ferry_remoting::Credentials;
 pub use offsets::GroupOffsets;
+pub use traffic::{backlog_by_topic, GroupConsumers, TopicWrites};

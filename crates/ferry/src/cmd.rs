@@ -4,4 +4,5 @@ pub mod diff;
 pub mod export;
 pub mod import;
 pub mod lag;
+pub mod switch_check;
 pub mod tasks;

@@ -28,6 +28,8 @@ enum Command {
     Import(cmd::import::ImportArgs),
     /// Backlog per group, topic and queue on a cluster, with totals.
     Lag(cmd::lag::LagArgs),
+    /// Whether each group's consumers and producers may switch from a source cluster to a target, and in which order.
+    SwitchCheck(cmd::switch_check::SwitchCheckArgs),
     /// The tasks in Ferry's store, newest first, with their status.
     Tasks(cmd::tasks::TasksArgs),
     /// One task's items with their status and cause.
@@ -47,6 +49,7 @@ fn main() {
         match cli.command {
             Command::Export(args) => cmd::export::run(args).await,
             Command::Lag(args) => cmd::lag::run(args).await,
+            Command::SwitchCheck(args) => cmd::switch_check::run(args).await,
             Command::Tasks(args) => cmd::tasks::run_tasks(args).await,
             Command::Task(args) => cmd::tasks::run_task(args).await,
             Command::Import(args) => cmd::import::run(args).await,
