@@ -497,18 +497,7 @@ impl SeedConfig {
 }
 
 fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    serde_json::to_string(s).expect("a string serializes")
 }
 
 #[cfg(test)]
@@ -550,12 +539,16 @@ mod tests {
             groups: vec![crate::harness::GroupSpec::new("g1")],
         };
         seed.write(&dir).unwrap();
-        let topics = crate::json::parse(&std::fs::read_to_string(dir.join("topics.json")).unwrap()).unwrap();
+        let topics = serde_json::from_str::<serde_json::Value>(
+            &std::fs::read_to_string(dir.join("topics.json")).unwrap(),
+        )
+        .unwrap();
         let t = topics.get("topicConfigTable").and_then(|m| m.get("t\"1")).unwrap();
-        assert_eq!(t.get("writeQueueNums").and_then(crate::json::Value::as_i64), Some(3));
-        let groups =
-            crate::json::parse(&std::fs::read_to_string(dir.join("subscriptionGroup.json")).unwrap())
-                .unwrap();
+        assert_eq!(t.get("writeQueueNums").and_then(serde_json::Value::as_i64), Some(3));
+        let groups = serde_json::from_str::<serde_json::Value>(
+            &std::fs::read_to_string(dir.join("subscriptionGroup.json")).unwrap(),
+        )
+        .unwrap();
         assert!(groups.get("subscriptionGroupTable").and_then(|m| m.get("g1")).is_some());
         std::fs::remove_dir_all(dir).unwrap();
     }

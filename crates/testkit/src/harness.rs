@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cluster::{ensure_fetched, run_dir, script_command};
 use crate::error::{Error, Result};
-use crate::json::{self, Value};
+use serde_json::Value;
 
 /// An ACL 1.0 access key / secret key pair (5.3.3 ACL 2.0 accepts the same signature).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +201,10 @@ impl Run {
     fn values(&self) -> Result<Vec<Value>> {
         self.lines
             .iter()
-            .map(|l| json::parse(l).map_err(|e| Error::Parse(format!("harness output {l:?}: {e}"))))
+            .map(|l| {
+                serde_json::from_str::<Value>(l)
+                    .map_err(|e| Error::Parse(format!("harness output {l:?}: {e}")))
+            })
             .collect()
     }
 

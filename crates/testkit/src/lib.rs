@@ -23,7 +23,6 @@
 mod cluster;
 mod error;
 mod harness;
-mod json;
 
 pub use cluster::{
     ensure_fetched, repo_root, script_path, shared, Cluster, ClusterSpec, RocketMqVersion, SeedConfig,
