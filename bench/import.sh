@@ -212,7 +212,7 @@ by = collections.Counter(i["outcome"]["status"] for i in items)
 kinds = collections.Counter(i["kind"] for i in items)
 warnings = sum(len(i.get("warnings") or []) for i in items)
 summary = "%d items (%s): %s; %d warnings" % (
-    len(items), ", ".join("%d %ss" % (n, k) for k, n in sorted(kinds.items())),
+    len(items), ", ".join("%d %ss" % (n, k.lower()) for k, n in sorted(kinds.items())),
     ", ".join("%d %s" % (n, s) for s, n in sorted(by.items())), warnings)
 print(summary)
 bad = [i for i in items if i["outcome"]["status"] != want]
@@ -222,17 +222,18 @@ for i in bad[:10]:
 sys.exit(1 if bad or not items else 0)
 PY
 
-# sample.py EXPECTED N NAMESRV CLUSTER OUT_DIR: N topics and N groups spread evenly over the seed
-# (sorted by name, so namespaced, ordered, read-only and broadcast items are among them), and the
+# sample.py EXPECTED N NAMESRV CLUSTER OUT_DIR: N topics and N groups drawn from the seed with a
+# fixed random seed (the same sample every run; a stride would hit a biased mix, e.g. every 10th
+# topic is namespaced and every 5th of those ordered), in seed order, and the
 # mqadmin arguments an operator would give for each, with every seeded setting as a flag. Writes
 # OUT_DIR/names (one name per line) and OUT_DIR/args (kind, then the arguments, tab separated).
 cat >"$WORK/sample.py" <<'PY'
-import json, os, sys
+import json, os, random, sys
 exp = json.load(open(sys.argv[1]))
 n, namesrv, cluster, out = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 def spread(names):
-    names = sorted(names)
-    return [names[(i * len(names)) // n] for i in range(n)]
+    names = list(names)
+    return [names[i] for i in sorted(random.Random(20261125).sample(range(len(names)), n))]
 lines, names = [], []
 for t in spread(exp["topics"]):
     c = exp["topics"][t]
@@ -267,6 +268,23 @@ for f, table in (("topics.json", "topicConfigTable"), ("subscriptionGroup.json",
     v = d.get("dataVersion", {})
     out.append("%s=%s/%s(%d)" % (f, v.get("counter"), v.get("timestamp"), len(d.get(table, {}))))
 print(" ".join(out))
+PY
+
+# brokertime.py BROKER_LOGS: what the broker's own log says about the topic writes it took
+# ("executionTime of create topic:T is N ms", 5.x and 4.9). Prints "n median p90 max sum" in ms, or
+# nothing when the broker does not log it.
+cat >"$WORK/brokertime.py" <<'PY'
+import os, re, sys
+ms = []
+path = os.path.join(sys.argv[1], "broker.log")
+if os.path.exists(path):
+    for line in open(path, errors="replace"):
+        m = re.search(r"executionTime of create topic:\S+ is (\d+) ms", line)
+        if m:
+            ms.append(int(m.group(1)))
+if ms:
+    ms.sort()
+    print(len(ms), ms[len(ms) // 2], ms[int(len(ms) * 0.9)], ms[-1], sum(ms))
 PY
 
 # Two free loopback ports in 20000-32000 (below the ephemeral range, as the testkit picks them): a
@@ -309,6 +327,7 @@ start_cluster() {
       0)
         NAMESRV=$(env_of "$WORK/start-$name.env" NAMESRV)
         STORE=$(env_of "$WORK/start-$name.env" STORE)
+        BROKER_LOGS=$(env_of "$WORK/start-$name.env" BROKER_LOGS)
         STARTUP_MS=$(env_of "$WORK/start-$name.env" STARTUP_MS)
         [[ -n "$NAMESRV" && -n "$STORE" ]] || die "rocketmq.sh start printed no NAMESRV= or STORE="
         return 0
@@ -384,7 +403,8 @@ ferry_export() {
 # CPU_S and OUTCOMES (summary); every item must end WANT (created / unchanged) and ferry exit 0.
 run_ferry_import() {
   local label=$1 want=$2 rc=0 base="$WORK/ferry-$V-$1"
-  timed "$base.json" "$base.stderr" "" \
+  # Ferry's task store (tasks and item results, SQLite) in the work dir, not the user's.
+  timed "$base.json" "$base.stderr" "" env FERRY_STORE="$WORK/ferry-store-$V.db" \
     "$FERRY" import -n "$NAMESRV" -c "$CLUSTER" --from "$WORK/document.json" --json \
     ${CONCURRENCY:+--concurrency "$CONCURRENCY"} || rc=$?
   if [[ -s "$base.stderr" ]]; then log "ferry import stderr ($V, $label): $(head -c 400 "$base.stderr")"; fi
@@ -467,9 +487,9 @@ BUILT="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/ferry"
 FERRY="$WORK/ferry"
 cp "$BUILT" "$FERRY"
 
-log "fetching RocketMQ $SOURCE_VERSION ${VERSIONS[*]} (idempotent)"
-# shellcheck disable=SC2046 # the versions, deduplicated
-bash "$RMQ" fetch $(printf '%s\n' "$SOURCE_VERSION" "${VERSIONS[@]}" | sort -u)
+mapfile -t all_versions < <(printf '%s\n' "$SOURCE_VERSION" "${VERSIONS[@]}" | sort -u)
+log "fetching RocketMQ ${all_versions[*]} (idempotent)"
+bash "$RMQ" fetch "${all_versions[@]}"
 
 log "writing the seed: $N_TOPICS topics, $N_GROUPS groups"
 python3 "$WORK/seed.py" "$WORK/seed" "$N_TOPICS" "$N_GROUPS"
@@ -521,6 +541,7 @@ for V in "${VERSIONS[@]}"; do
   [[ "$dv_before" == "$dv_after" ]] ||
     die "the second ferry import on $V wrote to the broker: $dv_before -> $dv_after"
   log "ferry import $V again: $(secs "$f2_ms") s; $f2_out; broker tables not written ($dv_after)"
+  f_broker=$(python3 "$WORK/brokertime.py" "$BROKER_LOGS")
   stop_cluster "$name"
 
   # --- baseline: a second fresh empty target, one mqadmin per item ------------------------------
@@ -536,6 +557,7 @@ for V in "${VERSIONS[@]}"; do
     "$WORK/mqadmin-$V-after.json" "$WORK/sample-$V/names") ||
     { echo "$B_CHECK" >&2; die "the $V baseline target does not hold what mqadmin created"; }
   log "$B_CHECK"
+  b_broker=$(python3 "$WORK/brokertime.py" "$BROKER_LOGS")
   stop_cluster "$name"
 
   # --- figures ----------------------------------------------------------------------------------
@@ -557,8 +579,16 @@ for V in "${VERSIONS[@]}"; do
   DETAILS+=("- $V: targets booted empty and registered in $(secs "$ferry_startup") s (ferry's) and $(secs "$base_startup") s (baseline's).")
   DETAILS+=("  - ferry import: $f1_out. Again: $f2_out; the broker's topic and group tables were not written (dataVersion unchanged).")
   DETAILS+=("  - $F_CHECK.")
+  if [[ -n "$f_broker" ]]; then
+    read -r bn bmed bp90 bmax bsum <<<"$f_broker"
+    DETAILS+=("  - The broker's own log (\`executionTime of create topic\`) for ferry's $bn topic writes: median $bmed ms, p90 $bp90 ms, max $bmax ms, $(secs "$bsum") s in all; ferry's first import took $(secs "$f1_ms") s for $N_ITEMS items ($(awk -v n="$N_ITEMS" -v ms="$f1_ms" 'BEGIN { printf "%.0f", n * 1000 / ms }') items/s).")
+  fi
   DETAILS+=("  - Baseline sample: $SAMPLE_DESC. Per \`updateTopic\`: $(per_item "${B_TOPIC_MS[@]}") whole command, $(per_item "${B_TOPIC_RES[@]}") until its result; per \`updateSubGroup\`: $(per_item "${B_GROUP_MS[@]}"), $(per_item "${B_GROUP_RES[@]}"). The $((SAMPLE * 2)) calls took $(mins "$b_measured") in all (measured).")
   DETAILS+=("  - $B_CHECK.")
+  if [[ -n "$b_broker" ]]; then
+    read -r bn bmed bp90 bmax bsum <<<"$b_broker"
+    DETAILS+=("  - The broker's own log for the baseline's $bn topic writes: median $bmed ms, p90 $bp90 ms, max $bmax ms.")
+  fi
   RAW+=("| $V | ferry import | $f1_ms, again $f2_ms | $f1_rss, again $f2_rss |")
   RAW+=("| $V | mqadmin updateTopic | ${B_TOPIC_MS[*]} | until result: ${B_TOPIC_RES[*]} |")
   RAW+=("| $V | mqadmin updateSubGroup | ${B_GROUP_MS[*]} | until result: ${B_GROUP_RES[*]} |")
