@@ -486,6 +486,11 @@ BUILT="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/ferry"
 # A copy, so a rebuild in the tree while the benchmark runs (about 30 min) does not change the binary.
 FERRY="$WORK/ferry"
 cp "$BUILT" "$FERRY"
+# The revision the copy was built from (the tree may move on while the benchmark runs).
+rev=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n "$(git -C "$REPO_ROOT" status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null)" ]]; then
+  rev="$rev + uncommitted changes in crates/"
+fi
 
 mapfile -t all_versions < <(printf '%s\n' "$SOURCE_VERSION" "${VERSIONS[@]}" | sort -u)
 log "fetching RocketMQ ${all_versions[*]} (idempotent)"
@@ -579,10 +584,12 @@ for V in "${VERSIONS[@]}"; do
   DETAILS+=("- $V: targets booted empty and registered in $(secs "$ferry_startup") s (ferry's) and $(secs "$base_startup") s (baseline's).")
   DETAILS+=("  - ferry import: $f1_out. Again: $f2_out; the broker's topic and group tables were not written (dataVersion unchanged).")
   DETAILS+=("  - $F_CHECK.")
+  line="  - ferry's first import: $(awk -v n="$N_ITEMS" -v ms="$f1_ms" 'BEGIN { printf "%.0f", n * 1000 / ms }') items/s, $(cpu_cell "$f1_cpu") CPU in $(secs "$f1_ms") s wall."
   if [[ -n "$f_broker" ]]; then
     read -r bn bmed bp90 bmax bsum <<<"$f_broker"
-    DETAILS+=("  - The broker's own log (\`executionTime of create topic\`) for ferry's $bn topic writes: median $bmed ms, p90 $bp90 ms, max $bmax ms, $(secs "$bsum") s in all; ferry's first import took $(secs "$f1_ms") s for $N_ITEMS items ($(awk -v n="$N_ITEMS" -v ms="$f1_ms" 'BEGIN { printf "%.0f", n * 1000 / ms }') items/s).")
+    line+=" The broker's own log (\`executionTime of create topic\`) for its $bn topic writes: median $bmed ms, p90 $bp90 ms, max $bmax ms, $(secs "$bsum") s in all."
   fi
+  DETAILS+=("$line")
   DETAILS+=("  - Baseline sample: $SAMPLE_DESC. Per \`updateTopic\`: $(per_item "${B_TOPIC_MS[@]}") whole command, $(per_item "${B_TOPIC_RES[@]}") until its result; per \`updateSubGroup\`: $(per_item "${B_GROUP_MS[@]}"), $(per_item "${B_GROUP_RES[@]}"). The $((SAMPLE * 2)) calls took $(mins "$b_measured") in all (measured).")
   DETAILS+=("  - $B_CHECK.")
   if [[ -n "$b_broker" ]]; then
@@ -598,10 +605,6 @@ done
 # Report
 # ------------------------------------------------------------------------------------------------
 
-rev=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n "$(git -C "$REPO_ROOT" status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null)" ]]; then
-  rev="$rev + uncommitted changes in crates/"
-fi
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)
 mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || echo unknown)
 java_v=$(java -version 2>&1 | head -n 1 || true)
