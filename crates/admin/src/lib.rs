@@ -3,6 +3,7 @@
 //! backlog; and, for imports, creating topics and groups. Errors name the address that failed and why.
 
 mod acl;
+mod acl_write;
 mod client;
 mod cluster;
 mod config;
