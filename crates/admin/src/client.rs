@@ -129,6 +129,27 @@ impl Admin {
         Err(last.unwrap_or(AdminError::NoNameServer))
     }
 
+    /// Passes a request on to the NameServers, unsigned and unchanged, and returns the first answer
+    /// whatever its code: what a proxy in front of them does for requests it has no opinion on.
+    pub async fn forward_namesrv(&self, frame: Frame) -> Result<Frame, AdminError> {
+        let op = frame.header.request_code();
+        let mut last = None;
+        for addr in &self.namesrvs {
+            let result = async {
+                let conn = self.connection(addr).await?;
+                conn.request(frame.clone(), self.options.request_timeout).await
+            }
+            .await
+            .map_err(|e| AdminError::from_remoting(e, op));
+            match result {
+                Ok(r) => return Ok(r),
+                Err(e) if e.is_connectivity() => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(AdminError::NoNameServer))
+    }
+
     pub async fn call_namesrv_typed<H: RequestHeader, T: DeserializeOwned>(
         &self,
         header: &H,

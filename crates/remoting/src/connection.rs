@@ -66,6 +66,7 @@ struct Shared {
     /// `None` once closed: a request registers under this lock, so none can slip in after close.
     pending: Mutex<Option<Waiters>>,
     close_reason: OnceLock<CloseReason>,
+    closed: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -73,6 +74,7 @@ impl Shared {
         let _ = self.close_reason.set(reason);
         // Dropping the senders wakes every waiting request.
         self.pending.lock().expect("pending lock").take();
+        self.closed.notify_waiters();
     }
 
     fn is_closed(&self) -> bool {
@@ -128,6 +130,7 @@ impl Connection {
             addr,
             pending: Mutex::new(Some(HashMap::new())),
             close_reason: OnceLock::new(),
+            closed: tokio::sync::Notify::new(),
         });
         let (tx, mut rx) = mpsc::channel::<Bytes>(1024);
 
@@ -195,6 +198,19 @@ impl Connection {
 
     pub fn addr(&self) -> &str {
         &self.shared.addr
+    }
+
+    /// Resolves once the connection is closed, for whatever reason.
+    pub async fn closed(&self) {
+        loop {
+            let notified = self.shared.closed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.shared.is_closed() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     pub fn is_closed(&self) -> bool {

@@ -43,6 +43,48 @@ pub fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("serializing plain data to JSON cannot fail")
 }
 
+/// Writes a body the way fastjson's default `toJSONString` does for `Map<Long, ..>`: integer keys
+/// bare (`{0:"10.0.0.1:10911"}`). NameServers answer routes this way to clients older than 4.9.4
+/// that did not ask for standard JSON; such clients' parsers are only known to accept this form.
+pub fn to_vec_bare_int_keys<T: Serialize>(value: &T) -> Vec<u8> {
+    let v = serde_json::to_value(value).expect("serializing plain data to JSON cannot fail");
+    let mut out = Vec::new();
+    write_bare(&v, &mut out);
+    out
+}
+
+fn write_bare(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if !k.is_empty() && k.parse::<i64>().is_ok() {
+                    out.extend_from_slice(k.as_bytes());
+                } else {
+                    out.extend_from_slice(&serde_json::to_vec(k).expect("a string serializes"));
+                }
+                out.push(b':');
+                write_bare(v, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_bare(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => out.extend_from_slice(&serde_json::to_vec(scalar).expect("a scalar serializes")),
+    }
+}
+
 struct Parser<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -292,6 +334,14 @@ pub mod keyed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodies_for_old_clients_have_bare_integer_keys_and_read_back() {
+        let v: Value = serde_json::json!({"brokerAddrs": {"0": "10.0.0.1:10911", "-1": "x"}, "name": "q\""});
+        let text = String::from_utf8(to_vec_bare_int_keys(&v)).unwrap();
+        assert_eq!(text, r#"{"brokerAddrs":{0:"10.0.0.1:10911",-1:"x"},"name":"q\""}"#);
+        assert_eq!(parse(text.as_bytes()).unwrap(), v);
+    }
 
     #[test]
     fn bare_integer_keys_become_strings() {

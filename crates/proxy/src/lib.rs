@@ -1,0 +1,147 @@
+//! Ferry's proxy: what clients talk to once they point their NameServer address at Ferry.
+//!
+//! - [`namesrv`]: the NameServer front, answering routes merged by stage ([`route`]).
+//! - [`relay`]: one relay per backend broker, frames passed both ways unchanged.
+//! - [`traffic`] and [`registry`]: what the relays learn on the way.
+//!
+//! The proxy reads stages from a [`StageTable`]; it never decides them (the control crate does).
+
+pub mod namesrv;
+pub mod registry;
+pub mod relay;
+pub mod route;
+pub mod stage;
+pub mod traffic;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ferry_remoting::frame::DEFAULT_MAX_FRAME;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use namesrv::{RouteFetch, RouteWatch, Upstreams};
+pub use registry::{ClientRecord, ClientRegistry};
+pub use relay::{RelayAssignment, RelayError, RelaySettings};
+pub use route::{RouteError, Side};
+pub use stage::{Stage, StageTable, TopicPolicy, Versioned};
+pub use traffic::{LatencySnapshot, TopicCounts, Traffic};
+
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// Where the NameServer front listens: the address clients are given.
+    pub namesrv_listen: String,
+    pub relays: RelaySettings,
+}
+
+impl ProxyConfig {
+    /// Everything on loopback, relay ports from `first_relay_port` (tests, the demo).
+    pub fn loopback(namesrv_port: u16, first_relay_port: u16, last_relay_port: u16) -> ProxyConfig {
+        ProxyConfig {
+            namesrv_listen: format!("127.0.0.1:{namesrv_port}"),
+            relays: RelaySettings {
+                bind_host: "127.0.0.1".into(),
+                advertised_host: "127.0.0.1".into(),
+                ports: (first_relay_port, last_relay_port),
+                max_frame: DEFAULT_MAX_FRAME,
+                connect_timeout: Duration::from_secs(3),
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("the NameServer front cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Relay(#[from] RelayError),
+}
+
+/// A running proxy. Dropping it stops the NameServer front and every relay.
+pub struct Proxy {
+    pub stages: Arc<StageTable>,
+    pub traffic: Arc<Traffic>,
+    pub registry: Arc<ClientRegistry>,
+    pub routes: Arc<RouteWatch>,
+    relays: Arc<relay::RelayTable>,
+    front: Arc<namesrv::FrontContext>,
+    namesrv_addr: SocketAddr,
+    front_task: JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.front_task.abort();
+    }
+}
+
+impl Proxy {
+    /// Starts the front and re-opens relays on the ports they had before (`restore`).
+    pub async fn start(config: ProxyConfig, restore: &[RelayAssignment]) -> Result<Proxy, ProxyError> {
+        let traffic = Arc::new(Traffic::default());
+        let registry = Arc::new(ClientRegistry::default());
+        let max_frame = config.relays.max_frame;
+        let relays = Arc::new(relay::RelayTable::new(Arc::new(relay::RelayContext {
+            settings: config.relays,
+            traffic: traffic.clone(),
+            registry: registry.clone(),
+            connections: [AtomicUsize::new(0), AtomicUsize::new(0)],
+        })));
+        relays.restore(restore)?;
+        let listener = TcpListener::bind(&config.namesrv_listen)
+            .await
+            .map_err(|source| ProxyError::Listen { addr: config.namesrv_listen.clone(), source })?;
+        let namesrv_addr = listener
+            .local_addr()
+            .map_err(|source| ProxyError::Listen { addr: config.namesrv_listen, source })?;
+        let stages = Arc::new(StageTable::new());
+        let routes = Arc::new(RouteWatch::default());
+        let front = Arc::new(namesrv::FrontContext {
+            stages: stages.clone(),
+            relays: relays.clone(),
+            upstreams: RwLock::new(None),
+            watch: routes.clone(),
+            max_frame,
+        });
+        let front_task = tokio::spawn(namesrv::serve(listener, front.clone()));
+        tracing::info!(addr = %namesrv_addr, "NameServer front listening");
+        Ok(Proxy { stages, traffic, registry, routes, relays, front, namesrv_addr, front_task })
+    }
+
+    /// The address clients use as their NameServer.
+    pub fn namesrv_addr(&self) -> SocketAddr {
+        self.namesrv_addr
+    }
+
+    /// Sets (or replaces) the clusters behind the front.
+    pub fn set_upstreams(&self, upstreams: Upstreams) {
+        *self.front.upstreams.write().expect("upstreams lock") = Some(Arc::new(upstreams));
+    }
+
+    pub fn relay_assignments(&self) -> Vec<RelayAssignment> {
+        self.relays.assignments()
+    }
+
+    /// Whether a client address a broker reports is one of Ferry's relays: a client connected to
+    /// a broker from elsewhere reached it directly, not through Ferry.
+    pub fn is_relay_addr(&self, addr: &str) -> bool {
+        self.relays.is_relay(addr)
+    }
+
+    /// Client connections open through the relays of one side.
+    pub fn connections(&self, side: Side) -> usize {
+        self.relays.context().connections[side as usize].load(Ordering::Relaxed)
+    }
+}
+
+/// Timestamps as Unix milliseconds in JSON.
+pub(crate) mod unix_millis {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0))
+    }
+}

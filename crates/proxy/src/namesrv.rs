@@ -1,0 +1,275 @@
+//! The NameServer front: where clients now point. Routes of migrating topics are merged from both
+//! clusters by stage; every other topic passes through as the source has it, broker addresses
+//! replaced by relays. Requests the front has no opinion on go to the source's NameServers
+//! unchanged and their answers come back unchanged, so admin tools keep working through Ferry.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use ferry_admin::{Admin, AdminError, AdminOptions};
+use ferry_remoting::body::{ClusterInfo, TopicRouteData};
+use ferry_remoting::code::{RequestCode, ResponseCode};
+use ferry_remoting::request::{GetRouteInfoRequestHeader, RequestHeader};
+use ferry_remoting::{fastjson, ConnectOptions, Connection, Frame, RequestHandler};
+use futures::future::BoxFuture;
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use crate::relay::{RelayError, RelayTable};
+use crate::route::{self, RouteError, Side};
+use crate::stage::{Stage, StageTable};
+
+/// `MQVersion.Version.V4_9_4`: from this client version on, NameServers answer routes in
+/// standard JSON (`ClientRequestProcessor` / `DefaultRequestProcessor.getRouteInfoByTopic`).
+const V4_9_4: i32 = 401;
+
+/// The clusters behind the front.
+pub struct Upstreams {
+    pub source: Admin,
+    pub target: Option<Admin>,
+}
+
+impl Upstreams {
+    /// NameServer lists (`host:port;host:port`). No credentials: routes are not access-controlled,
+    /// and requests passed on must keep the client's own signature.
+    pub fn new(source_namesrv: &str, target_namesrv: Option<&str>) -> Result<Upstreams, AdminError> {
+        let options = AdminOptions { request_timeout: Duration::from_secs(5), ..AdminOptions::default() };
+        Ok(Upstreams {
+            source: Admin::new(source_namesrv, options.clone())?,
+            target: target_namesrv.map(|t| Admin::new(t, options)).transpose()?,
+        })
+    }
+}
+
+/// One client's last route fetch of one topic.
+#[derive(Clone, Debug, Serialize)]
+pub struct RouteFetch {
+    /// The client's address as the front saw it (its NameServer connection).
+    pub client: String,
+    #[serde(with = "crate::unix_millis")]
+    pub at: SystemTime,
+    /// The stage-table epoch the route was built from; 0 for a topic outside the migration.
+    pub epoch: u64,
+    pub stage: Option<Stage>,
+}
+
+/// Who asked for which topic's route, and what they were given: how the engine knows a stage
+/// change has reached every client (clients re-read routes every 30 s by default).
+#[derive(Default)]
+pub struct RouteWatch {
+    fetches: RwLock<HashMap<String, HashMap<String, RouteFetch>>>,
+}
+
+impl RouteWatch {
+    fn record(&self, topic: &str, fetch: RouteFetch) {
+        let mut all = self.fetches.write().expect("route watch lock");
+        all.entry(topic.to_string()).or_default().insert(fetch.client.clone(), fetch);
+    }
+
+    /// Clients that fetched `topic` within `active_within`, latest first.
+    pub fn recent(&self, topic: &str, active_within: Duration) -> Vec<RouteFetch> {
+        let now = SystemTime::now();
+        let all = self.fetches.read().expect("route watch lock");
+        let mut recent: Vec<RouteFetch> = all
+            .get(topic)
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter(|f| now.duration_since(f.at).map(|d| d <= active_within).unwrap_or(true))
+            .cloned()
+            .collect();
+        recent.sort_by_key(|f| std::cmp::Reverse(f.at));
+        recent
+    }
+
+    /// Recent askers still holding a route older than `epoch`.
+    pub fn behind(&self, topic: &str, epoch: u64, active_within: Duration) -> Vec<RouteFetch> {
+        self.recent(topic, active_within).into_iter().filter(|f| f.epoch < epoch).collect()
+    }
+}
+
+pub(crate) struct FrontContext {
+    pub stages: Arc<StageTable>,
+    pub relays: Arc<RelayTable>,
+    pub upstreams: RwLock<Option<Arc<Upstreams>>>,
+    pub watch: Arc<RouteWatch>,
+    pub max_frame: usize,
+}
+
+pub(crate) async fn serve(listener: TcpListener, ctx: Arc<FrontContext>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                let handler = Arc::new(FrontHandler { peer, ctx: ctx.clone() });
+                let options = ConnectOptions {
+                    max_frame: ctx.max_frame,
+                    handler: Some(handler),
+                    ..ConnectOptions::default()
+                };
+                let conn = Connection::from_stream(stream, peer.to_string(), options);
+                tokio::spawn(async move {
+                    conn.closed().await;
+                    tracing::debug!(client = %peer, "NameServer-front connection closed");
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "NameServer front accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+struct FrontHandler {
+    peer: SocketAddr,
+    ctx: Arc<FrontContext>,
+}
+
+impl RequestHandler for FrontHandler {
+    fn handle(&self, request: Frame) -> BoxFuture<'static, Option<Frame>> {
+        let ctx = self.ctx.clone();
+        let peer = self.peer;
+        Box::pin(async move { Some(answer(&ctx, peer, request).await) })
+    }
+}
+
+fn error(code: ResponseCode, remark: impl Into<String>) -> Frame {
+    Frame::response(code, 0).with_remark(remark)
+}
+
+async fn answer(ctx: &FrontContext, peer: SocketAddr, request: Frame) -> Frame {
+    let upstreams = ctx.upstreams.read().expect("upstreams lock").clone();
+    let Some(up) = upstreams else {
+        return error(
+            ResponseCode::SYSTEM_ERROR,
+            "Ferry has no source cluster yet: create a migration task (or set [source] in ferry.toml)",
+        );
+    };
+    match request.header.request_code() {
+        RequestCode::GET_ROUTEINFO_BY_TOPIC => route_answer(ctx, &up, peer, &request).await,
+        RequestCode::GET_BROKER_CLUSTER_INFO => cluster_info_answer(ctx, &up, request).await,
+        _ => match up.source.forward_namesrv(request).await {
+            Ok(response) => response,
+            Err(e) => error(ResponseCode::SYSTEM_ERROR, format!("source NameServer: {e}")),
+        },
+    }
+}
+
+/// A route from one side's NameServers; `None` when the topic does not exist there.
+async fn fetch_route(admin: &Admin, topic: &str) -> Result<Option<TopicRouteData>, AdminError> {
+    let header =
+        GetRouteInfoRequestHeader { topic: topic.to_string(), accept_standard_json_only: Some(true) };
+    match admin.call_namesrv(header.to_frame()).await {
+        Ok((addr, r)) => fastjson::from_slice(&r.body).map(Some).map_err(|e| AdminError::UnreadableBody {
+            addr,
+            op: RequestCode::GET_ROUTEINFO_BY_TOPIC,
+            detail: e.to_string(),
+        }),
+        Err(AdminError::Refused { code, .. }) if code == ResponseCode::TOPIC_NOT_EXIST => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, request: &Frame) -> Frame {
+    let Some(topic) = request.header.field("topic").map(str::to_string) else {
+        return error(ResponseCode::SYSTEM_ERROR, "the custom field <topic> is null");
+    };
+    let versioned = ctx.stages.get(&topic);
+    let need_target = versioned.is_some_and(|v| v.policy.stage != Stage::Initial);
+    let source = if versioned.is_some_and(|v| v.policy.stage == Stage::Completed) {
+        Ok(None)
+    } else {
+        fetch_route(&up.source, &topic).await
+    };
+    let target = match (&up.target, need_target) {
+        (Some(t), true) => fetch_route(t, &topic).await,
+        _ => Ok(None),
+    };
+    let (source, target) = match (source, target) {
+        (Ok(s), Ok(t)) => (s, t),
+        (Err(e), _) => return error(ResponseCode::SYSTEM_ERROR, format!("source NameServer: {e}")),
+        (_, Err(e)) => return error(ResponseCode::SYSTEM_ERROR, format!("target NameServer: {e}")),
+    };
+    let relays = match relay_map(&ctx.relays, source.as_ref(), target.as_ref()) {
+        Ok(r) => r,
+        Err(e) => return error(ResponseCode::SYSTEM_ERROR, e.to_string()),
+    };
+    let mut relay = |side: Side, addr: &str| relays[&(side, addr.to_string())].clone();
+    let route = match versioned {
+        Some(v) => match route::merge(&topic, v.policy, source.as_ref(), target.as_ref(), &mut relay) {
+            Ok(r) => r,
+            Err(e @ RouteError::BrokerNameCollision { .. }) => {
+                return error(ResponseCode::SYSTEM_ERROR, e.to_string())
+            }
+        },
+        None => source.as_ref().map(|s| route::pass_through(s, &mut relay)),
+    };
+    let Some(route) = route else {
+        // The NameServer's own words (`ClientRequestProcessor.getRouteInfoByTopic`).
+        return error(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("No topic route info in name server for the topic: {topic}"),
+        );
+    };
+    ctx.watch.record(
+        &topic,
+        RouteFetch {
+            client: peer.to_string(),
+            at: SystemTime::now(),
+            epoch: versioned.map_or(0, |v| v.epoch),
+            stage: versioned.map(|v| v.policy.stage),
+        },
+    );
+    let standard = request.header.version >= V4_9_4
+        || request.header.field("acceptStandardJsonOnly").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let body = if standard { fastjson::to_vec(&route) } else { fastjson::to_vec_bare_int_keys(&route) };
+    Frame::response(ResponseCode::SUCCESS, 0).with_body(body)
+}
+
+type RelayMap = HashMap<(Side, String), String>;
+
+/// Relays for every broker address of the routes, opened before the route is built so that an
+/// address is never handed out without a relay behind it.
+fn relay_map(
+    relays: &RelayTable,
+    source: Option<&TopicRouteData>,
+    target: Option<&TopicRouteData>,
+) -> Result<RelayMap, RelayError> {
+    let mut wanted = BTreeSet::new();
+    for (side, route) in [(Side::Source, source), (Side::Target, target)] {
+        for b in route.iter().flat_map(|r| &r.broker_datas) {
+            for addr in b.broker_addrs.values() {
+                wanted.insert((side, addr.clone()));
+            }
+        }
+    }
+    wanted.into_iter().map(|(side, addr)| relays.relay_for(side, &addr).map(|r| ((side, addr), r))).collect()
+}
+
+/// The source's cluster info, broker addresses replaced by relays: tools that look brokers up
+/// this way reach them through Ferry too.
+async fn cluster_info_answer(ctx: &FrontContext, up: &Upstreams, request: Frame) -> Frame {
+    let response = match up.source.forward_namesrv(request).await {
+        Ok(r) => r,
+        Err(e) => return error(ResponseCode::SYSTEM_ERROR, format!("source NameServer: {e}")),
+    };
+    if response.header.response_code() != ResponseCode::SUCCESS {
+        return response;
+    }
+    let mut info: ClusterInfo = match fastjson::from_slice(&response.body) {
+        Ok(i) => i,
+        Err(e) => return error(ResponseCode::SYSTEM_ERROR, format!("source cluster info: {e}")),
+    };
+    for b in info.broker_addr_table.values_mut() {
+        for addr in b.broker_addrs.values_mut() {
+            match ctx.relays.relay_for(Side::Source, addr) {
+                Ok(r) => *addr = r,
+                Err(e) => return error(ResponseCode::SYSTEM_ERROR, e.to_string()),
+            }
+        }
+    }
+    // As the NameServer writes it (`DefaultRequestProcessor.getBrokerClusterInfo`: plain encode).
+    Frame::response(ResponseCode::SUCCESS, 0).with_body(fastjson::to_vec_bare_int_keys(&info))
+}

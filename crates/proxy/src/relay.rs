@@ -1,0 +1,420 @@
+//! Broker relays: one listening address per backend broker, one upstream connection per client
+//! connection. Frames pass both ways unchanged, including the requests brokers send to clients;
+//! on the way the relay reads headers (never copying bodies) to count traffic and learn who the
+//! clients are. One to one relaying means opaques need no rewriting and broker-initiated requests
+//! reach the right client by construction (DESIGN.md).
+//!
+//! Each relay listens on a pair of ports, `p` and `p - 2`: a 4.x client with the VIP channel on
+//! sends to port − 2 of the broker address it was given.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use ferry_remoting::body::HeartbeatData;
+use ferry_remoting::code::{RequestCode, ResponseCode};
+use ferry_remoting::frame::{self, PREFIX_LEN};
+use ferry_remoting::header::{Header, SerializeType};
+use ferry_remoting::{fastjson, CodecError};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::registry::{ClientRegistry, Peer};
+use crate::route::Side;
+use crate::traffic::{count_messages, Traffic};
+
+/// Requests awaiting a response on one connection, bounded so a client that never reads cannot
+/// grow it without limit (beyond the bound, requests pass unobserved).
+const MAX_PENDING: usize = 65_536;
+
+/// A broker address of one side and the relay port clients are given for it (its VIP twin is
+/// `port - 2`). Kept by the engine so relays come back on the same ports after a restart:
+/// clients still hold the old addresses in their cached routes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayAssignment {
+    pub side: Side,
+    pub backend: String,
+    pub port: u16,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("no free relay port pair left in {first}..={last} on {host} (each broker needs p and p-2)")]
+    PortsExhausted { host: String, first: u16, last: u16 },
+    #[error("relay port {port} for broker {backend} cannot be bound on {host}: {source}")]
+    Bind { host: String, port: u16, backend: String, source: std::io::Error },
+}
+
+#[derive(Clone, Debug)]
+pub struct RelaySettings {
+    /// Address the relays listen on.
+    pub bind_host: String,
+    /// Host clients are told to use (differs from `bind_host` behind NAT).
+    pub advertised_host: String,
+    /// Inclusive range for relay ports.
+    pub ports: (u16, u16),
+    pub max_frame: usize,
+    pub connect_timeout: Duration,
+}
+
+/// What every relay shares: where to count and whom to tell.
+pub struct RelayContext {
+    pub settings: RelaySettings,
+    pub traffic: Arc<Traffic>,
+    pub registry: Arc<ClientRegistry>,
+    pub connections: [AtomicUsize; 2],
+}
+
+struct Relay {
+    assignment: RelayAssignment,
+    accept_loops: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        for h in &self.accept_loops {
+            h.abort();
+        }
+    }
+}
+
+/// The relays, one per backend broker address, created on first need.
+pub struct RelayTable {
+    ctx: Arc<RelayContext>,
+    relays: Mutex<HashMap<(Side, String), Relay>>,
+}
+
+impl RelayTable {
+    pub fn new(ctx: Arc<RelayContext>) -> RelayTable {
+        RelayTable { ctx, relays: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn context(&self) -> &Arc<RelayContext> {
+        &self.ctx
+    }
+
+    /// Re-opens relays on the ports they had (after a restart).
+    pub fn restore(&self, assignments: &[RelayAssignment]) -> Result<(), RelayError> {
+        let mut relays = self.relays.lock().expect("relay table lock");
+        for a in assignments {
+            let relay = self.open(a.clone())?;
+            relays.insert((a.side, a.backend.clone()), relay);
+        }
+        Ok(())
+    }
+
+    /// The advertised `host:port` of the relay for `backend`, opening one if needed.
+    pub fn relay_for(&self, side: Side, backend: &str) -> Result<String, RelayError> {
+        let mut relays = self.relays.lock().expect("relay table lock");
+        if let Some(r) = relays.get(&(side, backend.to_string())) {
+            return Ok(self.advertised(r.assignment.port));
+        }
+        let taken: Vec<u16> = relays.values().map(|r| r.assignment.port).collect();
+        let (first, last) = self.ctx.settings.ports;
+        // Pairs (p - 2, p) four apart, so that no pair overlaps another's.
+        let mut port = first.saturating_add(2);
+        while port <= last {
+            if !taken.contains(&port) {
+                let a = RelayAssignment { side, backend: backend.to_string(), port };
+                if let Ok(relay) = self.open(a) {
+                    relays.insert((side, backend.to_string()), relay);
+                    return Ok(self.advertised(port));
+                }
+            }
+            port = match port.checked_add(4) {
+                Some(p) => p,
+                None => break,
+            };
+        }
+        Err(RelayError::PortsExhausted { host: self.ctx.settings.bind_host.clone(), first, last })
+    }
+
+    pub fn assignments(&self) -> Vec<RelayAssignment> {
+        let relays = self.relays.lock().expect("relay table lock");
+        let mut all: Vec<_> = relays.values().map(|r| r.assignment.clone()).collect();
+        all.sort_by_key(|a| a.port);
+        all
+    }
+
+    /// Whether `host:port` is one of Ferry's relay addresses (either port of a pair).
+    pub fn is_relay(&self, addr: &str) -> bool {
+        let Some((host, port)) = addr.rsplit_once(':') else { return false };
+        let Ok(port) = port.parse::<u16>() else { return false };
+        let hosts = [&self.ctx.settings.advertised_host, &self.ctx.settings.bind_host];
+        hosts.iter().any(|h| h.as_str() == host)
+            && self.assignments().iter().any(|a| a.port == port || a.port == port + 2)
+    }
+
+    fn advertised(&self, port: u16) -> String {
+        format!("{}:{port}", self.ctx.settings.advertised_host)
+    }
+
+    fn open(&self, a: RelayAssignment) -> Result<Relay, RelayError> {
+        let host = &self.ctx.settings.bind_host;
+        let bind = |port: u16| -> Result<TcpListener, RelayError> {
+            let err =
+                |source| RelayError::Bind { host: host.clone(), port, backend: a.backend.clone(), source };
+            let l = std::net::TcpListener::bind((host.as_str(), port)).map_err(err)?;
+            l.set_nonblocking(true).map_err(err)?;
+            TcpListener::from_std(l).map_err(err)
+        };
+        let vip = a.port.checked_sub(2).ok_or_else(|| RelayError::Bind {
+            host: host.clone(),
+            port: a.port,
+            backend: a.backend.clone(),
+            source: std::io::Error::other("port below 2 has no VIP twin"),
+        })?;
+        let listeners = [bind(a.port)?, bind(vip)?];
+        tracing::info!(side = %a.side, backend = %a.backend, port = a.port, "relay open");
+        let accept_loops = listeners
+            .into_iter()
+            .map(|l| tokio::spawn(accept_loop(l, a.side, a.backend.clone(), self.ctx.clone())))
+            .collect();
+        Ok(Relay { assignment: a, accept_loops })
+    }
+}
+
+async fn accept_loop(listener: TcpListener, side: Side, backend: String, ctx: Arc<RelayContext>) {
+    loop {
+        match listener.accept().await {
+            Ok((client, addr)) => {
+                tokio::spawn(serve_client(client, addr, side, backend.clone(), ctx.clone()));
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: back off rather than spin.
+                tracing::warn!(error = %e, "relay accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Counts a connection for as long as it lives.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn serve_client(
+    client: TcpStream,
+    addr: SocketAddr,
+    side: Side,
+    backend: String,
+    ctx: Arc<RelayContext>,
+) {
+    let counter = &ctx.connections[side as usize];
+    counter.fetch_add(1, Ordering::Relaxed);
+    let _counted = Counted(counter);
+    let upstream = match tokio::time::timeout(ctx.settings.connect_timeout, TcpStream::connect(&backend))
+        .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::warn!(%side, %backend, client = %addr, error = %e, "broker unreachable; closing client");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(%side, %backend, client = %addr, "broker connect timed out; closing client");
+            return;
+        }
+    };
+    let _ = client.set_nodelay(true);
+    let _ = upstream.set_nodelay(true);
+    let state = Arc::new(ConnState {
+        side,
+        client_addr: addr.to_string(),
+        pending: Mutex::new(HashMap::new()),
+        client_id: Mutex::new(None),
+    });
+    let (cr, cw) = client.into_split();
+    let (ur, uw) = upstream.into_split();
+    let up = pump(cr, uw, Direction::ToBroker, state.clone(), ctx.clone());
+    let down = pump(ur, cw, Direction::ToClient, state.clone(), ctx.clone());
+    // Either side ending ends both: the client reconnects and re-sends, as with a broker restart.
+    let ended = tokio::select! {
+        r = up => ("client", r),
+        r = down => ("broker", r),
+    };
+    match ended {
+        (_, Ok(())) => {
+            tracing::debug!(%side, %backend, client = %addr, by = ended.0, "relay connection closed")
+        }
+        (by, Err(e)) => {
+            tracing::warn!(%side, %backend, client = %addr, from = by, error = %e, "relay connection dropped")
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    ToBroker,
+    ToClient,
+}
+
+enum Pending {
+    Send { topic: String, messages: u64, bytes: u64, started: Instant },
+    Pull { topic: String },
+    Other { started: Instant },
+}
+
+struct ConnState {
+    side: Side,
+    client_addr: String,
+    pending: Mutex<HashMap<i32, Pending>>,
+    /// Learnt from the connection's first heartbeat.
+    client_id: Mutex<Option<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum PumpError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("bad frame: {0}")]
+    Codec(#[from] CodecError),
+}
+
+/// Moves whole frames from `r` to `w`, observing each on the way.
+async fn pump(
+    mut r: OwnedReadHalf,
+    mut w: OwnedWriteHalf,
+    dir: Direction,
+    state: Arc<ConnState>,
+    ctx: Arc<RelayContext>,
+) -> Result<(), PumpError> {
+    let max_frame = ctx.settings.max_frame;
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let mut whole = 0;
+        while let Some(len) = frame::check(&buf[whole..], max_frame)? {
+            observe(&buf[whole..whole + len], dir, &state, &ctx)?;
+            whole += len;
+        }
+        if whole > 0 {
+            let frames = buf.split_to(whole);
+            w.write_all(&frames).await?;
+        }
+        if buf.capacity() - buf.len() < 16 * 1024 {
+            buf.reserve(64 * 1024);
+        }
+        if r.read_buf(&mut buf).await? == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads what the engine needs from one whole frame. Only the header is decoded; bodies are
+/// looked at in place (heartbeats are parsed: they are small and rare).
+fn observe(bytes: &[u8], dir: Direction, state: &ConnState, ctx: &RelayContext) -> Result<(), CodecError> {
+    let word = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    let ty = SerializeType::from_byte((word >> 24) as u8)?;
+    let header_len = (word & 0x00FF_FFFF) as usize;
+    let header = Header::decode(ty, &bytes[PREFIX_LEN..PREFIX_LEN + header_len])?;
+    let body = &bytes[PREFIX_LEN + header_len..];
+    match (dir, header.is_response()) {
+        (Direction::ToBroker, false) => on_client_request(&header, body, state, ctx),
+        (Direction::ToClient, true) => on_broker_response(&header, body, state, ctx),
+        // Broker-initiated requests and the client's answers pass without a look.
+        _ => {}
+    }
+    Ok(())
+}
+
+fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) {
+    let code = header.request_code();
+    let now = Instant::now();
+    let pending = match code {
+        RequestCode::SEND_MESSAGE_V2
+        | RequestCode::SEND_BATCH_MESSAGE
+        | RequestCode::SEND_REPLY_MESSAGE_V2 => {
+            send_pending(header, body, "b", "a", code == RequestCode::SEND_BATCH_MESSAGE, state, ctx, now)
+        }
+        RequestCode::SEND_MESSAGE | RequestCode::SEND_REPLY_MESSAGE => {
+            let batch = header.field("batch") == Some("true");
+            send_pending(header, body, "topic", "producerGroup", batch, state, ctx, now)
+        }
+        RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
+            header.field("topic").map(|t| Pending::Pull { topic: t.to_string() })
+        }
+        RequestCode::HEART_BEAT => {
+            match fastjson::from_slice::<HeartbeatData>(body) {
+                Ok(hb) => {
+                    let peer = Peer {
+                        addr: state.client_addr.clone(),
+                        language: header.language.name().to_string(),
+                        version: header.version,
+                        side: state.side,
+                    };
+                    ctx.registry.heartbeat(&peer, &hb);
+                    *state.client_id.lock().expect("client id lock") = Some(hb.client_id);
+                }
+                Err(e) => tracing::debug!(client = %state.client_addr, error = %e, "unreadable heartbeat"),
+            }
+            Some(Pending::Other { started: now })
+        }
+        RequestCode::UNREGISTER_CLIENT => {
+            if let Some(id) = header.field("clientID") {
+                ctx.registry.unregister(id);
+            }
+            Some(Pending::Other { started: now })
+        }
+        _ => Some(Pending::Other { started: now }),
+    };
+    if let (Some(p), false) = (pending, header.is_oneway()) {
+        let mut map = state.pending.lock().expect("pending lock");
+        if map.len() < MAX_PENDING {
+            map.insert(header.opaque, p);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn send_pending(
+    header: &Header,
+    body: &[u8],
+    topic_field: &str,
+    group_field: &str,
+    batch: bool,
+    state: &ConnState,
+    ctx: &RelayContext,
+    now: Instant,
+) -> Option<Pending> {
+    let topic = header.field(topic_field)?;
+    if let (Some(group), Some(id)) =
+        (header.field(group_field), state.client_id.lock().expect("client id lock").as_deref())
+    {
+        ctx.registry.produced(id, group, topic);
+    }
+    let messages = if batch { count_messages(body) } else { 1 };
+    Some(Pending::Send { topic: topic.to_string(), messages, bytes: body.len() as u64, started: now })
+}
+
+fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) {
+    let Some(pending) = state.pending.lock().expect("pending lock").remove(&header.opaque) else {
+        return;
+    };
+    let code = header.response_code();
+    match pending {
+        Pending::Send { topic, messages, bytes, started } => {
+            ctx.traffic.latency(state.side).record(started.elapsed());
+            // Stored, even when flushing or replication was slow.
+            if matches!(code.0, 0 | 10 | 11 | 12) {
+                ctx.traffic.record_produce(state.side, &topic, messages, bytes);
+            }
+        }
+        Pending::Pull { topic } => {
+            if code == ResponseCode::SUCCESS {
+                ctx.traffic.record_consume(state.side, &topic, count_messages(body), body.len() as u64);
+            }
+        }
+        Pending::Other { started } => ctx.traffic.latency(state.side).record(started.elapsed()),
+    }
+}

@@ -1,0 +1,249 @@
+//! Merging a topic's routes from the source and target clusters by its stage (DESIGN.md, "The
+//! stage machine"). Pure: routes in, route out; the NameServer front does the fetching.
+//!
+//! The 4.x client publishes only to writable queues and rebalances consumers only over readable
+//! ones (`MQClientInstance.topicRouteData2TopicPublishInfo` / `...SubscribeInfo`), so permission
+//! bits steer producers and consumers independently.
+
+use std::collections::BTreeSet;
+
+use ferry_remoting::body::{BrokerData, QueueData, TopicRouteData};
+use ferry_remoting::code::perm;
+
+use crate::stage::{Stage, TopicPolicy};
+
+/// Which cluster a broker, a queue or a figure belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Source,
+    Target,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Source => "source",
+            Side::Target => "target",
+        }
+    }
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RouteError {
+    /// The client keys queues, offsets and locks by broker name: two brokers of one name in one
+    /// route would be confused.
+    #[error(
+        "topic '{topic}': broker name '{broker}' exists in both the source and the target cluster; \
+         Ferry cannot merge their routes (rename one cluster's brokers before migrating this topic)"
+    )]
+    BrokerNameCollision { topic: String, broker: String },
+}
+
+/// How a side's queues appear in the merged route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Show {
+    Absent,
+    AsIs,
+    ReadOnly,
+    WriteOnly,
+}
+
+fn shows(policy: TopicPolicy) -> (Show, Show) {
+    // Strict order: the target must not be read while the source still holds older messages of
+    // the same keys.
+    let target_rw = if policy.strict_order && !policy.source_drained { Show::WriteOnly } else { Show::AsIs };
+    match policy.stage {
+        Stage::Initial => (Show::AsIs, Show::Absent),
+        Stage::DualRead => (Show::AsIs, Show::ReadOnly),
+        Stage::DualReadWrite => (Show::AsIs, target_rw),
+        Stage::CuttingOver => (Show::ReadOnly, target_rw),
+        Stage::Completed => (Show::Absent, Show::AsIs),
+    }
+}
+
+/// The route a client of a migrating topic is given. `relay` maps a broker address of either side
+/// to the Ferry relay that fronts it. `None` when neither side contributes a queue (the client
+/// then hears "topic not exist", as from a NameServer).
+pub fn merge(
+    topic: &str,
+    policy: TopicPolicy,
+    source: Option<&TopicRouteData>,
+    target: Option<&TopicRouteData>,
+    relay: &mut dyn FnMut(Side, &str) -> String,
+) -> Result<Option<TopicRouteData>, RouteError> {
+    let (source_show, target_show) = shows(policy);
+    if let (Some(s), Some(t), false, false) =
+        (source, target, source_show == Show::Absent, target_show == Show::Absent)
+    {
+        let names: BTreeSet<&str> = s.queue_datas.iter().map(|q| q.broker_name.as_str()).collect();
+        if let Some(q) = t.queue_datas.iter().find(|q| names.contains(q.broker_name.as_str())) {
+            return Err(RouteError::BrokerNameCollision {
+                topic: topic.to_string(),
+                broker: q.broker_name.clone(),
+            });
+        }
+    }
+    let mut merged = TopicRouteData::default();
+    for (side, route, show) in [(Side::Source, source, source_show), (Side::Target, target, target_show)] {
+        if let Some(route) = route {
+            add_side(&mut merged, side, route, show, relay);
+        }
+    }
+    Ok((!merged.queue_datas.is_empty()).then_some(merged))
+}
+
+/// A topic outside the migration: the source's route with addresses replaced by relays.
+pub fn pass_through(route: &TopicRouteData, relay: &mut dyn FnMut(Side, &str) -> String) -> TopicRouteData {
+    let mut out = route.clone();
+    for b in &mut out.broker_datas {
+        for addr in b.broker_addrs.values_mut() {
+            *addr = relay(Side::Source, addr);
+        }
+    }
+    // Filter servers are a removed 4.x feature; their addresses would bypass Ferry.
+    out.filter_server_table.clear();
+    out
+}
+
+fn add_side(
+    merged: &mut TopicRouteData,
+    side: Side,
+    route: &TopicRouteData,
+    show: Show,
+    relay: &mut dyn FnMut(Side, &str) -> String,
+) {
+    if show == Show::Absent {
+        return;
+    }
+    for q in &route.queue_datas {
+        let perm = match show {
+            Show::AsIs | Show::Absent => q.perm,
+            Show::ReadOnly => q.perm & !perm::WRITE,
+            Show::WriteOnly => q.perm & !perm::READ,
+        };
+        merged.queue_datas.push(QueueData { perm, ..q.clone() });
+        if let Some(b) = route.broker_datas.iter().find(|b| b.broker_name == q.broker_name) {
+            if !merged.broker_datas.iter().any(|m| m.broker_name == b.broker_name) {
+                merged.broker_datas.push(BrokerData {
+                    broker_addrs: b.broker_addrs.iter().map(|(id, a)| (*id, relay(side, a))).collect(),
+                    ..b.clone()
+                });
+            }
+        }
+    }
+    // `orderTopicConf` would make the producer ignore permission bits, and static-topic mappings
+    // name physical brokers: neither may reach a client of a merged route.
+    merged.order_topic_conf = None;
+    merged.topic_queue_mapping_by_broker = None;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(broker: &str, addr: &str, queues: i32) -> TopicRouteData {
+        TopicRouteData {
+            order_topic_conf: Some(format!("{broker}:{queues}")),
+            queue_datas: vec![QueueData {
+                broker_name: broker.into(),
+                read_queue_nums: queues,
+                write_queue_nums: queues,
+                perm: 6,
+                topic_sys_flag: 0,
+            }],
+            broker_datas: vec![BrokerData {
+                cluster: format!("{broker}-cluster"),
+                broker_name: broker.into(),
+                broker_addrs: [(0, addr.to_string()), (1, format!("{addr}1"))].into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn relay(side: Side, addr: &str) -> String {
+        format!("ferry-{side}({addr})")
+    }
+
+    /// (broker, perm) per queue data of the merged route.
+    fn perms(policy: TopicPolicy) -> Vec<(String, i32)> {
+        let s = route("broker-s", "10.0.0.1:10911", 4);
+        let t = route("broker-t", "10.0.0.2:10911", 8);
+        let merged = merge("orders", policy, Some(&s), Some(&t), &mut relay).unwrap().unwrap();
+        merged.queue_datas.iter().map(|q| (q.broker_name.clone(), q.perm)).collect()
+    }
+
+    fn p(v: &[(&str, i32)]) -> Vec<(String, i32)> {
+        v.iter().map(|(b, p)| (b.to_string(), *p)).collect()
+    }
+
+    #[test]
+    fn each_stage_shows_the_queues_of_the_design_table() {
+        assert_eq!(perms(TopicPolicy::at(Stage::Initial)), p(&[("broker-s", 6)]));
+        assert_eq!(perms(TopicPolicy::at(Stage::DualRead)), p(&[("broker-s", 6), ("broker-t", 4)]));
+        assert_eq!(perms(TopicPolicy::at(Stage::DualReadWrite)), p(&[("broker-s", 6), ("broker-t", 6)]));
+        assert_eq!(perms(TopicPolicy::at(Stage::CuttingOver)), p(&[("broker-s", 4), ("broker-t", 6)]));
+        assert_eq!(perms(TopicPolicy::at(Stage::Completed)), p(&[("broker-t", 6)]));
+    }
+
+    #[test]
+    fn strict_order_keeps_target_write_only_until_the_source_drained() {
+        let strict = |stage, source_drained| TopicPolicy { stage, strict_order: true, source_drained };
+        assert_eq!(perms(strict(Stage::DualRead, false)), p(&[("broker-s", 6), ("broker-t", 4)]));
+        assert_eq!(perms(strict(Stage::DualReadWrite, false)), p(&[("broker-s", 6), ("broker-t", 2)]));
+        assert_eq!(perms(strict(Stage::CuttingOver, false)), p(&[("broker-s", 4), ("broker-t", 2)]));
+        assert_eq!(perms(strict(Stage::CuttingOver, true)), p(&[("broker-s", 4), ("broker-t", 6)]));
+        assert_eq!(perms(strict(Stage::Completed, false)), p(&[("broker-t", 6)]));
+    }
+
+    #[test]
+    fn every_broker_address_is_a_relay_and_order_conf_is_stripped() {
+        let s = route("broker-s", "10.0.0.1:10911", 4);
+        let t = route("broker-t", "10.0.0.2:10911", 8);
+        let m = merge("orders", TopicPolicy::at(Stage::DualReadWrite), Some(&s), Some(&t), &mut relay)
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.order_topic_conf, None);
+        assert_eq!(m.broker_datas.len(), 2);
+        assert_eq!(m.broker_datas[0].broker_addrs[&0], "ferry-source(10.0.0.1:10911)");
+        assert_eq!(m.broker_datas[0].broker_addrs[&1], "ferry-source(10.0.0.1:109111)");
+        assert_eq!(m.broker_datas[1].broker_addrs[&0], "ferry-target(10.0.0.2:10911)");
+        assert_eq!(m.broker_datas[1].cluster, "broker-t-cluster");
+    }
+
+    #[test]
+    fn a_shared_broker_name_is_refused_with_its_name() {
+        let s = route("broker-a", "10.0.0.1:10911", 4);
+        let t = route("broker-a", "10.0.0.2:10911", 4);
+        let err =
+            merge("orders", TopicPolicy::at(Stage::DualRead), Some(&s), Some(&t), &mut relay).unwrap_err();
+        assert!(err.to_string().contains("broker name 'broker-a'"), "{err}");
+        // Where only one side shows, there is nothing to confuse.
+        assert!(merge("orders", TopicPolicy::at(Stage::Initial), Some(&s), Some(&t), &mut relay).is_ok());
+    }
+
+    #[test]
+    fn a_missing_side_contributes_nothing_and_no_queues_is_no_route() {
+        let s = route("broker-s", "10.0.0.1:10911", 4);
+        let m =
+            merge("orders", TopicPolicy::at(Stage::DualRead), Some(&s), None, &mut relay).unwrap().unwrap();
+        assert_eq!(m.queue_datas.len(), 1);
+        assert_eq!(merge("orders", TopicPolicy::at(Stage::Completed), Some(&s), None, &mut relay), Ok(None));
+    }
+
+    #[test]
+    fn pass_through_rewrites_addresses_and_keeps_the_rest() {
+        let s = route("broker-s", "10.0.0.1:10911", 4);
+        let out = pass_through(&s, &mut relay);
+        assert_eq!(out.order_topic_conf, s.order_topic_conf);
+        assert_eq!(out.queue_datas, s.queue_datas);
+        assert_eq!(out.broker_datas[0].broker_addrs[&0], "ferry-source(10.0.0.1:10911)");
+    }
+}

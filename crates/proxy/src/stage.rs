@@ -1,0 +1,158 @@
+//! What the proxy reads from the migration engine: each topic's stage, as a table it can consult on
+//! every route request. The proxy never decides a stage; the control crate writes this table.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a topic is in its move from the source cluster to the target (DESIGN.md, "The stage
+/// machine"). The order of the variants is the order of the walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Stage {
+    /// All traffic on the source, through Ferry.
+    Initial,
+    /// Consumers read both clusters, producers write the source.
+    DualRead,
+    /// Producers write both, consumers read both.
+    DualReadWrite,
+    /// Producers write the target, consumers drain the source.
+    CuttingOver,
+    /// All traffic on the target.
+    Completed,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] =
+        [Stage::Initial, Stage::DualRead, Stage::DualReadWrite, Stage::CuttingOver, Stage::Completed];
+
+    pub fn next(self) -> Option<Stage> {
+        Stage::ALL.get(self as usize + 1).copied()
+    }
+
+    pub fn previous(self) -> Option<Stage> {
+        (self as usize).checked_sub(1).map(|i| Stage::ALL[i])
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Initial => "Initial",
+            Stage::DualRead => "DualRead",
+            Stage::DualReadWrite => "DualReadWrite",
+            Stage::CuttingOver => "CuttingOver",
+            Stage::Completed => "Completed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the NameServer front builds one topic's route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicPolicy {
+    pub stage: Stage,
+    /// Ordered topics in strict mode: target queues stay write-only until the source has drained,
+    /// so no key is read on the target before its older messages on the source.
+    pub strict_order: bool,
+    /// Set by the engine once every group has consumed everything the source holds for the topic.
+    pub source_drained: bool,
+}
+
+impl TopicPolicy {
+    pub fn at(stage: Stage) -> TopicPolicy {
+        TopicPolicy { stage, strict_order: false, source_drained: false }
+    }
+}
+
+/// A policy and the epoch at which it was set: the front records which epoch each client was
+/// served, so the engine can tell when a change has reached every client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Versioned {
+    pub policy: TopicPolicy,
+    pub epoch: u64,
+}
+
+/// The topics under migration. Topics absent from it pass through as the source has them.
+#[derive(Default)]
+pub struct StageTable {
+    inner: RwLock<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    topics: HashMap<String, Versioned>,
+    epoch: u64,
+}
+
+impl StageTable {
+    pub fn new() -> StageTable {
+        StageTable::default()
+    }
+
+    pub fn get(&self, topic: &str) -> Option<Versioned> {
+        self.inner.read().expect("stage table lock").topics.get(topic).copied()
+    }
+
+    /// Sets a topic's policy; returns the epoch the topic is now at (unchanged if the policy is).
+    pub fn set(&self, topic: &str, policy: TopicPolicy) -> u64 {
+        let mut inner = self.inner.write().expect("stage table lock");
+        if let Some(v) = inner.topics.get(topic) {
+            if v.policy == policy {
+                return v.epoch;
+            }
+        }
+        inner.epoch += 1;
+        let epoch = inner.epoch;
+        inner.topics.insert(topic.to_string(), Versioned { policy, epoch });
+        epoch
+    }
+
+    pub fn remove(&self, topic: &str) {
+        let mut inner = self.inner.write().expect("stage table lock");
+        if inner.topics.remove(topic).is_some() {
+            inner.epoch += 1;
+        }
+    }
+
+    pub fn topics(&self) -> Vec<(String, Versioned)> {
+        let inner = self.inner.read().expect("stage table lock");
+        let mut all: Vec<_> = inner.topics.iter().map(|(t, v)| (t.clone(), *v)).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_walk_in_order_both_ways() {
+        assert_eq!(Stage::Initial.next(), Some(Stage::DualRead));
+        assert_eq!(Stage::Completed.next(), None);
+        assert_eq!(Stage::Initial.previous(), None);
+        assert_eq!(Stage::CuttingOver.previous(), Some(Stage::DualReadWrite));
+        assert_eq!(Stage::parse("dualreadwrite"), Some(Stage::DualReadWrite));
+        assert_eq!(Stage::parse("nope"), None);
+    }
+
+    #[test]
+    fn epoch_moves_only_when_a_policy_changes() {
+        let t = StageTable::new();
+        let e1 = t.set("orders", TopicPolicy::at(Stage::Initial));
+        assert_eq!(t.set("orders", TopicPolicy::at(Stage::Initial)), e1);
+        let e2 = t.set("orders", TopicPolicy::at(Stage::DualRead));
+        assert!(e2 > e1);
+        assert_eq!(t.get("orders").unwrap().policy.stage, Stage::DualRead);
+        t.remove("orders");
+        assert!(t.get("orders").is_none());
+    }
+}
