@@ -1,0 +1,218 @@
+//! The proxy in front of real clusters: a 4.9.8 source and a 5.3.3 target, real Java producers
+//! and consumers pointed at Ferry's NameServer front, stages set by hand.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use ferry_admin::{Admin, AdminOptions};
+use ferry_proxy::{Proxy, ProxyConfig, Side, Stage, TopicPolicy, Upstreams};
+use ferry_remoting::body::TopicRouteData;
+use ferry_remoting::frame;
+use ferry_remoting::request::{GetRouteInfoRequestHeader, RequestHeader};
+use ferry_remoting::{fastjson, Frame, RequestCode};
+use ferry_testkit::{
+    shared, Cluster, ClusterSpec, Consume, GroupSpec, Harness, Produce, RocketMqVersion, TopicSpec,
+};
+
+struct Fixture {
+    rt: tokio::runtime::Runtime,
+    proxy: Proxy,
+    source: &'static Cluster,
+    target: &'static Cluster,
+}
+
+/// Relay ports away from the testkit's (20000..32000) and from other test processes.
+fn relay_range() -> (u16, u16) {
+    let first = 10_000 + (std::process::id() % 90) as u16 * 100;
+    (first, first + 99)
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let source = shared(ClusterSpec::new("relay-source", RocketMqVersion::V4_9_8));
+        let target = shared(ClusterSpec::new("relay-target", RocketMqVersion::V5_3_3));
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let (first, last) = relay_range();
+        let mut config = ProxyConfig::loopback(0, first, last);
+        // Small, so that the over-limit test does not need megabytes.
+        config.relays.max_frame = 1024 * 1024;
+        let proxy = rt.block_on(Proxy::start(config, &[])).unwrap();
+        proxy.set_upstreams(Upstreams::new(source.namesrv_addr(), Some(target.namesrv_addr())).unwrap());
+        Fixture { rt, proxy, source, target }
+    })
+}
+
+impl Fixture {
+    fn ferry(&self) -> String {
+        self.proxy.namesrv_addr().to_string()
+    }
+
+    /// The Java client, pointed at Ferry, re-reading routes every second.
+    fn harness(&self) -> Harness {
+        Harness::new(self.ferry())
+    }
+
+    fn create_everywhere(&self, topic: &str, group: &str) {
+        for c in [self.source, self.target] {
+            let h = c.harness();
+            h.create_topics(c.cluster_name(), &[TopicSpec::new(topic).queues(4, 4)]).unwrap();
+            h.create_groups(c.cluster_name(), &[GroupSpec::new(group)]).unwrap();
+        }
+    }
+
+    fn route_via_ferry(&self, topic: &str) -> TopicRouteData {
+        let ferry = self.ferry();
+        self.rt.block_on(async {
+            let admin = Admin::new(&ferry, AdminOptions::default()).unwrap();
+            admin.topic_route(topic).await.unwrap()
+        })
+    }
+}
+
+#[test]
+fn producers_and_consumers_follow_the_stage_of_their_topic() {
+    let f = fixture();
+    let (topic, group) = ("relay-orders", "relay-billing");
+    f.create_everywhere(topic, group);
+    let h = f.harness();
+
+    f.proxy.stages.set(topic, TopicPolicy::at(Stage::Initial));
+    let sent = h.produce(&Produce::new(topic, 12)).unwrap();
+    assert!(
+        sent.iter().all(|m| m.broker_name == f.source.broker_name()),
+        "Initial writes the source: {sent:?}"
+    );
+    assert_eq!(f.proxy.traffic.topic(topic, Side::Source).produced_messages, 12);
+
+    // Completed: the same producer code now writes the target, through its relay.
+    f.proxy.stages.set(topic, TopicPolicy::at(Stage::Completed));
+    let sent2 = h.produce(&Produce::new(topic, 8)).unwrap();
+    assert!(
+        sent2.iter().all(|m| m.broker_name == f.target.broker_name()),
+        "Completed writes the target: {sent2:?}"
+    );
+    assert_eq!(f.proxy.traffic.topic(topic, Side::Target).produced_messages, 8);
+
+    // DualReadWrite: a consumer reads both clusters.
+    f.proxy.stages.set(topic, TopicPolicy::at(Stage::DualReadWrite));
+    let got = h.consume(&Consume::new(topic, group, 20).from_first().timeout_secs(60)).unwrap();
+    let ids = ferry_testkit::consumed_ids(&got);
+    for m in sent.iter().chain(&sent2) {
+        assert!(ids.contains(m.msg_id.as_str()), "{} not consumed", m.msg_id);
+    }
+    let consumed = f.proxy.traffic.topic(topic, Side::Source).consumed_messages
+        + f.proxy.traffic.topic(topic, Side::Target).consumed_messages;
+    assert!(consumed >= 20, "pulls through the relays are counted: {consumed}");
+}
+
+#[test]
+fn routes_name_relays_and_carry_the_stage_permissions() {
+    let f = fixture();
+    let topic = "relay-route";
+    f.create_everywhere(topic, "relay-route-group");
+
+    // Outside the migration: the source's route, addresses replaced.
+    let r = f.route_via_ferry(topic);
+    assert_eq!(r.queue_datas.len(), 1);
+    assert_eq!(r.queue_datas[0].broker_name, f.source.broker_name());
+    let addr = r.broker_datas[0].master_addr().unwrap().to_string();
+    assert_ne!(addr, f.source.broker_addr());
+    assert!(f.proxy.is_relay_addr(&addr), "{addr} is a relay");
+
+    f.proxy.stages.set(topic, TopicPolicy::at(Stage::CuttingOver));
+    let r = f.route_via_ferry(topic);
+    let perm_of = |b: &str| r.queue_datas.iter().find(|q| q.broker_name == b).map(|q| q.perm);
+    assert_eq!(perm_of(f.source.broker_name()), Some(4), "source read-only while cutting over");
+    assert_eq!(perm_of(f.target.broker_name()), Some(6));
+    assert!(r.broker_datas.iter().all(|b| f.proxy.is_relay_addr(b.master_addr().unwrap())));
+
+    // The front remembers who was given which stage.
+    let fetches = f.proxy.routes.recent(topic, Duration::from_secs(60));
+    assert_eq!(fetches[0].stage, Some(Stage::CuttingOver));
+
+    // A client older than 4.9.4 gets the NameServer's non-standard JSON, which it parses.
+    let mut req =
+        GetRouteInfoRequestHeader { topic: topic.into(), accept_standard_json_only: None }.to_frame();
+    req.header.version = 399;
+    let body = raw_call(&f.ferry(), req).body;
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("\"brokerAddrs\":{0:\""), "{text}");
+    let parsed: TopicRouteData = fastjson::from_slice(&body).unwrap();
+    assert_eq!(parsed.queue_datas.len(), 2);
+
+    // Unknown topics get the NameServer's answer.
+    let err = f.rt.block_on(async {
+        Admin::new(&f.ferry(), AdminOptions::default())
+            .unwrap()
+            .topic_route("relay-no-such-topic")
+            .await
+            .unwrap_err()
+    });
+    assert!(
+        err.to_string().contains("TOPIC_NOT_EXIST") || err.to_string().contains("No topic route"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_client_loses_its_own_connection_and_no_other() {
+    let f = fixture();
+    let topic = "relay-garbage";
+    f.create_everywhere(topic, "relay-garbage-group");
+    let relay = f.route_via_ferry(topic).broker_datas[0].master_addr().unwrap().to_string();
+
+    // A healthy admin connection through the same relay, opened before the trouble.
+    let admin = Admin::new(&f.ferry(), AdminOptions::default()).unwrap();
+    f.rt.block_on(admin.broker_runtime_info(&relay)).unwrap();
+
+    // Garbage: a serialize type that does not exist.
+    let mut bad = TcpStream::connect(&relay).unwrap();
+    bad.write_all(&[0, 0, 0, 12, 9, 0, 0, 4, 1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+    assert_closed(&mut bad);
+
+    // A frame over the relay's limit.
+    let mut big = TcpStream::connect(&relay).unwrap();
+    big.write_all(&(4u32 * 1024 * 1024).to_be_bytes()).unwrap();
+    assert_closed(&mut big);
+
+    // A client that vanishes mid-request.
+    let mut half = TcpStream::connect(&relay).unwrap();
+    let frame = frame::encode_to_bytes(&Frame::request(RequestCode::GET_BROKER_RUNTIME_INFO)).unwrap();
+    half.write_all(&frame[..frame.len() / 2]).unwrap();
+    drop(half);
+
+    // The others are served as before.
+    f.rt.block_on(admin.broker_runtime_info(&relay)).unwrap();
+    let sent = f.harness().produce(&Produce::new(topic, 3)).unwrap();
+    assert_eq!(sent.len(), 3);
+}
+
+fn assert_closed(s: &mut TcpStream) {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the relay should have closed the connection, got {other:?}"),
+    }
+}
+
+/// One request on a fresh plain TCP connection; returns the response frame.
+fn raw_call(addr: &str, request: Frame) -> Frame {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(&frame::encode_to_bytes(&request).unwrap()).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Ok(Some(len)) = frame::check(&buf, frame::DEFAULT_MAX_FRAME) {
+            return frame::decode_one(&buf[..len], frame::DEFAULT_MAX_FRAME).unwrap();
+        }
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed before a whole response");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
