@@ -20,6 +20,7 @@ mod plan;
 mod queues;
 mod source;
 mod target;
+mod target_acl;
 mod topic;
 mod white_address;
 
@@ -28,6 +29,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
+pub use account::without_secrets;
 pub use acl::{plain_to_acl2, Acl2Account};
 pub use execute::{execute, ItemOutcome, Outcome};
 pub use live_target::read_target;
@@ -37,6 +39,7 @@ pub use plan::{
 };
 pub use queues::fit_queue_nums;
 pub use target::{AclModel, MajorVersion, TargetAccounts, TargetLayout};
+pub use target_acl::{read_target_acl, TargetAcl};
 
 use crate::document::Document;
 use source::Source;

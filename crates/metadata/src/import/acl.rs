@@ -161,8 +161,9 @@ pub(crate) fn check_plain(account: &AclAccount) -> Result<(), String> {
 
 fn missing_secret(name: &str) -> String {
     format!(
-        "account '{name}': no secret key in the document (exported without --include-secrets); \
-         it cannot be created without one"
+        "account '{name}': no secret key in the source (a document exported without \
+         --include-secrets, or a live source, which is read without secrets); it cannot be \
+         created without one"
     )
 }
 

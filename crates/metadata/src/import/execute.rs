@@ -1,6 +1,6 @@
-//! Carries out an [`ImportPlan`] on a live target: each item's configs written to its masters,
-//! a result per item with the target's own answer when it refuses. Items run concurrently
-//! (bounded); one failing item never stops the others.
+//! Carries out an [`ImportPlan`] on a live target: each item's configs written to its masters
+//! (accounts to every broker), a result per item with the target's own answer when it refuses.
+//! Items run concurrently (bounded); one failing item never stops the others.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +9,8 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::plan::{Action, Config, ImportPlan, ItemKind, PlannedItem};
+
+mod account;
 
 /// What happened to one item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -41,16 +43,33 @@ pub async fn execute(
     on_item: &(dyn Fn(&ItemOutcome) + Sync),
 ) -> Vec<ItemOutcome> {
     let masters: BTreeMap<&str, &str> = cluster.masters().collect();
+    // Accounts go to every broker of a broker name, slaves too: each keeps its own (the plain ACL
+    // file on its host, 5.3 auth metadata in its store), and `mqadmin ... -c` writes them all.
+    let everyone: BTreeMap<&str, Vec<&str>> = cluster
+        .brokers
+        .iter()
+        .filter_map(|b| {
+            let master = b.master.as_deref()?;
+            Some((
+                b.name.as_str(),
+                std::iter::once(master).chain(b.slaves.values().map(String::as_str)).collect(),
+            ))
+        })
+        .collect();
     stream::iter(&plan.items)
         .map(|item| {
-            let masters = &masters;
+            let (masters, everyone) = (&masters, &everyone);
             async move {
+                let outcome = match item.kind {
+                    ItemKind::Account => account::run(admin, everyone, item).await,
+                    ItemKind::Topic | ItemKind::Group => run_item(admin, masters, item).await,
+                };
                 let outcome = ItemOutcome {
                     kind: item.kind,
                     source_name: item.source_name.clone(),
                     target_name: item.target_name.clone(),
                     namespace: item.namespace.clone(),
-                    outcome: run_item(admin, masters, item).await,
+                    outcome,
                     warnings: item.warnings.clone(),
                 };
                 on_item(&outcome);
@@ -78,9 +97,7 @@ async fn run_item(admin: &Admin, masters: &BTreeMap<&str, &str>, item: &PlannedI
             Config::Topic(t) => admin.create_or_update_topic(addr, t).await,
             Config::Group(g) => admin.create_or_update_group(addr, g).await,
             Config::Account(_) => {
-                return Outcome::Failed(
-                    "importing ACL accounts is not available in this version of Ferry".into(),
-                )
+                return Outcome::Failed("an account config in a topic or group item".into())
             }
         };
         if let Err(e) = result {
