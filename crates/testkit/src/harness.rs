@@ -1,5 +1,6 @@
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cluster::{ensure_fetched, run_dir, script_command};
@@ -146,15 +147,15 @@ impl Harness {
     }
 
     fn temp_file(&self, what: &str) -> PathBuf {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = run_dir().join(".harness-out");
-        let _ = std::fs::create_dir_all(&dir);
-        dir.join(format!("{what}-{}-{}.txt", std::process::id(), N.fetch_add(1, Ordering::Relaxed)))
+        let mut p = temp_base(what).into_os_string();
+        p.push(".txt");
+        p.into()
     }
 
-    fn run(&self, mut args: Vec<String>) -> Result<Run> {
-        ensure_fetched()?;
-        let out = self.temp_file(&args[0]);
+    /// `rocketmq.sh harness <args[0]> --namesrv .. --out OUT [--ak .. --sk ..] <args[1..]>` with
+    /// `heap_opts` ahead of the harness's own JVM options (later options win), and the command line
+    /// for error messages (without the global options).
+    pub(crate) fn command(&self, mut args: Vec<String>, out: &Path, heap_opts: &[&str]) -> (Command, String) {
         let command_line = args.join(" ");
         // Global options go right after the sub-command (the admin command requires that order).
         let mut global =
@@ -166,9 +167,18 @@ impl Harness {
         let mut all = vec!["harness".to_string()];
         all.extend(args);
         let mut cmd = script_command(&all);
-        if !self.java_opts.is_empty() {
-            cmd.env("FERRY_HARNESS_JAVA_OPTS", self.java_opts.join(" "));
+        let java_opts: Vec<&str> =
+            heap_opts.iter().copied().chain(self.java_opts.iter().map(String::as_str)).collect();
+        if !java_opts.is_empty() {
+            cmd.env("FERRY_HARNESS_JAVA_OPTS", java_opts.join(" "));
         }
+        (cmd, command_line)
+    }
+
+    fn run(&self, args: Vec<String>) -> Result<Run> {
+        ensure_fetched()?;
+        let out = self.temp_file(&args[0]);
+        let (mut cmd, command_line) = self.command(args, &out, &[]);
         let output = cmd.output()?;
         let text = std::fs::read_to_string(&out).unwrap_or_default();
         let _ = std::fs::remove_file(&out);
@@ -182,7 +192,16 @@ impl Harness {
     }
 }
 
-fn push_opt<T: ToString>(args: &mut Vec<String>, name: &str, value: Option<&T>) {
+/// A fresh path without extension under `$FERRY_RUN/.harness-out/` (`<what>-<pid>-<n>`), for the
+/// files of one harness call.
+pub(crate) fn temp_base(what: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = run_dir().join(".harness-out");
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join(format!("{what}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)))
+}
+
+pub(crate) fn push_opt<T: ToString>(args: &mut Vec<String>, name: &str, value: Option<&T>) {
     if let Some(v) = value {
         args.push(name.to_string());
         args.push(v.to_string());
@@ -413,15 +432,15 @@ pub fn consumed_ids(received: &[ReceivedMessage]) -> BTreeSet<&str> {
     received.iter().filter(|m| m.consumed).map(|m| m.msg_id.as_str()).collect()
 }
 
-fn req_str(v: &Value, key: &str) -> Result<String> {
+pub(crate) fn req_str(v: &Value, key: &str) -> Result<String> {
     opt_str(v, key).ok_or_else(|| Error::Parse(format!("harness output lacks string {key}: {v:?}")))
 }
 
-fn opt_str(v: &Value, key: &str) -> Option<String> {
+pub(crate) fn opt_str(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-fn req_i64(v: &Value, key: &str) -> Result<i64> {
+pub(crate) fn req_i64(v: &Value, key: &str) -> Result<i64> {
     v.get(key)
         .and_then(Value::as_i64)
         .ok_or_else(|| Error::Parse(format!("harness output lacks number {key}: {v:?}")))

@@ -16,6 +16,10 @@
 //! # Ok::<(), ferry_testkit::Error>(())
 //! ```
 //!
+//! Long-running traffic: [`Harness::produce_stream`] / [`Harness::consume_stream`] run producers and
+//! consumers in the background until stopped, and [`delivery_report`] checks what every group got
+//! (missing, duplicates, per-key order).
+//!
 //! For a cluster shared by all tests of one binary use [`shared`]. JVMs never outlive the test
 //! process: each cluster has a watchdog that stops it when the process that started it exits.
 //! Linux only (the script reads `/proc`). See `testkit/README.md`.
@@ -23,6 +27,7 @@
 mod cluster;
 mod error;
 mod harness;
+mod traffic;
 
 pub use cluster::{
     ensure_fetched, repo_root, script_path, shared, Cluster, ClusterSpec, RocketMqVersion, SeedConfig,
@@ -30,6 +35,10 @@ pub use cluster::{
 pub use error::{Error, Result};
 pub use harness::{
     consumed_ids, Consume, Credentials, GroupSpec, Harness, Produce, ReceivedMessage, SentMessage, TopicSpec,
+};
+pub use traffic::{
+    delivery_report, wait_for_delivery, ConsumeStream, DeliveryReport, GroupReport, OutOfOrder,
+    ProduceStream, ReceivedRecord, RunningConsumer, RunningProducer, SentRecord,
 };
 
 /// The ACL accounts and resources of `testkit/conf/plain_acl.yml`, active on clusters started with

@@ -104,7 +104,7 @@ final class Consume {
     }
 
     /** The producer's per-key sequence number: the user property, else parsed from the body. */
-    private static Integer seq(MessageExt m) {
+    static Long seq(MessageExt m) {
         String p = m.getUserProperty(Produce.SEQ_PROPERTY);
         String s = p;
         if (s == null) {
@@ -120,7 +120,7 @@ final class Consume {
             s = body.substring(at + 4, end);
         }
         try {
-            return Integer.valueOf(s);
+            return Long.valueOf(s);
         } catch (NumberFormatException e) {
             return null;
         }

@@ -12,8 +12,9 @@ import org.apache.rocketmq.acl.common.SessionCredentials;
 import org.apache.rocketmq.remoting.RPCHook;
 
 /**
- * Entry point: {@code produce | consume | admin}. One JVM per call; results are JSON lines on
- * {@code --out FILE} (or stdout), diagnostics on stderr.
+ * Entry point: {@code produce | consume | admin | produce-stream | consume-stream}. One JVM per
+ * call; results are JSON lines on {@code --out FILE} (or stdout), diagnostics on stderr. The two
+ * stream commands run until their {@code --stop-file} exists.
  *
  * <p>Exit codes: 0 done, 1 an operation failed (send, admin), 2 bad usage, 3 consume timed out
  * before the expected number of messages arrived.
@@ -36,7 +37,15 @@ public final class Main {
         "           create-group --cluster C --group G [--retry-max 16] [--retry-queues 1]",
         "                        [--broadcast true|false] [--consume-orderly]",
         "           cluster-info",
-        "           topic-route --topic T");
+        "           topic-route --topic T",
+        "       ferry-harness produce-stream --namesrv A --topic T --group G --stop-file PATH [--rate N/s (50; 0: no limit)]",
+        "                             [--ordered-keys K] [--instance NAME] [--tag TAG] [--send-timeout-ms MS]",
+        "                             [--poll-namesrv-ms MS] [--heartbeat-ms MS] [--ready-file PATH]",
+        "                             [--exit-on-stdin-eof] [--ak AK --sk SK] [--out FILE]",
+        "       ferry-harness consume-stream --namesrv A --topic T --group G --stop-file PATH [--orderly] [--from-first]",
+        "                             [--instance NAME] [--tag-expr EXPR] [--consume-threads N]",
+        "                             [--poll-namesrv-ms MS] [--heartbeat-ms MS] [--ready-file PATH]",
+        "                             [--exit-on-stdin-eof] [--ak AK --sk SK] [--out FILE]");
 
     private Main() {
     }
@@ -57,6 +66,12 @@ public final class Main {
                     break;
                 case "admin":
                     code = Admin.run(rest);
+                    break;
+                case "produce-stream":
+                    code = ProduceStream.run(rest);
+                    break;
+                case "consume-stream":
+                    code = ConsumeStream.run(rest);
                     break;
                 case "-h":
                 case "--help":
