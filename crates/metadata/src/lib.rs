@@ -7,6 +7,7 @@ mod error;
 pub mod export;
 pub mod import;
 pub mod system;
+pub mod xlsx;
 
 pub use document::{Document, DEFAULT_FILE_NAME, FORMAT_VERSION};
 pub use error::MetadataError;
