@@ -1,6 +1,9 @@
 //! `ferry diff`: compares a source (a document or a live cluster) with a target cluster: what is
-//! missing on the target, what differs (field by field), what only the target has. `--plan` prints
+//! missing on the target, what differs (field by field), what only the target has; topics, groups
+//! and, when the document has them, ACL accounts (secrets compared, never shown). `--plan` prints
 //! exactly what `ferry import` would do instead. Writes nothing.
+
+use std::path::PathBuf;
 
 use std::collections::BTreeSet;
 
@@ -11,7 +14,7 @@ use ferry_metadata::system;
 use serde::Serialize;
 
 use crate::cluster_args::ClusterArgs;
-use crate::cmd::import::{kind_name, print_plan};
+use crate::cmd::import::{has_accounts, kind_name, print_plan};
 use crate::exit::Usage;
 use crate::source_args::SourceArgs;
 
@@ -28,6 +31,9 @@ pub struct DiffArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// The target broker host's plain_acl.yml (4.x ACL 1.0 targets), to compare accounts with.
+    #[arg(long)]
+    target_acl_file: Option<PathBuf>,
 }
 
 #[derive(Serialize, Default)]
@@ -59,12 +65,24 @@ pub async fn run(args: DiffArgs) -> Result<()> {
     let admin = args.target.admin(false)?;
     let cluster_name = args.target.cluster_name(&admin, false, "Choose the target cluster").await?;
     let cluster = admin.cluster(&cluster_name).await?;
-    let layout = import::read_target(&admin, &cluster).await.context("reading the target cluster")?;
+    let mut layout = import::read_target(&admin, &cluster).await.context("reading the target cluster")?;
+    let target_acl = if has_accounts(&doc) {
+        let acl = import::read_target_acl(&admin, &cluster, args.target_acl_file.as_deref())
+            .await
+            .context("reading the target's ACL")?;
+        acl.apply(&mut layout);
+        Some(acl)
+    } else {
+        None
+    };
     // With overwrite, an item that exists with other settings plans as an update listing its
     // differences, rather than failing: what a diff wants to show.
     let options =
         ImportOptions { overwrite: !args.plan, per_task_limit: usize::MAX, ..ImportOptions::default() };
-    let plan = import::plan(&doc, &layout, &options).map_err(|e| Usage(e.to_string()))?;
+    let mut plan = import::plan(&doc, &layout, &options).map_err(|e| Usage(e.to_string()))?;
+    if let Some(acl) = &target_acl {
+        acl.check(&mut plan);
+    }
     if args.plan {
         return print_plan(&plan, args.json);
     }
@@ -99,6 +117,16 @@ pub async fn run(args: DiffArgs) -> Result<()> {
     for name in target_groups {
         if !system::is_system_group(name) && !planned.contains(&(ItemKind::Group, name.as_str())) {
             diff.extra.push(Entry { kind: "group", name: name.clone(), details: vec![] });
+        }
+    }
+
+    // Accounts only the target has, when its accounts could be read.
+    if let Some(known) = &layout.accounts {
+        let names = known.plain.keys().chain(known.users.keys());
+        for name in names.collect::<BTreeSet<_>>() {
+            if !planned.contains(&(ItemKind::Account, name.as_str())) {
+                diff.extra.push(Entry { kind: "account", name: name.clone(), details: vec![] });
+            }
         }
     }
 

@@ -1,17 +1,20 @@
-//! `ferry import`: topics and subscription groups of a metadata document (a Ferry export, an
-//! Apache export.sh / `mqadmin exportMetadata` file) or of a live source cluster, into a target
-//! cluster: planned first (nothing is written while any check runs), then written item by item,
-//! with a result per item. Running it again is safe: what exists unchanged is left alone.
+//! `ferry import`: topics, subscription groups and ACL accounts of a metadata document (a Ferry
+//! export, an Apache export.sh / `mqadmin exportMetadata` file) or of a live source cluster, into
+//! a target cluster: planned first (nothing is written while any check runs), then written item by
+//! item, with a result per item. Running it again is safe: what exists unchanged is left alone.
+//! Account secrets are written to the target but never printed or recorded.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use ferry_metadata::import::{
     self, Action, Filter, ImportOptions, ImportPlan, ItemKind, ItemOutcome, Mode, Outcome, QueueMapping,
-    Selection,
+    Selection, WhiteAddresses,
 };
+use ferry_metadata::Document;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use ferry_control::task::{self, ItemRecord, ItemStatus, NewImportTask};
@@ -41,10 +44,25 @@ pub struct ImportArgs {
     /// Groups to import, by name or pattern, comma separated; default all.
     #[arg(long, value_delimiter = ',')]
     groups: Vec<String>,
+    /// ACL accounts to import, by access key / username or pattern, comma separated or repeated;
+    /// default all the document has.
+    #[arg(long, alias = "account", value_delimiter = ',')]
+    accounts: Vec<String>,
     #[arg(long, conflicts_with = "topics")]
     no_topics: bool,
     #[arg(long, conflicts_with = "groups")]
     no_groups: bool,
+    #[arg(long, conflicts_with = "accounts")]
+    no_accounts: bool,
+    /// The target broker host's plain_acl.yml (4.x ACL 1.0 targets, which cannot list accounts
+    /// over the wire): read to compare accounts with. Without it an account of the same name is
+    /// replaced.
+    #[arg(long)]
+    target_acl_file: Option<PathBuf>,
+    /// What becomes of an ACL 1.0 whiteRemoteAddress on an ACL 2.0 (5.3+) target: left out
+    /// (`drop`), or the account's sourceIps (`source-ips`, the account then works only from there).
+    #[arg(long, value_enum, default_value_t = WhiteAddressesArg::Drop)]
+    white_addresses: WhiteAddressesArg,
     /// Queue numbers per target master as the source broker had them, or the source total spread
     /// over the target masters.
     #[arg(long, value_enum, default_value_t = QueueMappingArg::PerBroker)]
@@ -83,6 +101,12 @@ enum ModeArg {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum WhiteAddressesArg {
+    Drop,
+    SourceIps,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum QueueMappingArg {
     PerBroker,
     ClusterTotal,
@@ -109,8 +133,7 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         selection: Selection {
             topics: filter(&args.topics, args.no_topics),
             groups: filter(&args.groups, args.no_groups),
-            // Account import is planned (see the planner) but not yet written to targets.
-            accounts: Filter::None,
+            accounts: filter(&args.accounts, args.no_accounts),
         },
         queue_mapping: match args.queue_mapping {
             QueueMappingArg::PerBroker => QueueMapping::PerBroker,
@@ -120,10 +143,25 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         per_task_limit: args.limit,
         overwrite: args.overwrite,
         brokers: (!args.brokers.is_empty()).then(|| args.brokers.clone()),
-        ..ImportOptions::default()
+        white_addresses: match args.white_addresses {
+            WhiteAddressesArg::Drop => WhiteAddresses::Drop,
+            WhiteAddressesArg::SourceIps => WhiteAddresses::ToSourceIps,
+        },
     };
-    let layout = import::read_target(&admin, &cluster).await.context("reading the target cluster")?;
-    let plan = import::plan(&doc, &layout, &options).map_err(|e| Usage(e.to_string()))?;
+    let mut layout = import::read_target(&admin, &cluster).await.context("reading the target cluster")?;
+    let target_acl = if options.selection.accounts != Filter::None && has_accounts(&doc) {
+        let acl = import::read_target_acl(&admin, &cluster, args.target_acl_file.as_deref())
+            .await
+            .context("reading the target's ACL")?;
+        acl.apply(&mut layout);
+        Some(acl)
+    } else {
+        None
+    };
+    let mut plan = import::plan(&doc, &layout, &options).map_err(|e| Usage(e.to_string()))?;
+    if let Some(acl) = &target_acl {
+        acl.check(&mut plan);
+    }
 
     if args.plan {
         print_plan(&plan, args.json)?;
@@ -197,6 +235,11 @@ pub async fn run(args: ImportArgs) -> Result<()> {
     Ok(())
 }
 
+/// Whether the document carries ACL accounts (only Ferry's own do).
+pub(crate) fn has_accounts(doc: &Document) -> bool {
+    doc.ferry.as_ref().and_then(|f| f.acl.as_ref()).is_some()
+}
+
 fn item_record(o: &ItemOutcome) -> ItemRecord {
     let kind = match o.kind {
         ItemKind::Topic => task::ItemKind::Topic,
@@ -225,9 +268,10 @@ pub(crate) fn kind_name(kind: ItemKind) -> &'static str {
     }
 }
 
+/// Prints a plan; account secrets, which the plan carries for the writes, are not shown.
 pub(crate) fn print_plan(plan: &ImportPlan, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(plan)?);
+        println!("{}", serde_json::to_string_pretty(&import::without_secrets(plan))?);
         return Ok(());
     }
     println!("queue numbers: {}", plan.queue_mapping_explained);
