@@ -80,6 +80,31 @@ impl Admin {
 }
 
 impl Admin {
+    /// GET_ALL_CONSUMER_OFFSET on one broker: every committed offset it keeps, as
+    /// `topic@group` to queue id to offset. Unlike consume stats, which show 0 for a queue with
+    /// no commit, a queue absent here has never been committed by that group.
+    pub async fn committed_offsets(
+        &self,
+        broker_addr: &str,
+    ) -> Result<std::collections::BTreeMap<String, std::collections::BTreeMap<i32, i64>>, AdminError> {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase", default)]
+        struct Wrapper {
+            offset_table: std::collections::BTreeMap<String, std::collections::BTreeMap<i32, i64>>,
+        }
+        let op = ferry_remoting::RequestCode::GET_ALL_CONSUMER_OFFSET;
+        let response = self.call(broker_addr, ferry_remoting::Frame::request(op)).await?;
+        if response.body.is_empty() {
+            return Ok(Default::default());
+        }
+        let w: Wrapper = ferry_remoting::fastjson::from_slice(&response.body).map_err(|e| {
+            AdminError::UnreadableBody { addr: broker_addr.to_string(), op, detail: e.to_string() }
+        })?;
+        Ok(w.offset_table)
+    }
+}
+
+impl Admin {
     /// Subscription group names on any master of `cluster`.
     pub async fn group_names(&self, cluster: &Cluster) -> Result<Vec<String>, AdminError> {
         let mut names = std::collections::BTreeSet::new();

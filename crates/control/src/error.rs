@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
+use crate::migration::MigrationId;
 use crate::task::TaskId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the folder of store {}: {error}", path.display())]
+    #[error("cannot create store {} or its folder: {error}", path.display())]
     CreateDir { path: PathBuf, error: std::io::Error },
     #[error("cannot open store {}: {error}", path.display())]
     Open { path: PathBuf, error: sqlx::Error },
@@ -16,6 +17,8 @@ pub enum StoreError {
     Database { path: PathBuf, error: sqlx::Error },
     #[error("task {id} not found in {}", path.display())]
     TaskNotFound { id: TaskId, path: PathBuf },
+    #[error("migration {id} not found in {}", path.display())]
+    MigrationNotFound { id: MigrationId, path: PathBuf },
     /// Written by another (newer?) Ferry: a value this one does not know.
     #[error("store {} holds {what} {value:?}, which this Ferry does not know", path.display())]
     Unreadable { path: PathBuf, what: &'static str, value: String },

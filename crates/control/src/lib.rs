@@ -1,7 +1,8 @@
-//! Ferry's control plane: tasks and the store that keeps them. Import tasks come first; the
-//! seamless-migration tasks (stage machine, health checks) will live here too.
+//! Ferry's control plane: import tasks, seamless migrations (the per-topic stage machine, its
+//! health checks and the engine that drives the proxy), and the store that keeps them.
 
 mod error;
+pub mod migration;
 pub mod store;
 pub mod task;
 

@@ -22,6 +22,8 @@ use crate::task::{
     ItemCounts, ItemKind, ItemRecord, ItemStatus, NewImportTask, TaskId, TaskStatus, TaskSummary, IMPORT,
 };
 
+mod migration;
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a write waits for another writer (another Ferry process on the same file).
@@ -75,6 +77,13 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|error| StoreError::Open { path: path.to_path_buf(), error })?;
+        // Migrations keep cluster credentials: the file is its owner's alone.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|error| StoreError::CreateDir { path: path.to_path_buf(), error })?;
+        }
         Store::migrated(pool, path.to_path_buf()).await
     }
 

@@ -1,0 +1,17 @@
+//! Seamless migrations: the per-topic stage machine, its health checks and the engine that runs
+//! them (DESIGN.md, "The stage machine" and "Health gates").
+
+pub mod checks;
+pub mod engine;
+pub mod evidence;
+pub mod model;
+
+pub use checks::{gates, Evidence};
+pub use engine::{
+    item_record, AccessPoint, BatchAction, BatchResult, Engine, EngineError, EngineSettings, GroupClients,
+    NewMigration, NewTopic, TopicClients, TopicsAdded, TrafficSample,
+};
+pub use model::{
+    Check, CheckReport, ClusterEndpoint, Migration, MigrationId, MigrationStatus, MigrationTopic, Transition,
+    TransitionKind,
+};

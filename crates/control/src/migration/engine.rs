@@ -1,0 +1,860 @@
+//! The migration engine: creates seamless migrations, moves each topic through its stages behind
+//! health checks, and tells the proxy the result. Everything it decides is written to the store
+//! first, so a restarted Ferry picks up where it was.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use ferry_admin::{Admin, AdminError, AdminOptions, Credentials};
+use ferry_metadata::import::{self, Filter, ImportOptions, ItemOutcome, Outcome, Selection};
+use ferry_metadata::{export_cluster, ExportOptions};
+use ferry_proxy::{ClientRecord, Proxy, Side, Stage, TopicCounts, TopicPolicy, Upstreams};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+use crate::migration::checks::{gates, Evidence};
+use crate::migration::evidence::{self, Clusters};
+use crate::migration::model::{
+    Check, CheckReport, ClusterEndpoint, Migration, MigrationId, MigrationStatus, MigrationTopic, Transition,
+    TransitionKind,
+};
+use crate::store::Store;
+use crate::task::{self, ItemRecord, ItemStatus, NewImportTask, TaskId, Timestamp};
+
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// Clients that fetched a route within this window must have the current one before a step
+    /// counts as settled (the Java client re-reads routes every 30 s).
+    pub route_window: Duration,
+    /// Periodic checks, strict-order drain detection and traffic samples.
+    pub tick: Duration,
+    /// Traffic samples kept per topic (at one per tick).
+    pub traffic_samples: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            route_window: Duration::from_secs(90),
+            tick: Duration::from_secs(10),
+            traffic_samples: 360,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("source cluster: {0}")]
+    Source(AdminError),
+    #[error("target cluster: {0}")]
+    Target(AdminError),
+    #[error("migration {0} not found")]
+    NotFound(MigrationId),
+    #[error("topic {topic} is not part of migration {id}")]
+    TopicNotFound { id: MigrationId, topic: String },
+    #[error("migration {0} is completed; start a new one")]
+    Finished(MigrationId),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("target cluster {cluster} at {namesrv} already takes part in active migration {other}")]
+    TargetBusy { cluster: String, namesrv: String, other: MigrationId },
+    #[error(
+        "Ferry fronts one source cluster at a time: active migration {other} moves {cluster} at {namesrv}"
+    )]
+    OtherSource { other: MigrationId, cluster: String, namesrv: String },
+    #[error("{topic}: cannot move from {from} to {to}: {}", report.blockers())]
+    Blocked { topic: String, from: Stage, to: Stage, report: CheckReport },
+    #[error("{topic} is at {stage}: there is no stage {direction} it")]
+    NoStep { topic: String, stage: Stage, direction: &'static str },
+    #[error("{topic} is at {stage}: only a topic at Initial can be removed (roll it back first)")]
+    NotRemovable { topic: String, stage: Stage },
+    #[error("migration {id} cannot complete: not Completed yet: {topics}")]
+    Incomplete { id: MigrationId, topics: String },
+    #[error("broker name {broker} exists in both clusters: clients key queues by broker name, so Ferry cannot merge their routes; rename one cluster's brokers")]
+    BrokerNameCollision { broker: String },
+    #[error("reading the source's metadata: {0}")]
+    Metadata(String),
+}
+
+impl EngineError {
+    /// Whether the request was wrong or refused (as opposed to a failure of Ferry or a cluster).
+    pub fn is_refusal(&self) -> bool {
+        !matches!(
+            self,
+            EngineError::Store(_)
+                | EngineError::Source(_)
+                | EngineError::Target(_)
+                | EngineError::Metadata(_)
+        )
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewMigration {
+    pub name: String,
+    pub source: ClusterEndpoint,
+    pub target: ClusterEndpoint,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewTopic {
+    pub topic: String,
+    /// The consumer groups to check; by default those that committed offsets on the source.
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+    #[serde(default)]
+    pub strict_order: bool,
+}
+
+/// What adding topics did: the import task that brought their metadata to the target.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicsAdded {
+    pub added: Vec<String>,
+    pub already_there: Vec<String>,
+    pub import_task: TaskId,
+    pub items: Vec<ItemOutcome>,
+}
+
+/// A step to take on many topics at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchAction {
+    Check,
+    Proceed,
+    Rollback,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResult {
+    pub topic: String,
+    pub ok: bool,
+    pub stage: Option<Stage>,
+    pub report: Option<CheckReport>,
+    pub error: Option<String>,
+}
+
+/// Who is switched: per group, consumers on the source reached through Ferry or directly, and on
+/// the target; per topic, clients seen through Ferry.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessPoint {
+    pub ferry_namesrv: String,
+    pub groups: Vec<GroupClients>,
+    pub topics: Vec<TopicClients>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupClients {
+    pub group: String,
+    pub source_through_ferry: Vec<String>,
+    pub source_direct: Vec<String>,
+    pub target_through_ferry: Vec<String>,
+    pub target_direct: Vec<String>,
+    pub switched: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicClients {
+    pub topic: String,
+    pub clients: Vec<ClientRecord>,
+}
+
+/// Counters of one topic on one side at one moment.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficSample {
+    pub at: Timestamp,
+    pub source: TopicCounts,
+    pub target: TopicCounts,
+}
+
+pub struct Engine {
+    store: Store,
+    proxy: Arc<Proxy>,
+    settings: EngineSettings,
+    clusters: Mutex<HashMap<MigrationId, Arc<Clusters>>>,
+    /// One change at a time: checks may run alongside, steps may not.
+    steps: tokio::sync::Mutex<()>,
+    traffic: Mutex<HashMap<String, VecDeque<TrafficSample>>>,
+}
+
+fn admin_for(endpoint: &ClusterEndpoint) -> Result<Admin, AdminError> {
+    let credentials = match (&endpoint.access_key, &endpoint.secret_key) {
+        (Some(ak), Some(sk)) => Some(Credentials::new(ak, sk)),
+        _ => None,
+    };
+    Admin::new(&endpoint.namesrv, AdminOptions { credentials, ..AdminOptions::default() })
+}
+
+fn clusters_for(m: &Migration) -> Result<Clusters, EngineError> {
+    Ok(Clusters {
+        source: admin_for(&m.source).map_err(EngineError::Source)?,
+        target: admin_for(&m.target).map_err(EngineError::Target)?,
+        source_cluster: m.source.cluster.clone(),
+        target_cluster: m.target.cluster.clone(),
+    })
+}
+
+impl Engine {
+    /// Restores every migration's stages into the proxy and points it at their clusters.
+    pub async fn start(
+        store: Store,
+        proxy: Arc<Proxy>,
+        settings: EngineSettings,
+    ) -> Result<Arc<Engine>, EngineError> {
+        let engine = Arc::new(Engine {
+            store,
+            proxy,
+            settings,
+            clusters: Mutex::new(HashMap::new()),
+            steps: tokio::sync::Mutex::new(()),
+            traffic: Mutex::new(HashMap::new()),
+        });
+        // Oldest first, so that the newest migration's clusters end up in front.
+        let mut all = engine.store.migrations().await?;
+        all.reverse();
+        for m in all {
+            engine.front(&m)?;
+            engine.sync_routes(m.id).await?;
+        }
+        Ok(engine)
+    }
+
+    pub fn proxy(&self) -> &Arc<Proxy> {
+        &self.proxy
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Points the proxy at a migration's clusters and keeps their admin clients.
+    fn front(&self, m: &Migration) -> Result<Arc<Clusters>, EngineError> {
+        let clusters = Arc::new(clusters_for(m)?);
+        let upstreams =
+            Upstreams::new(&m.source.namesrv, Some(&m.target.namesrv)).map_err(EngineError::Source)?;
+        self.proxy.set_upstreams(upstreams);
+        self.clusters.lock().expect("clusters lock").insert(m.id, clusters.clone());
+        Ok(clusters)
+    }
+
+    fn clusters(&self, m: &Migration) -> Result<Arc<Clusters>, EngineError> {
+        if let Some(c) = self.clusters.lock().expect("clusters lock").get(&m.id) {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(clusters_for(m)?);
+        self.clusters.lock().expect("clusters lock").insert(m.id, c.clone());
+        Ok(c)
+    }
+
+    /// Connects to both clusters (saying "NameServer unreachable" or "authentication failed"
+    /// when so) and records the migration.
+    pub async fn create_migration(&self, new: NewMigration) -> Result<Migration, EngineError> {
+        let _step = self.steps.lock().await;
+        if new.name.trim().is_empty() {
+            return Err(EngineError::Invalid("a migration needs a name".into()));
+        }
+        for m in self.store.migrations().await?.into_iter().filter(|m| m.status == MigrationStatus::Active) {
+            if m.target.namesrv == new.target.namesrv && m.target.cluster == new.target.cluster {
+                return Err(EngineError::TargetBusy {
+                    cluster: m.target.cluster,
+                    namesrv: m.target.namesrv,
+                    other: m.id,
+                });
+            }
+            if m.source.namesrv != new.source.namesrv {
+                return Err(EngineError::OtherSource {
+                    other: m.id,
+                    cluster: m.source.cluster,
+                    namesrv: m.source.namesrv,
+                });
+            }
+        }
+        let probe = Clusters {
+            source: admin_for(&new.source).map_err(EngineError::Source)?,
+            target: admin_for(&new.target).map_err(EngineError::Target)?,
+            source_cluster: new.source.cluster.clone(),
+            target_cluster: new.target.cluster.clone(),
+        };
+        let source = probe.source_layout().await.map_err(EngineError::Source)?;
+        let target = probe.target_layout().await.map_err(EngineError::Target)?;
+        // An admin read proves the credentials (routes and cluster info are not access-controlled).
+        if let Some((_, master)) = source.masters().next() {
+            probe.source.topic_configs(master).await.map_err(EngineError::Source)?;
+        }
+        if let Some((_, master)) = target.masters().next() {
+            probe.target.topic_configs(master).await.map_err(EngineError::Target)?;
+        }
+        let source_names: BTreeSet<&str> = source.brokers.iter().map(|b| b.name.as_str()).collect();
+        if let Some(b) = target.brokers.iter().find(|b| source_names.contains(b.name.as_str())) {
+            return Err(EngineError::BrokerNameCollision { broker: b.name.clone() });
+        }
+        let m = self.store.create_migration(new.name.trim(), &new.source, &new.target).await?;
+        self.front(&m)?;
+        tracing::info!(migration = %m.id, name = %m.name, "migration created");
+        Ok(m)
+    }
+
+    pub async fn migrations(&self) -> Result<Vec<Migration>, EngineError> {
+        Ok(self.store.migrations().await?)
+    }
+
+    pub async fn migration(&self, id: MigrationId) -> Result<Migration, EngineError> {
+        self.store.migration(id).await?.ok_or(EngineError::NotFound(id))
+    }
+
+    async fn active(&self, id: MigrationId) -> Result<Migration, EngineError> {
+        let m = self.migration(id).await?;
+        if m.status != MigrationStatus::Active {
+            return Err(EngineError::Finished(id));
+        }
+        Ok(m)
+    }
+
+    pub async fn topics(&self, id: MigrationId) -> Result<Vec<MigrationTopic>, EngineError> {
+        self.migration(id).await?;
+        Ok(self.store.migration_topics(id).await?)
+    }
+
+    async fn topic(&self, id: MigrationId, topic: &str) -> Result<MigrationTopic, EngineError> {
+        self.store
+            .migration_topics(id)
+            .await?
+            .into_iter()
+            .find(|t| t.topic == topic)
+            .ok_or_else(|| EngineError::TopicNotFound { id, topic: topic.to_string() })
+    }
+
+    /// Adds topics at Initial, importing them and their groups to the target first (an import
+    /// task, as `ferry import` makes; existing identical items are left alone).
+    pub async fn add_topics(
+        &self,
+        id: MigrationId,
+        new: Vec<NewTopic>,
+        actor: &str,
+    ) -> Result<TopicsAdded, EngineError> {
+        let _step = self.steps.lock().await;
+        let m = self.active(id).await?;
+        let clusters = self.clusters(&m)?;
+        if new.is_empty() {
+            return Err(EngineError::Invalid("no topic given".into()));
+        }
+        let mut chosen = Vec::new();
+        for t in &new {
+            let topic = t.topic.trim();
+            if topic.is_empty() || topic.starts_with("%RETRY%") || topic.starts_with("%DLQ%") {
+                return Err(EngineError::Invalid(format!(
+                    "'{topic}' cannot be migrated on its own (retry and dead-letter topics follow their group)"
+                )));
+            }
+            let groups = match &t.groups {
+                Some(g) => g.clone(),
+                None => evidence::groups_of_topic(&clusters, topic).await.map_err(EngineError::Source)?,
+            };
+            chosen.push((topic.to_string(), groups, t.strict_order));
+        }
+
+        let (import_task, items) = self.import(&m, &clusters, &chosen).await?;
+        let mut added = Vec::new();
+        let mut already_there = Vec::new();
+        for (topic, groups, strict) in chosen {
+            if self.store.add_migration_topic(id, &topic, &groups, strict).await? {
+                self.record(
+                    id,
+                    &topic,
+                    TransitionKind::Added,
+                    None,
+                    Some(Stage::Initial),
+                    actor,
+                    None,
+                    Vec::new(),
+                )
+                .await?;
+                added.push(topic);
+            } else {
+                already_there.push(topic);
+            }
+        }
+        self.sync_routes(id).await?;
+        Ok(TopicsAdded { added, already_there, import_task, items })
+    }
+
+    async fn import(
+        &self,
+        m: &Migration,
+        clusters: &Clusters,
+        chosen: &[(String, Vec<String>, bool)],
+    ) -> Result<(TaskId, Vec<ItemOutcome>), EngineError> {
+        let doc =
+            export_cluster(&clusters.source, &clusters.source_cluster, &ExportOptions::default(), &|_| {})
+                .await
+                .map_err(|e| EngineError::Metadata(e.to_string()))?;
+        let target = clusters.target_layout().await.map_err(EngineError::Target)?;
+        let layout = import::read_target(&clusters.target, &target)
+            .await
+            .map_err(|e| EngineError::Metadata(e.to_string()))?;
+        let groups: BTreeSet<String> = chosen.iter().flat_map(|(_, g, _)| g.iter().cloned()).collect();
+        let options = ImportOptions {
+            selection: Selection {
+                topics: Filter::Names(chosen.iter().map(|(t, _, _)| t.clone()).collect()),
+                groups: if groups.is_empty() {
+                    Filter::None
+                } else {
+                    Filter::Names(groups.into_iter().collect())
+                },
+                accounts: Filter::None,
+            },
+            ..ImportOptions::default()
+        };
+        let plan = import::plan(&doc, &layout, &options).map_err(|e| EngineError::Metadata(e.to_string()))?;
+        let task = self
+            .store
+            .create_import_task(NewImportTask {
+                target_namesrv: m.target.namesrv.clone(),
+                target_cluster: m.target.cluster.clone(),
+                source: format!("live:{}/{} (migration {})", m.source.namesrv, m.source.cluster, m.id),
+                mode: "cluster".into(),
+            })
+            .await?;
+        let outcomes = import::execute(&clusters.target, &target, &plan, 8, &|_| {}).await;
+        for o in &outcomes {
+            self.store.record_item(task, &item_record(o)).await?;
+        }
+        self.store.finish_task(task).await?;
+        Ok((task, outcomes))
+    }
+
+    /// Removes a topic still at Initial: its route goes back to passing through.
+    pub async fn remove_topic(&self, id: MigrationId, topic: &str, actor: &str) -> Result<(), EngineError> {
+        let _step = self.steps.lock().await;
+        self.active(id).await?;
+        let t = self.topic(id, topic).await?;
+        if t.stage != Stage::Initial {
+            return Err(EngineError::NotRemovable { topic: t.topic, stage: t.stage });
+        }
+        self.store.remove_migration_topic(id, topic).await?;
+        self.proxy.stages.remove(topic);
+        self.record(id, topic, TransitionKind::Removed, Some(Stage::Initial), None, actor, None, Vec::new())
+            .await?;
+        self.sync_routes(id).await
+    }
+
+    /// Runs the checks of the topic's next step now and keeps the report.
+    pub async fn check(&self, id: MigrationId, topic: &str) -> Result<CheckReport, EngineError> {
+        let m = self.migration(id).await?;
+        let mut t = self.topic(id, topic).await?;
+        let toward = t.stage.next().unwrap_or(t.stage);
+        let report = self.report(&m, &t, toward).await?;
+        t.last_check = Some(report.clone());
+        self.store.update_migration_topic(id, &t).await?;
+        Ok(report)
+    }
+
+    async fn report(
+        &self,
+        m: &Migration,
+        t: &MigrationTopic,
+        toward: Stage,
+    ) -> Result<CheckReport, EngineError> {
+        let clusters = self.clusters(m)?;
+        let checks = if toward == t.stage {
+            Vec::new()
+        } else {
+            match evidence::gather(&clusters, &self.proxy, t, self.settings.route_window).await {
+                Ok(e) => gates(t.stage, toward, &e),
+                Err(e) => vec![Check::fail("clusters-reachable", e.to_string())],
+            }
+        };
+        Ok(CheckReport { from: t.stage, toward, at: Utc::now(), checks })
+    }
+
+    /// One step forward, after its checks pass, or with `ignore` (a reason) despite them.
+    pub async fn proceed(
+        &self,
+        id: MigrationId,
+        topic: &str,
+        ignore: Option<&str>,
+        actor: &str,
+    ) -> Result<MigrationTopic, EngineError> {
+        let _step = self.steps.lock().await;
+        let m = self.active(id).await?;
+        let t = self.topic(id, topic).await?;
+        let to = t.stage.next().ok_or(EngineError::NoStep {
+            topic: t.topic.clone(),
+            stage: t.stage,
+            direction: "after",
+        })?;
+        self.step(&m, t, to, TransitionKind::Forward, ignore, actor).await
+    }
+
+    /// One step back. Only the step back to Initial has a check (nothing may be stranded on the
+    /// target); `ignore` overrides it.
+    pub async fn rollback(
+        &self,
+        id: MigrationId,
+        topic: &str,
+        ignore: Option<&str>,
+        actor: &str,
+    ) -> Result<MigrationTopic, EngineError> {
+        let _step = self.steps.lock().await;
+        let m = self.active(id).await?;
+        let t = self.topic(id, topic).await?;
+        let to = t.stage.previous().ok_or(EngineError::NoStep {
+            topic: t.topic.clone(),
+            stage: t.stage,
+            direction: "before",
+        })?;
+        self.step(&m, t, to, TransitionKind::Rollback, ignore, actor).await
+    }
+
+    async fn step(
+        &self,
+        m: &Migration,
+        mut t: MigrationTopic,
+        to: Stage,
+        kind: TransitionKind,
+        ignore: Option<&str>,
+        actor: &str,
+    ) -> Result<MigrationTopic, EngineError> {
+        let report = self.report(m, &t, to).await?;
+        let from = t.stage;
+        if !report.ready() && ignore.is_none() {
+            t.last_check = Some(report.clone());
+            self.store.update_migration_topic(m.id, &t).await?;
+            return Err(EngineError::Blocked { topic: t.topic, from, to, report });
+        }
+        let ignored: Vec<Check> = report.failing().cloned().collect();
+        t.stage = to;
+        t.source_drained = false;
+        t.last_check = None;
+        t.updated_at = Utc::now();
+        self.store.update_migration_topic(m.id, &t).await?;
+        self.record(m.id, &t.topic, kind, Some(from), Some(to), actor, ignore.map(str::to_string), ignored)
+            .await?;
+        tracing::info!(migration = %m.id, topic = %t.topic, %from, %to, %actor, "stage changed");
+        self.sync_routes(m.id).await?;
+        Ok(t)
+    }
+
+    /// Check, proceed or roll back many topics, each on its own: one failing does not stop the rest.
+    pub async fn batch(
+        &self,
+        id: MigrationId,
+        action: BatchAction,
+        topics: &[String],
+        ignore: Option<&str>,
+        actor: &str,
+    ) -> Result<Vec<BatchResult>, EngineError> {
+        self.migration(id).await?;
+        let mut results = Vec::new();
+        for topic in topics {
+            let r = match action {
+                BatchAction::Check => self.check(id, topic).await.map(|r| (r.from, Some(r))),
+                BatchAction::Proceed => self.proceed(id, topic, ignore, actor).await.map(|t| (t.stage, None)),
+                BatchAction::Rollback => {
+                    self.rollback(id, topic, ignore, actor).await.map(|t| (t.stage, None))
+                }
+            };
+            results.push(match r {
+                Ok((stage, report)) => {
+                    BatchResult { topic: topic.clone(), ok: true, stage: Some(stage), report, error: None }
+                }
+                Err(e) => {
+                    let report = match &e {
+                        EngineError::Blocked { report, .. } => Some(report.clone()),
+                        _ => None,
+                    };
+                    BatchResult {
+                        topic: topic.clone(),
+                        ok: false,
+                        stage: None,
+                        report,
+                        error: Some(e.to_string()),
+                    }
+                }
+            });
+        }
+        Ok(results)
+    }
+
+    /// Completes the migration once every topic is Completed. Routes keep pointing at the target.
+    pub async fn complete(&self, id: MigrationId, actor: &str) -> Result<Migration, EngineError> {
+        let _step = self.steps.lock().await;
+        self.active(id).await?;
+        let topics = self.store.migration_topics(id).await?;
+        let open: Vec<String> = topics
+            .iter()
+            .filter(|t| t.stage != Stage::Completed)
+            .map(|t| format!("{} ({})", t.topic, t.stage))
+            .collect();
+        if topics.is_empty() || !open.is_empty() {
+            let topics =
+                if topics.is_empty() { "the migration has no topics".to_string() } else { open.join(", ") };
+            return Err(EngineError::Incomplete { id, topics });
+        }
+        self.store.complete_migration(id).await?;
+        tracing::info!(migration = %id, %actor, "migration completed");
+        self.migration(id).await
+    }
+
+    pub async fn history(
+        &self,
+        id: MigrationId,
+        topic: Option<&str>,
+    ) -> Result<Vec<Transition>, EngineError> {
+        self.migration(id).await?;
+        Ok(self.store.transitions(id, topic).await?)
+    }
+
+    /// Per group: consumers on each cluster, through Ferry or not, unswitched groups first.
+    pub async fn access_point(&self, id: MigrationId) -> Result<AccessPoint, EngineError> {
+        let m = self.migration(id).await?;
+        let clusters = self.clusters(&m)?;
+        let topics = self.store.migration_topics(id).await?;
+        let source = clusters.source_layout().await.map_err(EngineError::Source)?;
+        let target = clusters.target_layout().await.map_err(EngineError::Target)?;
+        let through: BTreeSet<String> =
+            self.proxy.registry.clients().into_iter().map(|c| c.client_id).collect();
+        let groups: BTreeSet<&String> = topics.iter().flat_map(|t| &t.groups).collect();
+        let mut out = Vec::new();
+        for group in groups {
+            let on_source =
+                evidence::consumers(&clusters.source, &source, group).await.map_err(EngineError::Source)?;
+            let on_target =
+                evidence::consumers(&clusters.target, &target, group).await.map_err(EngineError::Target)?;
+            let split = |all: BTreeSet<String>| -> (Vec<String>, Vec<String>) {
+                all.into_iter().partition(|id| through.contains(id))
+            };
+            let (source_through_ferry, source_direct) = split(on_source);
+            let (target_through_ferry, target_direct) = split(on_target);
+            out.push(GroupClients {
+                group: group.clone(),
+                switched: source_direct.is_empty() && target_direct.is_empty(),
+                source_through_ferry,
+                source_direct,
+                target_through_ferry,
+                target_direct,
+            });
+        }
+        out.sort_by_key(|g| (g.switched, g.group.clone()));
+        let topics = topics
+            .iter()
+            .map(|t| TopicClients {
+                topic: t.topic.clone(),
+                clients: self.proxy.registry.clients_of_topic(&t.topic),
+            })
+            .collect();
+        Ok(AccessPoint { ferry_namesrv: self.proxy.namesrv_addr().to_string(), groups: out, topics })
+    }
+
+    /// Traffic samples of a topic, oldest first.
+    pub fn traffic(&self, topic: &str) -> Vec<TrafficSample> {
+        self.traffic
+            .lock()
+            .expect("traffic lock")
+            .get(topic)
+            .map(|q| q.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        id: MigrationId,
+        topic: &str,
+        kind: TransitionKind,
+        from: Option<Stage>,
+        to: Option<Stage>,
+        actor: &str,
+        reason: Option<String>,
+        ignored: Vec<Check>,
+    ) -> Result<(), EngineError> {
+        let t = Transition {
+            topic: topic.to_string(),
+            kind,
+            from,
+            to,
+            actor: actor.to_string(),
+            reason,
+            ignored,
+            at: Utc::now(),
+        };
+        Ok(self.store.record_transition(id, &t).await?)
+    }
+
+    /// Writes a migration's topics, and the retry and dead-letter topics of their groups, into the
+    /// proxy's stage table.
+    async fn sync_routes(&self, id: MigrationId) -> Result<(), EngineError> {
+        let topics = self.store.migration_topics(id).await?;
+        let mut group_stages: BTreeMap<&str, Vec<Stage>> = BTreeMap::new();
+        for t in &topics {
+            self.proxy.stages.set(
+                &t.topic,
+                TopicPolicy {
+                    stage: t.stage,
+                    strict_order: t.strict_order,
+                    source_drained: t.source_drained,
+                },
+            );
+            for g in &t.groups {
+                group_stages.entry(g).or_default().push(t.stage);
+            }
+        }
+        // A group's retry topic is read on both clusters while any of its topics is on the move;
+        // it leaves the source only when all are Completed (and the tick saw its backlog drained).
+        for (group, stages) in group_stages {
+            let policy = if stages.iter().all(|s| *s == Stage::Initial) {
+                None
+            } else if stages.iter().all(|s| *s == Stage::Completed) && self.retry_drained(id, group).await {
+                Some(TopicPolicy::at(Stage::Completed))
+            } else {
+                Some(TopicPolicy::at(Stage::DualReadWrite))
+            };
+            for name in [format!("%RETRY%{group}"), format!("%DLQ%{group}")] {
+                match policy {
+                    Some(p) => {
+                        self.proxy.stages.set(&name, p);
+                    }
+                    None => self.proxy.stages.remove(&name),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn retry_drained(&self, id: MigrationId, group: &str) -> bool {
+        let Ok(m) = self.migration(id).await else { return false };
+        let Ok(clusters) = self.clusters(&m) else { return false };
+        let Ok(source) = clusters.source_layout().await else { return false };
+        let retry = format!("%RETRY%{group}");
+        match clusters.source.group_backlog(&source, group, &[retry.clone()].into()).await {
+            Ok(o) => o.backlog_of_topic(&retry) == 0,
+            Err(_) => false,
+        }
+    }
+
+    /// Background work: relay ports kept, strict-order drains noticed, checks refreshed, traffic
+    /// sampled. Runs until the engine is dropped.
+    pub fn spawn_ticker(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        let tick = self.settings.tick;
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(tick);
+            loop {
+                interval.tick().await;
+                let Some(engine) = weak.upgrade() else { return };
+                if let Err(e) = engine.tick().await {
+                    tracing::warn!(error = %e, "periodic migration work failed");
+                }
+            }
+        })
+    }
+
+    /// One round of the background work (also callable directly, e.g. by tests).
+    pub async fn tick(&self) -> Result<(), EngineError> {
+        self.store.save_relay_assignments(&self.proxy.relay_assignments()).await?;
+        self.proxy.registry.expire(Duration::from_secs(180));
+        self.sample_traffic();
+        for m in self.store.migrations().await?.into_iter().filter(|m| m.status == MigrationStatus::Active) {
+            for t in self.store.migration_topics(m.id).await? {
+                if t.strict_order && t.stage == Stage::CuttingOver && !t.source_drained {
+                    self.notice_drain(&m, t).await?;
+                } else if t.stage != Stage::Completed {
+                    if let Err(e) = self.check(m.id, &t.topic).await {
+                        tracing::debug!(topic = %t.topic, error = %e, "periodic check failed");
+                    }
+                }
+            }
+            self.sync_routes(m.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Strict order: once the source holds nothing unread for any group, the target's queues
+    /// become readable.
+    async fn notice_drain(&self, m: &Migration, mut t: MigrationTopic) -> Result<(), EngineError> {
+        let _step = self.steps.lock().await;
+        let clusters = self.clusters(m)?;
+        let e = match evidence::gather(&clusters, &self.proxy, &t, self.settings.route_window).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::debug!(topic = %t.topic, error = %e, "drain check failed");
+                return Ok(());
+            }
+        };
+        if drained(&e) {
+            t.source_drained = true;
+            t.updated_at = Utc::now();
+            self.store.update_migration_topic(m.id, &t).await?;
+            self.record(
+                m.id,
+                &t.topic,
+                TransitionKind::Drained,
+                Some(t.stage),
+                Some(t.stage),
+                "ferry",
+                None,
+                Vec::new(),
+            )
+            .await?;
+            tracing::info!(topic = %t.topic, "source drained: target queues readable");
+            self.sync_routes(m.id).await?;
+        }
+        Ok(())
+    }
+
+    fn sample_traffic(&self) {
+        let now = Utc::now();
+        let mut by_topic: BTreeMap<String, (TopicCounts, TopicCounts)> = BTreeMap::new();
+        for (topic, side, counts) in self.proxy.traffic.snapshot() {
+            let e = by_topic.entry(topic).or_default();
+            match side {
+                Side::Source => e.0 = counts,
+                Side::Target => e.1 = counts,
+            }
+        }
+        let mut traffic = self.traffic.lock().expect("traffic lock");
+        for (topic, (source, target)) in by_topic {
+            let q = traffic.entry(topic).or_default();
+            q.push_back(TrafficSample { at: now, source, target });
+            while q.len() > self.settings.traffic_samples {
+                q.pop_front();
+            }
+        }
+    }
+}
+
+fn drained(e: &Evidence) -> bool {
+    e.source_backlog.values().all(|(t, r)| *t == 0 && *r == 0)
+}
+
+/// An import outcome as the task store keeps it.
+pub fn item_record(o: &ItemOutcome) -> ItemRecord {
+    let kind = match o.kind {
+        import::ItemKind::Topic => task::ItemKind::Topic,
+        import::ItemKind::Group => task::ItemKind::Group,
+        import::ItemKind::Account => task::ItemKind::Account,
+    };
+    let (status, cause) = match &o.outcome {
+        Outcome::Created => (ItemStatus::Created, None),
+        Outcome::Updated => (ItemStatus::Updated, None),
+        Outcome::Unchanged => (ItemStatus::Unchanged, None),
+        Outcome::Failed(cause) => (ItemStatus::Failed, Some(cause.clone())),
+    };
+    let record = ItemRecord::new(kind, &o.source_name, &o.target_name, &o.namespace, status)
+        .with_warnings(o.warnings.clone());
+    match cause {
+        Some(c) => record.with_cause(c),
+        None => record,
+    }
+}

@@ -1,0 +1,142 @@
+//! Gathering what the health checks look at: both clusters through their admin APIs, and Ferry's
+//! own proxy (who came through it, who has which route).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use ferry_admin::{Admin, AdminError, Cluster};
+use ferry_proxy::Proxy;
+use ferry_remoting::ResponseCode;
+
+use crate::migration::checks::Evidence;
+use crate::migration::model::MigrationTopic;
+
+/// The two clusters of a migration, connected.
+pub struct Clusters {
+    pub source: Admin,
+    pub target: Admin,
+    pub source_cluster: String,
+    pub target_cluster: String,
+}
+
+impl Clusters {
+    pub async fn source_layout(&self) -> Result<Cluster, AdminError> {
+        self.source.cluster(&self.source_cluster).await
+    }
+
+    pub async fn target_layout(&self) -> Result<Cluster, AdminError> {
+        self.target.cluster(&self.target_cluster).await
+    }
+}
+
+/// Whether the topic exists on a side, and its queues there as `broker:queue`.
+async fn queues(admin: &Admin, topic: &str) -> Result<Option<BTreeSet<String>>, AdminError> {
+    match admin.topic_route(topic).await {
+        Ok(route) => Ok(Some(
+            route
+                .queue_datas
+                .iter()
+                .flat_map(|q| (0..q.read_queue_nums).map(move |i| format!("{}:{i}", q.broker_name)))
+                .collect(),
+        )),
+        Err(AdminError::Refused { code, .. }) if code == ResponseCode::TOPIC_NOT_EXIST => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Client ids of `group`'s consumers on every master of `cluster`.
+pub(crate) async fn consumers(
+    admin: &Admin,
+    cluster: &Cluster,
+    group: &str,
+) -> Result<BTreeSet<String>, AdminError> {
+    let mut ids = BTreeSet::new();
+    for (_, master) in cluster.masters() {
+        ids.extend(
+            admin.consumer_connections(master, group).await?.connection_set.into_iter().map(|c| c.client_id),
+        );
+    }
+    Ok(ids)
+}
+
+pub async fn gather(
+    clusters: &Clusters,
+    proxy: &Proxy,
+    topic: &MigrationTopic,
+    route_window: Duration,
+) -> Result<Evidence, AdminError> {
+    let name = topic.topic.as_str();
+    let source = clusters.source_layout().await?;
+    let target = clusters.target_layout().await?;
+    let source_queues = queues(&clusters.source, name).await?;
+    let target_queues = queues(&clusters.target, name).await?;
+    let target_groups: BTreeSet<String> = clusters.target.group_names(&target).await?.into_iter().collect();
+
+    let mut e = Evidence {
+        topic: name.to_string(),
+        groups: topic.groups.clone(),
+        on_source: source_queues.is_some(),
+        on_target: target_queues.is_some(),
+        target_queues: target_queues.unwrap_or_default(),
+        groups_missing_on_target: topic
+            .groups
+            .iter()
+            .filter(|g| !target_groups.contains(*g))
+            .cloned()
+            .collect(),
+        through_ferry: proxy.registry.clients().into_iter().map(|c| c.client_id).collect(),
+        ..Evidence::default()
+    };
+
+    let epoch = proxy.stages.get(name).map_or(0, |v| v.epoch);
+    let recent = proxy.routes.recent(name, route_window);
+    e.route_askers = recent.len();
+    e.route_behind = recent
+        .iter()
+        .filter(|f| f.epoch < epoch)
+        .map(|f| {
+            format!("{} (has {})", f.client, f.stage.map_or("the source's route".into(), |s| s.to_string()))
+        })
+        .collect();
+
+    let mut committed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (broker, master) in target.masters() {
+        for (key, queues) in clusters.target.committed_offsets(master).await? {
+            if let Some(group) = key.strip_prefix(name).and_then(|rest| rest.strip_prefix('@')) {
+                committed
+                    .entry(group.to_string())
+                    .or_default()
+                    .extend(queues.keys().map(|q| format!("{broker}:{q}")));
+            }
+        }
+    }
+    e.target_committed = committed;
+
+    for group in &topic.groups {
+        e.source_consumers.insert(group.clone(), consumers(&clusters.source, &source, group).await?);
+        e.target_consumers.insert(group.clone(), consumers(&clusters.target, &target, group).await?);
+        let retry = format!("%RETRY%{group}");
+        let on_source =
+            clusters.source.group_backlog(&source, group, &[name.to_string(), retry.clone()].into()).await?;
+        e.source_backlog
+            .insert(group.clone(), (on_source.backlog_of_topic(name), on_source.backlog_of_topic(&retry)));
+        let on_target = clusters.target.group_backlog(&target, group, &[name.to_string()].into()).await?;
+        e.target_backlog.insert(group.clone(), on_target.backlog_of_topic(name));
+    }
+    Ok(e)
+}
+
+/// Consumer groups that have taken `topic` on the source (a committed offset on any master):
+/// the default set of groups a topic's checks cover.
+pub async fn groups_of_topic(clusters: &Clusters, topic: &str) -> Result<Vec<String>, AdminError> {
+    let source = clusters.source_layout().await?;
+    let mut groups = BTreeSet::new();
+    for (_, master) in source.masters() {
+        for key in clusters.source.committed_offsets(master).await?.into_keys() {
+            if let Some(group) = key.strip_prefix(topic).and_then(|rest| rest.strip_prefix('@')) {
+                groups.insert(group.to_string());
+            }
+        }
+    }
+    Ok(groups.into_iter().collect())
+}

@@ -1,0 +1,205 @@
+//! The seamless migration as the store keeps it and the API shows it.
+
+use std::fmt;
+
+use ferry_proxy::Stage;
+use serde::{Deserialize, Serialize};
+
+use crate::task::Timestamp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MigrationId(pub i64);
+
+impl fmt::Display for MigrationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// How Ferry reaches one cluster. The secret key is kept (checks run again after a restart) but
+/// never shown: it is skipped when serialized for the API and redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterEndpoint {
+    /// NameServer list, `host:port;host:port`.
+    pub namesrv: String,
+    pub cluster: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub secret_key: Option<String>,
+}
+
+impl ClusterEndpoint {
+    pub fn new(namesrv: impl Into<String>, cluster: impl Into<String>) -> ClusterEndpoint {
+        ClusterEndpoint {
+            namesrv: namesrv.into(),
+            cluster: cluster.into(),
+            access_key: None,
+            secret_key: None,
+        }
+    }
+
+    /// The form written to the store: with the secret.
+    pub(crate) fn to_stored(&self) -> String {
+        serde_json::json!({
+            "namesrv": self.namesrv,
+            "cluster": self.cluster,
+            "accessKey": self.access_key,
+            "secretKey": self.secret_key,
+        })
+        .to_string()
+    }
+}
+
+impl fmt::Debug for ClusterEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterEndpoint")
+            .field("namesrv", &self.namesrv)
+            .field("cluster", &self.cluster)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationStatus {
+    Active,
+    Completed,
+}
+
+impl MigrationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationStatus::Active => "active",
+            MigrationStatus::Completed => "completed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MigrationStatus> {
+        [MigrationStatus::Active, MigrationStatus::Completed].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Migration {
+    pub id: MigrationId,
+    pub name: String,
+    pub source: ClusterEndpoint,
+    pub target: ClusterEndpoint,
+    pub status: MigrationStatus,
+    pub created_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+}
+
+/// One topic of a migration and where it stands.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrationTopic {
+    pub topic: String,
+    /// Consumer groups of the topic whose readiness is checked (and whose retry topics follow).
+    pub groups: Vec<String>,
+    pub stage: Stage,
+    pub strict_order: bool,
+    pub source_drained: bool,
+    /// The latest health check toward the next stage.
+    pub last_check: Option<CheckReport>,
+    pub updated_at: Timestamp,
+}
+
+/// One named gate and the evidence it saw, in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+impl Check {
+    pub fn pass(name: &str, detail: impl Into<String>) -> Check {
+        Check { name: name.to_string(), passed: true, detail: detail.into() }
+    }
+
+    pub fn fail(name: &str, detail: impl Into<String>) -> Check {
+        Check { name: name.to_string(), passed: false, detail: detail.into() }
+    }
+}
+
+/// The checks for one step of one topic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    pub from: Stage,
+    pub toward: Stage,
+    pub at: Timestamp,
+    pub checks: Vec<Check>,
+}
+
+impl CheckReport {
+    pub fn ready(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    pub fn failing(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+
+    /// "name: detail; name: detail" of the failing checks.
+    pub fn blockers(&self) -> String {
+        self.failing().map(|c| format!("{}: {}", c.name, c.detail)).collect::<Vec<_>>().join("; ")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransitionKind {
+    Added,
+    Forward,
+    Rollback,
+    Removed,
+    Drained,
+}
+
+impl TransitionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransitionKind::Added => "added",
+            TransitionKind::Forward => "forward",
+            TransitionKind::Rollback => "rollback",
+            TransitionKind::Removed => "removed",
+            TransitionKind::Drained => "drained",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TransitionKind> {
+        [
+            TransitionKind::Added,
+            TransitionKind::Forward,
+            TransitionKind::Rollback,
+            TransitionKind::Removed,
+            TransitionKind::Drained,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// One entry of a topic's history.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transition {
+    pub topic: String,
+    pub kind: TransitionKind,
+    pub from: Option<Stage>,
+    pub to: Option<Stage>,
+    pub actor: String,
+    pub reason: Option<String>,
+    /// Checks that failed and were ignored on purpose, with their evidence at the time.
+    pub ignored: Vec<Check>,
+    pub at: Timestamp,
+}

@@ -1,0 +1,404 @@
+//! The store's side of seamless migrations: tasks, topics, transitions, relay ports, settings.
+
+use chrono::Utc;
+use ferry_proxy::{RelayAssignment, Side, Stage};
+use sqlx::FromRow;
+
+use super::Store;
+use crate::error::StoreError;
+use crate::migration::{
+    CheckReport, ClusterEndpoint, Migration, MigrationId, MigrationStatus, MigrationTopic, Transition,
+    TransitionKind,
+};
+use crate::task::Timestamp;
+
+#[derive(FromRow)]
+struct MigrationRow {
+    id: i64,
+    name: String,
+    source: String,
+    target: String,
+    status: String,
+    created_at: Timestamp,
+    completed_at: Option<Timestamp>,
+}
+
+#[derive(FromRow)]
+struct TopicRow {
+    topic: String,
+    groups: String,
+    stage: String,
+    strict_order: bool,
+    source_drained: bool,
+    last_check: Option<String>,
+    updated_at: Timestamp,
+}
+
+#[derive(FromRow)]
+struct TransitionRow {
+    topic: String,
+    action: String,
+    from_stage: Option<String>,
+    to_stage: Option<String>,
+    actor: String,
+    reason: Option<String>,
+    ignored: String,
+    at: Timestamp,
+}
+
+impl Store {
+    pub async fn create_migration(
+        &self,
+        name: &str,
+        source: &ClusterEndpoint,
+        target: &ClusterEndpoint,
+    ) -> Result<Migration, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO migrations (name, source, target, status, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(name)
+        .bind(source.to_stored())
+        .bind(target.to_stored())
+        .bind(MigrationStatus::Active.as_str())
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| self.database(e))?;
+        self.migration(MigrationId(id)).await?.ok_or_else(|| self.migration_not_found(MigrationId(id)))
+    }
+
+    /// Every migration, newest first.
+    pub async fn migrations(&self) -> Result<Vec<Migration>, StoreError> {
+        let rows: Vec<MigrationRow> = sqlx::query_as("SELECT * FROM migrations ORDER BY id DESC")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        rows.into_iter().map(|r| self.migration_of(r)).collect()
+    }
+
+    pub async fn migration(&self, id: MigrationId) -> Result<Option<Migration>, StoreError> {
+        let row: Option<MigrationRow> = sqlx::query_as("SELECT * FROM migrations WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        row.map(|r| self.migration_of(r)).transpose()
+    }
+
+    pub async fn complete_migration(&self, id: MigrationId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE migrations SET status = $1, completed_at = $2 WHERE id = $3")
+            .bind(MigrationStatus::Completed.as_str())
+            .bind(Utc::now())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        Ok(())
+    }
+
+    /// Adds a topic at Initial; false if the migration already has it.
+    pub async fn add_migration_topic(
+        &self,
+        id: MigrationId,
+        topic: &str,
+        groups: &[String],
+        strict_order: bool,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO migration_topics
+                 (migration_id, topic, groups, stage, strict_order, source_drained, updated_at)
+             VALUES ($1, $2, $3, $4, $5, FALSE, $6)
+             ON CONFLICT (migration_id, topic) DO NOTHING",
+        )
+        .bind(id.0)
+        .bind(topic)
+        .bind(serde_json::to_string(groups).expect("a list of strings is JSON"))
+        .bind(Stage::Initial.name())
+        .bind(strict_order)
+        .bind(Utc::now())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => self.migration_not_found(id),
+            _ => self.database(e),
+        })?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn migration_topics(&self, id: MigrationId) -> Result<Vec<MigrationTopic>, StoreError> {
+        let rows: Vec<TopicRow> =
+            sqlx::query_as("SELECT * FROM migration_topics WHERE migration_id = $1 ORDER BY topic")
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.database(e))?;
+        rows.into_iter().map(|r| self.topic_of(r)).collect()
+    }
+
+    /// Saves a topic's stage, flags, groups and latest check.
+    pub async fn update_migration_topic(
+        &self,
+        id: MigrationId,
+        t: &MigrationTopic,
+    ) -> Result<(), StoreError> {
+        let last_check = t.last_check.as_ref().map(|c| serde_json::to_string(c).expect("a report is JSON"));
+        sqlx::query(
+            "UPDATE migration_topics
+             SET groups = $1, stage = $2, strict_order = $3, source_drained = $4, last_check = $5,
+                 updated_at = $6
+             WHERE migration_id = $7 AND topic = $8",
+        )
+        .bind(serde_json::to_string(&t.groups).expect("a list of strings is JSON"))
+        .bind(t.stage.name())
+        .bind(t.strict_order)
+        .bind(t.source_drained)
+        .bind(last_check)
+        .bind(t.updated_at)
+        .bind(id.0)
+        .bind(&t.topic)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.database(e))?;
+        Ok(())
+    }
+
+    pub async fn remove_migration_topic(&self, id: MigrationId, topic: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM migration_topics WHERE migration_id = $1 AND topic = $2")
+            .bind(id.0)
+            .bind(topic)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        Ok(())
+    }
+
+    pub async fn record_transition(&self, id: MigrationId, t: &Transition) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO migration_transitions
+                 (migration_id, topic, action, from_stage, to_stage, actor, reason, ignored, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id.0)
+        .bind(&t.topic)
+        .bind(t.kind.as_str())
+        .bind(t.from.map(Stage::name))
+        .bind(t.to.map(Stage::name))
+        .bind(&t.actor)
+        .bind(&t.reason)
+        .bind(serde_json::to_string(&t.ignored).expect("checks are JSON"))
+        .bind(t.at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.database(e))?;
+        Ok(())
+    }
+
+    /// A migration's history (of one topic, if given), oldest first.
+    pub async fn transitions(
+        &self,
+        id: MigrationId,
+        topic: Option<&str>,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let rows: Vec<TransitionRow> = sqlx::query_as(
+            "SELECT topic, action, from_stage, to_stage, actor, reason, ignored, at
+             FROM migration_transitions
+             WHERE migration_id = $1 AND ($2 IS NULL OR topic = $2)
+             ORDER BY id",
+        )
+        .bind(id.0)
+        .bind(topic)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.database(e))?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Transition {
+                    kind: TransitionKind::parse(&r.action)
+                        .ok_or_else(|| self.unreadable("a transition", &r.action))?,
+                    from: r.from_stage.as_deref().map(|s| self.stage(s)).transpose()?,
+                    to: r.to_stage.as_deref().map(|s| self.stage(s)).transpose()?,
+                    ignored: serde_json::from_str(&r.ignored)
+                        .map_err(|_| self.unreadable("checks", &r.ignored))?,
+                    topic: r.topic,
+                    actor: r.actor,
+                    reason: r.reason,
+                    at: r.at,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn relay_assignments(&self) -> Result<Vec<RelayAssignment>, StoreError> {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT side, backend, port FROM relay_assignments ORDER BY port")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.database(e))?;
+        rows.into_iter()
+            .map(|(side, backend, port)| {
+                let side = match side.as_str() {
+                    "source" => Side::Source,
+                    "target" => Side::Target,
+                    _ => return Err(self.unreadable("a relay side", &side)),
+                };
+                let port =
+                    u16::try_from(port).map_err(|_| self.unreadable("a relay port", &port.to_string()))?;
+                Ok(RelayAssignment { side, backend, port })
+            })
+            .collect()
+    }
+
+    /// Adds relay assignments not yet kept (existing ones keep their port).
+    pub async fn save_relay_assignments(&self, all: &[RelayAssignment]) -> Result<(), StoreError> {
+        for a in all {
+            sqlx::query(
+                "INSERT INTO relay_assignments (side, backend, port) VALUES ($1, $2, $3)
+                 ON CONFLICT (side, backend) DO NOTHING",
+            )
+            .bind(a.side.name())
+            .bind(&a.backend)
+            .bind(i64::from(a.port))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        }
+        Ok(())
+    }
+
+    pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.database(e))
+    }
+
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.database(e))?;
+        Ok(())
+    }
+
+    fn migration_of(&self, r: MigrationRow) -> Result<Migration, StoreError> {
+        let endpoint = |text: &str| -> Result<ClusterEndpoint, StoreError> {
+            serde_json::from_str(text).map_err(|_| self.unreadable("a cluster endpoint", "(not shown)"))
+        };
+        Ok(Migration {
+            id: MigrationId(r.id),
+            name: r.name,
+            source: endpoint(&r.source)?,
+            target: endpoint(&r.target)?,
+            status: MigrationStatus::parse(&r.status)
+                .ok_or_else(|| self.unreadable("a migration status", &r.status))?,
+            created_at: r.created_at,
+            completed_at: r.completed_at,
+        })
+    }
+
+    fn topic_of(&self, r: TopicRow) -> Result<MigrationTopic, StoreError> {
+        let last_check: Option<CheckReport> = r
+            .last_check
+            .as_deref()
+            .map(|c| serde_json::from_str(c).map_err(|_| self.unreadable("a check report", c)))
+            .transpose()?;
+        Ok(MigrationTopic {
+            groups: serde_json::from_str(&r.groups)
+                .map_err(|_| self.unreadable("a group list", &r.groups))?,
+            stage: self.stage(&r.stage)?,
+            topic: r.topic,
+            strict_order: r.strict_order,
+            source_drained: r.source_drained,
+            last_check,
+            updated_at: r.updated_at,
+        })
+    }
+
+    fn stage(&self, s: &str) -> Result<Stage, StoreError> {
+        Stage::parse(s).ok_or_else(|| self.unreadable("a stage", s))
+    }
+
+    fn unreadable(&self, what: &'static str, value: &str) -> StoreError {
+        StoreError::Unreadable { path: self.path.to_path_buf(), what, value: value.to_string() }
+    }
+
+    fn migration_not_found(&self, id: MigrationId) -> StoreError {
+        StoreError::MigrationNotFound { id, path: self.path.to_path_buf() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migration::Check;
+
+    #[tokio::test]
+    async fn a_migration_its_topics_and_history_round_trip() {
+        let store = Store::open_in_memory().await.unwrap();
+        let mut source = ClusterEndpoint::new("10.0.0.1:9876", "src");
+        source.access_key = Some("ak".into());
+        source.secret_key = Some("very-secret".into());
+        let m = store
+            .create_migration("move", &source, &ClusterEndpoint::new("10.0.0.2:9876", "dst"))
+            .await
+            .unwrap();
+        assert_eq!(m.source.secret_key.as_deref(), Some("very-secret"), "kept for checks after a restart");
+        assert!(!serde_json::to_string(&m).unwrap().contains("very-secret"), "never shown");
+        assert!(!format!("{m:?}").contains("very-secret"));
+
+        assert!(store.add_migration_topic(m.id, "orders", &["billing".into()], true).await.unwrap());
+        assert!(!store.add_migration_topic(m.id, "orders", &[], false).await.unwrap(), "added once");
+        let mut t = store.migration_topics(m.id).await.unwrap().remove(0);
+        assert_eq!(
+            (t.stage, t.strict_order, t.groups.clone()),
+            (Stage::Initial, true, vec!["billing".to_string()])
+        );
+        t.stage = Stage::DualRead;
+        t.last_check = Some(CheckReport {
+            from: Stage::DualRead,
+            toward: Stage::DualReadWrite,
+            at: Utc::now(),
+            checks: vec![Check::fail("route-settled", "1 client behind")],
+        });
+        store.update_migration_topic(m.id, &t).await.unwrap();
+        let back = store.migration_topics(m.id).await.unwrap().remove(0);
+        assert_eq!(back.stage, Stage::DualRead);
+        assert_eq!(back.last_check, t.last_check);
+
+        let tr = Transition {
+            topic: "orders".into(),
+            kind: TransitionKind::Forward,
+            from: Some(Stage::Initial),
+            to: Some(Stage::DualRead),
+            actor: "ops".into(),
+            reason: Some("checked by hand".into()),
+            ignored: vec![Check::fail("clients-through-ferry", "10.0.0.9@1 direct")],
+            at: Utc::now(),
+        };
+        store.record_transition(m.id, &tr).await.unwrap();
+        let h = store.transitions(m.id, Some("orders")).await.unwrap();
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].ignored, tr.ignored);
+        assert!(store.transitions(m.id, Some("other")).await.unwrap().is_empty());
+
+        let err = store.add_migration_topic(MigrationId(99), "x", &[], false).await.unwrap_err();
+        assert!(err.to_string().contains("migration 99 not found"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn relay_ports_are_kept_once() {
+        let store = Store::open_in_memory().await.unwrap();
+        let a = RelayAssignment { side: Side::Source, backend: "10.0.0.1:10911".into(), port: 30002 };
+        store.save_relay_assignments(std::slice::from_ref(&a)).await.unwrap();
+        let moved = RelayAssignment { port: 30006, ..a.clone() };
+        store.save_relay_assignments(&[moved]).await.unwrap();
+        assert_eq!(store.relay_assignments().await.unwrap(), vec![a]);
+    }
+}
