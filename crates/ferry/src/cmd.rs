@@ -6,3 +6,4 @@ pub mod import;
 pub mod lag;
 pub mod switch_check;
 pub mod tasks;
+pub mod template;

@@ -20,8 +20,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Export topics, subscription groups and ACL accounts of a live cluster to a JSON document.
+    /// Export topics, subscription groups and ACL accounts of a live cluster (or a document file) to a
+    /// JSON document, or its topics and groups to an .xlsx workbook.
     Export(cmd::export::ExportArgs),
+    /// Write an empty .xlsx workbook of topics and groups to fill in, for a 4.x or a 5.x target.
+    Template(cmd::template::TemplateArgs),
     /// Compare a source (document or cluster) with a target: missing, different, extra.
     Diff(cmd::diff::DiffArgs),
     /// Import topics and groups from a document or a live cluster into a target cluster.
@@ -48,6 +51,7 @@ fn main() {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Export(args) => cmd::export::run(args).await,
+            Command::Template(args) => cmd::template::run(args),
             Command::Lag(args) => cmd::lag::run(args).await,
             Command::SwitchCheck(args) => cmd::switch_check::run(args).await,
             Command::Tasks(args) => cmd::tasks::run_tasks(args).await,

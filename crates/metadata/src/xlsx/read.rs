@@ -854,13 +854,13 @@ fn document(topics: Vec<TopicEntry>, groups: Vec<GroupEntry>) -> Document {
         .collect();
     let now = Utc::now();
     Document {
-        configs: Value::Null,
+        configs: Value::Object(Map::new()),
         metadata: ApacheMetadata {
             topic_config_table,
             subscription_group_table,
             export_time: Some(now.timestamp_millis()),
         },
-        metrics: Value::Null,
+        metrics: Value::Object(Map::new()),
         ferry: Some(FerryDetail {
             format_version: FORMAT_VERSION,
             exported_by: format!("ferry {}", env!("CARGO_PKG_VERSION")),
