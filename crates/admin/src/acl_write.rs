@@ -198,14 +198,44 @@ mod tests {
         );
     }
 
-    /// An answer shaped as 5.3.3 `AdminBrokerProcessor.getAcl` writes it (fastjson: keys sorted,
-    /// `sourceIps` left out when the entry has none; written by hand from `AclConverter`).
+    /// Answers recorded from real brokers by `crates/ferry/tests/import_acl.rs`
+    /// (`FERRY_RECORD_FRAMES=1`): 5.3.3 AUTH_GET_ACL of the testkit's `ferryuser`, which the
+    /// broker migrated from `plain_acl.yml` at boot (fastjson: keys sorted, no `sourceIps`).
     #[test]
-    fn a_5_3_3_acl_answer_parses() {
-        let body = br#"{"policies":[{"entries":[{"actions":["Pub","Sub"],"decision":"Allow","resource":"Topic:acl-topic-rw"},{"actions":["All"],"decision":"Deny","resource":"Topic:acl-topic-deny"}],"policyType":"Custom"},{"entries":[{"actions":["All"],"decision":"Deny","resource":"Topic:*"}],"policyType":"Default"}],"subject":"User:ferryuser"}"#;
-        let acl: Acl = parse_body("b", GetAclRequestHeader::CODE, body).unwrap();
+    fn a_recorded_5_3_3_acl_answer_parses() {
+        let raw = include_bytes!("../../remoting/tests/frames/5.3.3-broker-auth-get-acl.bin");
+        let f = ferry_remoting::frame::decode_one(raw, ferry_remoting::frame::DEFAULT_MAX_FRAME).unwrap();
+        assert_eq!(f.header.code, 0);
+        let acl: Acl = parse_body("b", GetAclRequestHeader::CODE, &f.body).unwrap();
         assert_eq!(acl.subject, "User:ferryuser");
-        assert_eq!(acl.policies[0].entries[1].resource.as_deref(), Some("Topic:acl-topic-deny"));
-        assert!(acl.policies[1].entries[0].source_ips.is_empty());
+        let kinds: Vec<&str> = acl.policies.iter().filter_map(|p| p.policy_type.as_deref()).collect();
+        assert_eq!(kinds, ["Custom", "Default"]);
+        let deny = &acl.policies[0].entries[3];
+        assert_eq!(deny.resource.as_deref(), Some("Topic:acl-topic-deny"));
+        assert_eq!(
+            (deny.actions.as_slice(), deny.decision.as_deref()),
+            (&["All".to_string()][..], Some("Deny"))
+        );
+        assert!(deny.source_ips.is_empty());
+    }
+
+    /// 4.9.8 refusing UPDATE_AND_CREATE_ACL_CONFIG for a permission it does not know: code 209 (its
+    /// UPDATE_AND_CREATE_ACL_CONFIG_FAILED) and the reason, kept as a refusal, not a login failure.
+    #[test]
+    fn a_recorded_4_9_8_refusal_keeps_its_code_and_reason() {
+        let raw = include_bytes!("../../remoting/tests/frames/4.9.8-broker-update-acl-config-refused.bin");
+        let f = ferry_remoting::frame::decode_one(raw, ferry_remoting::frame::DEFAULT_MAX_FRAME).unwrap();
+        let e = AdminError::from_remoting(
+            ferry_remoting::Error::Response {
+                addr: "b:10911".into(),
+                request: RequestCode::UPDATE_AND_CREATE_ACL_CONFIG,
+                code: f.header.response_code(),
+                remark: f.header.remark.clone(),
+            },
+            RequestCode::UPDATE_AND_CREATE_ACL_CONFIG,
+        );
+        let AdminError::Refused { code, remark, .. } = e else { panic!("{e:?}") };
+        assert_eq!(code, ResponseCode(209));
+        assert!(remark.contains("t=PUBSUB"), "{remark}");
     }
 }
