@@ -12,6 +12,6 @@ pub use engine::{
     NewMigration, NewTopic, TopicClients, TopicsAdded, TrafficSample,
 };
 pub use model::{
-    Check, CheckReport, ClusterEndpoint, Migration, MigrationId, MigrationStatus, MigrationTopic, Transition,
-    TransitionKind,
+    Check, CheckReport, ClusterEndpoint, Hold, Migration, MigrationId, MigrationStatus, MigrationTopic,
+    Transition, TransitionKind,
 };

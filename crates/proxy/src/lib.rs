@@ -21,6 +21,7 @@ use std::time::Duration;
 use ferry_remoting::frame::DEFAULT_MAX_FRAME;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 pub use namesrv::{RouteFetch, RouteWatch, Upstreams};
 pub use registry::{ClientRecord, ClientRegistry};
@@ -70,10 +71,12 @@ pub struct Proxy {
     front: Arc<namesrv::FrontContext>,
     namesrv_addr: SocketAddr,
     front_task: JoinHandle<()>,
+    shutdown: CancellationToken,
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
+        self.shutdown.cancel();
         self.front_task.abort();
     }
 }
@@ -81,6 +84,7 @@ impl Drop for Proxy {
 impl Proxy {
     /// Starts the front and re-opens relays on the ports they had before (`restore`).
     pub async fn start(config: ProxyConfig, restore: &[RelayAssignment]) -> Result<Proxy, ProxyError> {
+        let shutdown = CancellationToken::new();
         let traffic = Arc::new(Traffic::default());
         let registry = Arc::new(ClientRegistry::default());
         let max_frame = config.relays.max_frame;
@@ -89,6 +93,7 @@ impl Proxy {
             traffic: traffic.clone(),
             registry: registry.clone(),
             connections: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            shutdown: shutdown.clone(),
         })));
         relays.restore(restore)?;
         let listener = TcpListener::bind(&config.namesrv_listen)
@@ -105,10 +110,18 @@ impl Proxy {
             upstreams: RwLock::new(None),
             watch: routes.clone(),
             max_frame,
+            shutdown: shutdown.clone(),
         });
         let front_task = tokio::spawn(namesrv::serve(listener, front.clone()));
         tracing::info!(addr = %namesrv_addr, "NameServer front listening");
-        Ok(Proxy { stages, traffic, registry, routes, relays, front, namesrv_addr, front_task })
+        Ok(Proxy { stages, traffic, registry, routes, relays, front, namesrv_addr, front_task, shutdown })
+    }
+
+    /// Closes the front, every relay and every relayed connection, as a stopped process would.
+    /// Dropping the proxy does the same.
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+        self.front_task.abort();
     }
 
     /// The address clients use as their NameServer.

@@ -95,11 +95,16 @@ pub(crate) struct FrontContext {
     pub upstreams: RwLock<Option<Arc<Upstreams>>>,
     pub watch: Arc<RouteWatch>,
     pub max_frame: usize,
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 pub(crate) async fn serve(listener: TcpListener, ctx: Arc<FrontContext>) {
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = ctx.shutdown.cancelled() => return,
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 let handler = Arc::new(FrontHandler { peer, ctx: ctx.clone() });
@@ -109,8 +114,12 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Arc<FrontContext>) {
                     ..ConnectOptions::default()
                 };
                 let conn = Connection::from_stream(stream, peer.to_string(), options);
+                let shutdown = ctx.shutdown.clone();
                 tokio::spawn(async move {
-                    conn.closed().await;
+                    tokio::select! {
+                        _ = conn.closed() => {}
+                        _ = shutdown.cancelled() => {}
+                    }
                     tracing::debug!(client = %peer, "NameServer-front connection closed");
                 });
             }

@@ -24,6 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::registry::{ClientRegistry, Peer};
 use crate::route::Side;
@@ -69,6 +70,8 @@ pub struct RelayContext {
     pub traffic: Arc<Traffic>,
     pub registry: Arc<ClientRegistry>,
     pub connections: [AtomicUsize; 2],
+    /// Cancelled when the proxy stops: every relayed connection closes with it.
+    pub shutdown: CancellationToken,
 }
 
 struct Relay {
@@ -182,7 +185,11 @@ impl RelayTable {
 
 async fn accept_loop(listener: TcpListener, side: Side, backend: String, ctx: Arc<RelayContext>) {
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = ctx.shutdown.cancelled() => return,
+        };
+        match accepted {
             Ok((client, addr)) => {
                 tokio::spawn(serve_client(client, addr, side, backend.clone(), ctx.clone()));
             }
@@ -243,6 +250,7 @@ async fn serve_client(
     let ended = tokio::select! {
         r = up => ("client", r),
         r = down => ("broker", r),
+        _ = ctx.shutdown.cancelled() => ("Ferry", Ok(())),
     };
     match ended {
         (_, Ok(())) => {

@@ -56,16 +56,20 @@ enum Show {
 }
 
 fn shows(policy: TopicPolicy) -> (Show, Show) {
-    // Strict order: the target must not be read while the source still holds older messages of
-    // the same keys.
-    let target_rw = if policy.strict_order && !policy.source_drained { Show::WriteOnly } else { Show::AsIs };
-    match policy.stage {
+    let (source, target) = match policy.stage {
         Stage::Initial => (Show::AsIs, Show::Absent),
         Stage::DualRead => (Show::AsIs, Show::ReadOnly),
-        Stage::DualReadWrite => (Show::AsIs, target_rw),
-        Stage::CuttingOver => (Show::ReadOnly, target_rw),
+        Stage::DualReadWrite => (Show::AsIs, Show::AsIs),
+        Stage::CuttingOver => (Show::ReadOnly, Show::AsIs),
         Stage::Completed => (Show::Absent, Show::AsIs),
-    }
+    };
+    // Only a side that is written can be held write-only.
+    let hold = |side: Side, show: Show| match (policy.write_only == Some(side), show) {
+        (true, Show::AsIs) => Show::WriteOnly,
+        (true, Show::ReadOnly) => Show::Absent,
+        _ => show,
+    };
+    (hold(Side::Source, source), hold(Side::Target, target))
 }
 
 /// The route a client of a migrating topic is given. `relay` maps a broker address of either side
@@ -194,13 +198,13 @@ mod tests {
     }
 
     #[test]
-    fn strict_order_keeps_target_write_only_until_the_source_drained() {
-        let strict = |stage, source_drained| TopicPolicy { stage, strict_order: true, source_drained };
-        assert_eq!(perms(strict(Stage::DualRead, false)), p(&[("broker-s", 6), ("broker-t", 4)]));
-        assert_eq!(perms(strict(Stage::DualReadWrite, false)), p(&[("broker-s", 6), ("broker-t", 2)]));
-        assert_eq!(perms(strict(Stage::CuttingOver, false)), p(&[("broker-s", 4), ("broker-t", 2)]));
-        assert_eq!(perms(strict(Stage::CuttingOver, true)), p(&[("broker-s", 4), ("broker-t", 6)]));
-        assert_eq!(perms(strict(Stage::Completed, false)), p(&[("broker-t", 6)]));
+    fn a_held_side_is_written_but_not_read() {
+        let hold = |stage, side| TopicPolicy { stage, write_only: Some(side) };
+        assert_eq!(perms(hold(Stage::DualReadWrite, Side::Target)), p(&[("broker-s", 6), ("broker-t", 2)]));
+        assert_eq!(perms(hold(Stage::DualReadWrite, Side::Source)), p(&[("broker-s", 2), ("broker-t", 6)]));
+        assert_eq!(perms(hold(Stage::CuttingOver, Side::Target)), p(&[("broker-s", 4), ("broker-t", 2)]));
+        assert_eq!(perms(hold(Stage::DualRead, Side::Source)), p(&[("broker-s", 2), ("broker-t", 4)]));
+        assert_eq!(perms(hold(Stage::Completed, Side::Source)), p(&[("broker-t", 6)]));
     }
 
     #[test]

@@ -57,18 +57,18 @@ impl std::fmt::Display for Stage {
 
 /// How the NameServer front builds one topic's route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TopicPolicy {
     pub stage: Stage,
-    /// Ordered topics in strict mode: target queues stay write-only until the source has drained,
-    /// so no key is read on the target before its older messages on the source.
-    pub strict_order: bool,
-    /// Set by the engine once every group has consumed everything the source holds for the topic.
-    pub source_drained: bool,
+    /// A side whose queues are shown write-only (producers write them, consumers do not read
+    /// them yet). Ordered topics in strict mode use it after a step that moves keys from one
+    /// cluster to the other: the new side is not read until the old side's older messages are.
+    pub write_only: Option<crate::route::Side>,
 }
 
 impl TopicPolicy {
     pub fn at(stage: Stage) -> TopicPolicy {
-        TopicPolicy { stage, strict_order: false, source_drained: false }
+        TopicPolicy { stage, write_only: None }
     }
 }
 

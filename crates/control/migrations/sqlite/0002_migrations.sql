@@ -17,7 +17,8 @@ CREATE TABLE migration_topics (
     groups         TEXT NOT NULL,
     stage          TEXT NOT NULL,
     strict_order   INTEGER NOT NULL,
-    source_drained INTEGER NOT NULL,
+    -- Strict order: the side held write-only and the offsets the other side must be read up to.
+    hold           TEXT,
     last_check     TEXT,
     updated_at     TEXT NOT NULL,
     PRIMARY KEY (migration_id, topic)

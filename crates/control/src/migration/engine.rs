@@ -14,11 +14,11 @@ use ferry_proxy::{ClientRecord, Proxy, Side, Stage, TopicCounts, TopicPolicy, Up
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::migration::checks::{gates, Evidence};
+use crate::migration::checks::gates;
 use crate::migration::evidence::{self, Clusters};
 use crate::migration::model::{
-    Check, CheckReport, ClusterEndpoint, Migration, MigrationId, MigrationStatus, MigrationTopic, Transition,
-    TransitionKind,
+    Check, CheckReport, ClusterEndpoint, Hold, Migration, MigrationId, MigrationStatus, MigrationTopic,
+    Transition, TransitionKind,
 };
 use crate::store::Store;
 use crate::task::{self, ItemRecord, ItemStatus, NewImportTask, TaskId, Timestamp};
@@ -470,10 +470,26 @@ impl Engine {
         let checks = if toward == t.stage {
             Vec::new()
         } else {
-            match evidence::gather(&clusters, &self.proxy, t, self.settings.route_window).await {
-                Ok(e) => gates(t.stage, toward, &e),
-                Err(e) => vec![Check::fail("clusters-reachable", e.to_string())],
+            let mut checks =
+                match evidence::gather(&clusters, &self.proxy, t, self.settings.route_window).await {
+                    Ok(e) => gates(t.stage, toward, &e),
+                    Err(e) => vec![Check::fail("clusters-reachable", e.to_string())],
+                };
+            if let (true, Some(hold)) = (moves_keys(t.stage, toward), &t.hold) {
+                checks.push(match hold_behind(&clusters, t, hold).await {
+                    Ok(behind) if behind.is_empty() => Check::pass(ORDER_HOLD, "older messages all consumed"),
+                    Ok(behind) => Check::fail(
+                        ORDER_HOLD,
+                        format!(
+                            "the {} is held write-only until older messages on the other side are consumed: {}",
+                            hold.write_only,
+                            behind.join("; ")
+                        ),
+                    ),
+                    Err(e) => Check::fail(ORDER_HOLD, e.to_string()),
+                });
             }
+            checks
         };
         Ok(CheckReport { from: t.stage, toward, at: Utc::now(), checks })
     }
@@ -534,8 +550,11 @@ impl Engine {
             return Err(EngineError::Blocked { topic: t.topic, from, to, report });
         }
         let ignored: Vec<Check> = report.failing().cloned().collect();
+        if t.strict_order {
+            let clusters = self.clusters(m)?;
+            t.hold = hold_after(&clusters, &t.topic, from, to).await?;
+        }
         t.stage = to;
-        t.source_drained = false;
         t.last_check = None;
         t.updated_at = Utc::now();
         self.store.update_migration_topic(m.id, &t).await?;
@@ -700,11 +719,7 @@ impl Engine {
         for t in &topics {
             self.proxy.stages.set(
                 &t.topic,
-                TopicPolicy {
-                    stage: t.stage,
-                    strict_order: t.strict_order,
-                    source_drained: t.source_drained,
-                },
+                TopicPolicy { stage: t.stage, write_only: t.hold.as_ref().map(|h| h.write_only) },
             );
             for g in &t.groups {
                 group_stages.entry(g).or_default().push(t.stage);
@@ -767,9 +782,10 @@ impl Engine {
         self.sample_traffic();
         for m in self.store.migrations().await?.into_iter().filter(|m| m.status == MigrationStatus::Active) {
             for t in self.store.migration_topics(m.id).await? {
-                if t.strict_order && t.stage == Stage::CuttingOver && !t.source_drained {
-                    self.notice_drain(&m, t).await?;
-                } else if t.stage != Stage::Completed {
+                if t.hold.is_some() {
+                    self.release_if_read(&m, t.clone()).await?;
+                }
+                if t.stage != Stage::Completed {
                     if let Err(e) = self.check(m.id, &t.topic).await {
                         tracing::debug!(topic = %t.topic, error = %e, "periodic check failed");
                     }
@@ -780,35 +796,36 @@ impl Engine {
         Ok(())
     }
 
-    /// Strict order: once the source holds nothing unread for any group, the target's queues
-    /// become readable.
-    async fn notice_drain(&self, m: &Migration, mut t: MigrationTopic) -> Result<(), EngineError> {
+    /// Strict order: once every group has read the old side up to the barrier, the held side is
+    /// read again.
+    async fn release_if_read(&self, m: &Migration, t: MigrationTopic) -> Result<(), EngineError> {
         let _step = self.steps.lock().await;
+        // Re-read under the lock: a step may have changed it since.
+        let mut t = self.topic(m.id, &t.topic).await?;
+        let Some(hold) = t.hold.clone() else { return Ok(()) };
         let clusters = self.clusters(m)?;
-        let e = match evidence::gather(&clusters, &self.proxy, &t, self.settings.route_window).await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::debug!(topic = %t.topic, error = %e, "drain check failed");
-                return Ok(());
+        match hold_behind(&clusters, &t, &hold).await {
+            Ok(behind) if behind.is_empty() => {
+                t.hold = None;
+                t.updated_at = Utc::now();
+                self.store.update_migration_topic(m.id, &t).await?;
+                let reason = format!("the {} is read again", hold.write_only);
+                self.record(
+                    m.id,
+                    &t.topic,
+                    TransitionKind::Released,
+                    Some(t.stage),
+                    Some(t.stage),
+                    "ferry",
+                    Some(reason),
+                    Vec::new(),
+                )
+                .await?;
+                tracing::info!(topic = %t.topic, side = %hold.write_only, "strict-order hold released");
+                self.sync_routes(m.id).await?;
             }
-        };
-        if drained(&e) {
-            t.source_drained = true;
-            t.updated_at = Utc::now();
-            self.store.update_migration_topic(m.id, &t).await?;
-            self.record(
-                m.id,
-                &t.topic,
-                TransitionKind::Drained,
-                Some(t.stage),
-                Some(t.stage),
-                "ferry",
-                None,
-                Vec::new(),
-            )
-            .await?;
-            tracing::info!(topic = %t.topic, "source drained: target queues readable");
-            self.sync_routes(m.id).await?;
+            Ok(_) => {}
+            Err(e) => tracing::debug!(topic = %t.topic, error = %e, "hold check failed"),
         }
         Ok(())
     }
@@ -834,8 +851,80 @@ impl Engine {
     }
 }
 
-fn drained(e: &Evidence) -> bool {
-    e.source_backlog.values().all(|(t, r)| *t == 0 && *r == 0)
+const ORDER_HOLD: &str = "order-hold";
+
+/// Steps that move keys of an ordered topic from one cluster to the other (the set of writable
+/// queues changes from a set on one side to a set including the other).
+fn moves_keys(from: Stage, to: Stage) -> bool {
+    matches!(
+        (from, to),
+        (Stage::DualRead, Stage::DualReadWrite)
+            | (Stage::DualReadWrite, Stage::CuttingOver)
+            | (Stage::CuttingOver, Stage::DualReadWrite)
+            | (Stage::DualReadWrite, Stage::DualRead)
+    )
+}
+
+/// The hold a strict-order topic takes after `from -> to`: the side keys moved to is held until
+/// the side they left is read up to its current max offsets.
+async fn hold_after(
+    clusters: &Clusters,
+    topic: &str,
+    from: Stage,
+    to: Stage,
+) -> Result<Option<Hold>, EngineError> {
+    if !moves_keys(from, to) {
+        return Ok(None);
+    }
+    let write_only = if to > from { Side::Target } else { Side::Source };
+    let (admin, layout) = match write_only {
+        Side::Target => (&clusters.source, clusters.source_layout().await.map_err(EngineError::Source)?),
+        Side::Source => (&clusters.target, clusters.target_layout().await.map_err(EngineError::Target)?),
+    };
+    let side_error = |e| match write_only {
+        Side::Target => EngineError::Source(e),
+        Side::Source => EngineError::Target(e),
+    };
+    let mut barrier = BTreeMap::new();
+    for (broker, master) in layout.masters() {
+        let stats = admin.topic_stats(master, topic).await.map_err(side_error)?;
+        for (q, o) in &stats.offset_table {
+            barrier.insert(format!("{broker}:{}", q.queue_id), o.max_offset);
+        }
+    }
+    Ok(Some(Hold { write_only, barrier, since: Utc::now() }))
+}
+
+/// Queues of the side a hold waits for that some group has not read up to the barrier, in words.
+async fn hold_behind(
+    clusters: &Clusters,
+    t: &MigrationTopic,
+    hold: &Hold,
+) -> Result<Vec<String>, AdminError> {
+    let (admin, layout) = match hold.write_only {
+        Side::Target => (&clusters.source, clusters.source_layout().await?),
+        Side::Source => (&clusters.target, clusters.target_layout().await?),
+    };
+    let mut committed: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (broker, master) in layout.masters() {
+        for (key, queues) in admin.committed_offsets(master).await? {
+            if let Some(group) = key.strip_prefix(t.topic.as_str()).and_then(|r| r.strip_prefix('@')) {
+                for (q, offset) in queues {
+                    committed.insert((group.to_string(), format!("{broker}:{q}")), offset);
+                }
+            }
+        }
+    }
+    let mut behind = Vec::new();
+    for group in &t.groups {
+        for (queue, max) in hold.barrier.iter().filter(|(_, max)| **max > 0) {
+            let at = committed.get(&(group.clone(), queue.clone())).copied().unwrap_or(0);
+            if at < *max {
+                behind.push(format!("{group} at {at} of {max} on {queue}"));
+            }
+        }
+    }
+    Ok(behind)
 }
 
 /// An import outcome as the task store keeps it.

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use ferry_proxy::Stage;
+use std::collections::BTreeMap;
+
+use ferry_proxy::{Side, Stage};
 use serde::{Deserialize, Serialize};
 
 use crate::task::Timestamp;
@@ -105,10 +107,23 @@ pub struct MigrationTopic {
     pub groups: Vec<String>,
     pub stage: Stage,
     pub strict_order: bool,
-    pub source_drained: bool,
+    /// Strict order only: a side held write-only until the other is read up to a barrier.
+    pub hold: Option<Hold>,
     /// The latest health check toward the next stage.
     pub last_check: Option<CheckReport>,
     pub updated_at: Timestamp,
+}
+
+/// After a step that moves keys of a strict-order topic from one cluster to the other, the side
+/// the keys moved to is written but not read until every group has consumed, on the side they
+/// left, everything written there before the step: then no key is read out of order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hold {
+    pub write_only: Side,
+    /// Queues (`broker:queue`) of the other side and their max offset at the step.
+    pub barrier: BTreeMap<String, i64>,
+    pub since: Timestamp,
 }
 
 /// One named gate and the evidence it saw, in words.
@@ -162,7 +177,8 @@ pub enum TransitionKind {
     Forward,
     Rollback,
     Removed,
-    Drained,
+    /// A strict-order hold ended: the held side is read again.
+    Released,
 }
 
 impl TransitionKind {
@@ -172,7 +188,7 @@ impl TransitionKind {
             TransitionKind::Forward => "forward",
             TransitionKind::Rollback => "rollback",
             TransitionKind::Removed => "removed",
-            TransitionKind::Drained => "drained",
+            TransitionKind::Released => "released",
         }
     }
 
@@ -182,7 +198,7 @@ impl TransitionKind {
             TransitionKind::Forward,
             TransitionKind::Rollback,
             TransitionKind::Removed,
-            TransitionKind::Drained,
+            TransitionKind::Released,
         ]
         .into_iter()
         .find(|v| v.as_str() == s)

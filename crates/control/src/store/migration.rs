@@ -29,7 +29,7 @@ struct TopicRow {
     groups: String,
     stage: String,
     strict_order: bool,
-    source_drained: bool,
+    hold: Option<String>,
     last_check: Option<String>,
     updated_at: Timestamp,
 }
@@ -107,8 +107,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO migration_topics
-                 (migration_id, topic, groups, stage, strict_order, source_drained, updated_at)
-             VALUES ($1, $2, $3, $4, $5, FALSE, $6)
+                 (migration_id, topic, groups, stage, strict_order, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (migration_id, topic) DO NOTHING",
         )
         .bind(id.0)
@@ -143,16 +143,17 @@ impl Store {
         t: &MigrationTopic,
     ) -> Result<(), StoreError> {
         let last_check = t.last_check.as_ref().map(|c| serde_json::to_string(c).expect("a report is JSON"));
+        let hold = t.hold.as_ref().map(|h| serde_json::to_string(h).expect("a hold is JSON"));
         sqlx::query(
             "UPDATE migration_topics
-             SET groups = $1, stage = $2, strict_order = $3, source_drained = $4, last_check = $5,
+             SET groups = $1, stage = $2, strict_order = $3, hold = $4, last_check = $5,
                  updated_at = $6
              WHERE migration_id = $7 AND topic = $8",
         )
         .bind(serde_json::to_string(&t.groups).expect("a list of strings is JSON"))
         .bind(t.stage.name())
         .bind(t.strict_order)
-        .bind(t.source_drained)
+        .bind(hold)
         .bind(last_check)
         .bind(t.updated_at)
         .bind(id.0)
@@ -315,7 +316,11 @@ impl Store {
             stage: self.stage(&r.stage)?,
             topic: r.topic,
             strict_order: r.strict_order,
-            source_drained: r.source_drained,
+            hold: r
+                .hold
+                .as_deref()
+                .map(|h| serde_json::from_str(h).map_err(|_| self.unreadable("a hold", h)))
+                .transpose()?,
             last_check,
             updated_at: r.updated_at,
         })
