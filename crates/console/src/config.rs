@@ -1,0 +1,497 @@
+//! `ferry.toml`: what `ferry serve` runs. Every key is optional; errors name the file, the line,
+//! the key and the problem. Flags given to `ferry serve` override the file ([`Overrides`]).
+//!
+//! ```toml
+//! [proxy]
+//! namesrv_listen = "0.0.0.0:9876"   # the NameServer front clients point at
+//! relay_bind = "0.0.0.0"            # where relays listen
+//! advertised_host = "10.0.0.5"      # the host clients are told to reach relays (and the front) at
+//! relay_ports = "30000-30999"       # relay port pairs p-2 and p, one pair per broker
+//!
+//! [api]
+//! listen = "127.0.0.1:8080"
+//! token = "..."                     # else kept in the store, generated on first start
+//!
+//! [store]
+//! path = "/var/lib/ferry/ferry.db"  # relative paths are relative to this file
+//!
+//! [engine]
+//! route_window_secs = 90
+//! tick_secs = 10
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ferry_control::migration::EngineSettings;
+use ferry_proxy::ProxyConfig;
+use serde::Deserialize;
+use toml::Spanned;
+
+pub const DEFAULT_NAMESRV_LISTEN: &str = "0.0.0.0:9876";
+pub const DEFAULT_RELAY_BIND: &str = "0.0.0.0";
+pub const DEFAULT_RELAY_PORTS: (u16, u16) = (30000, 30999);
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8080";
+/// Shorter tokens are too easy to guess.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// Where a bad value came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A configuration file, at a line (1-based) when known.
+    File { path: PathBuf, line: Option<usize> },
+    /// A command-line flag.
+    Flag(&'static str),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {} not found", .0.display())]
+    Missing(PathBuf),
+    #[error("cannot read configuration file {}: {error}", path.display())]
+    Unreadable { path: PathBuf, error: String },
+    /// A key (`proxy.relay_ports`), or the file as a whole (empty key), and its problem.
+    #[error("{}", describe(origin, key, problem))]
+    Invalid { origin: Origin, key: String, problem: String },
+}
+
+fn describe(origin: &Origin, key: &str, problem: &str) -> String {
+    match origin {
+        Origin::File { path, line } => {
+            let at = match line {
+                Some(l) => format!("{}:{l}", path.display()),
+                None => path.display().to_string(),
+            };
+            if key.is_empty() {
+                format!("{at}: {problem}")
+            } else {
+                format!("{at}: {key}: {problem}")
+            }
+        }
+        Origin::Flag(flag) => format!("{flag}: {problem}"),
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    proxy: ProxySection,
+    #[serde(default)]
+    api: ApiSection,
+    #[serde(default)]
+    store: StoreSection,
+    #[serde(default)]
+    engine: EngineSection,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProxySection {
+    namesrv_listen: Option<Spanned<String>>,
+    relay_bind: Option<Spanned<String>>,
+    advertised_host: Option<Spanned<String>>,
+    relay_ports: Option<Spanned<String>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiSection {
+    listen: Option<Spanned<String>>,
+    token: Option<Spanned<String>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreSection {
+    path: Option<Spanned<String>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineSection {
+    route_window_secs: Option<Spanned<i64>>,
+    tick_secs: Option<Spanned<i64>>,
+}
+
+/// What `ferry serve` runs with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    pub namesrv_listen: String,
+    pub relay_bind: String,
+    /// `None`: the relay bind address if it is a specific one, else found at start.
+    pub advertised_host: Option<String>,
+    pub relay_ports: (u16, u16),
+    pub api_listen: String,
+    pub api_token: Option<String>,
+    /// `None`: the default store (`--store`, `FERRY_STORE`, `~/.local/share/ferry/ferry.db`).
+    pub store_path: Option<PathBuf>,
+    pub route_window: Duration,
+    pub tick: Duration,
+}
+
+impl fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("namesrv_listen", &self.namesrv_listen)
+            .field("relay_bind", &self.relay_bind)
+            .field("advertised_host", &self.advertised_host)
+            .field("relay_ports", &self.relay_ports)
+            .field("api_listen", &self.api_listen)
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("store_path", &self.store_path)
+            .field("route_window", &self.route_window)
+            .field("tick", &self.tick)
+            .finish()
+    }
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        let engine = EngineSettings::default();
+        ServeConfig {
+            namesrv_listen: DEFAULT_NAMESRV_LISTEN.into(),
+            relay_bind: DEFAULT_RELAY_BIND.into(),
+            advertised_host: None,
+            relay_ports: DEFAULT_RELAY_PORTS,
+            api_listen: DEFAULT_API_LISTEN.into(),
+            api_token: None,
+            store_path: None,
+            route_window: engine.route_window,
+            tick: engine.tick,
+        }
+    }
+}
+
+/// Values given on the command line, which win over the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub namesrv_listen: Option<String>,
+    pub api_listen: Option<String>,
+    pub relay_ports: Option<String>,
+    pub advertised_host: Option<String>,
+}
+
+/// The key at a byte offset, as `section.key` (or the section alone), for toml's own errors,
+/// which give a position but not the key.
+fn key_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let section = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix('[').and_then(|l| l.strip_suffix(']')))
+        .map(|s| s.trim().to_string());
+    let key =
+        line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string()).filter(|k| !k.is_empty());
+    match (section, key) {
+        (Some(s), Some(k)) => format!("{s}.{k}"),
+        (None, Some(k)) => k,
+        (Some(s), None) if !line.trim_start().starts_with('[') => s,
+        _ => String::new(),
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl ServeConfig {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<ServeConfig, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::Missing(path.to_path_buf()))
+            }
+            Err(e) => return Err(ConfigError::Unreadable { path: path.to_path_buf(), error: e.to_string() }),
+        };
+        ServeConfig::parse(path, &text)
+    }
+
+    /// Checks the text of a configuration file; `path` names it in errors and anchors relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
+        let at = |span: Option<std::ops::Range<usize>>| Origin::File {
+            path: path.to_path_buf(),
+            line: span.map(|s| line_of(text, s.start)),
+        };
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            key: e.span().map(|s| key_at(text, s.start)).unwrap_or_default(),
+            origin: at(e.span()),
+            problem: e.message().trim().replace('\n', "; "),
+        })?;
+        let invalid = |key: &str, span: std::ops::Range<usize>, problem: String| ConfigError::Invalid {
+            origin: at(Some(span)),
+            key: key.to_string(),
+            problem,
+        };
+        let mut c = ServeConfig::default();
+        let p = file.proxy;
+        if let Some(v) = p.namesrv_listen {
+            c.namesrv_listen =
+                listen_addr(v.get_ref()).map_err(|e| invalid("proxy.namesrv_listen", v.span(), e))?;
+        }
+        if let Some(v) = p.relay_bind {
+            c.relay_bind = host(v.get_ref()).map_err(|e| invalid("proxy.relay_bind", v.span(), e))?;
+        }
+        if let Some(v) = p.advertised_host {
+            c.advertised_host =
+                Some(host(v.get_ref()).map_err(|e| invalid("proxy.advertised_host", v.span(), e))?);
+        }
+        if let Some(v) = p.relay_ports {
+            c.relay_ports = port_range(v.get_ref()).map_err(|e| invalid("proxy.relay_ports", v.span(), e))?;
+        }
+        if let Some(v) = file.api.listen {
+            c.api_listen = listen_addr(v.get_ref()).map_err(|e| invalid("api.listen", v.span(), e))?;
+        }
+        if let Some(v) = file.api.token {
+            let t = v.get_ref().trim();
+            if t.chars().count() < MIN_TOKEN_CHARS || t.chars().any(char::is_whitespace) {
+                return Err(invalid(
+                    "api.token",
+                    v.span(),
+                    format!("a token needs at least {MIN_TOKEN_CHARS} characters and no spaces"),
+                ));
+            }
+            c.api_token = Some(t.to_string());
+        }
+        if let Some(v) = file.store.path {
+            let raw = v.get_ref().trim();
+            if raw.is_empty() {
+                return Err(invalid("store.path", v.span(), "empty path".into()));
+            }
+            let p = PathBuf::from(raw);
+            c.store_path =
+                Some(if p.is_relative() { path.parent().map(|dir| dir.join(&p)).unwrap_or(p) } else { p });
+        }
+        let secs = |key: &str, v: Spanned<i64>| -> Result<Duration, ConfigError> {
+            match u64::try_from(*v.get_ref()) {
+                Ok(n) if n >= 1 => Ok(Duration::from_secs(n)),
+                _ => Err(invalid(key, v.span(), format!("{} is not a number of seconds >= 1", v.get_ref()))),
+            }
+        };
+        if let Some(v) = file.engine.route_window_secs {
+            c.route_window = secs("engine.route_window_secs", v)?;
+        }
+        if let Some(v) = file.engine.tick_secs {
+            c.tick = secs("engine.tick_secs", v)?;
+        }
+        Ok(c)
+    }
+
+    /// Applies command-line flags on top.
+    pub fn apply(&mut self, o: Overrides) -> Result<(), ConfigError> {
+        let flag = |name: &'static str, problem: String| ConfigError::Invalid {
+            origin: Origin::Flag(name),
+            key: String::new(),
+            problem,
+        };
+        if let Some(v) = o.namesrv_listen {
+            self.namesrv_listen = listen_addr(&v).map_err(|e| flag("--namesrv-listen", e))?;
+        }
+        if let Some(v) = o.api_listen {
+            self.api_listen = listen_addr(&v).map_err(|e| flag("--api-listen", e))?;
+        }
+        if let Some(v) = o.relay_ports {
+            self.relay_ports = port_range(&v).map_err(|e| flag("--relay-ports", e))?;
+        }
+        if let Some(v) = o.advertised_host {
+            self.advertised_host = Some(host(&v).map_err(|e| flag("--advertised-host", e))?);
+        }
+        Ok(())
+    }
+
+    /// How many brokers the relay range can serve (one port pair each).
+    pub fn relay_capacity(&self) -> usize {
+        let (first, last) = self.relay_ports;
+        usize::from((last - first - 2) / 4) + 1
+    }
+
+    /// The proxy's settings, with relays advertised at `advertised_host`.
+    pub fn proxy_config(&self, advertised_host: &str) -> ProxyConfig {
+        let mut c = ProxyConfig::loopback(0, self.relay_ports.0, self.relay_ports.1);
+        c.namesrv_listen = self.namesrv_listen.clone();
+        c.relays.bind_host = self.relay_bind.clone();
+        c.relays.advertised_host = advertised_host.to_string();
+        c
+    }
+
+    pub fn engine_settings(&self) -> EngineSettings {
+        EngineSettings { route_window: self.route_window, tick: self.tick, ..EngineSettings::default() }
+    }
+}
+
+/// `host:port` (IPv6 as `[::1]:port`).
+fn listen_addr(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    let bad = || format!("{v:?} is not host:port (for example 0.0.0.0:9876)");
+    let (h, port) = v.rsplit_once(':').ok_or_else(bad)?;
+    if h.is_empty() || port.parse::<u16>().is_err() {
+        return Err(bad());
+    }
+    Ok(v.to_string())
+}
+
+/// A host name or address, without a port.
+fn host(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err("empty host".into());
+    }
+    if v.chars().any(|c| c.is_whitespace() || c == '/') {
+        return Err(format!("{v:?} is not a host name or address"));
+    }
+    let bracketed = v.starts_with('[') && v.ends_with(']');
+    if !bracketed && v.matches(':').count() == 1 {
+        return Err(format!("{v:?}: give the host without a port"));
+    }
+    Ok(v.to_string())
+}
+
+/// `first-last`, inclusive, room for at least one pair (`p - 2`, `p`).
+fn port_range(v: &str) -> Result<(u16, u16), String> {
+    let v = v.trim();
+    let bad = || format!("{v:?} is not a port range like 30000-30999");
+    let (a, b) = v.split_once('-').ok_or_else(bad)?;
+    let first: u16 = a.trim().parse().map_err(|_| bad())?;
+    let last: u16 = b.trim().parse().map_err(|_| bad())?;
+    if first == 0 {
+        return Err(format!("{v:?}: port 0 is not a port"));
+    }
+    if last < first {
+        return Err(format!("{v:?}: the range ends before it starts"));
+    }
+    if last - first < 2 {
+        return Err(format!(
+            "{v:?} holds no port pair: each broker's relay needs two ports, p-2 and p (old clients send \
+             to port - 2), so the range must span at least 3 ports; give one port pair per broker of both \
+             clusters, e.g. 30000-30999"
+        ));
+    }
+    Ok((first, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ServeConfig, ConfigError> {
+        ServeConfig::parse(Path::new("/etc/ferry/ferry.toml"), text)
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let c = parse(
+            r#"
+            [proxy]
+            namesrv_listen = "0.0.0.0:19876"
+            relay_bind = "10.0.0.5"
+            advertised_host = "ferry.example.com"
+            relay_ports = "31000-31099"
+            [api]
+            listen = "127.0.0.1:18080"
+            token = "0123456789abcdef0123"
+            [store]
+            path = "data/ferry.db"
+            [engine]
+            route_window_secs = 60
+            tick_secs = 5
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.namesrv_listen, "0.0.0.0:19876");
+        assert_eq!(c.relay_bind, "10.0.0.5");
+        assert_eq!(c.advertised_host.as_deref(), Some("ferry.example.com"));
+        assert_eq!(c.relay_ports, (31000, 31099));
+        assert_eq!(c.relay_capacity(), 25);
+        assert_eq!(c.api_listen, "127.0.0.1:18080");
+        assert_eq!(c.api_token.as_deref(), Some("0123456789abcdef0123"));
+        assert_eq!(c.store_path.as_deref(), Some(Path::new("/etc/ferry/data/ferry.db")));
+        assert_eq!((c.route_window, c.tick), (Duration::from_secs(60), Duration::from_secs(5)));
+        assert!(!format!("{c:?}").contains("0123456789abcdef0123"), "the token is not in Debug");
+    }
+
+    #[test]
+    fn an_empty_file_means_the_defaults() {
+        assert_eq!(parse("").unwrap(), ServeConfig::default());
+    }
+
+    #[test]
+    fn errors_name_the_file_line_key_and_problem() {
+        let e = err("[proxy]\nnamesrv_listen = \"0.0.0.0:9876\"\nrelay_ports = \"30000-30001\"\n");
+        assert!(e.starts_with("/etc/ferry/ferry.toml:3: proxy.relay_ports: "), "{e}");
+        assert!(e.contains("p-2 and p"), "{e}");
+
+        let e = err("[proxy]\nrelay_ports = \"30999-30000\"\n");
+        assert!(e.contains(":2: proxy.relay_ports:") && e.contains("ends before it starts"), "{e}");
+
+        let e = err("[proxy]\nrelay_ports = \"many\"\n");
+        assert!(e.contains("not a port range"), "{e}");
+
+        let e = err("[api]\nlisten = \"8080\"\n");
+        assert!(e.contains(":2: api.listen:"), "{e}");
+
+        let e = err("[api]\ntoken = \"short\"\n");
+        assert!(e.contains(":2: api.token:") && !e.contains("short"), "the token is not repeated: {e}");
+
+        let e = err("\n[engine]\ntick_secs = 0\n");
+        assert!(e.contains(":3: engine.tick_secs:"), "{e}");
+
+        // Unknown keys and wrong types are toml's own errors, with the line.
+        let e = err("[proxy]\nrelay_port = \"30000-30999\"\n");
+        assert!(e.starts_with("/etc/ferry/ferry.toml:2: proxy.relay_port: unknown field"), "{e}");
+        let e = err("[engine]\n\ntick_secs = \"10\"\n");
+        assert!(e.starts_with("/etc/ferry/ferry.toml:3: engine.tick_secs: invalid type"), "{e}");
+        let e = err("[api]\nlisten = 8080\n");
+        assert!(e.starts_with("/etc/ferry/ferry.toml:2: api.listen: invalid type"), "{e}");
+        let e = err("[proxi]\n");
+        assert!(e.starts_with("/etc/ferry/ferry.toml:1: unknown field `proxi`"), "{e}");
+        let e = err("[proxy\n");
+        assert!(e.starts_with("/etc/ferry/ferry.toml:1: "), "{e}");
+    }
+
+    #[test]
+    fn a_missing_file_says_so() {
+        let e = ServeConfig::load(Path::new("/nonexistent/ferry.toml")).unwrap_err();
+        assert_eq!(e, ConfigError::Missing("/nonexistent/ferry.toml".into()));
+        assert_eq!(e.to_string(), "configuration file /nonexistent/ferry.toml not found");
+    }
+
+    #[test]
+    fn flags_win_and_are_named_in_errors() {
+        let mut c = parse("[proxy]\nrelay_ports = \"30000-30999\"\n").unwrap();
+        c.apply(Overrides {
+            relay_ports: Some("40000-40010".into()),
+            advertised_host: Some("10.1.1.1".into()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(c.relay_ports, (40000, 40010));
+        assert_eq!(c.relay_capacity(), 3);
+        assert_eq!(c.advertised_host.as_deref(), Some("10.1.1.1"));
+        let e = c.apply(Overrides { relay_ports: Some("40000".into()), ..Overrides::default() }).unwrap_err();
+        assert!(e.to_string().starts_with("--relay-ports: "), "{e}");
+        let e = c
+            .apply(Overrides { advertised_host: Some("10.1.1.1:9876".into()), ..Overrides::default() })
+            .unwrap_err();
+        assert!(e.to_string().contains("without a port"), "{e}");
+    }
+
+    #[test]
+    fn the_proxy_config_carries_every_setting() {
+        let c = ServeConfig { relay_bind: "10.0.0.4".into(), ..ServeConfig::default() };
+        let p = c.proxy_config("10.0.0.5");
+        assert_eq!(p.namesrv_listen, DEFAULT_NAMESRV_LISTEN);
+        assert_eq!(p.relays.bind_host, "10.0.0.4");
+        assert_eq!(p.relays.advertised_host, "10.0.0.5");
+        assert_eq!(p.relays.ports, DEFAULT_RELAY_PORTS);
+    }
+}

@@ -1,0 +1,530 @@
+//! One function per route. Each reads its input, asks the engine (or the proxy, or the store) and
+//! answers JSON; errors go through [`ApiError`].
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ferry_control::migration::{
+    BatchAction, Migration, MigrationId, MigrationTopic, NewMigration, NewTopic, Transition,
+};
+use ferry_control::{ItemRecord, ItemStatus, TaskId, TaskStatus, TaskSummary, Timestamp};
+use ferry_proxy::{ClientRecord, LatencySnapshot, RelayAssignment, Side, Stage, TopicCounts, TopicPolicy};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::ApiState;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The header naming who asks for a change; recorded in the topic's history.
+pub const ACTOR_HEADER: &str = "x-ferry-actor";
+const DEFAULT_ACTOR: &str = "api";
+const MAX_ACTOR_CHARS: usize = 200;
+
+fn actor(headers: &HeaderMap) -> String {
+    headers
+        .get(ACTOR_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().chars().filter(|c| !c.is_control()).take(MAX_ACTOR_CHARS).collect::<String>())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_ACTOR.to_string())
+}
+
+fn migration_id(raw: &str) -> ApiResult<MigrationId> {
+    raw.trim()
+        .parse::<i64>()
+        .map(MigrationId)
+        .map_err(|_| ApiError::invalid(format!("not a migration id: {raw:?} (ids are numbers)")))
+}
+
+/// A JSON body; malformed JSON is a 400 saying where.
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("request body: {e}")))
+}
+
+/// A JSON body that may be left out entirely.
+fn optional_body<T: DeserializeOwned + Default>(bytes: &Bytes) -> ApiResult<T> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        body(bytes)
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Outside the API proper
+// ------------------------------------------------------------------------------------------------
+
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/yaml; charset=utf-8")], crate::OPENAPI_YAML).into_response()
+}
+
+pub async fn metrics(State(state): State<ApiState>) -> ApiResult<Response> {
+    let text = crate::metrics::render(&state.engine).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+}
+
+pub async fn no_route() -> ApiError {
+    ApiError::not_found("no such endpoint (see /api/openapi.yaml)")
+}
+
+pub async fn wrong_method() -> Response {
+    let mut r =
+        ApiError::invalid("method not allowed on this endpoint (see /api/openapi.yaml)").into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+// ------------------------------------------------------------------------------------------------
+// Migrations
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct Migrations {
+    migrations: Vec<Migration>,
+}
+
+pub async fn list_migrations(State(state): State<ApiState>) -> ApiResult<Json<Migrations>> {
+    Ok(Json(Migrations { migrations: state.engine.migrations().await? }))
+}
+
+pub async fn create_migration(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<Response> {
+    let new: NewMigration = body(&bytes)?;
+    for (side, e) in [("source", &new.source), ("target", &new.target)] {
+        if e.namesrv.trim().is_empty() || e.cluster.trim().is_empty() {
+            return Err(ApiError::invalid(format!("{side}: namesrv and cluster are required")));
+        }
+        if e.access_key.is_some() != e.secret_key.is_some() {
+            return Err(ApiError::invalid(format!("{side}: give both accessKey and secretKey, or neither")));
+        }
+    }
+    let m = state.engine.create_migration(new).await?;
+    Ok((StatusCode::CREATED, Json(m)).into_response())
+}
+
+/// A migration, its topics (each with its latest check) and the address clients must use.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrationDetail {
+    migration: Migration,
+    topics: Vec<MigrationTopic>,
+    ferry_namesrv: String,
+}
+
+pub async fn show_migration(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MigrationDetail>> {
+    let id = migration_id(&id)?;
+    let migration = state.engine.migration(id).await?;
+    let topics = state.engine.topics(id).await?;
+    Ok(Json(MigrationDetail { migration, topics, ferry_namesrv: state.client_namesrv.clone() }))
+}
+
+pub async fn complete(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Migration>> {
+    Ok(Json(state.engine.complete(migration_id(&id)?, &actor(&headers)).await?))
+}
+
+// ------------------------------------------------------------------------------------------------
+// Topics and their steps
+// ------------------------------------------------------------------------------------------------
+
+pub async fn add_topics(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let id = migration_id(&id)?;
+    let topics: Vec<NewTopic> = body(&bytes)?;
+    let actor = actor(&headers);
+    // The import's future cannot be proven `Send` (rustc #102211: `stream::iter(&items).map(|x|
+    // async move ..)` in ferry-metadata's export and execute), so it runs to completion on a
+    // blocking thread of its own instead of moving between workers.
+    let engine = state.engine.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let added = tokio::task::spawn_blocking(move || runtime.block_on(engine.add_topics(id, topics, &actor)))
+        .await
+        .map_err(|e| ApiError::internal(format!("adding topics stopped: {e}")))??;
+    Ok(Json(added).into_response())
+}
+
+pub async fn remove_topic(
+    State(state): State<ApiState>,
+    Path((id, topic)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    state.engine.remove_topic(migration_id(&id)?, &topic, &actor(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn check(
+    State(state): State<ApiState>,
+    Path((id, topic)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let report = state.engine.check(migration_id(&id)?, &topic).await?;
+    Ok(Json(report).into_response())
+}
+
+/// The body of a step: checks are ignored only on purpose, with a reason for the history.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StepBody {
+    #[serde(default)]
+    ignore_checks: bool,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `Some(reason)` when checks are to be ignored.
+fn ignore_reason(ignore_checks: bool, reason: Option<&str>) -> ApiResult<Option<String>> {
+    let reason = reason.map(str::trim);
+    match (ignore_checks, reason) {
+        (true, Some(r)) if !r.is_empty() => Ok(Some(r.to_string())),
+        (true, _) => Err(ApiError::invalid(
+            "ignoreChecks needs a reason: say why the failing checks may be ignored (it is kept in the history)",
+        )),
+        (false, Some(r)) if !r.is_empty() => {
+            Err(ApiError::invalid("a reason is recorded only with ignoreChecks: true"))
+        }
+        (false, _) => Ok(None),
+    }
+}
+
+pub async fn proceed(
+    State(state): State<ApiState>,
+    Path((id, topic)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Json<MigrationTopic>> {
+    let id = migration_id(&id)?;
+    let b: StepBody = optional_body(&bytes)?;
+    let ignore = ignore_reason(b.ignore_checks, b.reason.as_deref())?;
+    Ok(Json(state.engine.proceed(id, &topic, ignore.as_deref(), &actor(&headers)).await?))
+}
+
+pub async fn rollback(
+    State(state): State<ApiState>,
+    Path((id, topic)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Json<MigrationTopic>> {
+    let id = migration_id(&id)?;
+    let b: StepBody = optional_body(&bytes)?;
+    let ignore = ignore_reason(b.ignore_checks, b.reason.as_deref())?;
+    Ok(Json(state.engine.rollback(id, &topic, ignore.as_deref(), &actor(&headers)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchBody {
+    action: BatchAction,
+    topics: Vec<String>,
+    #[serde(default)]
+    ignore_checks: bool,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct BatchResults {
+    results: Vec<ferry_control::migration::BatchResult>,
+}
+
+pub async fn batch(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Json<BatchResults>> {
+    let id = migration_id(&id)?;
+    let b: BatchBody = body(&bytes)?;
+    if b.topics.is_empty() {
+        return Err(ApiError::invalid("topics: name at least one topic"));
+    }
+    let ignore = ignore_reason(b.ignore_checks, b.reason.as_deref())?;
+    if ignore.is_some() && b.action == BatchAction::Check {
+        return Err(ApiError::invalid("ignoreChecks applies to proceed and rollback, not to check"));
+    }
+    let results = state.engine.batch(id, b.action, &b.topics, ignore.as_deref(), &actor(&headers)).await?;
+    Ok(Json(BatchResults { results }))
+}
+
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    topic: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct History {
+    transitions: Vec<Transition>,
+}
+
+pub async fn history(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<History>> {
+    let id = migration_id(&id)?;
+    let topic = q.topic.as_deref().filter(|t| !t.is_empty());
+    Ok(Json(History { transitions: state.engine.history(id, topic).await? }))
+}
+
+pub async fn access_point(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let mut ap = state.engine.access_point(migration_id(&id)?).await?;
+    ap.ferry_namesrv = state.client_namesrv.clone();
+    Ok(Json(ap).into_response())
+}
+
+// ------------------------------------------------------------------------------------------------
+// Traffic
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PerSide<T> {
+    source: T,
+    target: T,
+}
+
+/// Per second, between the last two samples.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rates {
+    produced_messages: f64,
+    produced_bytes: f64,
+    consumed_messages: f64,
+    consumed_bytes: f64,
+}
+
+impl Rates {
+    fn between(old: &TopicCounts, new: &TopicCounts, secs: f64) -> Rates {
+        let per_sec = |a: u64, b: u64| b.saturating_sub(a) as f64 / secs;
+        Rates {
+            produced_messages: per_sec(old.produced_messages, new.produced_messages),
+            produced_bytes: per_sec(old.produced_bytes, new.produced_bytes),
+            consumed_messages: per_sec(old.consumed_messages, new.consumed_messages),
+            consumed_bytes: per_sec(old.consumed_bytes, new.consumed_bytes),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateWindow {
+    from: Timestamp,
+    to: Timestamp,
+    per_second: PerSide<Rates>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicTraffic {
+    topic: String,
+    stage: Stage,
+    /// Totals since Ferry started.
+    current: PerSide<TopicCounts>,
+    /// `null` until the engine has taken two samples.
+    rates: Option<RateWindow>,
+    samples: Vec<ferry_control::migration::TrafficSample>,
+}
+
+#[derive(Serialize)]
+pub struct TrafficReport {
+    topics: Vec<TopicTraffic>,
+}
+
+pub async fn traffic(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TrafficReport>> {
+    let id = migration_id(&id)?;
+    let proxy = state.engine.proxy();
+    let mut topics = Vec::new();
+    for t in state.engine.topics(id).await? {
+        let samples = state.engine.traffic(&t.topic);
+        let rates = match samples.as_slice() {
+            [.., a, b] => {
+                let secs = (b.at - a.at).num_milliseconds() as f64 / 1000.0;
+                (secs > 0.0).then(|| RateWindow {
+                    from: a.at,
+                    to: b.at,
+                    per_second: PerSide {
+                        source: Rates::between(&a.source, &b.source, secs),
+                        target: Rates::between(&a.target, &b.target, secs),
+                    },
+                })
+            }
+            _ => None,
+        };
+        topics.push(TopicTraffic {
+            current: PerSide {
+                source: proxy.traffic.topic(&t.topic, Side::Source),
+                target: proxy.traffic.topic(&t.topic, Side::Target),
+            },
+            topic: t.topic,
+            stage: t.stage,
+            rates,
+            samples,
+        });
+    }
+    Ok(Json(TrafficReport { topics }))
+}
+
+// ------------------------------------------------------------------------------------------------
+// The proxy and its clients
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageView {
+    topic: String,
+    /// The stage and, for strict-order topics, the side held write-only.
+    #[serde(flatten)]
+    policy: TopicPolicy,
+    /// Grows with every change of any topic's route; clients report which one they hold.
+    epoch: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyView {
+    /// Where the NameServer front listens.
+    namesrv_listen: String,
+    /// The NameServer address clients are given.
+    ferry_namesrv: String,
+    relays: Vec<RelayAssignment>,
+    connections: PerSide<usize>,
+    latency: PerSide<LatencySnapshot>,
+    stages: Vec<StageView>,
+}
+
+pub async fn proxy(State(state): State<ApiState>) -> Json<ProxyView> {
+    let p = state.engine.proxy();
+    Json(ProxyView {
+        namesrv_listen: p.namesrv_addr().to_string(),
+        ferry_namesrv: state.client_namesrv.clone(),
+        relays: p.relay_assignments(),
+        connections: PerSide { source: p.connections(Side::Source), target: p.connections(Side::Target) },
+        latency: PerSide {
+            source: p.traffic.latency(Side::Source).snapshot(),
+            target: p.traffic.latency(Side::Target).snapshot(),
+        },
+        stages: p
+            .stages
+            .topics()
+            .into_iter()
+            .map(|(topic, v)| StageView { topic, policy: v.policy, epoch: v.epoch })
+            .collect(),
+    })
+}
+
+#[derive(Serialize)]
+pub struct Clients {
+    clients: Vec<ClientRecord>,
+}
+
+pub async fn clients(State(state): State<ApiState>) -> Json<Clients> {
+    Json(Clients { clients: state.engine.proxy().registry.clients() })
+}
+
+// ------------------------------------------------------------------------------------------------
+// Import tasks
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    status: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Tasks {
+    tasks: Vec<TaskSummary>,
+}
+
+pub async fn tasks(State(state): State<ApiState>, Query(q): Query<StatusQuery>) -> ApiResult<Json<Tasks>> {
+    let status: Option<TaskStatus> = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(s.parse().map_err(|e| ApiError::invalid(format!("status: {e}")))?),
+        None => None,
+    };
+    let mut tasks = state.engine.store().tasks().await?;
+    if let Some(status) = status {
+        tasks.retain(|t| t.status == status);
+    }
+    Ok(Json(Tasks { tasks }))
+}
+
+#[derive(Serialize)]
+pub struct TaskDetail {
+    task: TaskSummary,
+    items: Vec<ItemRecord>,
+}
+
+pub async fn task(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> ApiResult<Json<TaskDetail>> {
+    let id: TaskId =
+        id.parse().map_err(|_| ApiError::invalid(format!("not a task id: {id:?} (ids are numbers)")))?;
+    let status: Option<ItemStatus> = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(s.parse().map_err(|e| ApiError::invalid(format!("status: {e}")))?),
+        None => None,
+    };
+    match state.engine.store().task(id, status).await? {
+        Some((task, items)) => Ok(Json(TaskDetail { task, items })),
+        None => Err(ApiError::not_found(format!("task {id} not found"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignoring_checks_takes_a_reason_and_a_reason_takes_ignoring() {
+        assert_eq!(ignore_reason(false, None).unwrap(), None);
+        assert_eq!(ignore_reason(false, Some("  ")).unwrap(), None);
+        assert_eq!(ignore_reason(true, Some(" canary ")).unwrap().as_deref(), Some("canary"));
+        assert!(ignore_reason(true, None).is_err());
+        assert!(ignore_reason(true, Some(" ")).is_err());
+        assert!(ignore_reason(false, Some("why")).is_err());
+    }
+
+    #[test]
+    fn the_actor_header_is_trimmed_and_bounded() {
+        let mut h = HeaderMap::new();
+        assert_eq!(actor(&h), "api");
+        h.insert(ACTOR_HEADER, "  alice ".parse().unwrap());
+        assert_eq!(actor(&h), "alice");
+        h.insert(ACTOR_HEADER, "x".repeat(500).parse().unwrap());
+        assert_eq!(actor(&h).len(), MAX_ACTOR_CHARS);
+        h.insert(ACTOR_HEADER, "   ".parse().unwrap());
+        assert_eq!(actor(&h), "api");
+    }
+
+    #[test]
+    fn rates_are_per_second_and_never_negative() {
+        let old = TopicCounts { produced_messages: 10, produced_bytes: 1000, ..Default::default() };
+        let new = TopicCounts {
+            produced_messages: 30,
+            produced_bytes: 3000,
+            consumed_messages: 5,
+            ..Default::default()
+        };
+        let r = Rates::between(&old, &new, 10.0);
+        assert_eq!((r.produced_messages, r.produced_bytes, r.consumed_messages), (2.0, 200.0, 0.5));
+        assert_eq!(Rates::between(&new, &old, 10.0).produced_messages, 0.0);
+    }
+}

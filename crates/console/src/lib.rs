@@ -1,0 +1,137 @@
+//! Ferry's HTTP API (and, later, the web console): JSON over HTTP for everything the migration
+//! engine does (migrations, topics and their stages, checks, transitions), what the proxy sees
+//! (clients, traffic, relays), import tasks, and Prometheus metrics on `/metrics`.
+//!
+//! Every `/api/*` and `/metrics` request needs `Authorization: Bearer <token>` ([`auth`]);
+//! `/healthz` does not. The routes are documented in `openapi.yaml` ([`OPENAPI_YAML`], served at
+//! `/api/openapi.yaml`); a test keeps [`route_table`] and that document in step.
+
+pub mod auth;
+pub mod config;
+mod error;
+mod handlers;
+mod metrics;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{self, MethodRouter};
+use axum::Router;
+use ferry_control::migration::Engine;
+use tokio::net::TcpListener;
+
+pub use auth::{api_token, ApiToken, Auth, TokenSource};
+pub use config::{ConfigError, Overrides, ServeConfig};
+pub use error::{ApiError, ErrorKind};
+
+/// The OpenAPI 3 document of this API.
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
+
+/// What every handler reads.
+#[derive(Clone)]
+pub struct ApiState {
+    engine: Arc<Engine>,
+    auth: Arc<Auth>,
+    /// The NameServer address clients are given (the front's, as clients reach it).
+    client_namesrv: String,
+}
+
+impl ApiState {
+    pub fn new(engine: Arc<Engine>, auth: Auth) -> ApiState {
+        let client_namesrv = engine.proxy().namesrv_addr().to_string();
+        ApiState { engine, auth: Arc::new(auth), client_namesrv }
+    }
+
+    /// The address clients must use as their NameServer, when it differs from the one the front
+    /// listens on (a wildcard listen address, NAT).
+    pub fn with_client_namesrv(mut self, addr: impl Into<String>) -> ApiState {
+        self.client_namesrv = addr.into();
+        self
+    }
+}
+
+/// Collects routes and the (method, path) table the OpenAPI test compares with the document.
+struct Routes {
+    router: Router<ApiState>,
+    table: Vec<(Method, &'static str)>,
+}
+
+impl Routes {
+    fn new() -> Routes {
+        Routes { router: Router::new(), table: Vec::new() }
+    }
+
+    fn add(mut self, method: Method, path: &'static str, route: MethodRouter<ApiState>) -> Routes {
+        // A path routed again merges its methods into the first router.
+        self.router = self.router.route(path, route);
+        self.table.push((method, path));
+        self
+    }
+
+    fn get<H: Handler<T, ApiState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
+        self.add(Method::GET, path, routing::get(h))
+    }
+
+    fn post<H: Handler<T, ApiState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
+        self.add(Method::POST, path, routing::post(h))
+    }
+
+    fn delete<H: Handler<T, ApiState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
+        self.add(Method::DELETE, path, routing::delete(h))
+    }
+}
+
+/// The routes without authentication, and those behind it.
+fn routes() -> (Routes, Routes) {
+    use handlers as h;
+    let open = Routes::new().get("/healthz", h::healthz);
+    let guarded = Routes::new()
+        .get("/metrics", h::metrics)
+        .get("/api/openapi.yaml", h::openapi)
+        .get("/api/migrations", h::list_migrations)
+        .post("/api/migrations", h::create_migration)
+        .get("/api/migrations/{id}", h::show_migration)
+        .post("/api/migrations/{id}/complete", h::complete)
+        .post("/api/migrations/{id}/topics", h::add_topics)
+        .delete("/api/migrations/{id}/topics/{topic}", h::remove_topic)
+        .post("/api/migrations/{id}/topics/{topic}/check", h::check)
+        .post("/api/migrations/{id}/topics/{topic}/proceed", h::proceed)
+        .post("/api/migrations/{id}/topics/{topic}/rollback", h::rollback)
+        .post("/api/migrations/{id}/batch", h::batch)
+        .get("/api/migrations/{id}/history", h::history)
+        .get("/api/migrations/{id}/clients", h::access_point)
+        .get("/api/migrations/{id}/traffic", h::traffic)
+        .get("/api/proxy", h::proxy)
+        .get("/api/clients", h::clients)
+        .get("/api/tasks", h::tasks)
+        .get("/api/tasks/{id}", h::task);
+    (open, guarded)
+}
+
+/// Every route as (METHOD, path template), e.g. `("GET", "/api/migrations/{id}")`.
+pub fn route_table() -> Vec<(String, String)> {
+    let (open, guarded) = routes();
+    open.table.into_iter().chain(guarded.table).map(|(m, p)| (m.to_string(), p.to_string())).collect()
+}
+
+/// The whole application.
+pub fn app(state: ApiState) -> Router {
+    let (open, guarded) = routes();
+    let guarded = guarded
+        .router
+        .fallback(handlers::no_route)
+        .method_not_allowed_fallback(handlers::wrong_method)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require));
+    open.router.merge(guarded).with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,87 @@
+//! The OpenAPI document and the router cannot drift: every route is documented, every documented
+//! operation is routed, every reference resolves, and what needs a token says so.
+
+use std::collections::BTreeSet;
+
+use ferry_console::{route_table, OPENAPI_YAML};
+use serde_yaml::Value;
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+fn document() -> Value {
+    serde_yaml::from_str(OPENAPI_YAML).expect("openapi.yaml is YAML")
+}
+
+/// (METHOD, path) of every documented operation.
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let paths = doc["paths"].as_mapping().expect("paths");
+    let mut out = BTreeSet::new();
+    for (path, item) in paths {
+        let path = path.as_str().unwrap();
+        for (key, _) in item.as_mapping().unwrap() {
+            let key = key.as_str().unwrap();
+            if METHODS.contains(&key) {
+                out.insert((key.to_uppercase(), path.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_route_is_documented_and_every_documented_operation_is_routed() {
+    let routed: BTreeSet<(String, String)> = route_table().into_iter().collect();
+    assert_eq!(routed.len(), route_table().len(), "a route is registered twice");
+    let documented = documented(&document());
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(undocumented.is_empty(), "routes missing from openapi.yaml: {undocumented:?}");
+    assert!(unrouted.is_empty(), "openapi.yaml documents operations no route serves: {unrouted:?}");
+    assert!(routed.contains(&("POST".into(), "/api/migrations/{id}/topics/{topic}/proceed".into())));
+}
+
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Mapping(m) => {
+            for (k, v) in m {
+                if k.as_str() == Some("$ref") {
+                    out.push(v.as_str().expect("a $ref is a string").to_string());
+                } else {
+                    refs(v, out);
+                }
+            }
+        }
+        Value::Sequence(s) => s.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_resolves() {
+    let doc = document();
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 50, "the document uses references: {}", all.len());
+    for r in all {
+        let pointer = r.strip_prefix("#/").unwrap_or_else(|| panic!("{r}: only local references"));
+        let mut at = &doc;
+        for part in pointer.split('/') {
+            at = at.get(part).unwrap_or_else(|| panic!("{r} does not resolve (at {part})"));
+        }
+    }
+}
+
+#[test]
+fn guarded_operations_document_401_and_open_ones_need_no_token() {
+    let doc = document();
+    assert_eq!(doc["security"][0]["bearer"], Value::Sequence(vec![]), "bearer auth is the default");
+    for (method, path) in documented(&doc) {
+        let op = &doc["paths"][path.as_str()][method.to_lowercase().as_str()];
+        let open = op.get("security").is_some_and(|s| s.as_sequence().is_some_and(|s| s.is_empty()));
+        assert_eq!(open, path == "/healthz", "{method} {path}: only /healthz is open");
+        if !open {
+            assert!(op["responses"].get("401").is_some(), "{method} {path} does not document 401");
+        }
+        assert!(op.get("operationId").is_some(), "{method} {path} has no operationId");
+    }
+}
