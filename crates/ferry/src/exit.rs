@@ -9,6 +9,9 @@ pub const UNREACHABLE: i32 = 3;
 pub const AUTHENTICATION_FAILED: i32 = 4;
 pub const UNKNOWN_CLUSTER: i32 = 5;
 pub const SOME_ITEMS_FAILED: i32 = 6;
+/// `ferry migrate`: a step the server refused: a health check blocks it (each failing check is
+/// printed), or the topic's or migration's state does not allow it.
+pub const REFUSED: i32 = 7;
 
 /// An import that ran, but not every item made it (each item's cause is printed above).
 #[derive(Debug)]
@@ -37,8 +40,26 @@ impl std::fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
+/// An error that knows its exit code (`ferry migrate` maps the API's error kinds to the codes above).
+#[derive(Debug)]
+pub struct WithCode {
+    pub code: i32,
+    pub message: String,
+}
+
+impl std::fmt::Display for WithCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for WithCode {}
+
 pub fn code_of(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
+        if let Some(w) = cause.downcast_ref::<WithCode>() {
+            return w.code;
+        }
         if cause.is::<Usage>() {
             return USAGE;
         }

@@ -37,16 +37,28 @@ enum Command {
     Tasks(cmd::tasks::TasksArgs),
     /// One task's items with their status and cause.
     Task(cmd::tasks::TaskArgs),
+    /// Run Ferry: the NameServer front clients point at, the broker relays, the migration engine and the HTTP API.
+    Serve(cmd::serve::ServeArgs),
+    /// Drive seamless migrations on a running `ferry serve` through its API.
+    Migrate(cmd::migrate::MigrateArgs),
 }
 
 fn main() {
+    let cli = Cli::parse();
+    // `ferry serve` logs what it does by default and also reads RUST_LOG, as servers do.
+    let (default_log, env_vars): (&str, &[&str]) = match &cli.command {
+        Command::Serve(args) => (args.log_filter(), &["FERRY_LOG", "RUST_LOG"]),
+        _ => ("warn", &["FERRY_LOG"]),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG").unwrap_or_else(|_| "warn".into()),
+            env_vars
+                .iter()
+                .find_map(|var| tracing_subscriber::EnvFilter::try_from_env(var).ok())
+                .unwrap_or_else(|| default_log.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {
@@ -58,6 +70,8 @@ fn main() {
             Command::Task(args) => cmd::tasks::run_task(args).await,
             Command::Import(args) => cmd::import::run(args).await,
             Command::Diff(args) => cmd::diff::run(args).await,
+            Command::Serve(args) => cmd::serve::run(args).await,
+            Command::Migrate(args) => cmd::migrate::run(args).await,
         }
     });
     if let Err(e) = result {

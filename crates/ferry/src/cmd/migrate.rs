@@ -1,0 +1,838 @@
+//! `ferry migrate ...`: drives a running `ferry serve` through its HTTP API. Tables by default,
+//! the API's JSON with `--json`. A step blocked by a health check prints each failing check and
+//! exits with status 7.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use reqwest::{Method, StatusCode, Url};
+use serde_json::{json, Value};
+
+use crate::exit::{self, Usage, WithCode};
+
+#[derive(Args)]
+pub struct MigrateArgs {
+    /// The Ferry server's API.
+    #[arg(long, env = "FERRY_SERVER", default_value = "http://127.0.0.1:8080", global = true)]
+    server: String,
+    /// The API token (printed by `ferry serve` on its first start, or `[api] token` in its ferry.toml).
+    #[arg(long, env = "FERRY_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    /// Who asks, as kept in the topic's history [default: $USER].
+    #[arg(long, env = "FERRY_ACTOR", global = true)]
+    actor: Option<String>,
+    /// Print the API's JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    /// How long to wait for each answer (adding topics imports them; checks ask both clusters).
+    #[arg(long, default_value_t = 300, global = true)]
+    timeout_secs: u64,
+    #[command(subcommand)]
+    command: MigrateCommand,
+}
+
+#[derive(Subcommand)]
+enum MigrateCommand {
+    /// Start a migration from a source cluster to a target cluster.
+    Create(CreateArgs),
+    /// Every migration, newest first.
+    List,
+    /// One migration: its clusters and each topic's stage and latest check.
+    Show(IdArg),
+    /// Add topics at Initial (imported to the target first, with their groups).
+    AddTopic(AddTopicArgs),
+    /// Remove a topic that is at Initial.
+    RemoveTopic(TopicArg),
+    /// Run the checks toward each topic's next stage.
+    Check(TopicsArg),
+    /// Move topics one stage forward, behind their checks.
+    Proceed(StepArgs),
+    /// Move topics one stage back.
+    Rollback(StepArgs),
+    /// Every transition, oldest first, with actor, reason and ignored checks.
+    History(HistoryArgs),
+    /// Which consumers reach each cluster through Ferry and which directly.
+    Clients(IdArg),
+    /// Traffic of each topic through Ferry, per cluster.
+    Traffic(IdArg),
+    /// Complete a migration whose topics are all Completed.
+    Complete(IdArg),
+}
+
+#[derive(Args)]
+struct IdArg {
+    /// The migration's id, as `ferry migrate list` shows it.
+    id: i64,
+}
+
+#[derive(Args)]
+struct TopicArg {
+    id: i64,
+    topic: String,
+}
+
+#[derive(Args)]
+struct TopicsArg {
+    id: i64,
+    #[arg(required = true)]
+    topics: Vec<String>,
+}
+
+#[derive(Args)]
+struct CreateArgs {
+    #[arg(long)]
+    name: String,
+    /// The source's NameServer list, host:port;host:port.
+    #[arg(long, value_name = "ADDRS")]
+    source_namesrv: String,
+    #[arg(long, value_name = "CLUSTER")]
+    source_cluster: String,
+    #[arg(long, env = "FERRY_SOURCE_ACCESS_KEY", value_name = "KEY")]
+    source_access_key: Option<String>,
+    /// Prefer the environment variable: flags show in `ps`.
+    #[arg(long, env = "FERRY_SOURCE_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
+    source_secret_key: Option<String>,
+    #[arg(long, value_name = "ADDRS")]
+    target_namesrv: String,
+    #[arg(long, value_name = "CLUSTER")]
+    target_cluster: String,
+    #[arg(long, env = "FERRY_TARGET_ACCESS_KEY", value_name = "KEY")]
+    target_access_key: Option<String>,
+    #[arg(long, env = "FERRY_TARGET_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
+    target_secret_key: Option<String>,
+}
+
+#[derive(Args)]
+struct AddTopicArgs {
+    id: i64,
+    #[arg(required = true)]
+    topics: Vec<String>,
+    /// A consumer group to check (repeat it) [default: the groups that committed offsets on the source].
+    #[arg(long = "group", value_name = "GROUP")]
+    groups: Vec<String>,
+    /// Ordered topics: the side keys move to is not read before the other is drained.
+    #[arg(long)]
+    strict_order: bool,
+}
+
+#[derive(Args)]
+struct StepArgs {
+    id: i64,
+    #[arg(required = true)]
+    topics: Vec<String>,
+    /// Take the step although checks fail (needs --reason; both are kept in the history).
+    #[arg(long, requires = "reason")]
+    ignore_checks: bool,
+    /// Why the failing checks may be ignored.
+    #[arg(long, requires = "ignore_checks")]
+    reason: Option<String>,
+}
+
+#[derive(Args)]
+struct HistoryArgs {
+    id: i64,
+    /// Only this topic.
+    #[arg(long)]
+    topic: Option<String>,
+}
+
+/// An error answer of the API.
+struct Failure {
+    kind: String,
+    error: String,
+    body: Value,
+}
+
+impl Failure {
+    fn exit_code(&self) -> i32 {
+        match self.kind.as_str() {
+            "invalid" | "not_found" => exit::USAGE,
+            "unknown_cluster" => exit::UNKNOWN_CLUSTER,
+            "unauthorized" | "authentication_failed" => exit::AUTHENTICATION_FAILED,
+            "unreachable" => exit::UNREACHABLE,
+            "blocked" | "refused" => exit::REFUSED,
+            _ => exit::FAILURE,
+        }
+    }
+
+    fn into_error(self) -> anyhow::Error {
+        let code = self.exit_code();
+        let message = if self.kind == "unauthorized" {
+            format!(
+                "{}: give the server's API token with --token or FERRY_TOKEN (printed by `ferry serve` on its \
+                 first start, or [api] token in its ferry.toml)",
+                self.error
+            )
+        } else {
+            self.error
+        };
+        WithCode { code, message }.into()
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+    actor: Option<String>,
+}
+
+impl Api {
+    fn new(args: &MigrateArgs) -> Result<Api> {
+        let raw = args.server.trim();
+        let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("http://{raw}") };
+        let base = Url::parse(&with_scheme).map_err(|e| Usage(format!("--server {raw}: {e}")))?;
+        if base.scheme() != "http" {
+            return Err(Usage(format!(
+                "--server {raw}: only http:// is supported (this ferry has no TLS client); reach a remote \
+                 server through an SSH tunnel or a local TLS-terminating proxy"
+            ))
+            .into());
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(args.timeout_secs.max(1)))
+            .build()
+            .map_err(|e| anyhow::anyhow!("HTTP client: {e}"))?;
+        let actor =
+            args.actor.clone().or_else(|| std::env::var("USER").ok()).filter(|a| !a.trim().is_empty());
+        Ok(Api { http, base, token: args.token.clone().filter(|t| !t.is_empty()), actor })
+    }
+
+    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut path = url.path_segments_mut().expect("an http URL has a path");
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// One request. `Ok(Err(failure))` is an error answer; `Err` means no answer at all.
+    async fn call(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<std::result::Result<Value, Failure>> {
+        let url = self.url(segments, query);
+        let mut request = self.http.request(method, url.clone());
+        if let Some(t) = &self.token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(a) = &self.actor {
+            request = request.header("X-Ferry-Actor", a.trim());
+        }
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let response = request.send().await.map_err(|e| WithCode {
+            code: exit::UNREACHABLE,
+            message: format!(
+                "no answer from the Ferry server at {}: {e} (is `ferry serve` running? --server or FERRY_SERVER)",
+                self.base
+            ),
+        })?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| WithCode {
+            code: exit::UNREACHABLE,
+            message: format!("reading the answer of {url}: {e}"),
+        })?;
+        if status.is_success() {
+            if status == StatusCode::NO_CONTENT || text.trim().is_empty() {
+                return Ok(Ok(Value::Null));
+            }
+            return Ok(Ok(serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{url} answered something that is not JSON ({e}): {text}"))?));
+        }
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let error = body["error"].as_str().map(str::to_string).unwrap_or_else(|| format!("{status}: {text}"));
+        let kind = body["kind"].as_str().unwrap_or("").to_string();
+        Ok(Err(Failure { kind, error, body }))
+    }
+
+    /// A request whose error answer is the command's error.
+    async fn must(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<Value> {
+        self.call(method, segments, query, body).await?.map_err(Failure::into_error)
+    }
+}
+
+pub async fn run(args: MigrateArgs) -> Result<()> {
+    let api = Api::new(&args)?;
+    let json = args.json;
+    let print_json = |v: &Value| -> Result<()> {
+        println!("{}", serde_json::to_string_pretty(v)?);
+        Ok(())
+    };
+    match args.command {
+        MigrateCommand::Create(c) => {
+            let endpoint =
+                |namesrv: &str, cluster: &str, ak: &Option<String>, sk: &Option<String>| -> Result<Value> {
+                    if ak.is_some() != sk.is_some() {
+                        return Err(Usage(
+                            "give both the access key and the secret key of a cluster, or neither".into(),
+                        )
+                        .into());
+                    }
+                    let mut e = json!({ "namesrv": namesrv, "cluster": cluster });
+                    if let (Some(ak), Some(sk)) = (ak, sk) {
+                        e["accessKey"] = json!(ak);
+                        e["secretKey"] = json!(sk);
+                    }
+                    Ok(e)
+                };
+            let body = json!({
+                "name": c.name,
+                "source": endpoint(&c.source_namesrv, &c.source_cluster, &c.source_access_key, &c.source_secret_key)?,
+                "target": endpoint(&c.target_namesrv, &c.target_cluster, &c.target_access_key, &c.target_secret_key)?,
+            });
+            let m = api.must(Method::POST, &["api", "migrations"], &[], Some(body)).await?;
+            if json {
+                return print_json(&m);
+            }
+            println!("migration {} created: {}", m["id"], text(&m["name"]));
+            println!("source:  {}", endpoint_text(&m["source"]));
+            println!("target:  {}", endpoint_text(&m["target"]));
+            println!("next:    ferry migrate add-topic {} TOPIC...", m["id"]);
+        }
+        MigrateCommand::List => {
+            let v = api.must(Method::GET, &["api", "migrations"], &[], None).await?;
+            if json {
+                return print_json(&v);
+            }
+            let all = v["migrations"].as_array().cloned().unwrap_or_default();
+            if all.is_empty() {
+                println!("no migrations");
+                return Ok(());
+            }
+            let rows = all
+                .iter()
+                .map(|m| {
+                    vec![
+                        m["id"].to_string(),
+                        text(&m["name"]),
+                        text(&m["status"]),
+                        endpoint_text(&m["source"]),
+                        endpoint_text(&m["target"]),
+                        time(&m["createdAt"]),
+                    ]
+                })
+                .collect();
+            print_table(&["ID", "NAME", "STATUS", "SOURCE", "TARGET", "CREATED (UTC)"], rows);
+        }
+        MigrateCommand::Show(a) => {
+            let id = a.id.to_string();
+            let v = api.must(Method::GET, &["api", "migrations", &id], &[], None).await?;
+            if json {
+                return print_json(&v);
+            }
+            print_migration(&v);
+        }
+        MigrateCommand::AddTopic(a) => {
+            let id = a.id.to_string();
+            let topics: Vec<Value> = a
+                .topics
+                .iter()
+                .map(|t| {
+                    let mut v = json!({ "topic": t, "strictOrder": a.strict_order });
+                    if !a.groups.is_empty() {
+                        v["groups"] = json!(a.groups);
+                    }
+                    v
+                })
+                .collect();
+            let v = api
+                .must(Method::POST, &["api", "migrations", &id, "topics"], &[], Some(json!(topics)))
+                .await?;
+            let items = v["items"].as_array().cloned().unwrap_or_default();
+            let failed: Vec<&Value> = items.iter().filter(|i| i["outcome"]["status"] == "failed").collect();
+            if json {
+                print_json(&v)?;
+            } else {
+                let names = |k: &str| list(&v[k]);
+                if !names("added").is_empty() {
+                    println!("added to migration {id} at Initial: {}", names("added"));
+                }
+                if !names("alreadyThere").is_empty() {
+                    println!("already in migration {id}: {}", names("alreadyThere"));
+                }
+                let count = |s: &str| items.iter().filter(|i| i["outcome"]["status"] == s).count();
+                println!(
+                    "import task {}: {} created, {} updated, {} unchanged, {} failed (ferry task show {})",
+                    v["importTask"],
+                    count("created"),
+                    count("updated"),
+                    count("unchanged"),
+                    failed.len(),
+                    v["importTask"]
+                );
+                for i in &failed {
+                    println!(
+                        "  failed {} {}: {}",
+                        text(&i["kind"]).to_lowercase(),
+                        text(&i["targetName"]),
+                        text(&i["outcome"]["cause"])
+                    );
+                }
+            }
+            if !failed.is_empty() {
+                return Err(exit::SomeItemsFailed { failed: failed.len(), total: items.len() }.into());
+            }
+        }
+        MigrateCommand::RemoveTopic(a) => {
+            let id = a.id.to_string();
+            api.must(Method::DELETE, &["api", "migrations", &id, "topics", &a.topic], &[], None).await?;
+            if json {
+                return print_json(&json!({ "removed": a.topic }));
+            }
+            println!("removed {} from migration {id}", a.topic);
+        }
+        MigrateCommand::Check(a) => {
+            let id = a.id.to_string();
+            let mut results = Vec::new();
+            let mut outcome = Outcome::default();
+            for topic in &a.topics {
+                match api
+                    .call(Method::POST, &["api", "migrations", &id, "topics", topic, "check"], &[], None)
+                    .await?
+                {
+                    Ok(report) => {
+                        let ready = failing(&report).is_empty();
+                        if !json {
+                            print_report(topic, &report);
+                        }
+                        if !ready {
+                            outcome.note(exit::REFUSED, format!("{topic} is not ready"));
+                        }
+                        results.push(json!({ "topic": topic, "ok": ready, "report": report }));
+                    }
+                    Err(f) => {
+                        if !json {
+                            eprintln!("{topic}: {}", f.error);
+                        }
+                        outcome.note(f.exit_code(), format!("{topic}: {}", f.error));
+                        results.push(json!({ "topic": topic, "ok": false, "error": f.body }));
+                    }
+                }
+            }
+            if json {
+                print_json(&json!({ "results": results }))?;
+            }
+            return outcome.finish("checked");
+        }
+        MigrateCommand::Proceed(s) => return step(&api, json, "proceed", s).await,
+        MigrateCommand::Rollback(s) => return step(&api, json, "rollback", s).await,
+        MigrateCommand::History(h) => {
+            let id = h.id.to_string();
+            let query: Vec<(&str, &str)> = h.topic.as_deref().map(|t| ("topic", t)).into_iter().collect();
+            let v = api.must(Method::GET, &["api", "migrations", &id, "history"], &query, None).await?;
+            if json {
+                return print_json(&v);
+            }
+            let all = v["transitions"].as_array().cloned().unwrap_or_default();
+            if all.is_empty() {
+                println!("no transitions");
+                return Ok(());
+            }
+            let rows = all
+                .iter()
+                .map(|t| {
+                    let step = match (t["from"].as_str(), t["to"].as_str()) {
+                        (Some(a), Some(b)) if a != b => format!("{a} -> {b}"),
+                        (Some(a), Some(_)) => a.to_string(),
+                        (None, Some(b)) => format!("-> {b}"),
+                        (Some(a), None) => format!("{a} ->"),
+                        (None, None) => String::new(),
+                    };
+                    let mut note: Vec<String> =
+                        t["reason"].as_str().map(|r| format!("reason: {r}")).into_iter().collect();
+                    for c in t["ignored"].as_array().into_iter().flatten() {
+                        note.push(format!("ignored {}: {}", text(&c["name"]), text(&c["detail"])));
+                    }
+                    vec![
+                        time(&t["at"]),
+                        text(&t["topic"]),
+                        text(&t["kind"]),
+                        step,
+                        text(&t["actor"]),
+                        note.join("\n"),
+                    ]
+                })
+                .collect();
+            print_table(&["AT (UTC)", "TOPIC", "KIND", "STAGE", "ACTOR", "NOTE"], rows);
+        }
+        MigrateCommand::Clients(a) => {
+            let id = a.id.to_string();
+            let v = api.must(Method::GET, &["api", "migrations", &id, "clients"], &[], None).await?;
+            if json {
+                return print_json(&v);
+            }
+            println!("clients must use NameServer {}", text(&v["ferryNamesrv"]));
+            let groups = v["groups"].as_array().cloned().unwrap_or_default();
+            if groups.is_empty() {
+                println!("no consumer groups in this migration");
+            } else {
+                let ids = |g: &Value, k: &str| {
+                    let l = list(&g[k]);
+                    if l.is_empty() {
+                        "-".to_string()
+                    } else {
+                        l
+                    }
+                };
+                let rows = groups
+                    .iter()
+                    .map(|g| {
+                        vec![
+                            text(&g["group"]),
+                            if g["switched"] == true { "yes".into() } else { "no".into() },
+                            ids(g, "sourceThroughFerry"),
+                            ids(g, "sourceDirect"),
+                            ids(g, "targetThroughFerry"),
+                            ids(g, "targetDirect"),
+                        ]
+                    })
+                    .collect();
+                print_table(
+                    &[
+                        "GROUP",
+                        "SWITCHED",
+                        "SOURCE VIA FERRY",
+                        "SOURCE DIRECT",
+                        "TARGET VIA FERRY",
+                        "TARGET DIRECT",
+                    ],
+                    rows,
+                );
+            }
+            for t in v["topics"].as_array().into_iter().flatten() {
+                let clients: Vec<String> = t["clients"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| format!("{} ({})", text(&c["client_id"]), text(&c["addr"])))
+                    .collect();
+                println!(
+                    "{}: {}",
+                    text(&t["topic"]),
+                    if clients.is_empty() {
+                        "no client seen through Ferry".to_string()
+                    } else {
+                        clients.join(", ")
+                    }
+                );
+            }
+        }
+        MigrateCommand::Traffic(a) => {
+            let id = a.id.to_string();
+            let v = api.must(Method::GET, &["api", "migrations", &id, "traffic"], &[], None).await?;
+            if json {
+                return print_json(&v);
+            }
+            let mut rows = Vec::new();
+            for t in v["topics"].as_array().into_iter().flatten() {
+                for side in ["source", "target"] {
+                    let c = &t["current"][side];
+                    let r = &t["rates"]["perSecond"][side];
+                    let rate = |k: &str| r[k].as_f64().map_or("-".to_string(), |x| format!("{x:.1}/s"));
+                    rows.push(vec![
+                        text(&t["topic"]),
+                        text(&t["stage"]),
+                        side.to_string(),
+                        c["produced_messages"].to_string(),
+                        rate("producedMessages"),
+                        c["consumed_messages"].to_string(),
+                        rate("consumedMessages"),
+                        format!("{} / {}", bytes(&c["produced_bytes"]), bytes(&c["consumed_bytes"])),
+                    ]);
+                }
+            }
+            if rows.is_empty() {
+                println!("no topics in migration {id}");
+                return Ok(());
+            }
+            print_table(
+                &["TOPIC", "STAGE", "SIDE", "PRODUCED", "RATE", "CONSUMED", "RATE", "BYTES IN / OUT"],
+                rows,
+            );
+        }
+        MigrateCommand::Complete(a) => {
+            let id = a.id.to_string();
+            let m = api.must(Method::POST, &["api", "migrations", &id, "complete"], &[], None).await?;
+            if json {
+                return print_json(&m);
+            }
+            println!("migration {id} completed at {} UTC", time(&m["completedAt"]));
+        }
+    }
+    Ok(())
+}
+
+/// The exit code of a command that goes over several topics: the first failure's.
+#[derive(Default)]
+struct Outcome {
+    first: Option<(i32, String)>,
+    failures: usize,
+}
+
+impl Outcome {
+    fn note(&mut self, code: i32, message: String) {
+        self.failures += 1;
+        self.first.get_or_insert((code, message));
+    }
+
+    fn finish(self, what: &str) -> Result<()> {
+        match self.first {
+            None => Ok(()),
+            Some((code, message)) if self.failures == 1 => Err(WithCode { code, message }.into()),
+            Some((code, message)) => Err(WithCode {
+                code,
+                message: format!("{} topics not {what}; first: {message}", self.failures),
+            }
+            .into()),
+        }
+    }
+}
+
+async fn step(api: &Api, json: bool, action: &str, s: StepArgs) -> Result<()> {
+    let id = s.id.to_string();
+    let body = s.reason.as_ref().map(|r| json!({ "ignoreChecks": s.ignore_checks, "reason": r }));
+    let mut results = Vec::new();
+    let mut outcome = Outcome::default();
+    for topic in &s.topics {
+        match api
+            .call(Method::POST, &["api", "migrations", &id, "topics", topic, action], &[], body.clone())
+            .await?
+        {
+            Ok(t) => {
+                if !json {
+                    let ignored =
+                        s.reason.as_deref().map(|r| format!(" (checks ignored: {r})")).unwrap_or_default();
+                    println!("{topic}: now at {}{ignored}", text(&t["stage"]));
+                }
+                results.push(json!({ "topic": topic, "ok": true, "result": t }));
+            }
+            Err(f) => {
+                if !json {
+                    if f.kind == "blocked" {
+                        let report = &f.body["report"];
+                        println!("{topic}: blocked toward {}:", text(&report["toward"]));
+                        for c in failing(report) {
+                            println!("  FAIL {}: {}", text(&c["name"]), text(&c["detail"]));
+                        }
+                    } else {
+                        eprintln!("{topic}: {}", f.error);
+                    }
+                }
+                let message = if f.kind == "blocked" {
+                    format!(
+                        "{topic} blocked by checks (to go ahead anyway: --ignore-checks --reason \"...\")"
+                    )
+                } else {
+                    format!("{topic}: {}", f.error)
+                };
+                outcome.note(f.exit_code(), message);
+                results.push(json!({ "topic": topic, "ok": false, "error": f.body }));
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&json!({ "results": results }))?);
+    }
+    outcome.finish(if action == "proceed" { "moved forward" } else { "rolled back" })
+}
+
+fn failing(report: &Value) -> Vec<&Value> {
+    report["checks"].as_array().into_iter().flatten().filter(|c| c["passed"] == false).collect()
+}
+
+fn print_report(topic: &str, report: &Value) {
+    let checks = report["checks"].as_array().cloned().unwrap_or_default();
+    let verdict = if failing(report).is_empty() { "ready" } else { "not ready" };
+    if report["from"] == report["toward"] {
+        println!("{topic}: at {}, the last stage", text(&report["from"]));
+        return;
+    }
+    println!("{topic}: {} -> {}: {verdict}", text(&report["from"]), text(&report["toward"]));
+    for c in checks {
+        let mark = if c["passed"] == true { "ok  " } else { "FAIL" };
+        println!("  {mark} {}: {}", text(&c["name"]), text(&c["detail"]));
+    }
+}
+
+fn print_migration(v: &Value) {
+    let m = &v["migration"];
+    println!("migration {} {}: {}", m["id"], text(&m["name"]), text(&m["status"]));
+    println!("source:   {}", endpoint_text(&m["source"]));
+    println!("target:   {}", endpoint_text(&m["target"]));
+    println!("created:  {} UTC", time(&m["createdAt"]));
+    if !m["completedAt"].is_null() {
+        println!("complete: {} UTC", time(&m["completedAt"]));
+    }
+    println!("clients:  NameServer {}", text(&v["ferryNamesrv"]));
+    println!();
+    let topics = v["topics"].as_array().cloned().unwrap_or_default();
+    if topics.is_empty() {
+        println!("no topics yet: ferry migrate add-topic {} TOPIC...", m["id"]);
+        return;
+    }
+    let rows = topics
+        .iter()
+        .map(|t| {
+            let mut stage = text(&t["stage"]);
+            if let Some(side) = t["hold"]["writeOnly"].as_str() {
+                stage.push_str(&format!(" ({side} write-only)"));
+            }
+            let check = match &t["lastCheck"] {
+                Value::Null => "-".to_string(),
+                c => {
+                    let f: Vec<String> = failing(c).iter().map(|c| text(&c["name"])).collect();
+                    if f.is_empty() {
+                        format!("ready for {}", text(&c["toward"]))
+                    } else {
+                        format!("blocked toward {}: {}", text(&c["toward"]), f.join(", "))
+                    }
+                }
+            };
+            vec![
+                text(&t["topic"]),
+                stage,
+                if t["strictOrder"] == true { "strict".into() } else { "-".into() },
+                if list(&t["groups"]).is_empty() { "-".into() } else { list(&t["groups"]) },
+                check,
+            ]
+        })
+        .collect();
+    print_table(&["TOPIC", "STAGE", "ORDER", "GROUPS", "LAST CHECK"], rows);
+}
+
+/// A JSON string without its quotes (other values as JSON).
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn list(v: &Value) -> String {
+    v.as_array().into_iter().flatten().map(text).collect::<Vec<_>>().join(", ")
+}
+
+fn endpoint_text(e: &Value) -> String {
+    let ak = e["accessKey"].as_str().map(|ak| format!(", access key {ak}")).unwrap_or_default();
+    format!("{} at {}{ak}", text(&e["cluster"]), text(&e["namesrv"]))
+}
+
+/// `2025-05-01 10:22:03` from an RFC 3339 timestamp.
+fn time(v: &Value) -> String {
+    let s = text(v);
+    match date_and_seconds(&s) {
+        Some(t) => t,
+        None => s,
+    }
+}
+
+fn date_and_seconds(s: &str) -> Option<String> {
+    let (date, rest) = s.split_once('T')?;
+    Some(format!("{date} {}", rest.get(..8)?))
+}
+
+fn bytes(v: &Value) -> String {
+    let n = v.as_u64().unwrap_or(0) as f64;
+    match n {
+        n if n >= 1e9 => format!("{:.1} GB", n / 1e9),
+        n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
+        n if n >= 1e3 => format!("{:.1} kB", n / 1e3),
+        n => format!("{n} B"),
+    }
+}
+
+/// Columns two spaces apart; the last one unpadded, its extra lines indented to where it starts.
+fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
+    let n = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row).take(n - 1) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let indent: usize = widths[..n - 1].iter().map(|w| w + 2).sum();
+    let line = |cells: Vec<String>| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == n {
+                let mut lines = cell.lines();
+                out.push_str(lines.next().unwrap_or(""));
+                for l in lines {
+                    out.push('\n');
+                    out.push_str(&" ".repeat(indent));
+                    out.push_str(l);
+                }
+            } else {
+                out.push_str(&format!("{cell:w$}  ", w = widths[i]));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(server: &str) -> Result<Api> {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: MigrateArgs,
+        }
+        let cli = Cli::try_parse_from(["ferry", "--server", server, "list"]).unwrap();
+        Api::new(&cli.args)
+    }
+
+    #[test]
+    fn topic_names_are_escaped_in_paths() {
+        let a = api("127.0.0.1:8080").unwrap();
+        let url = a.url(&["api", "migrations", "1", "topics", "shop%orders/x", "proceed"], &[]);
+        assert_eq!(url.as_str(), "http://127.0.0.1:8080/api/migrations/1/topics/shop%25orders%2Fx/proceed");
+        let url = a.url(&["api", "migrations", "1", "history"], &[("topic", "a&b")]);
+        assert_eq!(url.as_str(), "http://127.0.0.1:8080/api/migrations/1/history?topic=a%26b");
+        let a = api("http://ferry:9000/").unwrap();
+        assert_eq!(a.url(&["api", "migrations"], &[]).as_str(), "http://ferry:9000/api/migrations");
+    }
+
+    #[test]
+    fn only_plain_http_servers() {
+        let e = api("https://ferry:8443").err().unwrap();
+        assert!(e.to_string().contains("only http://"), "{e}");
+    }
+
+    #[test]
+    fn error_kinds_map_to_exit_codes() {
+        let f = |kind: &str| Failure { kind: kind.into(), error: "x".into(), body: Value::Null }.exit_code();
+        assert_eq!(f("blocked"), exit::REFUSED);
+        assert_eq!(f("refused"), exit::REFUSED);
+        assert_eq!(f("unreachable"), exit::UNREACHABLE);
+        assert_eq!(f("unauthorized"), exit::AUTHENTICATION_FAILED);
+        assert_eq!(f("unknown_cluster"), exit::UNKNOWN_CLUSTER);
+        assert_eq!(f("not_found"), exit::USAGE);
+        assert_eq!(f("internal"), exit::FAILURE);
+    }
+}

@@ -1,0 +1,218 @@
+//! `ferry serve`: the NameServer front clients point at, one relay per broker, the migration
+//! engine and the HTTP API, until SIGINT or SIGTERM. Settings come from `--config ferry.toml`
+//! (see `docs/ferry.example.toml`), overridden by flags.
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use ferry_console::auth::TokenSource;
+use ferry_console::{api_token, ApiState, Auth, Overrides, ServeConfig};
+use ferry_control::migration::Engine;
+use ferry_control::Store;
+use ferry_proxy::Proxy;
+
+use crate::cmd::tasks::StoreArgs;
+use crate::exit::Usage;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The configuration file (TOML); without it, the defaults and these flags.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where the NameServer front listens, host:port [default: 0.0.0.0:9876].
+    #[arg(long, value_name = "ADDR")]
+    namesrv_listen: Option<String>,
+    /// Where the HTTP API listens, host:port [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    api_listen: Option<String>,
+    /// Relay ports, FIRST-LAST; each broker takes a pair (p-2 and p) [default: 30000-30999].
+    #[arg(long, value_name = "RANGE")]
+    relay_ports: Option<String>,
+    /// The host clients reach Ferry at [default: the relay bind address, or this machine's address].
+    #[arg(long, value_name = "HOST")]
+    advertised_host: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// More logging: -v debug, -vv trace (FERRY_LOG or RUST_LOG, if set, decide instead).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+impl ServeArgs {
+    /// The log filter when neither FERRY_LOG nor RUST_LOG is set: a server says what it does.
+    pub fn log_filter(&self) -> &'static str {
+        match self.verbose {
+            0 => "info,sqlx=warn",
+            1 => "debug,sqlx=info,hyper=info",
+            _ => "trace",
+        }
+    }
+}
+
+fn is_wildcard(host: &str) -> bool {
+    host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified())
+}
+
+/// This machine's address on its default route (no packet is sent), if it has one.
+fn outbound_address() -> Option<IpAddr> {
+    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}
+
+/// The host clients are told: configured, else the relays' own address, else this machine's.
+fn advertised_host(config: &ServeConfig) -> String {
+    if let Some(h) = &config.advertised_host {
+        return h.clone();
+    }
+    if !is_wildcard(&config.relay_bind) {
+        return config.relay_bind.clone();
+    }
+    match outbound_address() {
+        Some(ip) => ip.to_string(),
+        None => {
+            tracing::warn!("no address found for this machine; relays are advertised as 127.0.0.1 (set [proxy] advertised_host)");
+            "127.0.0.1".into()
+        }
+    }
+}
+
+/// The NameServer address clients must use: the front's port at the advertised host when the
+/// front listens on every interface.
+fn client_namesrv(listening: SocketAddr, advertised: &str) -> String {
+    if listening.ip().is_unspecified() {
+        match advertised.parse::<IpAddr>() {
+            Ok(IpAddr::V6(ip)) => format!("[{ip}]:{}", listening.port()),
+            _ => format!("{advertised}:{}", listening.port()),
+        }
+    } else {
+        listening.to_string()
+    }
+}
+
+#[cfg(unix)]
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn stop_signal() -> &'static str {
+    let _ = tokio::signal::ctrl_c().await;
+    "Ctrl-C"
+}
+
+pub async fn run(args: ServeArgs) -> Result<()> {
+    let mut config = match &args.config {
+        Some(path) => ServeConfig::load(path).map_err(|e| Usage(e.to_string()))?,
+        None => ServeConfig::default(),
+    };
+    config
+        .apply(Overrides {
+            namesrv_listen: args.namesrv_listen.clone(),
+            api_listen: args.api_listen.clone(),
+            relay_ports: args.relay_ports.clone(),
+            advertised_host: args.advertised_host.clone(),
+        })
+        .map_err(|e| Usage(e.to_string()))?;
+    // --store (or FERRY_STORE) first, then the file, then the default.
+    let store_path =
+        args.store.store.clone().or_else(|| config.store_path.clone()).unwrap_or_else(|| args.store.path());
+
+    let store = Store::open(&store_path).await?;
+    let token = api_token(&store, config.api_token.as_deref()).await?;
+    if token.source == TokenSource::Generated {
+        eprintln!("API token: {} (saved in the store; set [api] token to choose your own)", token.value);
+    }
+
+    let advertised = advertised_host(&config);
+    let assignments = store.relay_assignments().await?;
+    let proxy = Arc::new(
+        Proxy::start(config.proxy_config(&advertised), &assignments).await.context("starting the proxy")?,
+    );
+    let engine = Engine::start(store.clone(), proxy.clone(), config.engine_settings())
+        .await
+        .context("starting the migration engine")?;
+    let ticker = engine.spawn_ticker();
+
+    let listener = tokio::net::TcpListener::bind(&config.api_listen)
+        .await
+        .with_context(|| format!("the API cannot listen on {}", config.api_listen))?;
+    let api_addr = listener.local_addr()?;
+    let front = proxy.namesrv_addr();
+    let for_clients = client_namesrv(front, &advertised);
+    let (first, last) = config.relay_ports;
+    println!("Ferry is serving.");
+    println!("  NameServer for clients: {for_clients}  (listening on {front})");
+    println!("  API: http://{api_addr}  (Authorization: Bearer <token>; documented at /api/openapi.yaml)");
+    println!(
+        "  relays: {} ports {first}-{last}, advertised as {advertised} (room for {} brokers)",
+        config.relay_bind,
+        config.relay_capacity()
+    );
+    println!("  store: {}", store_path.display());
+    tracing::info!(
+        namesrv = %for_clients, api = %api_addr, relays_restored = assignments.len(), "ferry serve started"
+    );
+
+    let shutdown = {
+        let store = store.clone();
+        let proxy = proxy.clone();
+        async move {
+            let signal = stop_signal().await;
+            tracing::info!(%signal, "stopping: relay ports saved, then requests in flight finish");
+            // Clients hold relay addresses in their cached routes: the next start reopens them.
+            if let Err(e) = store.save_relay_assignments(&proxy.relay_assignments()).await {
+                tracing::error!(error = %e, "relay ports not saved");
+            }
+        }
+    };
+    let state = ApiState::new(engine.clone(), Auth::bearer(token.value)).with_client_namesrv(for_clients);
+    let served = ferry_console::serve(listener, state, shutdown).await;
+    ticker.abort();
+    proxy.stop();
+    drop(engine);
+    store.close().await;
+    served.context("serving the API")?;
+    eprintln!("ferry serve: stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_given_the_advertised_host_when_the_front_listens_everywhere() {
+        let any: SocketAddr = "0.0.0.0:9876".parse().unwrap();
+        assert_eq!(client_namesrv(any, "10.0.0.5"), "10.0.0.5:9876");
+        assert_eq!(client_namesrv(any, "ferry.example.com"), "ferry.example.com:9876");
+        assert_eq!(client_namesrv(any, "fd00::5"), "[fd00::5]:9876");
+        let one: SocketAddr = "10.0.0.7:9876".parse().unwrap();
+        assert_eq!(client_namesrv(one, "10.0.0.5"), "10.0.0.7:9876");
+    }
+
+    #[test]
+    fn relays_are_advertised_at_their_bind_address_unless_told_otherwise() {
+        let mut c = ServeConfig { relay_bind: "10.0.0.4".into(), ..ServeConfig::default() };
+        assert_eq!(advertised_host(&c), "10.0.0.4");
+        c.advertised_host = Some("ferry.example.com".into());
+        assert_eq!(advertised_host(&c), "ferry.example.com");
+        assert!(
+            is_wildcard("0.0.0.0") && is_wildcard("::") && is_wildcard("[::]") && !is_wildcard("10.0.0.4")
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! The real `ferry serve` binary with a configuration file and a store on disk, driven by the real
+//! `ferry migrate` over HTTP, in front of a real 4.9.8 source and 5.3.3 target: a topic added,
+//! moved, blocked by a check and moved anyway with a reason; SIGTERM saves relay ports and exits
+//! 0; a restart on the same store has the same stages and reopens the same relays.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ferry_admin::{Admin, AdminOptions};
+use ferry_control::Store;
+use ferry_testkit::{shared, ClusterSpec, GroupSpec, RocketMqVersion, TopicSpec};
+use serde_json::Value;
+
+const TOKEN: &str = "serve-test-token-0123456789";
+
+/// Relay ports for this process, away from the testkit's (20000..32000) and other tests' ranges;
+/// `part` splits them between the tests of this binary.
+fn relay_range(part: u16) -> (u16, u16) {
+    let first = 2_000 + (std::process::id() % 30) as u16 * 100 + part * 50;
+    (first, first + 49)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+struct Server {
+    child: Child,
+    api: String,
+    namesrv: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `ferry serve` and waits until it says where it listens.
+fn serve(dir: &Path, args: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .arg("serve")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FERRY_STORE")
+        .env_remove("FERRY_LOG")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ferry serve");
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut err = child.stderr.take().unwrap();
+    let sink = stderr.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut api, mut namesrv) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api.is_none() || namesrv.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+            panic!("ferry serve did not say where it listens; stderr:\n{}", stderr.lock().unwrap())
+        });
+        let word_after = |label: &str| {
+            line.split_once(label).map(|(_, rest)| rest.split_whitespace().next().unwrap().to_string())
+        };
+        if let Some(a) = word_after("API: ") {
+            api = Some(a);
+        }
+        if let Some(n) = word_after("NameServer for clients: ") {
+            namesrv = Some(n);
+        }
+    }
+    Server { child, api: api.unwrap(), namesrv: namesrv.unwrap(), stderr }
+}
+
+impl Server {
+    /// SIGTERM, then the exit status and everything written to stderr.
+    fn stop(mut self) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "ferry serve did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        let stderr = self.stderr.lock().unwrap().clone();
+        (status, stderr)
+    }
+
+    fn migrate(&self, args: &[&str]) -> Output {
+        self.migrate_with_token(TOKEN, args)
+    }
+
+    fn migrate_with_token(&self, token: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(["migrate", "--server", &self.api, "--token", token])
+            .args(args)
+            .env_remove("FERRY_ACTOR")
+            .env_remove("FERRY_SERVER")
+            .env_remove("FERRY_TOKEN")
+            .env("USER", "serve-test")
+            .output()
+            .expect("run ferry migrate")
+    }
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stdout)
+}
+
+fn json(o: &Output) -> Value {
+    let out = ok(o);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+fn write_config(dir: &Path, relays: (u16, u16), api: &str, token: Option<&str>) -> std::path::PathBuf {
+    let token = token.map(|t| format!("token = \"{t}\"\n")).unwrap_or_default();
+    let config = format!(
+        "# written by the serve test\n\
+         [proxy]\n\
+         namesrv_listen = \"127.0.0.1:0\"\n\
+         relay_bind = \"127.0.0.1\"\n\
+         advertised_host = \"127.0.0.1\"\n\
+         relay_ports = \"{}-{}\"\n\
+         \n\
+         [api]\n\
+         listen = \"{api}\"\n\
+         {token}\
+         \n\
+         [store]\n\
+         path = \"data/ferry.db\"\n\
+         \n\
+         [engine]\n\
+         tick_secs = 3600\n",
+        relays.0, relays.1
+    );
+    let path = dir.join("ferry.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+#[test]
+fn serve_and_migrate_on_real_clusters_then_restart_on_the_same_store() {
+    let source = shared(ClusterSpec::new("serve-source", RocketMqVersion::V4_9_8));
+    let target = shared(ClusterSpec::new("serve-target", RocketMqVersion::V5_3_3));
+    let (topic, group) = ("serve-orders", "serve-billing");
+    let h = source.harness();
+    h.create_topics(source.cluster_name(), &[TopicSpec::new(topic).queues(2, 2)]).unwrap();
+    h.create_groups(source.cluster_name(), &[GroupSpec::new(group)]).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let relays = relay_range(0);
+    let config = write_config(dir.path(), relays, "127.0.0.1:0", Some(TOKEN));
+    let config = config.to_str().unwrap();
+    let server = serve(dir.path(), &["--config", config]);
+    assert!(server.namesrv.starts_with("127.0.0.1:"), "{}", server.namesrv);
+    assert!(!server.stderr.lock().unwrap().contains("API token:"), "a configured token is not printed");
+
+    // Wrong token: refused, exit 4.
+    let o = server.migrate_with_token("not-the-token-at-all", &["list"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("wrong API token"), "{}", text(&o.stderr));
+
+    let created = json(&server.migrate(&[
+        "create",
+        "--name",
+        "serve walk",
+        "--source-namesrv",
+        source.namesrv_addr(),
+        "--source-cluster",
+        source.cluster_name(),
+        "--target-namesrv",
+        target.namesrv_addr(),
+        "--target-cluster",
+        target.cluster_name(),
+        "--json",
+    ]));
+    let id = created["id"].as_i64().unwrap().to_string();
+    assert!(ok(&server.migrate(&["list"])).contains("serve walk"));
+
+    let out = ok(&server.migrate(&["add-topic", &id, topic, "--group", group]));
+    assert!(out.contains(&format!("added to migration {id} at Initial: {topic}")), "{out}");
+    assert!(out.contains("0 failed"), "{out}");
+
+    let out = ok(&server.migrate(&["proceed", &id, topic]));
+    assert!(out.contains(&format!("{topic}: now at DualRead")), "{out}");
+
+    // The group never took a target queue: blocked, each failing check named, exit 7.
+    let o = server.migrate(&["proceed", &id, topic]);
+    assert_eq!(o.status.code(), Some(7), "{}\n{}", text(&o.stdout), text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains(&format!("{topic}: blocked toward DualReadWrite:")), "{out}");
+    assert!(out.contains("FAIL offsets-on-target: "), "{out}");
+    assert!(text(&o.stderr).contains("--ignore-checks --reason"), "{}", text(&o.stderr));
+    let o = server.migrate(&["check", &id, topic]);
+    assert_eq!(o.status.code(), Some(7), "not ready is status 7 too");
+    assert!(text(&o.stdout).contains("DualRead -> DualReadWrite: not ready"), "{}", text(&o.stdout));
+
+    // Ignoring takes a reason.
+    let o = server.migrate(&["proceed", &id, topic, "--ignore-checks"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let out = ok(&server.migrate(&[
+        "proceed",
+        &id,
+        topic,
+        "--ignore-checks",
+        "--reason",
+        "serve test: no consumers",
+        "--actor",
+        "carol",
+    ]));
+    assert!(
+        out.contains(&format!("{topic}: now at DualReadWrite (checks ignored: serve test: no consumers)")),
+        "{out}"
+    );
+
+    let history = json(&server.migrate(&["history", &id, "--topic", topic, "--json"]));
+    let transitions = history["transitions"].as_array().unwrap();
+    let kinds: Vec<&str> = transitions.iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["added", "forward", "forward"]);
+    let last = transitions.last().unwrap();
+    assert_eq!(last["actor"], "carol");
+    assert_eq!(last["reason"], "serve test: no consumers");
+    assert!(last["ignored"].as_array().unwrap().iter().any(|c| c["name"] == "offsets-on-target"), "{last}");
+    assert_eq!(transitions[1]["actor"], "serve-test", "the actor defaults to $USER");
+    let table = ok(&server.migrate(&["history", &id]));
+    assert!(
+        table.contains("DualRead -> DualReadWrite") && table.contains("ignored offsets-on-target"),
+        "{table}"
+    );
+
+    let o = server.migrate(&["remove-topic", &id, topic]);
+    assert_eq!(o.status.code(), Some(7), "{}", text(&o.stderr));
+    let o = server.migrate(&["show", "999999"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+
+    // A client asks Ferry for the route: relays open for both clusters (DualReadWrite).
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let admin = Admin::new(&server.namesrv, AdminOptions::default()).unwrap();
+        let route = admin.topic_route(topic).await.unwrap();
+        assert_eq!(route.queue_datas.len(), 2, "both clusters' queues: {route:?}");
+    });
+
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "SIGTERM: {status:?}\n{stderr}");
+    assert!(stderr.contains("ferry serve: stopped"), "{stderr}");
+
+    // The relay ports were saved on the way out (the ticker saves them only once an hour here).
+    let store_path = dir.path().join("data/ferry.db");
+    let saved = rt.block_on(async {
+        let store = Store::open(&store_path).await.unwrap();
+        let saved = store.relay_assignments().await.unwrap();
+        store.close().await;
+        saved
+    });
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    assert!(saved.iter().all(|a| (relays.0..=relays.1).contains(&a.port)), "{saved:?}");
+    assert!(saved.iter().any(|a| a.backend == source.broker_addr()), "{saved:?}");
+
+    // Restarted on the same store: same stage, same relay ports listening again.
+    let server = serve(dir.path(), &["--config", config]);
+    let shown = json(&server.migrate(&["show", &id, "--json"]));
+    assert_eq!(shown["topics"][0]["topic"], topic);
+    assert_eq!(shown["topics"][0]["stage"], "DualReadWrite", "{shown}");
+    let table = ok(&server.migrate(&["show", &id]));
+    assert!(table.contains(topic) && table.contains("DualReadWrite"), "{table}");
+    for a in &saved {
+        std::net::TcpStream::connect(("127.0.0.1", a.port))
+            .unwrap_or_else(|e| panic!("relay {} not reopened on {}: {e}", a.backend, a.port));
+    }
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
+fn configuration_errors_flags_and_the_generated_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let relays = relay_range(1);
+
+    // A missing file and a bad range: exit 2, naming the file, the line and the key.
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .arg("serve")
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("FERRY_STORE")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--config", "nowhere.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("configuration file nowhere.toml not found"), "{}", text(&o.stderr));
+    std::fs::write(dir.path().join("bad.toml"), "[proxy]\n\nrelay_ports = \"30000-30001\"\n").unwrap();
+    let o = run(&["--config", "bad.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("bad.toml:3: proxy.relay_ports: "), "{}", text(&o.stderr));
+    let o = run(&["--relay-ports", "40000-39000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--relay-ports: "), "{}", text(&o.stderr));
+
+    // No token configured: one is made, printed once, kept in the store. The file's API address
+    // (a port that cannot be bound) gives way to the flag's.
+    let config = write_config(dir.path(), relays, "127.0.0.1:1", None);
+    let config = config.to_str().unwrap();
+    let server = serve(dir.path(), &["--config", config, "--api-listen", "127.0.0.1:0"]);
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "{stderr}");
+    let token = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("API token: "))
+        .unwrap_or_else(|| panic!("no token printed: {stderr}"))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(token.len(), 64, "{token}");
+    assert!(stderr.contains("(saved in the store; set [api] token to choose your own)"), "{stderr}");
+
+    let server = serve(dir.path(), &["--config", config, "--api-listen", "127.0.0.1:0"]);
+    let out = ok(&server.migrate_with_token(&token, &["list"]));
+    assert_eq!(out.trim(), "no migrations");
+    let o = server.migrate(&["list"]);
+    assert_eq!(o.status.code(), Some(4), "the test's usual token is not this server's");
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(!stderr.contains("API token:"), "printed once only: {stderr}");
+}
