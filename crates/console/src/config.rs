@@ -459,6 +459,19 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_valid() {
+        let example = include_str!("../../../docs/ferry.example.toml");
+        let c = ServeConfig::parse(Path::new("docs/ferry.example.toml"), example).unwrap();
+        assert_eq!(c.advertised_host.as_deref(), Some("10.0.0.5"));
+        assert_eq!(c.relay_capacity(), 250);
+        assert_eq!(
+            ServeConfig { advertised_host: None, ..c },
+            ServeConfig::default(),
+            "the rest is the defaults"
+        );
+    }
+
+    #[test]
     fn a_missing_file_says_so() {
         let e = ServeConfig::load(Path::new("/nonexistent/ferry.toml")).unwrap_err();
         assert_eq!(e, ConfigError::Missing("/nonexistent/ferry.toml".into()));
