@@ -94,25 +94,43 @@ fn client_namesrv(listening: SocketAddr, advertised: &str) -> String {
     }
 }
 
-#[cfg(unix)]
-async fn stop_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
-        },
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            "SIGINT"
-        }
-    }
+/// SIGINT and SIGTERM, listened for from the moment this is made (before Ferry says it is up, so
+/// that a signal sent right after never meets the default action).
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
 }
 
-#[cfg(not(unix))]
-async fn stop_signal() -> &'static str {
-    let _ = tokio::signal::ctrl_c().await;
-    "Ctrl-C"
+impl StopSignals {
+    #[cfg(unix)]
+    fn install() -> std::io::Result<StopSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> std::io::Result<StopSignals> {
+        Ok(StopSignals {})
+    }
+
+    #[cfg(unix)]
+    async fn wait(mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(self) -> &'static str {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }
 
 pub async fn run(args: ServeArgs) -> Result<()> {
@@ -152,6 +170,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("the API cannot listen on {}", config.api_listen))?;
     let api_addr = listener.local_addr()?;
+    let signals = StopSignals::install().context("listening for SIGINT and SIGTERM")?;
     let front = proxy.namesrv_addr();
     let for_clients = client_namesrv(front, &advertised);
     let (first, last) = config.relay_ports;
@@ -172,7 +191,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         let store = store.clone();
         let proxy = proxy.clone();
         async move {
-            let signal = stop_signal().await;
+            let signal = signals.wait().await;
             tracing::info!(%signal, "stopping: relay ports saved, then requests in flight finish");
             // Clients hold relay addresses in their cached routes: the next start reopens them.
             if let Err(e) = store.save_relay_assignments(&proxy.relay_assignments()).await {
