@@ -285,7 +285,37 @@ fn walk(w: Walk) {
     assert!(report.sent_per_broker.contains_key(target.broker_name()), "and moved to the target: {report}");
     if w.strict {
         let g = report.group(&fifo).unwrap();
-        assert!(g.out_of_order.is_empty(), "strict order: keys consumed out of order: {:?}", g.out_of_order);
+        if let Some(first) = g.out_of_order.first() {
+            // The key's story in this group: what was delivered where and when.
+            let (_, all) = received.iter().find(|(name, _)| *name == fifo).unwrap();
+            let mut story: Vec<_> =
+                all.iter().filter(|r| r.order_key.as_deref() == Some(first.order_key.as_str())).collect();
+            story.sort_by_key(|r| r.timestamp_us);
+            let lines: Vec<String> = story
+                .iter()
+                .map(|r| {
+                    format!(
+                        "seq {:>4} {} {}:{} @{} stored {} delivered {}",
+                        r.seq.unwrap_or(-1),
+                        r.instance,
+                        r.broker_name.as_deref().unwrap_or("?"),
+                        r.queue_id,
+                        r.queue_offset,
+                        r.store_timestamp_ms,
+                        r.timestamp_ms
+                    )
+                })
+                .collect();
+            let history = rt.block_on(ferry.engine.history(id, Some(&topic))).unwrap();
+            let steps: Vec<String> =
+                history.iter().map(|t| format!("{} {:?} {:?}->{:?}", t.at.timestamp_millis(), t.kind, t.from, t.to)).collect();
+            panic!(
+                "strict order: {} deliveries out of order, first {first:?}\nkey story:\n{}\nsteps:\n{}",
+                g.out_of_order.len(),
+                lines.join("\n"),
+                steps.join("\n")
+            );
+        }
     }
 
     // The history has every step, with who did it.

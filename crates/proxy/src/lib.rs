@@ -85,6 +85,7 @@ impl Proxy {
     /// Starts the front and re-opens relays on the ports they had before (`restore`).
     pub async fn start(config: ProxyConfig, restore: &[RelayAssignment]) -> Result<Proxy, ProxyError> {
         let shutdown = CancellationToken::new();
+        let stages = Arc::new(StageTable::new());
         let traffic = Arc::new(Traffic::default());
         let registry = Arc::new(ClientRegistry::default());
         let max_frame = config.relays.max_frame;
@@ -93,6 +94,7 @@ impl Proxy {
             traffic: traffic.clone(),
             registry: registry.clone(),
             connections: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            stages: stages.clone(),
             shutdown: shutdown.clone(),
         })));
         relays.restore(restore)?;
@@ -102,7 +104,6 @@ impl Proxy {
         let namesrv_addr = listener
             .local_addr()
             .map_err(|source| ProxyError::Listen { addr: config.namesrv_listen, source })?;
-        let stages = Arc::new(StageTable::new());
         let routes = Arc::new(RouteWatch::default());
         let front = Arc::new(namesrv::FrontContext {
             stages: stages.clone(),

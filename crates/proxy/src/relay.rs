@@ -13,21 +13,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use ferry_remoting::body::HeartbeatData;
 use ferry_remoting::code::{RequestCode, ResponseCode};
 use ferry_remoting::frame::{self, PREFIX_LEN};
 use ferry_remoting::header::{Header, SerializeType};
-use ferry_remoting::{fastjson, CodecError};
+use ferry_remoting::{fastjson, CodecError, Frame};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::registry::{ClientRegistry, Peer};
-use crate::route::Side;
+use crate::route::{self, Side};
+use crate::stage::StageTable;
 use crate::traffic::{count_messages, Traffic};
 
 /// Requests awaiting a response on one connection, bounded so a client that never reads cannot
@@ -70,6 +72,9 @@ pub struct RelayContext {
     pub traffic: Arc<Traffic>,
     pub registry: Arc<ClientRegistry>,
     pub connections: [AtomicUsize; 2],
+    /// The stages the relays enforce: no pull from a queue, no send to a queue, the topic's route
+    /// does not allow (clients act on a new route only at their next rebalance).
+    pub stages: Arc<StageTable>,
     /// Cancelled when the proxy stops: every relayed connection closes with it.
     pub shutdown: CancellationToken,
 }
@@ -244,12 +249,17 @@ async fn serve_client(
     });
     let (cr, cw) = client.into_split();
     let (ur, uw) = upstream.into_split();
-    let up = pump(cr, uw, Direction::ToBroker, state.clone(), ctx.clone());
-    let down = pump(ur, cw, Direction::ToClient, state.clone(), ctx.clone());
+    // Everything bound for the client goes through one queue: the broker's frames, and answers
+    // the relay gives itself.
+    let (to_client, queue) = mpsc::channel::<Bytes>(256);
+    let up = to_broker(cr, uw, to_client.clone(), state.clone(), ctx.clone());
+    let down = to_client_pump(ur, to_client, state.clone(), ctx.clone());
+    let writer = write_client(cw, queue);
     // Either side ending ends both: the client reconnects and re-sends, as with a broker restart.
     let ended = tokio::select! {
         r = up => ("client", r),
         r = down => ("broker", r),
+        r = writer => ("client", r),
         _ = ctx.shutdown.cancelled() => ("Ferry", Ok(())),
     };
     match ended {
@@ -262,15 +272,9 @@ async fn serve_client(
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    ToBroker,
-    ToClient,
-}
-
 enum Pending {
     Send { topic: String, messages: u64, bytes: u64, started: Instant },
-    Pull { topic: String },
+    Pull { topic: String, queue_offset: String },
     Other { started: Instant },
 }
 
@@ -288,69 +292,201 @@ enum PumpError {
     Io(#[from] std::io::Error),
     #[error("bad frame: {0}")]
     Codec(#[from] CodecError),
+    #[error("the client's side of the relay is gone")]
+    ClientGone,
 }
 
-/// Moves whole frames from `r` to `w`, observing each on the way.
-async fn pump(
+/// What the relay does with one frame.
+enum Verdict {
+    Forward,
+    /// Keep a request from the broker and answer it, now or after a pause.
+    Answer(Frame, Option<Duration>),
+    /// Pass a different frame to the client instead.
+    Replace(Frame),
+}
+
+/// How long a pull on a queue that may not be read waits before "no new message": like a long
+/// poll with nothing, so that the client does not spin.
+const HELD_PULL_PAUSE: Duration = Duration::from_secs(1);
+
+async fn write_client(mut w: OwnedWriteHalf, mut queue: mpsc::Receiver<Bytes>) -> Result<(), PumpError> {
+    while let Some(bytes) = queue.recv().await {
+        w.write_all(&bytes).await?;
+    }
+    Ok(())
+}
+
+async fn send_client(to_client: &mpsc::Sender<Bytes>, frame: &Frame) -> Result<(), PumpError> {
+    let bytes = frame::encode_to_bytes(frame)?;
+    to_client.send(bytes).await.map_err(|_| PumpError::ClientGone)
+}
+
+/// Reads more bytes into `buf`; false at the end of the stream. Runs of whole frames that pass
+/// unchanged leave `buf` as one split-off buffer each, without copying.
+async fn read_more(r: &mut OwnedReadHalf, buf: &mut BytesMut) -> Result<bool, PumpError> {
+    if buf.capacity() - buf.len() < 16 * 1024 {
+        buf.reserve(64 * 1024);
+    }
+    Ok(r.read_buf(buf).await? > 0)
+}
+
+/// Client to broker: requests, and the client's answers to the broker's requests.
+async fn to_broker(
     mut r: OwnedReadHalf,
     mut w: OwnedWriteHalf,
-    dir: Direction,
+    to_client: mpsc::Sender<Bytes>,
     state: Arc<ConnState>,
     ctx: Arc<RelayContext>,
 ) -> Result<(), PumpError> {
     let max_frame = ctx.settings.max_frame;
     let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
-        let mut whole = 0;
-        while let Some(len) = frame::check(&buf[whole..], max_frame)? {
-            observe(&buf[whole..whole + len], dir, &state, &ctx)?;
-            whole += len;
+        let mut run = 0;
+        while let Some(len) = frame::check(&buf[run..], max_frame)? {
+            match observe(&buf[run..run + len], Direction::ToBroker, &state, &ctx)? {
+                Verdict::Forward => run += len,
+                other => {
+                    if run > 0 {
+                        w.write_all(&buf.split_to(run)).await?;
+                        run = 0;
+                    }
+                    let _ = buf.split_to(len);
+                    match other {
+                        Verdict::Answer(f, None) | Verdict::Replace(f) => send_client(&to_client, &f).await?,
+                        Verdict::Answer(f, Some(pause)) => {
+                            let to_client = to_client.clone();
+                            tokio::spawn(async move {
+                                tokio::time::sleep(pause).await;
+                                let _ = send_client(&to_client, &f).await;
+                            });
+                        }
+                        Verdict::Forward => unreachable!("handled above"),
+                    }
+                }
+            }
         }
-        if whole > 0 {
-            let frames = buf.split_to(whole);
-            w.write_all(&frames).await?;
+        if run > 0 {
+            w.write_all(&buf.split_to(run)).await?;
         }
-        if buf.capacity() - buf.len() < 16 * 1024 {
-            buf.reserve(64 * 1024);
-        }
-        if r.read_buf(&mut buf).await? == 0 {
+        if !read_more(&mut r, &mut buf).await? {
             return Ok(());
         }
     }
 }
 
-/// Reads what the engine needs from one whole frame. Only the header is decoded; bodies are
-/// looked at in place (heartbeats are parsed: they are small and rare).
-fn observe(bytes: &[u8], dir: Direction, state: &ConnState, ctx: &RelayContext) -> Result<(), CodecError> {
+/// Broker to client: responses, and the broker's own requests.
+async fn to_client_pump(
+    mut r: OwnedReadHalf,
+    to_client: mpsc::Sender<Bytes>,
+    state: Arc<ConnState>,
+    ctx: Arc<RelayContext>,
+) -> Result<(), PumpError> {
+    let max_frame = ctx.settings.max_frame;
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let mut run = 0;
+        while let Some(len) = frame::check(&buf[run..], max_frame)? {
+            match observe(&buf[run..run + len], Direction::ToClient, &state, &ctx)? {
+                Verdict::Forward => run += len,
+                Verdict::Replace(f) | Verdict::Answer(f, _) => {
+                    if run > 0 {
+                        to_client
+                            .send(buf.split_to(run).freeze())
+                            .await
+                            .map_err(|_| PumpError::ClientGone)?;
+                        run = 0;
+                    }
+                    let _ = buf.split_to(len);
+                    send_client(&to_client, &f).await?;
+                }
+            }
+        }
+        if run > 0 {
+            to_client.send(buf.split_to(run).freeze()).await.map_err(|_| PumpError::ClientGone)?;
+        }
+        if !read_more(&mut r, &mut buf).await? {
+            return Ok(());
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    ToBroker,
+    ToClient,
+}
+
+/// Reads what the engine needs from one whole frame and decides what becomes of it. Only the
+/// header is decoded; bodies are looked at in place (heartbeats are parsed: small and rare).
+fn observe(
+    bytes: &[u8],
+    dir: Direction,
+    state: &ConnState,
+    ctx: &RelayContext,
+) -> Result<Verdict, CodecError> {
     let word = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
     let ty = SerializeType::from_byte((word >> 24) as u8)?;
     let header_len = (word & 0x00FF_FFFF) as usize;
     let header = Header::decode(ty, &bytes[PREFIX_LEN..PREFIX_LEN + header_len])?;
     let body = &bytes[PREFIX_LEN + header_len..];
-    match (dir, header.is_response()) {
+    Ok(match (dir, header.is_response()) {
         (Direction::ToBroker, false) => on_client_request(&header, body, state, ctx),
         (Direction::ToClient, true) => on_broker_response(&header, body, state, ctx),
         // Broker-initiated requests and the client's answers pass without a look.
-        _ => {}
-    }
-    Ok(())
+        _ => Verdict::Forward,
+    })
 }
 
-fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) {
+/// "Nothing new" for a pull, offsets unchanged: the client pulls again from where it was.
+fn no_new_message(opaque: i32, queue_offset: &str) -> Frame {
+    Frame::response(ResponseCode::PULL_NOT_FOUND, opaque)
+        .with_fields([
+            ("suggestWhichBrokerId", "0"),
+            ("nextBeginOffset", queue_offset),
+            ("minOffset", "0"),
+            ("maxOffset", queue_offset),
+        ])
+        .with_remark("Ferry: this queue is not read in the topic's current stage")
+}
+
+fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) -> Verdict {
     let code = header.request_code();
     let now = Instant::now();
+    let policy = |topic: Option<&str>| topic.and_then(|t| ctx.stages.get(t)).map(|v| v.policy);
     let pending = match code {
         RequestCode::SEND_MESSAGE_V2
         | RequestCode::SEND_BATCH_MESSAGE
-        | RequestCode::SEND_REPLY_MESSAGE_V2 => {
-            send_pending(header, body, "b", "a", code == RequestCode::SEND_BATCH_MESSAGE, state, ctx, now)
-        }
-        RequestCode::SEND_MESSAGE | RequestCode::SEND_REPLY_MESSAGE => {
-            let batch = header.field("batch") == Some("true");
-            send_pending(header, body, "topic", "producerGroup", batch, state, ctx, now)
+        | RequestCode::SEND_REPLY_MESSAGE_V2
+        | RequestCode::SEND_MESSAGE
+        | RequestCode::SEND_REPLY_MESSAGE => {
+            let v2 = matches!(
+                code,
+                RequestCode::SEND_MESSAGE_V2
+                    | RequestCode::SEND_BATCH_MESSAGE
+                    | RequestCode::SEND_REPLY_MESSAGE_V2
+            );
+            let (topic_field, group_field) = if v2 { ("b", "a") } else { ("topic", "producerGroup") };
+            if let Some(p) = policy(header.field(topic_field)).filter(|p| !route::writable(*p, state.side)) {
+                // A client whose route is stale: refused, so that it sends elsewhere (the Java
+                // producer retries another queue on NO_PERMISSION).
+                let topic = header.field(topic_field).unwrap_or_default();
+                return Verdict::Answer(
+                    Frame::response(ResponseCode::NO_PERMISSION, header.opaque).with_remark(format!(
+                        "Ferry: topic {topic} is not written on the {} cluster at stage {}",
+                        state.side, p.stage
+                    )),
+                    None,
+                );
+            }
+            let batch = code == RequestCode::SEND_BATCH_MESSAGE || header.field("batch") == Some("true");
+            send_pending(header, body, topic_field, group_field, batch, state, ctx, now)
         }
         RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
-            header.field("topic").map(|t| Pending::Pull { topic: t.to_string() })
+            let offset = header.field("queueOffset").unwrap_or("0").to_string();
+            if policy(header.field("topic")).is_some_and(|p| !route::readable(p, state.side)) {
+                return Verdict::Answer(no_new_message(header.opaque, &offset), Some(HELD_PULL_PAUSE));
+            }
+            header.field("topic").map(|t| Pending::Pull { topic: t.to_string(), queue_offset: offset })
         }
         RequestCode::HEART_BEAT => {
             match fastjson::from_slice::<HeartbeatData>(body) {
@@ -382,6 +518,7 @@ fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &Rela
             map.insert(header.opaque, p);
         }
     }
+    Verdict::Forward
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -405,9 +542,9 @@ fn send_pending(
     Some(Pending::Send { topic: topic.to_string(), messages, bytes: body.len() as u64, started: now })
 }
 
-fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) {
+fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) -> Verdict {
     let Some(pending) = state.pending.lock().expect("pending lock").remove(&header.opaque) else {
-        return;
+        return Verdict::Forward;
     };
     let code = header.response_code();
     match pending {
@@ -418,11 +555,17 @@ fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &Rel
                 ctx.traffic.record_produce(state.side, &topic, messages, bytes);
             }
         }
-        Pending::Pull { topic } => {
+        Pending::Pull { topic, queue_offset } => {
             if code == ResponseCode::SUCCESS {
+                // The stage changed while the broker held the pull: these messages may not be
+                // read now; the client asks again from the same offset.
+                if ctx.stages.get(&topic).is_some_and(|v| !route::readable(v.policy, state.side)) {
+                    return Verdict::Replace(no_new_message(header.opaque, &queue_offset));
+                }
                 ctx.traffic.record_consume(state.side, &topic, count_messages(body), body.len() as u64);
             }
         }
         Pending::Other { started } => ctx.traffic.latency(state.side).record(started.elapsed()),
     }
+    Verdict::Forward
 }

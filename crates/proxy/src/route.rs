@@ -72,6 +72,19 @@ fn shows(policy: TopicPolicy) -> (Show, Show) {
     (hold(Side::Source, source), hold(Side::Target, target))
 }
 
+/// Whether clients may read `side`'s queues of a topic under `policy` (the relays enforce what
+/// the route says: a client acts on a new route only at its next rebalance, up to 20 s later).
+pub fn readable(policy: TopicPolicy, side: Side) -> bool {
+    let (source, target) = shows(policy);
+    matches!(if side == Side::Source { source } else { target }, Show::AsIs | Show::ReadOnly)
+}
+
+/// Whether clients may write `side`'s queues of a topic under `policy`.
+pub fn writable(policy: TopicPolicy, side: Side) -> bool {
+    let (source, target) = shows(policy);
+    matches!(if side == Side::Source { source } else { target }, Show::AsIs | Show::WriteOnly)
+}
+
 /// The route a client of a migrating topic is given. `relay` maps a broker address of either side
 /// to the Ferry relay that fronts it. `None` when neither side contributes a queue (the client
 /// then hears "topic not exist", as from a NameServer).
@@ -205,6 +218,18 @@ mod tests {
         assert_eq!(perms(hold(Stage::CuttingOver, Side::Target)), p(&[("broker-s", 4), ("broker-t", 2)]));
         assert_eq!(perms(hold(Stage::DualRead, Side::Source)), p(&[("broker-s", 2), ("broker-t", 4)]));
         assert_eq!(perms(hold(Stage::Completed, Side::Source)), p(&[("broker-t", 6)]));
+    }
+
+    #[test]
+    fn relays_enforce_what_routes_say() {
+        let drw_held = TopicPolicy { stage: Stage::DualReadWrite, write_only: Some(Side::Target) };
+        assert!(writable(drw_held, Side::Target) && !readable(drw_held, Side::Target));
+        assert!(readable(drw_held, Side::Source) && writable(drw_held, Side::Source));
+        let cutting = TopicPolicy::at(Stage::CuttingOver);
+        assert!(readable(cutting, Side::Source) && !writable(cutting, Side::Source));
+        let done = TopicPolicy::at(Stage::Completed);
+        assert!(!readable(done, Side::Source) && !writable(done, Side::Source));
+        assert!(!readable(TopicPolicy::at(Stage::Initial), Side::Target));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! health checks, and tells the proxy the result. Everything it decides is written to the store
 //! first, so a restarted Ferry picks up where it was.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -186,6 +186,8 @@ pub struct Engine {
     /// One change at a time: checks may run alongside, steps may not.
     steps: tokio::sync::Mutex<()>,
     traffic: Mutex<HashMap<String, VecDeque<TrafficSample>>>,
+    /// Topics (at a stage-table epoch) whose route a tick has seen settled.
+    settled_once: Mutex<HashSet<(MigrationId, String, u64)>>,
 }
 
 fn admin_for(endpoint: &ClusterEndpoint) -> Result<Admin, AdminError> {
@@ -219,6 +221,7 @@ impl Engine {
             clusters: Mutex::new(HashMap::new()),
             steps: tokio::sync::Mutex::new(()),
             traffic: Mutex::new(HashMap::new()),
+            settled_once: Mutex::new(HashSet::new()),
         });
         // Oldest first, so that the newest migration's clusters end up in front.
         let mut all = engine.store.migrations().await?;
@@ -452,11 +455,13 @@ impl Engine {
     /// Runs the checks of the topic's next step now and keeps the report.
     pub async fn check(&self, id: MigrationId, topic: &str) -> Result<CheckReport, EngineError> {
         let m = self.migration(id).await?;
-        let mut t = self.topic(id, topic).await?;
+        let t = self.topic(id, topic).await?;
         let toward = t.stage.next().unwrap_or(t.stage);
         let report = self.report(&m, &t, toward).await?;
-        t.last_check = Some(report.clone());
-        self.store.update_migration_topic(id, &t).await?;
+        // Unless a step moved the topic meanwhile: then this report is about a step not next.
+        if self.topic(id, topic).await?.stage == t.stage {
+            self.store.set_last_check(id, topic, &report).await?;
+        }
         Ok(report)
     }
 
@@ -545,14 +550,12 @@ impl Engine {
         let report = self.report(m, &t, to).await?;
         let from = t.stage;
         if !report.ready() && ignore.is_none() {
-            t.last_check = Some(report.clone());
-            self.store.update_migration_topic(m.id, &t).await?;
+            self.store.set_last_check(m.id, &t.topic, &report).await?;
             return Err(EngineError::Blocked { topic: t.topic, from, to, report });
         }
         let ignored: Vec<Check> = report.failing().cloned().collect();
         if t.strict_order {
-            let clusters = self.clusters(m)?;
-            t.hold = hold_after(&clusters, &t.topic, from, to).await?;
+            t.hold = hold_after(from, to);
         }
         t.stage = to;
         t.last_check = None;
@@ -802,8 +805,33 @@ impl Engine {
         let _step = self.steps.lock().await;
         // Re-read under the lock: a step may have changed it since.
         let mut t = self.topic(m.id, &t.topic).await?;
-        let Some(hold) = t.hold.clone() else { return Ok(()) };
+        let Some(mut hold) = t.hold.clone() else { return Ok(()) };
         let clusters = self.clusters(m)?;
+        if hold.barrier.is_none() {
+            // The barrier counts once no client can still write the old side.
+            let epoch = self.proxy.stages.get(&t.topic).map_or(0, |v| v.epoch);
+            let settled = self.proxy.routes.behind(&t.topic, epoch, self.settings.route_window).is_empty();
+            // Settled on two ticks in a row: a send that picked its queue just before the client's
+            // route changed has landed by then.
+            let first_sight = self.settled_once.lock().expect("settled lock").insert((m.id, t.topic.clone(), epoch));
+            if !settled || first_sight {
+                if !settled {
+                    self.settled_once.lock().expect("settled lock").remove(&(m.id, t.topic.clone(), epoch));
+                }
+                return Ok(());
+            }
+            match take_barrier(&clusters, &t.topic, &hold).await {
+                Ok(b) => {
+                    hold.barrier = Some(b);
+                    t.hold = Some(hold.clone());
+                    self.store.update_migration_topic(m.id, &t).await?;
+                }
+                Err(e) => {
+                    tracing::debug!(topic = %t.topic, error = %e, "barrier not taken");
+                    return Ok(());
+                }
+            }
+        }
         match hold_behind(&clusters, &t, &hold).await {
             Ok(behind) if behind.is_empty() => {
                 t.hold = None;
@@ -865,34 +893,31 @@ fn moves_keys(from: Stage, to: Stage) -> bool {
     )
 }
 
-/// The hold a strict-order topic takes after `from -> to`: the side keys moved to is held until
-/// the side they left is read up to its current max offsets.
-async fn hold_after(
-    clusters: &Clusters,
-    topic: &str,
-    from: Stage,
-    to: Stage,
-) -> Result<Option<Hold>, EngineError> {
-    if !moves_keys(from, to) {
-        return Ok(None);
-    }
-    let write_only = if to > from { Side::Target } else { Side::Source };
-    let (admin, layout) = match write_only {
-        Side::Target => (&clusters.source, clusters.source_layout().await.map_err(EngineError::Source)?),
-        Side::Source => (&clusters.target, clusters.target_layout().await.map_err(EngineError::Target)?),
-    };
-    let side_error = |e| match write_only {
-        Side::Target => EngineError::Source(e),
-        Side::Source => EngineError::Target(e),
+/// The hold a strict-order topic takes after `from -> to`: the side keys moved to is held. Its
+/// barrier is taken later, once every client has the new route (until then producers may still
+/// write the old side).
+fn hold_after(from: Stage, to: Stage) -> Option<Hold> {
+    moves_keys(from, to).then(|| Hold {
+        write_only: if to > from { Side::Target } else { Side::Source },
+        barrier: None,
+        since: Utc::now(),
+    })
+}
+
+/// The max offsets of the topic's queues on the side a hold waits for.
+async fn take_barrier(clusters: &Clusters, topic: &str, hold: &Hold) -> Result<BTreeMap<String, i64>, AdminError> {
+    let (admin, layout) = match hold.write_only {
+        Side::Target => (&clusters.source, clusters.source_layout().await?),
+        Side::Source => (&clusters.target, clusters.target_layout().await?),
     };
     let mut barrier = BTreeMap::new();
     for (broker, master) in layout.masters() {
-        let stats = admin.topic_stats(master, topic).await.map_err(side_error)?;
+        let stats = admin.topic_stats(master, topic).await?;
         for (q, o) in &stats.offset_table {
             barrier.insert(format!("{broker}:{}", q.queue_id), o.max_offset);
         }
     }
-    Ok(Some(Hold { write_only, barrier, since: Utc::now() }))
+    Ok(barrier)
 }
 
 /// Queues of the side a hold waits for that some group has not read up to the barrier, in words.
@@ -915,9 +940,12 @@ async fn hold_behind(
             }
         }
     }
+    let Some(barrier) = &hold.barrier else {
+        return Ok(vec!["waiting for every client to take the new route".into()]);
+    };
     let mut behind = Vec::new();
     for group in &t.groups {
-        for (queue, max) in hold.barrier.iter().filter(|(_, max)| **max > 0) {
+        for (queue, max) in barrier.iter().filter(|(_, max)| **max > 0) {
             let at = committed.get(&(group.clone(), queue.clone())).copied().unwrap_or(0);
             if at < *max {
                 behind.push(format!("{group} at {at} of {max} on {queue}"));

@@ -121,8 +121,9 @@ pub struct MigrationTopic {
 #[serde(rename_all = "camelCase")]
 pub struct Hold {
     pub write_only: Side,
-    /// Queues (`broker:queue`) of the other side and their max offset at the step.
-    pub barrier: BTreeMap<String, i64>,
+    /// Queues (`broker:queue`) of the other side and their max offsets once every client had
+    /// the new route; `None` until then.
+    pub barrier: Option<BTreeMap<String, i64>>,
     pub since: Timestamp,
 }
 

@@ -164,6 +164,18 @@ impl Store {
         Ok(())
     }
 
+    /// Saves only a topic's latest check: checks run beside steps and must not write a stage back.
+    pub async fn set_last_check(&self, id: MigrationId, topic: &str, report: &CheckReport) -> Result<(), StoreError> {
+        sqlx::query("UPDATE migration_topics SET last_check = $1 WHERE migration_id = $2 AND topic = $3")
+            .bind(serde_json::to_string(report).expect("a report is JSON"))
+            .bind(id.0)
+            .bind(topic)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        Ok(())
+    }
+
     pub async fn remove_migration_topic(&self, id: MigrationId, topic: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM migration_topics WHERE migration_id = $1 AND topic = $2")
             .bind(id.0)
