@@ -307,8 +307,10 @@ fn walk(w: Walk) {
                 })
                 .collect();
             let history = rt.block_on(ferry.engine.history(id, Some(&topic))).unwrap();
-            let steps: Vec<String> =
-                history.iter().map(|t| format!("{} {:?} {:?}->{:?}", t.at.timestamp_millis(), t.kind, t.from, t.to)).collect();
+            let steps: Vec<String> = history
+                .iter()
+                .map(|t| format!("{} {:?} {:?}->{:?}", t.at.timestamp_millis(), t.kind, t.from, t.to))
+                .collect();
             panic!(
                 "strict order: {} deliveries out of order, first {first:?}\nkey story:\n{}\nsteps:\n{}",
                 g.out_of_order.len(),

@@ -147,10 +147,12 @@ pub async fn export_cluster(
         return Err(MetadataError::NoMaster { namesrv, cluster: cluster_name.to_string() });
     }
     progress(ExportStep::Brokers(masters.len()));
-    let mut snapshots: Vec<BrokerSnapshot> = stream::iter(masters.iter())
+    // Owned items: a closure over `&(String, String)` would make the future impossible to prove
+    // `Send` (rustc #102211), and servers run exports on multi-threaded runtimes.
+    let mut snapshots: Vec<BrokerSnapshot> = stream::iter(masters.clone())
         .map(|(name, addr)| async move {
-            let s = read_broker(admin, name, addr).await?;
-            progress(ExportStep::BrokerRead(name.clone()));
+            let s = read_broker(admin, &name, &addr).await?;
+            progress(ExportStep::BrokerRead(name));
             Ok::<_, AdminError>(s)
         })
         .buffer_unordered(options.concurrency.max(1))

@@ -125,9 +125,15 @@ impl Proxy {
         self.front_task.abort();
     }
 
-    /// The address clients use as their NameServer.
+    /// The address the NameServer front is bound to (perhaps `0.0.0.0:9876`).
     pub fn namesrv_addr(&self) -> SocketAddr {
         self.namesrv_addr
+    }
+
+    /// The NameServer address clients are told to use: the advertised host (clients behind NAT)
+    /// with the front's port.
+    pub fn client_namesrv_addr(&self) -> String {
+        format!("{}:{}", self.relays.context().settings.advertised_host, self.namesrv_addr.port())
     }
 
     /// Sets (or replaces) the clusters behind the front.

@@ -676,7 +676,7 @@ impl Engine {
                 clients: self.proxy.registry.clients_of_topic(&t.topic),
             })
             .collect();
-        Ok(AccessPoint { ferry_namesrv: self.proxy.namesrv_addr().to_string(), groups: out, topics })
+        Ok(AccessPoint { ferry_namesrv: self.proxy.client_namesrv_addr(), groups: out, topics })
     }
 
     /// Traffic samples of a topic, oldest first.
@@ -813,7 +813,8 @@ impl Engine {
             let settled = self.proxy.routes.behind(&t.topic, epoch, self.settings.route_window).is_empty();
             // Settled on two ticks in a row: a send that picked its queue just before the client's
             // route changed has landed by then.
-            let first_sight = self.settled_once.lock().expect("settled lock").insert((m.id, t.topic.clone(), epoch));
+            let first_sight =
+                self.settled_once.lock().expect("settled lock").insert((m.id, t.topic.clone(), epoch));
             if !settled || first_sight {
                 if !settled {
                     self.settled_once.lock().expect("settled lock").remove(&(m.id, t.topic.clone(), epoch));
@@ -905,7 +906,11 @@ fn hold_after(from: Stage, to: Stage) -> Option<Hold> {
 }
 
 /// The max offsets of the topic's queues on the side a hold waits for.
-async fn take_barrier(clusters: &Clusters, topic: &str, hold: &Hold) -> Result<BTreeMap<String, i64>, AdminError> {
+async fn take_barrier(
+    clusters: &Clusters,
+    topic: &str,
+    hold: &Hold,
+) -> Result<BTreeMap<String, i64>, AdminError> {
     let (admin, layout) = match hold.write_only {
         Side::Target => (&clusters.source, clusters.source_layout().await?),
         Side::Source => (&clusters.target, clusters.target_layout().await?),
@@ -973,5 +978,20 @@ pub fn item_record(o: &ItemOutcome) -> ItemRecord {
     match cause {
         Some(c) => record.with_cause(c),
         None => record,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Servers run the engine on multi-threaded runtimes: its futures must be `Send` (this fails
+    /// to compile otherwise).
+    #[allow(dead_code)]
+    fn futures_are_send(e: &Engine) {
+        fn send<T: Send>(_: T) {}
+        send(e.add_topics(MigrationId(1), Vec::new(), "a"));
+        send(e.proceed(MigrationId(1), "t", None, "a"));
+        send(e.tick());
     }
 }

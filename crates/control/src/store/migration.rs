@@ -165,7 +165,12 @@ impl Store {
     }
 
     /// Saves only a topic's latest check: checks run beside steps and must not write a stage back.
-    pub async fn set_last_check(&self, id: MigrationId, topic: &str, report: &CheckReport) -> Result<(), StoreError> {
+    pub async fn set_last_check(
+        &self,
+        id: MigrationId,
+        topic: &str,
+        report: &CheckReport,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE migration_topics SET last_check = $1 WHERE migration_id = $2 AND topic = $3")
             .bind(serde_json::to_string(report).expect("a report is JSON"))
             .bind(id.0)

@@ -56,9 +56,11 @@ pub async fn execute(
             ))
         })
         .collect();
-    stream::iter(&plan.items)
-        .map(|item| {
-            let (masters, everyone) = (&masters, &everyone);
+    // By index, not `&item`: a closure over a borrowed item makes the future impossible to prove
+    // `Send` (rustc #102211), and servers run imports on multi-threaded runtimes.
+    stream::iter(0..plan.items.len())
+        .map(|i| {
+            let (masters, everyone, item) = (&masters, &everyone, &plan.items[i]);
             async move {
                 let outcome = match item.kind {
                     ItemKind::Account => account::run(admin, everyone, item).await,
