@@ -26,6 +26,10 @@ pub struct Evidence {
     pub route_behind: Vec<String>,
     /// The topic's queues on the target, as `broker:queue`.
     pub target_queues: BTreeSet<String>,
+    /// How many queues the topic has on the source (all brokers).
+    pub source_queue_count: usize,
+    /// The topic is migrated in strict order.
+    pub strict_order: bool,
     /// Group to the target queues (`broker:queue`) it has committed an offset on.
     pub target_committed: BTreeMap<String, BTreeSet<String>>,
     /// Group to its backlog on the source: the topic, and its retry topic.
@@ -44,7 +48,10 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
             groups_on_target(e),
             clients_through_ferry(e),
             no_direct_consumers_on_target(e),
-        ],
+        ]
+        .into_iter()
+        .chain(e.strict_order.then(|| ordered_queue_counts(e)))
+        .collect(),
         (true, Stage::DualReadWrite) => {
             vec![route_settled(e), consumers_on_target(e), offsets_on_target(e)]
         }
@@ -61,6 +68,26 @@ fn topic_exists(name: &str, side: &str, exists: bool, topic: &str) -> Check {
         Check::pass(name, format!("topic {topic} exists on the {side}"))
     } else {
         Check::fail(name, format!("topic {topic} does not exist on the {side} cluster (import it first)"))
+    }
+}
+
+/// A key goes to queue `hash(key) % queues`: with as many queues on each side, a key that moves
+/// between the clusters moves between queues of the same index and never between two queues of
+/// one side, which strict order relies on.
+fn ordered_queue_counts(e: &Evidence) -> Check {
+    const NAME: &str = "ordered-queue-counts";
+    let target = e.target_queues.len();
+    if target == e.source_queue_count {
+        Check::pass(NAME, format!("{target} queue(s) on each side"))
+    } else {
+        Check::fail(
+            NAME,
+            format!(
+                "strict order needs as many queues on the target as on the source: {} on the source, {target} \
+                 on the target",
+                e.source_queue_count
+            ),
+        )
     }
 }
 
@@ -258,6 +285,18 @@ mod tests {
         );
         let direct = checks.iter().find(|c| c.name == "clients-through-ferry").unwrap();
         assert!(direct.detail.contains("c2 (billing)"), "{}", direct.detail);
+    }
+
+    #[test]
+    fn strict_order_needs_equal_queue_counts() {
+        let mut e = evidence();
+        e.strict_order = true;
+        e.source_queue_count = 4;
+        let checks = gates(Stage::Initial, Stage::DualRead, &e);
+        assert_eq!(failing(&checks), ["ordered-queue-counts"]);
+        assert!(checks.last().unwrap().detail.contains("4 on the source, 2 on the target"));
+        e.source_queue_count = 2;
+        assert!(failing(&gates(Stage::Initial, Stage::DualRead, &e)).is_empty());
     }
 
     #[test]

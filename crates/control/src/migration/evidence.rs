@@ -76,6 +76,8 @@ pub async fn gather(
         topic: name.to_string(),
         groups: topic.groups.clone(),
         on_source: source_queues.is_some(),
+        source_queue_count: source_queues.as_ref().map_or(0, BTreeSet::len),
+        strict_order: topic.strict_order,
         on_target: target_queues.is_some(),
         target_queues: target_queues.unwrap_or_default(),
         groups_missing_on_target: topic
