@@ -30,6 +30,10 @@ pub struct Evidence {
     pub source_queue_count: usize,
     /// The topic is migrated in strict order.
     pub strict_order: bool,
+    /// Store time (ms) of the newest message of the topic on the source, and when the topic
+    /// entered its current stage.
+    pub source_last_write_ms: Option<i64>,
+    pub stage_since_ms: i64,
     /// Group to the target queues (`broker:queue`) it has committed an offset on.
     pub target_committed: BTreeMap<String, BTreeSet<String>>,
     /// Group to its backlog on the source: the topic, and its retry topic.
@@ -56,7 +60,7 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
             vec![route_settled(e), consumers_on_target(e), offsets_on_target(e)]
         }
         (true, Stage::CuttingOver) => vec![route_settled(e), consumers_on_target(e)],
-        (true, Stage::Completed) => vec![route_settled(e), source_backlog_zero(e)],
+        (true, Stage::Completed) => vec![route_settled(e), source_writes_stopped(e), source_backlog_zero(e)],
         // Rolling DualRead back hides the target's queues: nothing may be left there unread.
         (false, Stage::Initial) => vec![target_backlog_zero(e)],
         _ => Vec::new(),
@@ -217,6 +221,25 @@ fn offsets_on_target(e: &Evidence) -> Check {
     }
 }
 
+/// Ferry's relays refuse sends to the source once it is cutting over; a message stored there later
+/// came from a producer that reaches the source directly, which would keep writing after Completed.
+fn source_writes_stopped(e: &Evidence) -> Check {
+    const NAME: &str = "source-writes-stopped";
+    // Sends in flight when the stage changed may land just after it.
+    const GRACE_MS: i64 = 3_000;
+    match e.source_last_write_ms {
+        Some(last) if last > e.stage_since_ms + GRACE_MS => Check::fail(
+            NAME,
+            format!(
+                "the source stored a message {:.1} s after writes moved to the target: some producer reaches \
+                 the source directly (point it at Ferry)",
+                (last - e.stage_since_ms) as f64 / 1000.0
+            ),
+        ),
+        _ => Check::pass(NAME, "no write on the source since writes moved to the target"),
+    }
+}
+
 fn source_backlog_zero(e: &Evidence) -> Check {
     const NAME: &str = "source-backlog-zero";
     let owed: Vec<String> = e
@@ -322,9 +345,21 @@ mod tests {
         e.source_backlog = [("billing".to_string(), (0, 2))].into();
         let checks = gates(Stage::CuttingOver, Stage::Completed, &e);
         assert_eq!(failing(&checks), ["source-backlog-zero"]);
-        assert!(checks[1].detail.contains("2 on its retry topic"));
+        assert!(checks[2].detail.contains("2 on its retry topic"));
         e.source_backlog = [("billing".to_string(), (0, 0))].into();
         assert!(failing(&gates(Stage::CuttingOver, Stage::Completed, &e)).is_empty());
+    }
+
+    #[test]
+    fn a_direct_producer_on_the_source_blocks_completion() {
+        let mut e = evidence();
+        e.stage_since_ms = 1_000_000;
+        e.source_last_write_ms = Some(1_002_000);
+        assert!(failing(&gates(Stage::CuttingOver, Stage::Completed, &e)).is_empty(), "in-flight sends");
+        e.source_last_write_ms = Some(1_010_000);
+        let checks = gates(Stage::CuttingOver, Stage::Completed, &e);
+        assert_eq!(failing(&checks), ["source-writes-stopped"]);
+        assert!(checks[1].detail.contains("10.0 s after"), "{}", checks[1].detail);
     }
 
     #[test]

@@ -78,6 +78,8 @@ pub async fn gather(
         on_source: source_queues.is_some(),
         source_queue_count: source_queues.as_ref().map_or(0, BTreeSet::len),
         strict_order: topic.strict_order,
+        source_last_write_ms: clusters.source.topic_writes(&source, name).await?.last_write_ms,
+        stage_since_ms: topic.updated_at.timestamp_millis(),
         on_target: target_queues.is_some(),
         target_queues: target_queues.unwrap_or_default(),
         groups_missing_on_target: topic
