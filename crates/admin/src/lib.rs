@@ -9,6 +9,7 @@ mod cluster;
 mod config;
 mod error;
 mod offsets;
+mod scheduled;
 mod traffic;
 mod write;
 
@@ -19,4 +20,5 @@ pub use config::ORDER_TOPIC_CONFIG;
 pub use error::AdminError;
 pub use ferry_remoting::Credentials;
 pub use offsets::GroupOffsets;
+pub use scheduled::pending_delayed_in;
 pub use traffic::{backlog_by_topic, GroupConsumers, TopicWrites};

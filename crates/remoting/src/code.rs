@@ -85,6 +85,8 @@ codes! {
         UPDATE_GLOBAL_WHITE_ADDRS_CONFIG = 53,
         /// ACL 1.0, 5.0 to 5.3.2: the whole plain ACL configuration.
         GET_BROKER_CLUSTER_ACL_CONFIG = 54,
+        /// 5.x: per-topic counts of timer messages not yet due.
+        GET_TIMER_METRICS = 61,
         PUT_KV_CONFIG = 100,
         GET_KV_CONFIG = 101,
         DELETE_KV_CONFIG = 102,

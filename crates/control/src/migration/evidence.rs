@@ -80,6 +80,8 @@ pub async fn gather(
         strict_order: topic.strict_order,
         source_last_write_ms: clusters.source.topic_writes(&source, name).await?.last_write_ms,
         stage_since_ms: topic.updated_at.timestamp_millis(),
+        source_timer_pending: None,
+        source_delayed_pending: 0,
         on_target: target_queues.is_some(),
         target_queues: target_queues.unwrap_or_default(),
         groups_missing_on_target: topic
@@ -91,6 +93,13 @@ pub async fn gather(
         through_ferry: proxy.registry.clients().into_iter().map(|c| c.client_id).collect(),
         ..Evidence::default()
     };
+
+    for (_, master) in source.masters() {
+        e.source_delayed_pending += clusters.source.pending_delayed(master).await?;
+        if let Some(n) = clusters.source.pending_timer(master, name).await? {
+            *e.source_timer_pending.get_or_insert(0) += n;
+        }
+    }
 
     let epoch = proxy.stages.get(name).map_or(0, |v| v.epoch);
     let recent = proxy.routes.recent(name, route_window);
