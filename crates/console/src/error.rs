@@ -8,6 +8,7 @@ use axum::Json;
 use ferry_admin::AdminError;
 use ferry_control::migration::{CheckReport, EngineError};
 use ferry_control::StoreError;
+use ferry_metadata::MetadataError;
 use serde::Serialize;
 
 /// What went wrong, in the API's vocabulary.
@@ -20,6 +21,8 @@ pub enum ErrorKind {
     UnknownCluster,
     /// 401: no valid credentials.
     Unauthorized,
+    /// 403: a console session's change without its CSRF token.
+    Forbidden,
     /// 404: no such migration, topic, task or endpoint.
     NotFound,
     /// 409: a health check blocks the step (the body carries the report).
@@ -41,6 +44,7 @@ impl ErrorKind {
         match self {
             ErrorKind::Invalid | ErrorKind::UnknownCluster => StatusCode::BAD_REQUEST,
             ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Blocked | ErrorKind::Refused => StatusCode::CONFLICT,
             ErrorKind::Unreachable | ErrorKind::AuthenticationFailed | ErrorKind::ClusterError => {
@@ -57,11 +61,25 @@ pub struct ApiError {
     pub kind: ErrorKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<CheckReport>,
+    /// What is wrong with an uploaded metadata file, each with its place.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<FileProblem>,
+}
+
+/// One problem of an uploaded metadata file: where (`Topics!C7`, `line 3, column 5`) and what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileProblem {
+    /// The place as a spreadsheet or editor shows it; empty when the file as a whole is wrong.
+    pub place: String,
+    pub problem: String,
+    /// Confined to one row of a workbook: reading only the valid rows gets past it.
+    pub row_only: bool,
 }
 
 impl ApiError {
     pub fn new(kind: ErrorKind, error: impl Into<String>) -> ApiError {
-        ApiError { error: error.into(), kind, report: None }
+        ApiError { error: error.into(), kind, report: None, problems: Vec::new() }
     }
 
     pub fn invalid(error: impl Into<String>) -> ApiError {
@@ -74,6 +92,10 @@ impl ApiError {
 
     pub fn unauthorized(error: impl Into<String>) -> ApiError {
         ApiError::new(ErrorKind::Unauthorized, error)
+    }
+
+    pub fn forbidden(error: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorKind::Forbidden, error)
     }
 
     pub fn internal(error: impl Into<String>) -> ApiError {
@@ -97,6 +119,22 @@ fn admin_kind(e: &AdminError) -> ErrorKind {
     }
 }
 
+impl ApiError {
+    /// A failure of one cluster, named by its role (`source cluster`, `target cluster`).
+    pub fn cluster(role: &str, e: &AdminError) -> ApiError {
+        ApiError::new(admin_kind(e), format!("{role}: {e}"))
+    }
+
+    /// A failure reading or planning metadata on a cluster, named by its role.
+    pub fn metadata(role: &str, e: &MetadataError) -> ApiError {
+        match e {
+            MetadataError::Admin(a) => ApiError::cluster(role, a),
+            MetadataError::NoMaster { .. } => ApiError::new(ErrorKind::ClusterError, format!("{role}: {e}")),
+            _ => ApiError::invalid(e.to_string()),
+        }
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         let kind = match &e {
@@ -109,6 +147,7 @@ impl From<EngineError> for ApiError {
                     error: e.to_string(),
                     kind: ErrorKind::Blocked,
                     report: Some(report.clone()),
+                    problems: Vec::new(),
                 }
             }
             EngineError::Metadata(_) => ErrorKind::Internal,

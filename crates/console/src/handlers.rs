@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferry_control::migration::{
-    BatchAction, Migration, MigrationId, MigrationTopic, NewMigration, NewTopic, Transition,
+    BatchAction, Migration, MigrationId, MigrationStatus, MigrationTopic, NewMigration, NewTopic, Transition,
 };
 use ferry_control::{ItemRecord, ItemStatus, TaskId, TaskStatus, TaskSummary, Timestamp};
 use ferry_proxy::{ClientRecord, LatencySnapshot, RelayAssignment, Side, Stage, TopicCounts, TopicPolicy};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::ApiState;
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// The header naming who asks for a change; recorded in the topic's history.
 pub const ACTOR_HEADER: &str = "x-ferry-actor";
@@ -33,7 +33,7 @@ fn actor(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| DEFAULT_ACTOR.to_string())
 }
 
-fn migration_id(raw: &str) -> ApiResult<MigrationId> {
+pub(crate) fn migration_id(raw: &str) -> ApiResult<MigrationId> {
     raw.trim()
         .parse::<i64>()
         .map(MigrationId)
@@ -41,8 +41,24 @@ fn migration_id(raw: &str) -> ApiResult<MigrationId> {
 }
 
 /// A JSON body; malformed JSON is a 400 saying where.
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("request body: {e}")))
+}
+
+/// Runs a future to completion on a blocking thread of its own. Imports and exports cannot be
+/// proven `Send` (rustc #102211: `stream::iter(&items).map(|x| async move ..)` in ferry-metadata's
+/// export and execute), so they cannot move between the runtime's workers; `make` builds the
+/// future on that thread.
+pub(crate) async fn on_own_thread<F, Fut, T>(make: F) -> ApiResult<T>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ApiResult<T>>,
+    T: Send + 'static,
+{
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(make()))
+        .await
+        .map_err(|e| ApiError::internal(format!("the request stopped: {e}")))?
 }
 
 /// A JSON body that may be left out entirely.
@@ -86,13 +102,44 @@ pub async fn wrong_method() -> Response {
 // Migrations
 // ------------------------------------------------------------------------------------------------
 
+/// A migration as listed: with how many of its topics there are and how many are Completed.
 #[derive(Serialize)]
-pub struct Migrations {
-    migrations: Vec<Migration>,
+#[serde(rename_all = "camelCase")]
+pub struct MigrationSummary {
+    #[serde(flatten)]
+    migration: Migration,
+    topic_count: usize,
+    completed_topics: usize,
 }
 
-pub async fn list_migrations(State(state): State<ApiState>) -> ApiResult<Json<Migrations>> {
-    Ok(Json(Migrations { migrations: state.engine.migrations().await? }))
+#[derive(Serialize)]
+pub struct Migrations {
+    migrations: Vec<MigrationSummary>,
+}
+
+pub async fn list_migrations(
+    State(state): State<ApiState>,
+    Query(q): Query<StatusQuery>,
+) -> ApiResult<Json<Migrations>> {
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(MigrationStatus::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+            ApiError::invalid(format!("status: not a migration status: {s:?} (active or completed)"))
+        })?),
+        None => None,
+    };
+    let mut migrations = Vec::new();
+    for m in state.engine.migrations().await? {
+        if status.is_some_and(|s| s != m.status) {
+            continue;
+        }
+        let topics = state.engine.topics(m.id).await?;
+        migrations.push(MigrationSummary {
+            topic_count: topics.len(),
+            completed_topics: topics.iter().filter(|t| t.stage == Stage::Completed).count(),
+            migration: m,
+        });
+    }
+    Ok(Json(Migrations { migrations }))
 }
 
 pub async fn create_migration(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<Response> {
@@ -149,14 +196,9 @@ pub async fn add_topics(
     let id = migration_id(&id)?;
     let topics: Vec<NewTopic> = body(&bytes)?;
     let actor = actor(&headers);
-    // The import's future cannot be proven `Send` (rustc #102211: `stream::iter(&items).map(|x|
-    // async move ..)` in ferry-metadata's export and execute), so it runs to completion on a
-    // blocking thread of its own instead of moving between workers.
     let engine = state.engine.clone();
-    let runtime = tokio::runtime::Handle::current();
-    let added = tokio::task::spawn_blocking(move || runtime.block_on(engine.add_topics(id, topics, &actor)))
-        .await
-        .map_err(|e| ApiError::internal(format!("adding topics stopped: {e}")))??;
+    let added =
+        on_own_thread(move || async move { Ok(engine.add_topics(id, topics, &actor).await?) }).await?;
     Ok(Json(added).into_response())
 }
 

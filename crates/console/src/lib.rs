@@ -1,20 +1,26 @@
-//! Ferry's HTTP API (and, later, the web console): JSON over HTTP for everything the migration
-//! engine does (migrations, topics and their stages, checks, transitions), what the proxy sees
-//! (clients, traffic, relays), import tasks, and Prometheus metrics on `/metrics`.
+//! Ferry's HTTP API and web console: JSON over HTTP for everything the migration engine does
+//! (migrations, topics and their stages, checks, transitions), what the proxy sees (clients,
+//! traffic, relays), metadata imports and their tasks, Prometheus metrics on `/metrics`; and the
+//! console's pages on `/` ([`web`]), which use nothing but this API.
 //!
-//! Every `/api/*` and `/metrics` request needs `Authorization: Bearer <token>` ([`auth`]);
-//! `/healthz` does not. The routes are documented in `openapi.yaml` ([`OPENAPI_YAML`], served at
+//! Every `/api/*` and `/metrics` request needs `Authorization: Bearer <token>` or a console
+//! session with its CSRF token ([`auth`]); `/healthz`, `/api/login` and the console's static files
+//! do not. The routes are documented in `openapi.yaml` ([`OPENAPI_YAML`], served at
 //! `/api/openapi.yaml`); a test keeps [`route_table`] and that document in step.
 
 pub mod auth;
 pub mod config;
 mod error;
 mod handlers;
+mod imports;
 mod metrics;
+mod source;
+mod web;
 
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{self, MethodRouter};
@@ -24,7 +30,10 @@ use tokio::net::TcpListener;
 
 pub use auth::{api_token, ApiToken, Auth, TokenSource};
 pub use config::{ConfigError, Overrides, ServeConfig};
-pub use error::{ApiError, ErrorKind};
+pub use error::{ApiError, ErrorKind, FileProblem};
+
+/// The largest request body `POST /api/imports` and its preview take (an upload in base64).
+pub const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
 
 /// The OpenAPI 3 document of this API.
 pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
@@ -86,8 +95,11 @@ impl Routes {
 /// The routes without authentication, and those behind it.
 fn routes() -> (Routes, Routes) {
     use handlers as h;
-    let open = Routes::new().get("/healthz", h::healthz);
+    let upload = || DefaultBodyLimit::max(UPLOAD_LIMIT);
+    let open = Routes::new().get("/healthz", h::healthz).post("/api/login", auth::login);
     let guarded = Routes::new()
+        .get("/api/session", auth::session)
+        .post("/api/logout", auth::logout)
         .get("/metrics", h::metrics)
         .get("/api/openapi.yaml", h::openapi)
         .get("/api/migrations", h::list_migrations)
@@ -103,10 +115,14 @@ fn routes() -> (Routes, Routes) {
         .get("/api/migrations/{id}/history", h::history)
         .get("/api/migrations/{id}/clients", h::access_point)
         .get("/api/migrations/{id}/traffic", h::traffic)
+        .get("/api/migrations/{id}/source", source::source)
         .get("/api/proxy", h::proxy)
         .get("/api/clients", h::clients)
         .get("/api/tasks", h::tasks)
-        .get("/api/tasks/{id}", h::task);
+        .get("/api/tasks/{id}", h::task)
+        .add(Method::POST, "/api/imports/preview", routing::post(imports::preview).layer(upload()))
+        .add(Method::POST, "/api/imports", routing::post(imports::create).layer(upload()))
+        .get("/api/templates/{file}", imports::template);
     (open, guarded)
 }
 
@@ -116,7 +132,7 @@ pub fn route_table() -> Vec<(String, String)> {
     open.table.into_iter().chain(guarded.table).map(|(m, p)| (m.to_string(), p.to_string())).collect()
 }
 
-/// The whole application.
+/// The whole application: the API and the console's pages.
 pub fn app(state: ApiState) -> Router {
     let (open, guarded) = routes();
     let guarded = guarded
@@ -124,7 +140,7 @@ pub fn app(state: ApiState) -> Router {
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require));
-    open.router.merge(guarded).with_state(state)
+    open.router.merge(web::router()).merge(guarded).with_state(state)
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then lets requests in flight finish.

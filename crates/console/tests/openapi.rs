@@ -75,10 +75,15 @@ fn every_reference_resolves() {
 fn guarded_operations_document_401_and_open_ones_need_no_token() {
     let doc = document();
     assert_eq!(doc["security"][0]["bearer"], Value::Sequence(vec![]), "bearer auth is the default");
+    assert_eq!(doc["security"][1]["session"], Value::Sequence(vec![]), "or a console session");
     for (method, path) in documented(&doc) {
         let op = &doc["paths"][path.as_str()][method.to_lowercase().as_str()];
         let open = op.get("security").is_some_and(|s| s.as_sequence().is_some_and(|s| s.is_empty()));
-        assert_eq!(open, path == "/healthz", "{method} {path}: only /healthz is open");
+        let meant_open = ["/healthz", "/api/login"].contains(&path.as_str());
+        assert_eq!(open, meant_open, "{method} {path}: only /healthz and /api/login are open");
+        if !open && method != "GET" {
+            assert!(op["responses"].get("403").is_some(), "{method} {path} does not document 403 (CSRF)");
+        }
         if !open {
             assert!(op["responses"].get("401").is_some(), "{method} {path} does not document 401");
         }

@@ -1,0 +1,320 @@
+// Step 4, topic migration: one row per topic with its stage, its readiness for the next one (the
+// engine checks every tick; "Check" runs the checks now), where reads and writes go, its
+// subscriptions and consumer clients on the source and the target; search; check, proceed or roll
+// back one topic or the chosen ones, ignoring the checks with a reason. A monitoring tab charts
+// read and write traffic per cluster over time, with the stage changes marked.
+// CLI: `ferry migrate check|proceed|rollback ID TOPIC [--ignore-checks --reason R]`, `ferry migrate
+// traffic ID`, `ferry migrate history ID`.
+
+import { get, post, seg } from '../../api.js';
+import { badge, dialog, errorBox, fill, fmtRate, fmtTime, h, searchBox, tabs } from '../../dom.js';
+import { lineChart, rates } from '../../chart.js';
+
+const POLL_MS = 3000;
+const STAGES = ['Initial', 'DualRead', 'DualReadWrite', 'CuttingOver', 'Completed'];
+/** Where consumers read and producers write at each stage (DESIGN.md, "The stage machine"). */
+const FLOW = {
+  Initial: [['source'], ['source']],
+  DualRead: [['source', 'target'], ['source']],
+  DualReadWrite: [['source', 'target'], ['source', 'target']],
+  CuttingOver: [['source', 'target'], ['target']],
+  Completed: [['target'], ['target']],
+};
+
+function flow(t) {
+  let [reads, writes] = FLOW[t.stage];
+  // Strict order: the side keys moved to is written but not read until the other is drained.
+  if (t.hold) reads = reads.filter((s) => s !== t.hold.writeOnly);
+  return { reads: reads.join(' + '), writes: writes.join(' + ') };
+}
+
+function stageCell(t) {
+  const i = STAGES.indexOf(t.stage);
+  return h(
+    'div',
+    null,
+    badge(t.stage, t.stage === 'Completed' ? 'ok' : 'info', `stage-${t.topic}`),
+    h('div', { class: 'pips', 'aria-hidden': 'true' }, STAGES.map((_, n) => h('span', { class: n <= i ? 'pip on' : 'pip' }))),
+    t.hold ? h('div', { class: 'hint' }, `strict order: the ${t.hold.writeOnly} is write-only until the other side is read`) : null,
+  );
+}
+
+function readiness(t) {
+  if (t.stage === 'Completed') return badge('Completed', 'ok', `ready-${t.topic}`);
+  const c = t.lastCheck;
+  if (!c) return h('span', { class: 'muted', testid: `ready-${t.topic}` }, 'Not checked yet');
+  const failing = c.checks.filter((x) => !x.passed);
+  return h(
+    'div',
+    null,
+    failing.length === 0
+      ? badge(`Ready for ${c.toward}`, 'ok', `ready-${t.topic}`)
+      : badge(`Not ready for ${c.toward}`, 'warn', `ready-${t.topic}`),
+    failing.length
+      ? h('ul', { class: 'checks', testid: `failing-${t.topic}` }, failing.map((x) => h('li', null, h('code', null, x.name), ' ', x.detail)))
+      : null,
+    h('div', { class: 'hint' }, `checked ${fmtTime(c.at)}`),
+  );
+}
+
+export function render(body, ctx) {
+  const id = ctx.id;
+  let clients = null;
+  let query = '';
+  let monitoring = false;
+  let chartTopic = null;
+  const chosen = new Set();
+  const rowsBox = h('div', { testid: 'topics' });
+  const results = h('div', { testid: 'step-results' });
+  const chartBox = h('div', { testid: 'monitoring' });
+  const topicsPanel = h('div');
+  const monitorPanel = h('div', { hidden: true });
+  const batchButtons = {};
+
+  function consumers(t) {
+    let source = 0;
+    let target = 0;
+    for (const g of clients ? clients.groups : []) {
+      if (!t.groups.includes(g.group)) continue;
+      source += g.sourceDirect.length + g.sourceThroughFerry.length;
+      target += g.targetDirect.length + g.targetThroughFerry.length;
+    }
+    return clients ? `${source} / ${target}` : '…';
+  }
+
+  let drawn = '';
+
+  function draw() {
+    const detail = ctx.detail;
+    if (!detail) return;
+    // Redrawn only when something shown changed (a click is never lost to a redraw of the same).
+    const signature = JSON.stringify([detail.topics, clients && clients.groups, query, [...chosen]]);
+    if (signature === drawn) return;
+    drawn = signature;
+    const topics = detail.topics.filter((t) => !query || t.topic.toLowerCase().includes(query));
+    const all = h('input', {
+      type: 'checkbox',
+      'aria-label': 'Choose all shown',
+      testid: 'all-topics',
+      checked: topics.length > 0 && topics.every((t) => chosen.has(t.topic)),
+      onchange: (e) => {
+        for (const t of topics) (e.target.checked ? chosen.add(t.topic) : chosen.delete(t.topic));
+        draw();
+      },
+    });
+    const head = [all, 'Topic', 'Stage', 'Readiness', 'Reads from', 'Writes to', 'Subscriptions', 'Consumers (source / target)', ''];
+    fill(
+      rowsBox,
+      h(
+        'table',
+        { class: 'grid' },
+        h('thead', null, h('tr', null, head.map((x) => h('th', null, x)))),
+        h(
+          'tbody',
+          null,
+          topics.length === 0
+            ? h('tr', null, h('td', { class: 'empty', colspan: String(head.length) }, 'Nothing matches.'))
+            : topics.map((t) => {
+                const f = flow(t);
+                return h(
+                  'tr',
+                  { testid: `row-${t.topic}` },
+                  h('td', null, h('input', {
+                    type: 'checkbox',
+                    'aria-label': `Choose ${t.topic}`,
+                    checked: chosen.has(t.topic),
+                    onchange: (e) => {
+                      if (e.target.checked) chosen.add(t.topic);
+                      else chosen.delete(t.topic);
+                      draw();
+                    },
+                  })),
+                  h('td', null, h('strong', null, t.topic), t.strictOrder ? h('div', { class: 'hint' }, 'strict order') : null),
+                  h('td', null, stageCell(t)),
+                  h('td', { class: 'readiness' }, readiness(t)),
+                  h('td', { testid: `reads-${t.topic}` }, f.reads),
+                  h('td', { testid: `writes-${t.topic}` }, f.writes),
+                  h('td', null, t.groups.join(', ') || h('span', { class: 'muted' }, 'none')),
+                  h('td', { class: 'num', testid: `consumers-${t.topic}` }, consumers(t)),
+                  h(
+                    'td',
+                    { class: 'row-actions' },
+                    h('button', { type: 'button', class: 'small', testid: `check-${t.topic}`, onclick: () => act('check', [t.topic]) }, 'Check'),
+                    h('button', { type: 'button', class: 'small primary', testid: `proceed-${t.topic}`, disabled: t.stage === 'Completed', onclick: () => act('proceed', [t.topic]) }, 'Proceed'),
+                    h('button', { type: 'button', class: 'small', testid: `rollback-${t.topic}`, disabled: t.stage === 'Initial', onclick: () => act('rollback', [t.topic]) }, 'Roll back'),
+                  ),
+                );
+              }),
+        ),
+      ),
+    );
+    const n = [...chosen].filter((name) => detail.topics.some((t) => t.topic === name)).length;
+    for (const b of Object.values(batchButtons)) {
+      b.disabled = n === 0;
+      b.textContent = `${b.dataset.label}${n ? ` (${n})` : ''}`;
+    }
+  }
+
+  /** One topic: its own endpoint; several: the batch endpoint, one result each. */
+  async function act(action, topics, ignore) {
+    fill(results, h('p', { class: 'muted' }, `${action === 'check' ? 'Checking' : action === 'proceed' ? 'Proceeding' : 'Rolling back'} ${topics.join(', ')}…`));
+    try {
+      let outcome;
+      if (topics.length === 1 && !ignore) {
+        const path = `/api/migrations/${id}/topics/${seg(topics[0])}/${action}`;
+        const answer = await post(path);
+        outcome = [action === 'check'
+          ? { topic: topics[0], ok: true, report: answer }
+          : { topic: topics[0], ok: true, stage: answer.stage }];
+      } else {
+        const b = { action, topics };
+        if (ignore) Object.assign(b, { ignoreChecks: true, reason: ignore });
+        outcome = (await post(`/api/migrations/${id}/batch`, b)).results;
+      }
+      showResults(action, outcome);
+    } catch (e) {
+      fill(results, errorBox(e, 'step-error'));
+    }
+    await ctx.refresh().catch(() => {});
+    draw();
+  }
+
+  function showResults(action, list) {
+    fill(
+      results,
+      h(
+        'div',
+        { class: list.every((r) => r.ok && (!r.report || r.report.checks.every((c) => c.passed))) ? 'alert ok' : 'alert warn', testid: 'step-result' },
+        list.map((r) => {
+          if (!r.ok) {
+            const failing = r.report ? r.report.checks.filter((c) => !c.passed) : [];
+            return h('div', null, h('strong', null, r.topic), `: ${r.error}`, failing.length ? h('ul', { class: 'checks' }, failing.map((c) => h('li', null, h('code', null, c.name), ' ', c.detail))) : null);
+          }
+          if (action === 'check') {
+            const failing = r.report.checks.filter((c) => !c.passed);
+            return h(
+              'div',
+              null,
+              h('strong', null, r.topic),
+              failing.length ? `: not ready for ${r.report.toward}` : `: ready for ${r.report.toward}`,
+              failing.length ? h('ul', { class: 'checks' }, failing.map((c) => h('li', null, h('code', null, c.name), ' ', c.detail))) : null,
+            );
+          }
+          return h('div', null, h('strong', null, r.topic), `: now at ${r.stage}`);
+        }),
+      ),
+    );
+  }
+
+  async function ignoreChecks() {
+    const reason = h('textarea', { rows: '3', testid: 'ignore-reason', placeholder: 'why the failing checks may be ignored' });
+    const topics = [...chosen];
+    const choice = await dialog({
+      title: 'Step ignoring the checks',
+      testid: 'ignore-dialog',
+      body: [
+        h('p', null, `Take one step for ${topics.join(', ')} even if its checks fail. The failing checks and their evidence are kept in the history with your reason.`),
+        h('label', { class: 'field' }, h('span', { class: 'label' }, 'Reason'), reason),
+      ],
+      validate: () => (reason.value.trim() ? null : 'Say why: the reason is kept in the history.'),
+      actions: [
+        { label: 'Cancel', value: null },
+        { label: 'Roll back anyway', value: 'rollback', kind: 'danger', testid: 'ignore-rollback' },
+        { label: 'Proceed anyway', value: 'proceed', kind: 'danger', testid: 'ignore-proceed' },
+      ],
+    });
+    if (choice) await act(choice, topics, reason.value.trim());
+  }
+
+  async function refreshClients() {
+    try {
+      clients = await get(`/api/migrations/${id}/clients`);
+    } catch {
+      clients = null;
+    }
+  }
+
+  async function drawChart() {
+    const detail = ctx.detail;
+    if (!detail || !monitoring) return;
+    const names = detail.topics.map((t) => t.topic);
+    if (!chartTopic || !names.includes(chartTopic)) chartTopic = names[0];
+    if (!chartTopic) {
+      fill(chartBox, h('p', { class: 'muted' }, 'No topic yet.'));
+      return;
+    }
+    let traffic;
+    let history;
+    try {
+      [traffic, history] = await Promise.all([
+        get(`/api/migrations/${id}/traffic`),
+        get(`/api/migrations/${id}/history?topic=${seg(chartTopic)}`),
+      ]);
+    } catch (e) {
+      fill(chartBox, errorBox(e));
+      return;
+    }
+    const t = traffic.topics.find((x) => x.topic === chartTopic);
+    const samples = t ? t.samples : [];
+    const series = [
+      { name: 'Writes to the source', points: rates(samples, (s) => s.source.produced_messages) },
+      { name: 'Writes to the target', points: rates(samples, (s) => s.target.produced_messages) },
+      { name: 'Reads from the source', points: rates(samples, (s) => s.source.consumed_messages) },
+      { name: 'Reads from the target', points: rates(samples, (s) => s.target.consumed_messages) },
+    ];
+    const markers = history.transitions.filter((x) => x.to && x.from !== x.to).map((x) => ({ t: Date.parse(x.at), label: x.to }));
+    const picker = h(
+      'select',
+      { testid: 'chart-topic', onchange: (e) => { chartTopic = e.target.value; drawChart(); } },
+      names.map((n) => h('option', { value: n, selected: n === chartTopic ? true : undefined }, n)),
+    );
+    const now = t && t.rates ? t.rates.perSecond : null;
+    fill(
+      chartBox,
+      h('div', { class: 'toolbar' }, h('label', { class: 'inline' }, 'Topic ', picker), h('div', { class: 'spacer' }), t ? badge(t.stage, 'info') : null),
+      lineChart({ series, markers, unit: 'messages/s', testid: 'traffic-chart' }),
+      now
+        ? h('p', { class: 'hint', testid: 'traffic-now' }, `Last interval: writes ${fmtRate(now.source.producedMessages)} source, ${fmtRate(now.target.producedMessages)} target; reads ${fmtRate(now.source.consumedMessages)} source, ${fmtRate(now.target.consumedMessages)} target (messages/s).`)
+        : h('p', { class: 'hint' }, 'Rates appear after two samples of the engine.'),
+    );
+  }
+
+  const t = tabs(
+    [
+      { id: 'topics', title: 'Topics' },
+      { id: 'monitoring', title: 'Monitoring' },
+    ],
+    'topics',
+    (tab) => {
+      monitoring = tab === 'monitoring';
+      topicsPanel.hidden = monitoring;
+      monitorPanel.hidden = !monitoring;
+      if (monitoring) drawChart();
+    },
+  );
+
+  for (const [action, label] of [['check', 'Check'], ['proceed', 'Proceed'], ['rollback', 'Roll back']]) {
+    batchButtons[action] = h('button', { type: 'button', class: action === 'proceed' ? 'primary' : '', testid: `batch-${action}`, 'data-label': label, disabled: true, onclick: () => act(action, [...chosen]) }, label);
+  }
+  batchButtons.ignore = h('button', { type: 'button', class: 'danger', testid: 'batch-ignore', 'data-label': 'Ignore checks…', disabled: true, onclick: ignoreChecks }, 'Ignore checks…');
+
+  fill(topicsPanel,
+    h('div', { class: 'toolbar' }, searchBox('Search topics', (q) => { query = q; draw(); }), h('div', { class: 'spacer' }), h('span', { class: 'muted' }, 'Chosen topics: '), Object.values(batchButtons)),
+    rowsBox,
+    results,
+  );
+  fill(monitorPanel, chartBox);
+  const next = h('button', { type: 'button', class: 'primary', testid: 'next', onclick: () => ctx.go(5) }, 'Next: complete');
+  fill(body, h('section', { class: 'card' }, t.el, topicsPanel, monitorPanel), h('div', { class: 'actions' }, next));
+
+  async function tick() {
+    await refreshClients();
+    const d = ctx.detail;
+    next.disabled = !(d && d.topics.length && d.topics.every((x) => x.stage === 'Completed'));
+    draw();
+    if (monitoring) drawChart();
+  }
+  tick();
+  const timer = setInterval(tick, POLL_MS);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,611 @@
+//! Metadata imports from the console, as `ferry import` does them: a document uploaded (Ferry's or
+//! Apache's JSON, or an `.xlsx` workbook) or a migration's live source, planned against a target
+//! cluster. A preview shows every item and what it would become, and every problem of the file
+//! with its place, before anything is written; creating runs the plan as an import task whose
+//! items are recorded as they finish. Also the empty `.xlsx` templates (`ferry template`).
+
+use std::collections::BTreeMap;
+use std::path::Path as FsPath;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use ferry_admin::{Admin, AdminOptions, Cluster, Credentials};
+use ferry_control::migration::{item_record, ClusterEndpoint, Migration};
+use ferry_control::{ItemRecord, NewImportTask, TaskSummary};
+use ferry_metadata::import::{
+    self, AccountConfig, Action, Config, Filter, ImportOptions, ImportPlan, ItemKind, Mode, PlannedItem,
+    Selection,
+};
+use ferry_metadata::xlsx::{self, Flavor, Problem, ReadOptions, XlsxError};
+use ferry_metadata::{export_cluster, Document, ExportOptions, MetadataError};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, FileProblem};
+use crate::handlers::{body, migration_id, on_own_thread, ApiResult};
+use crate::ApiState;
+
+/// Items written to the target at once.
+const CONCURRENCY: usize = 8;
+
+/// A file as the console uploads it: its name (which tells a workbook from JSON, with its first
+/// bytes) and its bytes in base64.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    name: String,
+    content: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeName {
+    /// Names keep their namespace.
+    #[default]
+    Cluster,
+    /// Every name goes into `namespace`.
+    Namespace,
+}
+
+/// What to import, from where, to where: the body of `POST /api/imports` and its preview.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportRequest {
+    /// A document; or else `migration`.
+    #[serde(default)]
+    file: Option<Upload>,
+    /// The live source of this migration (its target too, unless `target` is given).
+    #[serde(default)]
+    migration: Option<serde_json::Value>,
+    #[serde(default)]
+    target: Option<ClusterEndpoint>,
+    /// A workbook's bad rows are left out (and listed) instead of refusing it.
+    #[serde(default)]
+    valid_rows_only: bool,
+    #[serde(default)]
+    mode: ModeName,
+    #[serde(default)]
+    namespace: Option<String>,
+    /// Source names (or `*` patterns) to import; absent means all, `[]` none.
+    #[serde(default)]
+    topics: Option<Vec<String>>,
+    #[serde(default)]
+    groups: Option<Vec<String>>,
+    #[serde(default)]
+    accounts: Option<Vec<String>>,
+    /// Update items the target has with other settings (otherwise they fail).
+    #[serde(default)]
+    overwrite: bool,
+}
+
+fn filter(names: &Option<Vec<String>>) -> Filter {
+    match names {
+        None => Filter::All,
+        Some(n) if n.is_empty() => Filter::None,
+        Some(n) => Filter::Names(n.clone()),
+    }
+}
+
+impl ImportRequest {
+    fn options(&self) -> ApiResult<ImportOptions> {
+        let mode = match self.mode {
+            ModeName::Cluster => Mode::ToCluster,
+            ModeName::Namespace => match self.namespace.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                Some(ns) => Mode::ToNamespace(ns.to_string()),
+                None => return Err(ApiError::invalid("mode namespace: name the namespace")),
+            },
+        };
+        Ok(ImportOptions {
+            mode,
+            selection: Selection {
+                topics: filter(&self.topics),
+                groups: filter(&self.groups),
+                accounts: filter(&self.accounts),
+            },
+            overwrite: self.overwrite,
+            ..ImportOptions::default()
+        })
+    }
+
+    fn mode_label(&self) -> String {
+        match (&self.mode, &self.namespace) {
+            (ModeName::Namespace, Some(ns)) => format!("namespace:{}", ns.trim()),
+            _ => "cluster".into(),
+        }
+    }
+}
+
+/// A document read from an upload or a live source.
+pub(crate) struct SourceDocument {
+    pub(crate) doc: Document,
+    /// `topics.xlsx`, or `live:<namesrv>/<cluster> (migration N)`.
+    label: String,
+    /// `xlsx`, `json` (Ferry's) or `apache` (export.sh / exportMetadata), or `live`.
+    format: &'static str,
+    /// Rows left out of a workbook read with `validRowsOnly`.
+    skipped: Vec<FileProblem>,
+    warnings: Vec<String>,
+}
+
+fn problem_of(p: &Problem) -> FileProblem {
+    let text = p.to_string();
+    match p {
+        Problem::Cell { sheet, row, column, .. } | Problem::DuplicateColumn { sheet, row, column, .. } => {
+            let place = format!("{sheet}!{column}{row}");
+            let problem = text.strip_prefix(&format!("{place}: ")).unwrap_or(&text).to_string();
+            FileProblem { place, problem, row_only: p.is_row_problem() }
+        }
+        Problem::MissingColumn { sheet, .. } => {
+            let problem = text.strip_prefix(&format!("{sheet}: ")).unwrap_or(&text).to_string();
+            FileProblem { place: sheet.clone(), problem, row_only: false }
+        }
+        Problem::NoSheet { .. } => FileProblem { place: String::new(), problem: text, row_only: false },
+    }
+}
+
+/// A file the console can show problem by problem: 400 with `problems`.
+fn refused(summary: impl Into<String>, problems: Vec<FileProblem>) -> ApiError {
+    let mut e = ApiError::invalid(summary);
+    e.problems = problems;
+    e
+}
+
+/// Reads an uploaded document: every problem of a bad one, each with its place, is in the error.
+fn read_upload(upload: &Upload, valid_rows_only: bool) -> ApiResult<SourceDocument> {
+    let name = upload.name.trim();
+    let name = if name.is_empty() { "upload" } else { name };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(upload.content.trim())
+        .map_err(|e| ApiError::invalid(format!("file.content is not base64: {e}")))?;
+    if !xlsx::looks_like_xlsx(FsPath::new(name), &bytes) {
+        if valid_rows_only {
+            return Err(ApiError::invalid(format!(
+                "validRowsOnly is for .xlsx workbooks; {name} is not one"
+            )));
+        }
+        let doc = Document::from_json(&bytes, name).map_err(|e| {
+            let (place, problem) = match &e {
+                MetadataError::Parse { location, detail, .. } => {
+                    (location.clone().unwrap_or_default(), detail.clone())
+                }
+                other => (String::new(), other.to_string()),
+            };
+            refused(e.to_string(), vec![FileProblem { place, problem, row_only: false }])
+        })?;
+        let format = if doc.ferry.is_some() { "json" } else { "apache" };
+        return Ok(SourceDocument {
+            doc,
+            label: name.to_string(),
+            format,
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+        });
+    }
+    match xlsx::read_workbook(&bytes, name, ReadOptions { valid_rows_only }) {
+        Ok(read) => Ok(SourceDocument {
+            doc: read.document,
+            label: name.to_string(),
+            format: "xlsx",
+            skipped: read.skipped.iter().map(problem_of).collect(),
+            warnings: read.warnings,
+        }),
+        Err(e @ XlsxError::Invalid { .. }) => {
+            let XlsxError::Invalid { problems, .. } = &e else { unreachable!() };
+            let list = problems.iter().map(problem_of).collect();
+            let summary = e.to_string();
+            let summary = summary.lines().next().unwrap_or_default().to_string();
+            Err(refused(summary, list))
+        }
+        Err(e) => Err(refused(
+            e.to_string(),
+            vec![FileProblem { place: String::new(), problem: e.to_string(), row_only: false }],
+        )),
+    }
+}
+
+pub(crate) fn admin_for(endpoint: &ClusterEndpoint) -> Result<Admin, ferry_admin::AdminError> {
+    let credentials = match (&endpoint.access_key, &endpoint.secret_key) {
+        (Some(ak), Some(sk)) if !ak.is_empty() => Some(Credentials::new(ak, sk)),
+        _ => None,
+    };
+    Admin::new(&endpoint.namesrv, AdminOptions { credentials, ..AdminOptions::default() })
+}
+
+/// A migration's source, read live (only read, as `ferry export` does).
+pub(crate) async fn read_live_source(m: &Migration) -> ApiResult<SourceDocument> {
+    let admin = admin_for(&m.source).map_err(|e| ApiError::cluster("source cluster", &e))?;
+    let doc = export_cluster(&admin, &m.source.cluster, &ExportOptions::default(), &|_| {})
+        .await
+        .map_err(|e| ApiError::metadata("source cluster", &e))?;
+    Ok(SourceDocument {
+        doc,
+        label: format!("live:{}/{} (migration {})", m.source.namesrv, m.source.cluster, m.id),
+        format: "live",
+        skipped: Vec::new(),
+        warnings: Vec::new(),
+    })
+}
+
+/// A plan against a live target, with what the target was read with.
+pub(crate) struct Planned {
+    pub admin: Admin,
+    pub cluster: Cluster,
+    pub target: ClusterEndpoint,
+    pub plan: ImportPlan,
+}
+
+/// Reads the target (and its ACL when accounts are chosen and the document has some), then plans.
+pub(crate) async fn plan_on_target(
+    doc: &Document,
+    target: &ClusterEndpoint,
+    options: &ImportOptions,
+) -> ApiResult<Planned> {
+    if target.namesrv.trim().is_empty() || target.cluster.trim().is_empty() {
+        return Err(ApiError::invalid("target: namesrv and cluster are required"));
+    }
+    let admin = admin_for(target).map_err(|e| ApiError::cluster("target cluster", &e))?;
+    let cluster =
+        admin.cluster(target.cluster.trim()).await.map_err(|e| ApiError::cluster("target cluster", &e))?;
+    let mut layout =
+        import::read_target(&admin, &cluster).await.map_err(|e| ApiError::metadata("target cluster", &e))?;
+    let has_accounts = doc.ferry.as_ref().and_then(|f| f.acl.as_ref()).is_some();
+    let acl = if options.selection.accounts != Filter::None && has_accounts {
+        let acl = import::read_target_acl(&admin, &cluster, None)
+            .await
+            .map_err(|e| ApiError::metadata("target cluster", &e))?;
+        acl.apply(&mut layout);
+        Some(acl)
+    } else {
+        None
+    };
+    let mut plan = import::plan(doc, &layout, options).map_err(|e| ApiError::invalid(e.to_string()))?;
+    if let Some(acl) = &acl {
+        acl.check(&mut plan);
+    }
+    Ok(Planned { admin, cluster, target: target.clone(), plan })
+}
+
+/// What the source document says of a topic, for the preview.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicFacts {
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+    pub perm: i32,
+    pub order: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupFacts {
+    pub consume_orderly: bool,
+    pub broadcast: bool,
+    pub retry_max_times: i32,
+}
+
+pub(crate) fn topic_facts(doc: &Document) -> BTreeMap<String, TopicFacts> {
+    match &doc.ferry {
+        Some(f) => f
+            .topics
+            .iter()
+            .map(|t| {
+                let facts = TopicFacts {
+                    read_queue_nums: t.read_queue_nums,
+                    write_queue_nums: t.write_queue_nums,
+                    perm: t.perm,
+                    order: t.order,
+                    message_type: t.message_type.clone(),
+                };
+                (t.name.clone(), facts)
+            })
+            .collect(),
+        None => doc
+            .metadata
+            .topic_config_table
+            .iter()
+            .map(|(name, t)| {
+                let facts = TopicFacts {
+                    read_queue_nums: t.read_queue_nums,
+                    write_queue_nums: t.write_queue_nums,
+                    perm: t.perm,
+                    order: t.order,
+                    message_type: t.attributes.get("message.type").cloned(),
+                };
+                (name.clone(), facts)
+            })
+            .collect(),
+    }
+}
+
+fn group_facts(doc: &Document) -> BTreeMap<String, GroupFacts> {
+    let of = |g: &ferry_remoting::body::SubscriptionGroupConfig| GroupFacts {
+        consume_orderly: g.consume_message_orderly.unwrap_or(false),
+        broadcast: g.consume_broadcast_enable,
+        retry_max_times: g.retry_max_times,
+    };
+    match &doc.ferry {
+        Some(f) => f.groups.iter().map(|g| (g.name.clone(), of(&g.config))).collect(),
+        None => doc.metadata.subscription_group_table.iter().map(|(n, g)| (n.clone(), of(g))).collect(),
+    }
+}
+
+/// One planned item as the console shows it (never a secret).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemView {
+    pub source_name: String,
+    pub target_name: String,
+    pub namespace: String,
+    /// `create`, `update`, `unchanged` or `fail`.
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// `field: target -> source on broker`, for updates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
+    /// The target masters written to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub brokers: Vec<String>,
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<TopicFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupFacts>,
+    /// Accounts: whether it is an admin account (ACL 1.0) or a super user (ACL 2.0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin: Option<bool>,
+}
+
+pub(crate) fn item_view(
+    item: &PlannedItem,
+    topics: &BTreeMap<String, TopicFacts>,
+    groups: &BTreeMap<String, GroupFacts>,
+) -> ItemView {
+    let (action, cause, differences, per_broker) = match &item.action {
+        Action::Create { per_broker } => ("create", None, Vec::new(), Some(per_broker)),
+        Action::Update { per_broker, differences } => (
+            "update",
+            None,
+            differences
+                .iter()
+                .map(|d| format!("{}: {} -> {} on {}", d.field, d.target, d.source, d.broker))
+                .collect(),
+            Some(per_broker),
+        ),
+        Action::Unchanged => ("unchanged", None, Vec::new(), None),
+        Action::Fail { cause } => ("fail", Some(cause.clone()), Vec::new(), None),
+    };
+    let admin = per_broker.and_then(|p| p.first()).and_then(|(_, c)| match c {
+        Config::Account(AccountConfig::Plain(a)) => Some(a.admin),
+        Config::Account(AccountConfig::Acl2 { user, .. }) => Some(user.user_type.as_deref() == Some("Super")),
+        _ => None,
+    });
+    ItemView {
+        source_name: item.source_name.clone(),
+        target_name: item.target_name.clone(),
+        namespace: item.namespace.clone(),
+        action,
+        cause,
+        differences,
+        brokers: per_broker.map(|p| p.iter().map(|(b, _)| b.clone()).collect()).unwrap_or_default(),
+        warnings: item.warnings.clone(),
+        topic: (item.kind == ItemKind::Topic).then(|| topics.get(&item.source_name).cloned()).flatten(),
+        group: (item.kind == ItemKind::Group).then(|| groups.get(&item.source_name).cloned()).flatten(),
+        admin,
+    }
+}
+
+/// The answer of a preview.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    /// Whether the file can be imported (with `validRowsOnly`, a workbook whose every problem is
+    /// confined to a row is).
+    valid: bool,
+    /// The file's name, or the live source.
+    source: String,
+    format: Option<&'static str>,
+    /// Everything wrong with the file, each with its place; rows left out with `validRowsOnly`.
+    problems: Vec<FileProblem>,
+    /// The first line of the error when the file is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_mapping: Option<String>,
+    /// Namespaces the items land in.
+    namespaces: Vec<String>,
+    topics: Vec<ItemView>,
+    groups: Vec<ItemView>,
+    accounts: Vec<ItemView>,
+}
+
+fn preview_of(source: &SourceDocument, plan: &ImportPlan) -> Preview {
+    let (topic_facts, group_facts) = (topic_facts(&source.doc), group_facts(&source.doc));
+    let view = |kind: ItemKind| -> Vec<ItemView> {
+        plan.items
+            .iter()
+            .filter(|i| i.kind == kind)
+            .map(|i| item_view(i, &topic_facts, &group_facts))
+            .collect()
+    };
+    let mut warnings = source.warnings.clone();
+    warnings.extend(plan.warnings.iter().cloned());
+    Preview {
+        valid: true,
+        source: source.label.clone(),
+        format: Some(source.format),
+        problems: source.skipped.clone(),
+        error: None,
+        warnings,
+        queue_mapping: Some(plan.queue_mapping_explained.clone()),
+        namespaces: plan.namespaces.iter().map(|n| n.name.clone()).collect(),
+        topics: view(ItemKind::Topic),
+        groups: view(ItemKind::Group),
+        accounts: view(ItemKind::Account),
+    }
+}
+
+/// The source document and the target of a request.
+async fn resolve(state: &ApiState, req: &ImportRequest) -> ApiResult<(SourceDocument, ClusterEndpoint)> {
+    let migration = match &req.migration {
+        None => None,
+        Some(v) => {
+            let raw = match v {
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some(state.engine.migration(migration_id(&raw)?).await?)
+        }
+    };
+    let source = match (&req.file, &migration) {
+        (Some(file), None) => read_upload(file, req.valid_rows_only)?,
+        (None, Some(m)) => read_live_source(m).await?,
+        _ => {
+            return Err(ApiError::invalid(
+                "give the source: file (an uploaded document) or migration (its live source)",
+            ))
+        }
+    };
+    let target = match (&req.target, &migration) {
+        (Some(t), _) => t.clone(),
+        (None, Some(m)) => m.target.clone(),
+        (None, None) => return Err(ApiError::invalid("target: namesrv and cluster are required")),
+    };
+    if target.access_key.is_some() != target.secret_key.is_some() {
+        return Err(ApiError::invalid("target: give both accessKey and secretKey, or neither"));
+    }
+    Ok((source, target))
+}
+
+/// `POST /api/imports/preview`: what an import would do, nothing written. A file with problems
+/// is answered `200` with `valid: false` and every problem with its place.
+pub async fn preview(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<Json<Preview>> {
+    let req: ImportRequest = body(&bytes)?;
+    let options = req.options()?;
+    let answer = on_own_thread(move || async move {
+        let (source, target) = match resolve(&state, &req).await {
+            Ok(r) => r,
+            Err(e) if !e.problems.is_empty() => {
+                return Ok(Preview {
+                    valid: false,
+                    source: req.file.as_ref().map(|f| f.name.clone()).unwrap_or_default(),
+                    format: None,
+                    problems: e.problems,
+                    error: Some(e.error),
+                    warnings: Vec::new(),
+                    queue_mapping: None,
+                    namespaces: Vec::new(),
+                    topics: Vec::new(),
+                    groups: Vec::new(),
+                    accounts: Vec::new(),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let planned = plan_on_target(&source.doc, &target, &options).await?;
+        Ok(preview_of(&source, &planned.plan))
+    })
+    .await?;
+    Ok(Json(answer))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Created {
+    task: TaskSummary,
+    /// Items planned; their results are recorded on the task as they finish.
+    planned: usize,
+}
+
+/// `POST /api/imports`: plans (refusing a file with problems, naming each), records an import
+/// task and runs it in the background: `201` with the task, whose items fill in as they finish.
+pub async fn create(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<Response> {
+    let req: ImportRequest = body(&bytes)?;
+    let options = req.options()?;
+    let mode = req.mode_label();
+    let store = state.engine.store().clone();
+    let (task, planned) = {
+        let store = store.clone();
+        on_own_thread(move || async move {
+            let (source, target) = resolve(&state, &req).await?;
+            let planned = plan_on_target(&source.doc, &target, &options).await?;
+            let task = store
+                .create_import_task(NewImportTask {
+                    target_namesrv: planned.admin.namesrvs().join(";"),
+                    target_cluster: planned.cluster.name.clone(),
+                    source: source.label.clone(),
+                    mode,
+                })
+                .await?;
+            Ok((task, planned))
+        })
+        .await?
+    };
+    let count = planned.plan.items.len();
+    tracing::info!(%task, target = %planned.target.cluster, items = count, "import task started from the console");
+    let summary = match store.task(task, None).await? {
+        Some((summary, _)) => summary,
+        None => return Err(ApiError::internal(format!("task {task} was not recorded"))),
+    };
+    run_in_background(store, task, planned);
+    Ok((StatusCode::CREATED, Json(Created { task: summary, planned: count })).into_response())
+}
+
+/// Carries out a plan as task `task`, each item recorded as it finishes, on a thread of its own.
+fn run_in_background(store: ferry_control::Store, task: ferry_control::TaskId, planned: Planned) {
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let (records, mut to_record) = tokio::sync::mpsc::unbounded_channel::<ItemRecord>();
+            let recorder = {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    while let Some(item) = to_record.recv().await {
+                        if let Err(e) = store.record_item(task, &item).await {
+                            tracing::error!(error = %e, item = %item.target_name, "recording an item failed");
+                        }
+                    }
+                })
+            };
+            let on_item = |o: &import::ItemOutcome| {
+                let _ = records.send(item_record(o));
+            };
+            import::execute(&planned.admin, &planned.cluster, &planned.plan, CONCURRENCY, &on_item).await;
+            drop(records);
+            let _ = recorder.await;
+            match store.finish_task(task).await {
+                Ok(status) => tracing::info!(%task, %status, "import task finished"),
+                Err(e) => tracing::error!(%task, error = %e, "finishing the import task failed"),
+            }
+        })
+    });
+}
+
+/// `GET /api/templates/{file}`: an empty workbook to fill in, `4.x.xlsx` or `5.x.xlsx`.
+pub async fn template(Path(file): Path<String>) -> ApiResult<Response> {
+    let flavor: Flavor = file
+        .strip_suffix(".xlsx")
+        .ok_or_else(|| ApiError::not_found(format!("no template {file:?}: 4.x.xlsx or 5.x.xlsx")))?
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no template {file:?}: 4.x.xlsx or 5.x.xlsx")))?;
+    let bytes = xlsx::template(flavor).map_err(|e| ApiError::internal(e.to_string()))?;
+    let disposition = format!("attachment; filename=\"ferry-template-{}.xlsx\"", flavor.label());
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
