@@ -1,7 +1,11 @@
 //! The HTTP API on a real port in front of a real proxy and engine, with a real 4.9.8 source and a
 //! 5.3.3 target: authentication, errors and their status codes, a topic imported, moved forward
 //! behind its checks (one ignored on purpose, with a reason), rolled back and removed, traffic of
-//! a real Java producer through Ferry, metrics, and no secret in any answer.
+//! a real Java producer through Ferry, metrics, and no secret in any answer. The console's own
+//! endpoints (login and CSRF, uploads, templates, a migration's live source) are in `api/console.rs`.
+
+#[path = "api/console.rs"]
+mod console;
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -32,10 +36,11 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-/// Relay ports away from the testkit's (20000..32000) and the proxy tests' (10000..19000).
+/// Relay ports away from the testkit's (20000..32000) and the proxy tests' (10000..19000); the
+/// first half for this fixture, the second for `console`'s own Ferry.
 fn relay_range() -> (u16, u16) {
     let first = 5_000 + (std::process::id() % 40) as u16 * 100;
-    (first, first + 99)
+    (first, first + 49)
 }
 
 fn fixture() -> &'static Fixture {
