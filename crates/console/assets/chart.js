@@ -5,7 +5,7 @@ import { h } from './dom.js';
 
 const W = 900;
 const H = 280;
-const PAD = { left: 56, right: 16, top: 14, bottom: 30 };
+const PAD = { left: 56, right: 16, top: 40, bottom: 30 };
 
 /** 1, 2, 5, 10, 20, 50, ... at or above `v`. */
 function niceCeil(v) {
@@ -58,16 +58,19 @@ export function lineChart({ series, markers = [], unit = '', testid = 'chart' })
     const t = t0 + ((t1 - t0) * i) / 4;
     grid.append(h('text', { x: String(x(t)), y: String(H - 10), 'text-anchor': 'middle', class: 'axis-label' }, clock(t)));
   }
-  grid.append(h('text', { x: '8', y: String(PAD.top + 4), class: 'axis-label' }, unit));
+  grid.append(h('text', { x: '4', y: '12', class: 'axis-label' }, unit));
   svg.append(grid);
 
   const marks = h('g', { class: 'markers' });
-  for (const m of markers.filter((m) => m.t >= t0 && m.t <= t1)) {
-    marks.append(
-      h('line', { x1: String(x(m.t)), x2: String(x(m.t)), y1: String(PAD.top), y2: String(H - PAD.bottom) }),
-      h('text', { x: String(x(m.t) + 3), y: String(PAD.top + 10), class: 'marker-label' }, m.label),
-    );
-  }
+  // Labels alternate between two rows above the plot, so that close steps stay readable.
+  markers
+    .filter((m) => m.t >= t0 && m.t <= t1)
+    .forEach((m, i) => {
+      marks.append(
+        h('line', { x1: String(x(m.t)), x2: String(x(m.t)), y1: String(PAD.top - (i % 2 ? 8 : 20)), y2: String(H - PAD.bottom) }),
+        h('text', { x: String(x(m.t) + 3), y: String(PAD.top - (i % 2 ? 10 : 22)), class: 'marker-label' }, m.label),
+      );
+    });
   svg.append(marks);
 
   series.forEach((s, i) => {

@@ -172,10 +172,13 @@ export function toast(text, kind = 'ok') {
 export function errorBox(err, testid = 'error') {
   const body = (err && err.body) || {};
   const failing = body.report ? body.report.checks.filter((c) => !c.passed) : [];
+  // A blocked step: "topic: cannot move from A to B", then each failing check on its own line.
+  const message = err.message || String(err);
+  const title = failing.length ? message.split(': ').slice(0, 2).join(': ') : message;
   return h(
     'div',
     { class: 'alert error', role: 'alert', testid },
-    h('strong', null, err.message || String(err)),
+    h('strong', null, title),
     failing.length
       ? h('ul', { class: 'checks' }, failing.map((c) => h('li', null, h('code', null, c.name), ' ', c.detail)))
       : null,

@@ -107,7 +107,7 @@ export function render(main) {
         'div',
         { class: failing || p.problems.length ? 'alert warn' : 'alert ok', testid: 'preview-summary' },
         h('strong', null, `${p.source}: ${p.topics.length} topics, ${p.groups.length} groups, ${p.accounts.length} accounts.`),
-        failing ? h('div', null, `${failing} would fail (see their cause); they are not chosen.`) : null,
+        failing ? h('div', null, `${failing} would fail (see their cause): not chosen, but you may choose them to have the failure recorded on the task, as ferry import does.`) : null,
         p.problems.length
           ? h('div', null, `${p.problems.length} rows left out:`, h('ul', { class: 'problems' }, p.problems.map((x) => h('li', null, h('code', null, x.place), ' ', x.problem))))
           : null,
@@ -153,7 +153,6 @@ export function render(main) {
                     type: 'checkbox',
                     'aria-label': `Import ${i.sourceName}`,
                     checked: chosen[kind].has(i.sourceName),
-                    disabled: i.action === 'fail',
                     onchange: (e) => {
                       if (e.target.checked) chosen[kind].add(i.sourceName);
                       else chosen[kind].delete(i.sourceName);
