@@ -23,6 +23,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 RMQ="$REPO_ROOT/testkit/rocketmq.sh"
 RUN_DIR="${FERRY_RUN:-$REPO_ROOT/.cache/run}"
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$BENCH_DIR/lib.sh"
 
 VERSIONS=(4.9.8 5.3.3)
 RUNS=5
@@ -204,56 +206,7 @@ if problems:
 print(summary)
 PY
 
-# Two free loopback ports in 20000-32000 (below the ephemeral range, as the testkit picks them): a
-# NameServer port and a broker port B whose B-2 (VIP channel) and B+1 (HA) are free too.
-pick_ports() {
-  python3 - <<'PY'
-import random, socket
-def free(p):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("0.0.0.0", p)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-while True:
-    ns, b = random.randrange(20002, 31990), random.randrange(20002, 31990)
-    if abs(ns - b) > 3 and all(free(p) for p in (ns, b - 2, b, b + 1)):
-        print(ns, b); break
-PY
-}
-
-env_of() { awk -v key="$2" 'index($0, key "=") == 1 { print substr($0, length(key) + 2); exit }' "$1"; }
-
-# Starts cluster NAME of version V with the seed; sets NAMESRV and STARTUP_MS. Retries on exit 3
-# (a port was taken between the pick and the JVM's bind).
-start_cluster() {
-  local v=$1 name=$2 attempt rc ns_port b_port
-  STARTED+=("$name")
-  for attempt in 1 2 3 4 5; do
-    read -r ns_port b_port < <(pick_ports)
-    log "starting RocketMQ $v ($name) on namesrv :$ns_port, broker :$b_port with the seed (attempt $attempt)"
-    rc=0
-    bash "$RMQ" start "$name" --version "$v" --namesrv-port "$ns_port" --broker-port "$b_port" \
-      --cluster-name "$CLUSTER" --broker-name "$BROKER" --seed-config "$WORK/seed" \
-      --watch-pid $$ --timeout-secs 240 >"$WORK/start-$v.env" 2>"$WORK/start-$v.err" || rc=$?
-    case "$rc" in
-      0)
-        NAMESRV=$(env_of "$WORK/start-$v.env" NAMESRV)
-        STARTUP_MS=$(env_of "$WORK/start-$v.env" STARTUP_MS)
-        [[ -n "$NAMESRV" ]] || die "rocketmq.sh start printed no NAMESRV="
-        return 0
-        ;;
-      3) log "a port was taken, picking others" ;;
-      *) cat "$WORK/start-$v.err" >&2; die "RocketMQ $v did not start (exit $rc)" ;;
-    esac
-  done
-  cat "$WORK/start-$v.err" >&2
-  die "RocketMQ $v: no free ports after 5 attempts"
-}
-
-ms_since() { local now=${EPOCHREALTIME//[!0-9]/}; echo $(((now - $1) / 1000)); }
+# Ports, clusters (start_cluster / stop_cluster), ms_since: bench/lib.sh.
 
 # timed OUT ERR MARKER CMD...: runs CMD with stdout/stderr to files. Sets T_MS (wall ms until the
 # process exited), T_RESULT_MS (wall ms until a stdout line containing MARKER appeared; empty when
@@ -387,7 +340,7 @@ RAW=()
 ALL_PASS=1
 for V in "${VERSIONS[@]}"; do
   name="bench-export-$V-$$"
-  start_cluster "$V" "$name"
+  start_cluster "$V" "$name" "$CLUSTER" "$BROKER" "$WORK/seed"
   log "RocketMQ $V up at $NAMESRV in $(secs "$STARTUP_MS") s; $WARMUP warm-up round(s), then $RUNS timed"
 
   cold=""

@@ -28,6 +28,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 RMQ="$REPO_ROOT/testkit/rocketmq.sh"
 RUN_DIR="${FERRY_RUN:-$REPO_ROOT/.cache/run}"
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$BENCH_DIR/lib.sh"
 
 VERSIONS=(4.9.8 5.3.3)
 SOURCE_VERSION=4.9.8
@@ -287,62 +289,7 @@ if ms:
     print(len(ms), ms[len(ms) // 2], ms[int(len(ms) * 0.9)], ms[-1], sum(ms))
 PY
 
-# Two free loopback ports in 20000-32000 (below the ephemeral range, as the testkit picks them): a
-# NameServer port and a broker port B whose B-2 (VIP channel) and B+1 (HA) are free too.
-pick_ports() {
-  python3 - <<'PY'
-import random, socket
-def free(p):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("0.0.0.0", p)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-while True:
-    ns, b = random.randrange(20002, 31990), random.randrange(20002, 31990)
-    if abs(ns - b) > 3 and all(free(p) for p in (ns, b - 2, b, b + 1)):
-        print(ns, b); break
-PY
-}
-
-env_of() { awk -v key="$2" 'index($0, key "=") == 1 { print substr($0, length(key) + 2); exit }' "$1"; }
-
-# start_cluster V NAME CLUSTER BROKER [SEED_DIR]: starts an instance; sets NAMESRV, STORE and
-# STARTUP_MS. Retries on exit 3 (a port was taken between the pick and the JVM's bind).
-start_cluster() {
-  local v=$1 name=$2 cluster=$3 broker=$4 seed=${5:-} attempt rc ns_port b_port
-  local seed_args=()
-  if [[ -n "$seed" ]]; then seed_args=(--seed-config "$seed"); fi
-  STARTED+=("$name")
-  for attempt in 1 2 3 4 5; do
-    read -r ns_port b_port < <(pick_ports)
-    log "starting RocketMQ $v ($name) on namesrv :$ns_port, broker :$b_port${seed:+ with the seed} (attempt $attempt)"
-    rc=0
-    bash "$RMQ" start "$name" --version "$v" --namesrv-port "$ns_port" --broker-port "$b_port" \
-      --cluster-name "$cluster" --broker-name "$broker" ${seed_args[@]+"${seed_args[@]}"} \
-      --watch-pid $$ --timeout-secs 240 >"$WORK/start-$name.env" 2>"$WORK/start-$name.err" || rc=$?
-    case "$rc" in
-      0)
-        NAMESRV=$(env_of "$WORK/start-$name.env" NAMESRV)
-        STORE=$(env_of "$WORK/start-$name.env" STORE)
-        BROKER_LOGS=$(env_of "$WORK/start-$name.env" BROKER_LOGS)
-        STARTUP_MS=$(env_of "$WORK/start-$name.env" STARTUP_MS)
-        [[ -n "$NAMESRV" && -n "$STORE" ]] || die "rocketmq.sh start printed no NAMESRV= or STORE="
-        return 0
-        ;;
-      3) log "a port was taken, picking others" ;;
-      *) cat "$WORK/start-$name.err" >&2; die "RocketMQ $v did not start (exit $rc)" ;;
-    esac
-  done
-  cat "$WORK/start-$name.err" >&2
-  die "RocketMQ $v: no free ports after 5 attempts"
-}
-
-stop_cluster() { bash "$RMQ" stop "$1" >/dev/null 2>&1 || true; }
-
-ms_since() { local now=${EPOCHREALTIME//[!0-9]/}; echo $(((now - $1) / 1000)); }
+# Ports, clusters (start_cluster / stop_cluster), ms_since: bench/lib.sh.
 
 # timed OUT ERR MARKER CMD...: runs CMD with stdout/stderr to files. Sets T_MS (wall ms until the
 # process exited), T_RESULT_MS (wall ms until stdout showed MARKER, also on an unfinished last line:

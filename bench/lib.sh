@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# Shared by the benchmarks under bench/ (sourced, not run): free loopback ports, real clusters from
+# testkit/rocketmq.sh, small time helpers.
+#
+# The sourcing script defines, before calling anything here:
+#   die MSG..., log MSG...      its own failure (exit 1) and progress messages (stderr)
+#   RMQ                         path of testkit/rocketmq.sh
+#   WORK                        its work dir (start_cluster writes start-NAME.env / .err there)
+#   STARTED=()                  instance names; start_cluster appends, the script's EXIT trap stops
+#                               them (stop_cluster)
+
+# pick_ports: two free loopback ports in 20000-32000 (below the ephemeral range, as the testkit
+# picks them): a NameServer port and a broker port B whose B-2 (VIP channel) and B+1 (HA) are free.
+pick_ports() {
+  python3 - <<'PY'
+import random, socket
+def free(p):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("0.0.0.0", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while True:
+    ns, b = random.randrange(20002, 31990), random.randrange(20002, 31990)
+    if abs(ns - b) > 3 and all(free(p) for p in (ns, b - 2, b, b + 1)):
+        print(ns, b); break
+PY
+}
+
+# pick_port_run N: the first of N consecutive free loopback ports in 20000-32000.
+pick_port_run() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+def free(p):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("0.0.0.0", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while True:
+    first = random.randrange(20000, 32000 - n)
+    if all(free(p) for p in range(first, first + n)):
+        print(first); break
+PY
+}
+
+# env_of FILE KEY: the value of a KEY=VALUE line (rocketmq.sh start's output).
+env_of() { awk -v key="$2" 'index($0, key "=") == 1 { print substr($0, length(key) + 2); exit }' "$1"; }
+
+# start_cluster V NAME CLUSTER BROKER [SEED_DIR]: one NameServer + one master broker of RocketMQ V
+# (rocketmq.sh start ... --watch-pid $$, so no JVM outlives the script), with the seed's
+# topics.json / subscriptionGroup.json loaded at boot when SEED_DIR is given. Sets NAMESRV,
+# BROKER_ADDR, STORE, BROKER_LOGS and STARTUP_MS. Retries on exit 3 (a port was taken between the
+# pick and the JVM's bind).
+# shellcheck disable=SC2034 # the variables it sets are the caller's
+start_cluster() {
+  local v=$1 name=$2 cluster=$3 broker=$4 seed=${5:-} attempt rc ns_port b_port
+  local seed_args=()
+  if [[ -n "$seed" ]]; then seed_args=(--seed-config "$seed"); fi
+  STARTED+=("$name")
+  for attempt in 1 2 3 4 5; do
+    read -r ns_port b_port < <(pick_ports)
+    log "starting RocketMQ $v ($name) on namesrv :$ns_port, broker :$b_port${seed:+ with the seed} (attempt $attempt)"
+    rc=0
+    bash "$RMQ" start "$name" --version "$v" --namesrv-port "$ns_port" --broker-port "$b_port" \
+      --cluster-name "$cluster" --broker-name "$broker" ${seed_args[@]+"${seed_args[@]}"} \
+      --watch-pid $$ --timeout-secs 240 >"$WORK/start-$name.env" 2>"$WORK/start-$name.err" || rc=$?
+    case "$rc" in
+      0)
+        NAMESRV=$(env_of "$WORK/start-$name.env" NAMESRV)
+        BROKER_ADDR=$(env_of "$WORK/start-$name.env" BROKER)
+        STORE=$(env_of "$WORK/start-$name.env" STORE)
+        BROKER_LOGS=$(env_of "$WORK/start-$name.env" BROKER_LOGS)
+        STARTUP_MS=$(env_of "$WORK/start-$name.env" STARTUP_MS)
+        [[ -n "$NAMESRV" && -n "$STORE" ]] || die "rocketmq.sh start printed no NAMESRV= or STORE="
+        return 0
+        ;;
+      3) log "a port was taken, picking others" ;;
+      *) cat "$WORK/start-$name.err" >&2; die "RocketMQ $v did not start (exit $rc)" ;;
+    esac
+  done
+  cat "$WORK/start-$name.err" >&2
+  die "RocketMQ $v: no free ports after 5 attempts"
+}
+
+# stop_cluster NAME: stops an instance (both JVMs; quiet, never fails).
+stop_cluster() { bash "$RMQ" stop "$1" >/dev/null 2>&1 || true; }
+
+# ms_since T0: milliseconds since T0 (microseconds, as ${EPOCHREALTIME//[!0-9]/} gives).
+ms_since() { local now=${EPOCHREALTIME//[!0-9]/}; echo $(((now - $1) / 1000)); }
