@@ -304,6 +304,30 @@ pub struct ItemRecord {
     pub updated_at: Timestamp,
 }
 
+impl From<&ferry_metadata::import::ItemOutcome> for ItemRecord {
+    /// An import outcome as the store keeps it.
+    fn from(o: &ferry_metadata::import::ItemOutcome) -> ItemRecord {
+        use ferry_metadata::import::{ItemKind as Kind, Outcome};
+        let kind = match o.kind {
+            Kind::Topic => ItemKind::Topic,
+            Kind::Group => ItemKind::Group,
+            Kind::Account => ItemKind::Account,
+        };
+        let (status, cause) = match &o.outcome {
+            Outcome::Created => (ItemStatus::Created, None),
+            Outcome::Updated => (ItemStatus::Updated, None),
+            Outcome::Unchanged => (ItemStatus::Unchanged, None),
+            Outcome::Failed(cause) => (ItemStatus::Failed, Some(cause.clone())),
+        };
+        let record = ItemRecord::new(kind, &o.source_name, &o.target_name, &o.namespace, status)
+            .with_warnings(o.warnings.clone());
+        match cause {
+            Some(c) => record.with_cause(c),
+            None => record,
+        }
+    }
+}
+
 impl ItemRecord {
     /// An item with no cause and no warnings, as of now.
     pub fn new(

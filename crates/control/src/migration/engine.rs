@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use ferry_admin::{Admin, AdminError, AdminOptions, Credentials};
-use ferry_metadata::import::{self, Filter, ImportOptions, ItemOutcome, Outcome, Selection};
+use ferry_metadata::import::{self, Filter, ImportOptions, ItemOutcome, Selection};
 use ferry_metadata::{export_cluster, ExportOptions};
 use ferry_proxy::{ClientRecord, Proxy, Side, Stage, TopicCounts, TopicPolicy, Upstreams};
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use crate::migration::model::{
     Transition, TransitionKind,
 };
 use crate::store::Store;
-use crate::task::{self, ItemRecord, ItemStatus, NewImportTask, TaskId, Timestamp};
+use crate::task::{ItemRecord, NewImportTask, TaskId, Timestamp};
 
 #[derive(Clone, Debug)]
 pub struct EngineSettings {
@@ -962,23 +962,7 @@ async fn hold_behind(
 
 /// An import outcome as the task store keeps it.
 pub fn item_record(o: &ItemOutcome) -> ItemRecord {
-    let kind = match o.kind {
-        import::ItemKind::Topic => task::ItemKind::Topic,
-        import::ItemKind::Group => task::ItemKind::Group,
-        import::ItemKind::Account => task::ItemKind::Account,
-    };
-    let (status, cause) = match &o.outcome {
-        Outcome::Created => (ItemStatus::Created, None),
-        Outcome::Updated => (ItemStatus::Updated, None),
-        Outcome::Unchanged => (ItemStatus::Unchanged, None),
-        Outcome::Failed(cause) => (ItemStatus::Failed, Some(cause.clone())),
-    };
-    let record = ItemRecord::new(kind, &o.source_name, &o.target_name, &o.namespace, status)
-        .with_warnings(o.warnings.clone());
-    match cause {
-        Some(c) => record.with_cause(c),
-        None => record,
-    }
+    ItemRecord::from(o)
 }
 
 #[cfg(test)]

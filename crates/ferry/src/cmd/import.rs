@@ -17,7 +17,7 @@ use ferry_metadata::import::{
 use ferry_metadata::Document;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use ferry_control::task::{self, ItemRecord, ItemStatus, NewImportTask};
+use ferry_control::task::{ItemRecord, NewImportTask};
 use ferry_control::Store;
 
 use crate::cluster_args::ClusterArgs;
@@ -210,7 +210,7 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         if matches!(o.outcome, Outcome::Failed(_)) {
             *failed.lock().expect("counter") += 1;
         }
-        let _ = records.send(item_record(o));
+        let _ = records.send(ItemRecord::from(o));
         bar.set_message(o.target_name.clone());
         bar.inc(1);
     };
@@ -238,26 +238,6 @@ pub async fn run(args: ImportArgs) -> Result<()> {
 /// Whether the document carries ACL accounts (only Ferry's own do).
 pub(crate) fn has_accounts(doc: &Document) -> bool {
     doc.ferry.as_ref().and_then(|f| f.acl.as_ref()).is_some()
-}
-
-fn item_record(o: &ItemOutcome) -> ItemRecord {
-    let kind = match o.kind {
-        ItemKind::Topic => task::ItemKind::Topic,
-        ItemKind::Group => task::ItemKind::Group,
-        ItemKind::Account => task::ItemKind::Account,
-    };
-    let (status, cause) = match &o.outcome {
-        Outcome::Created => (ItemStatus::Created, None),
-        Outcome::Updated => (ItemStatus::Updated, None),
-        Outcome::Unchanged => (ItemStatus::Unchanged, None),
-        Outcome::Failed(cause) => (ItemStatus::Failed, Some(cause.clone())),
-    };
-    let record = ItemRecord::new(kind, &o.source_name, &o.target_name, &o.namespace, status)
-        .with_warnings(o.warnings.clone());
-    match cause {
-        Some(c) => record.with_cause(c),
-        None => record,
-    }
 }
 
 pub(crate) fn kind_name(kind: ItemKind) -> &'static str {
