@@ -95,6 +95,7 @@ impl Proxy {
             registry: registry.clone(),
             connections: [AtomicUsize::new(0), AtomicUsize::new(0)],
             stages: stages.clone(),
+            channels: std::sync::Mutex::new(std::collections::HashMap::new()),
             shutdown: shutdown.clone(),
         })));
         relays.restore(restore)?;
@@ -149,6 +150,22 @@ impl Proxy {
     /// a broker from elsewhere reached it directly, not through Ferry.
     pub fn is_relay_addr(&self, addr: &str) -> bool {
         self.relays.is_relay(addr)
+    }
+
+    /// Asks every consumer of `topic` seen through Ferry to rebalance now (as brokers do when a
+    /// group's members change), so that a new route takes effect at once rather than at the
+    /// client's next rebalance, up to 20 s later. Returns how many clients were asked.
+    pub fn nudge_consumers(&self, topic: &str) -> usize {
+        let ctx = self.relays.context();
+        let mut asked = 0;
+        for c in self.registry.clients() {
+            let groups = c.consumer_groups.iter().filter(|(_, topics)| topics.contains(topic));
+            if let Some((group, _)) = groups.into_iter().next() {
+                // One notice per client: it rebalances all its consumers.
+                asked += usize::from(relay::nudge(ctx, &c.client_id, group));
+            }
+        }
+        asked
     }
 
     /// Client connections open through the relays of one side.

@@ -75,6 +75,9 @@ pub struct RelayContext {
     /// The stages the relays enforce: no pull from a queue, no send to a queue, the topic's route
     /// does not allow (clients act on a new route only at their next rebalance).
     pub stages: Arc<StageTable>,
+    /// A way to each client seen in a heartbeat (its latest connection), for requests Ferry sends
+    /// clients itself.
+    pub channels: Mutex<HashMap<String, mpsc::Sender<Bytes>>>,
     /// Cancelled when the proxy stops: every relayed connection closes with it.
     pub shutdown: CancellationToken,
 }
@@ -241,17 +244,18 @@ async fn serve_client(
     };
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
+    // Everything bound for the client goes through one queue: the broker's frames, and answers
+    // the relay gives itself.
+    let (to_client, queue) = mpsc::channel::<Bytes>(256);
     let state = Arc::new(ConnState {
         side,
         client_addr: addr.to_string(),
+        to_client: to_client.clone(),
         pending: Mutex::new(HashMap::new()),
         client_id: Mutex::new(None),
     });
     let (cr, cw) = client.into_split();
     let (ur, uw) = upstream.into_split();
-    // Everything bound for the client goes through one queue: the broker's frames, and answers
-    // the relay gives itself.
-    let (to_client, queue) = mpsc::channel::<Bytes>(256);
     let up = to_broker(cr, uw, to_client.clone(), state.clone(), ctx.clone());
     let down = to_client_pump(ur, to_client, state.clone(), ctx.clone());
     let writer = write_client(cw, queue);
@@ -281,6 +285,8 @@ enum Pending {
 struct ConnState {
     side: Side,
     client_addr: String,
+    /// The queue of frames bound for the client, for requests Ferry itself sends it.
+    to_client: mpsc::Sender<Bytes>,
     pending: Mutex<HashMap<i32, Pending>>,
     /// Learnt from the connection's first heartbeat.
     client_id: Mutex<Option<String>>,
@@ -498,6 +504,10 @@ fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &Rela
                         side: state.side,
                     };
                     ctx.registry.heartbeat(&peer, &hb);
+                    ctx.channels
+                        .lock()
+                        .expect("channels lock")
+                        .insert(hb.client_id.clone(), state.to_client.clone());
                     *state.client_id.lock().expect("client id lock") = Some(hb.client_id);
                 }
                 Err(e) => tracing::debug!(client = %state.client_addr, error = %e, "unreadable heartbeat"),
@@ -568,4 +578,29 @@ fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &Rel
         Pending::Other { started } => ctx.traffic.latency(state.side).record(started.elapsed()),
     }
     Verdict::Forward
+}
+
+/// Opaques of requests Ferry itself sends clients, counting down from the top of the range so as
+/// not to look like the broker's (which count up from 0).
+static NUDGE_OPAQUE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(i32::MAX);
+
+/// Tells `client_id` that the consumers of `group` changed (NOTIFY_CONSUMER_IDS_CHANGED, oneway, as
+/// a broker does): the Java client rebalances at once instead of at its next 20-second round, with
+/// the route it holds. False when Ferry has no open connection to the client.
+pub(crate) fn nudge(ctx: &RelayContext, client_id: &str, group: &str) -> bool {
+    let Some(tx) = ctx.channels.lock().expect("channels lock").get(client_id).cloned() else { return false };
+    let mut frame = Frame::request(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED)
+        .with_fields([("consumerGroup", group)])
+        .oneway();
+    frame.header.opaque = NUDGE_OPAQUE.fetch_sub(1, Ordering::Relaxed);
+    let Ok(bytes) = frame::encode_to_bytes(&frame) else { return false };
+    match tx.try_send(bytes) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            ctx.channels.lock().expect("channels lock").remove(client_id);
+            false
+        }
+        // A client that is not reading will rebalance on its own schedule.
+        Err(mpsc::error::TrySendError::Full(_)) => false,
+    }
 }

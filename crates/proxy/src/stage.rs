@@ -78,6 +78,8 @@ impl TopicPolicy {
 pub struct Versioned {
     pub policy: TopicPolicy,
     pub epoch: u64,
+    /// When the policy was set.
+    pub changed_at: std::time::Instant,
 }
 
 /// The topics under migration. Topics absent from it pass through as the source has them.
@@ -111,7 +113,9 @@ impl StageTable {
         }
         inner.epoch += 1;
         let epoch = inner.epoch;
-        inner.topics.insert(topic.to_string(), Versioned { policy, epoch });
+        inner
+            .topics
+            .insert(topic.to_string(), Versioned { policy, epoch, changed_at: std::time::Instant::now() });
         epoch
     }
 

@@ -216,3 +216,58 @@ fn raw_call(addr: &str, request: Frame) -> Frame {
         buf.extend_from_slice(&chunk[..n]);
     }
 }
+
+#[test]
+fn consumers_are_asked_to_rebalance_when_their_topic_moves() {
+    let f = fixture();
+    let topic = "relay-nudge";
+    f.create_everywhere(topic, "relay-nudge-group");
+    let relay = f.route_via_ferry(topic).broker_datas[0].master_addr().unwrap().to_string();
+
+    // A client's heartbeat through the relay, as the Java client sends it (the broker answers it).
+    let s = TcpStream::connect(&relay).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = format!(
+        r#"{{"clientID":"10.9.9.9@nudge","consumerDataSet":[{{"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"relay-nudge-group","messageModel":"CLUSTERING","subscriptionDataSet":[{{"subString":"*","topic":"{topic}"}}],"unitMode":false}}],"producerDataSet":[]}}"#
+    );
+    let hb = Frame::request(RequestCode::HEART_BEAT).with_body(body.into_bytes());
+    (&s).write_all(&frame::encode_to_bytes(&hb).unwrap()).unwrap();
+    let mut frames = FrameReader { s, buf: Vec::new() };
+    // The broker may first tell the new member that its group changed, as it does.
+    while !frames.next().header.is_response() {}
+
+    assert_eq!(f.proxy.nudge_consumers("relay-other-topic"), 0);
+    assert_eq!(f.proxy.nudge_consumers(topic), 1);
+    // Ferry's own notice: its opaques count down from the top, the broker's up from 0.
+    let nudge = loop {
+        let f = frames.next();
+        if f.header.opaque > i32::MAX - 1_000 {
+            break f;
+        }
+    };
+    assert_eq!(nudge.header.request_code(), RequestCode::NOTIFY_CONSUMER_IDS_CHANGED);
+    assert!(nudge.header.is_oneway());
+    assert_eq!(nudge.header.field("consumerGroup"), Some("relay-nudge-group"));
+}
+
+/// Frames off a plain TCP connection, keeping what arrives beyond the frame asked for.
+struct FrameReader {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl FrameReader {
+    fn next(&mut self) -> Frame {
+        let mut chunk = [0u8; 8192];
+        loop {
+            if let Ok(Some(len)) = frame::check(&self.buf, frame::DEFAULT_MAX_FRAME) {
+                let f = frame::decode_one(&self.buf[..len], frame::DEFAULT_MAX_FRAME).unwrap();
+                self.buf.drain(..len);
+                return f;
+            }
+            let n = self.s.read(&mut chunk).unwrap();
+            assert!(n > 0, "closed before a whole frame");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}

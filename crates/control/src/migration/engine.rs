@@ -785,6 +785,15 @@ impl Engine {
         self.sample_traffic();
         for m in self.store.migrations().await?.into_iter().filter(|m| m.status == MigrationStatus::Active) {
             for t in self.store.migration_topics(m.id).await? {
+                // While clients take a new route, have consumers rebalance on it at once.
+                if self
+                    .proxy
+                    .stages
+                    .get(&t.topic)
+                    .is_some_and(|v| v.changed_at.elapsed() < self.settings.route_window)
+                {
+                    self.proxy.nudge_consumers(&t.topic);
+                }
                 if t.hold.is_some() {
                     self.release_if_read(&m, t.clone()).await?;
                 }
