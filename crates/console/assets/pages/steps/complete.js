@@ -102,8 +102,8 @@ export function render(body, ctx) {
       history,
       table(
         [
-          { title: 'When', render: (t) => fmtTime(t.at) },
-          { title: 'Topic', render: (t) => t.topic },
+          { title: 'When', class: 'nowrap', render: (t) => fmtTime(t.at) },
+          { title: 'Topic', class: 'nowrap', render: (t) => t.topic },
           { title: 'What', render: (t) => t.kind },
           { title: 'From → to', render: (t) => `${t.from || '—'} → ${t.to || '—'}` },
           { title: 'Who', render: (t) => t.actor },

@@ -70,6 +70,7 @@ export function render(body, ctx) {
   const topicsPanel = h('div');
   const monitorPanel = h('div', { hidden: true });
   const batchButtons = {};
+  const next = h('button', { type: 'button', class: 'primary', testid: 'next', disabled: true, onclick: () => ctx.go(5) }, 'Next: complete');
 
   function consumers(t) {
     let source = 0;
@@ -87,6 +88,7 @@ export function render(body, ctx) {
   function draw() {
     const detail = ctx.detail;
     if (!detail) return;
+    next.disabled = !(detail.topics.length && detail.topics.every((x) => x.stage === 'Completed'));
     // Redrawn only when something shown changed (a click is never lost to a redraw of the same).
     const signature = JSON.stringify([detail.topics, clients && clients.groups, query, [...chosen]]);
     if (signature === drawn) return;
@@ -304,13 +306,10 @@ export function render(body, ctx) {
     results,
   );
   fill(monitorPanel, chartBox);
-  const next = h('button', { type: 'button', class: 'primary', testid: 'next', onclick: () => ctx.go(5) }, 'Next: complete');
   fill(body, h('section', { class: 'card' }, t.el, topicsPanel, monitorPanel), h('div', { class: 'actions' }, next));
 
   async function tick() {
     await refreshClients();
-    const d = ctx.detail;
-    next.disabled = !(d && d.topics.length && d.topics.every((x) => x.stage === 'Completed'));
     draw();
     if (monitoring) drawChart();
   }
