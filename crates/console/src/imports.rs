@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use ferry_admin::{Admin, AdminOptions, Cluster, Credentials};
-use ferry_control::migration::{item_record, ClusterEndpoint, Migration};
+use ferry_control::migration::{item_record, ClusterEndpoint, Migration, MigrationId};
 use ferry_control::{ItemRecord, NewImportTask, TaskSummary};
 use ferry_metadata::import::{
     self, AccountConfig, Action, Config, Filter, ImportOptions, ImportPlan, ItemKind, Mode, PlannedItem,
@@ -25,7 +25,7 @@ use ferry_metadata::{export_cluster, Document, ExportOptions, MetadataError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, FileProblem};
-use crate::handlers::{body, migration_id, on_own_thread, ApiResult};
+use crate::handlers::{body, on_own_thread, ApiResult};
 use crate::ApiState;
 
 /// Items written to the target at once.
@@ -59,7 +59,7 @@ pub struct ImportRequest {
     file: Option<Upload>,
     /// The live source of this migration (its target too, unless `target` is given).
     #[serde(default)]
-    migration: Option<serde_json::Value>,
+    migration: Option<i64>,
     #[serde(default)]
     target: Option<ClusterEndpoint>,
     /// A workbook's bad rows are left out (and listed) instead of refusing it.
@@ -192,17 +192,14 @@ fn read_upload(upload: &Upload, valid_rows_only: bool) -> ApiResult<SourceDocume
             skipped: read.skipped.iter().map(problem_of).collect(),
             warnings: read.warnings,
         }),
-        Err(e @ XlsxError::Invalid { .. }) => {
-            let XlsxError::Invalid { problems, .. } = &e else { unreachable!() };
-            let list = problems.iter().map(problem_of).collect();
-            let summary = e.to_string();
-            let summary = summary.lines().next().unwrap_or_default().to_string();
-            Err(refused(summary, list))
+        Err(e) => {
+            let summary = e.to_string().lines().next().unwrap_or_default().to_string();
+            let problems = match &e {
+                XlsxError::Invalid { problems, .. } => problems.iter().map(problem_of).collect(),
+                _ => vec![FileProblem { place: String::new(), problem: e.to_string(), row_only: false }],
+            };
+            Err(refused(summary, problems))
         }
-        Err(e) => Err(refused(
-            e.to_string(),
-            vec![FileProblem { place: String::new(), problem: e.to_string(), row_only: false }],
-        )),
     }
 }
 
@@ -453,16 +450,9 @@ fn preview_of(source: &SourceDocument, plan: &ImportPlan) -> Preview {
 
 /// The source document and the target of a request.
 async fn resolve(state: &ApiState, req: &ImportRequest) -> ApiResult<(SourceDocument, ClusterEndpoint)> {
-    let migration = match &req.migration {
+    let migration = match req.migration {
+        Some(id) => Some(state.engine.migration(MigrationId(id)).await?),
         None => None,
-        Some(v) => {
-            let raw = match v {
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Some(state.engine.migration(migration_id(&raw)?).await?)
-        }
     };
     let source = match (&req.file, &migration) {
         (Some(file), None) => read_upload(file, req.valid_rows_only)?,
