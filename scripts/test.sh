@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: fetches the RocketMQ jars and builds the Java harness
-# (testkit/rocketmq.sh fetch), then runs every Rust test (unit, wire, and integration tests against
-# real NameServers and brokers), the lints, and a short fuzzing run of the frame decoder.
+# (testkit/rocketmq.sh fetch), installs Chromium and Node.js (apt-get, when missing) and the browser
+# tests' npm packages, then runs every Rust test (unit, wire, integration tests against real
+# NameServers and brokers, and the web console in headless Chromium), the lints, and a short fuzzing
+# run of the frame decoder.
 #   FERRY_SKIP_FUZZ=1   skip the fuzzing run (it installs a nightly toolchain and cargo-fuzz once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +12,19 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "RocketMQ 4.9.8 and 5.3.3 jars from Maven Central, Java harness"
 testkit/rocketmq.sh fetch
+
+step "Chromium, Node.js and the browser tests' locked npm packages (tests/browser)"
+missing=()
+[ -x "${FERRY_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+(cd tests/browser && npm ci --no-audit --no-fund)
 
 step "format and lints"
 cargo fmt --all -- --check
