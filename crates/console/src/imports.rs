@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use ferry_admin::{Admin, AdminOptions, Cluster, Credentials};
-use ferry_control::migration::{item_record, ClusterEndpoint, Migration, MigrationId};
+use ferry_control::migration::{ClusterEndpoint, Migration, MigrationId};
 use ferry_control::{ItemRecord, NewImportTask, TaskSummary};
 use ferry_metadata::import::{
     self, AccountConfig, Action, Config, Filter, ImportOptions, ImportPlan, ItemKind, Mode, PlannedItem,
@@ -565,7 +565,7 @@ fn run_in_background(store: ferry_control::Store, task: ferry_control::TaskId, p
                 })
             };
             let on_item = |o: &import::ItemOutcome| {
-                let _ = records.send(item_record(o));
+                let _ = records.send(ItemRecord::from(o));
             };
             import::execute(&planned.admin, &planned.cluster, &planned.plan, CONCURRENCY, &on_item).await;
             drop(records);
