@@ -14,6 +14,7 @@ mod error;
 mod handlers;
 mod imports;
 mod metrics;
+mod plan_view;
 mod source;
 mod web;
 

@@ -16,7 +16,8 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::handlers::{migration_id, on_own_thread, ApiResult};
-use crate::imports::{admin_for, item_view, plan_on_target, read_live_source, topic_facts, ItemView};
+use crate::imports::{admin_for, plan_on_target, read_live_source};
+use crate::plan_view::{item_view, topic_facts, ItemView};
 use crate::ApiState;
 
 /// Imported: its metadata is on the target as the source has it, or it is part of the migration.
