@@ -418,10 +418,10 @@ try {
     const legend = await expectText(byTestId('legend-1'), /Writes to the target [1-9]\d*(\.\d)? messages\/s/, 60000);
     await expectText(byTestId('legend-3'), /Reads from the target [1-9]\d*(\.\d)? messages\/s/, 60000);
     assert.equal(await chart.locator('polyline.series').count(), 4, 'four lines: writes and reads on each cluster');
+    // Every step since the clients came through Ferry is marked on the time axis.
     const labels = await chart.locator('svg text.marker-label').allTextContents();
-    for (const stage of ['DualRead', 'Initial', 'DualReadWrite', 'CuttingOver', 'Completed']) {
-      assert.ok(labels.includes(stage), `the ${stage} step marked on the chart: ${labels}`);
-    }
+    const walked = ['DualRead', 'Initial', 'DualRead', 'DualReadWrite', 'CuttingOver', 'Completed'];
+    assert.deepEqual(labels.slice(-walked.length), walked, `the steps marked on the chart: ${labels}`);
     const points = (await chart.locator('polyline.series').first().getAttribute('points')).trim().split(/\s+/);
     assert.ok(points.length >= 10, `a line over time, not a number: ${points.length} points`);
     await expectText(byTestId('traffic-now'), /Last interval: writes 0\.00 source, [1-9][\d.]* target/);

@@ -41,7 +41,8 @@ export function lineChart({ series, markers = [], unit = '', testid = 'chart' })
     return h('div', { class: 'chart-box', testid }, svg, legend);
   }
   const t0 = Math.min(...all.map((p) => p[0]));
-  const t1 = Math.max(t0 + 1000, ...all.map((p) => p[0]));
+  // Up to the latest sample, or a later marker (a step taken since): it shows at once.
+  const t1 = Math.max(t0 + 1000, ...all.map((p) => p[0]), ...markers.map((m) => m.t));
   const vmax = niceCeil(Math.max(...all.map((p) => p[1])));
   const x = (t) => PAD.left + ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
   const y = (v) => H - PAD.bottom - (v / vmax) * (H - PAD.top - PAD.bottom);
