@@ -335,8 +335,8 @@ try {
     await page.waitForURL(/\/3$/);
     await ask('switch-clients');
     await expectText(byTestId('switch-summary'), 'All 1 consumer groups go through Ferry.', 120000);
-    const row = await expectText(byTestId(`group-${GROUP}`), 'Switched');
-    assert.match(row, /ferry-consumer-1/);
+    const row = await expectText(byTestId(`group-${GROUP}`), /ferry-consumer-1.*ferry-consumer-2.*Switched/);
+    assert.ok(!row.includes('direct-consumer'), `the direct consumer is gone: ${row}`);
     await expectText(byTestId('topic-clients'), `consumer (${GROUP})`, 60000);
     const clients = await expectText(byTestId('topic-clients'), 'producer (web-producers)', 60000);
     assert.match(clients, /\d+ s ago/, `last contact: ${clients}`);

@@ -26,6 +26,8 @@ export function render(main) {
   const modeNamespace = h('input', { type: 'radio', name: 'mode', value: 'namespace', testid: 'mode-namespace' });
   const namespace = h('input', { type: 'text', placeholder: 'shop', testid: 'namespace', disabled: true });
   for (const r of [modeCluster, modeNamespace]) r.addEventListener('change', () => (namespace.disabled = !modeNamespace.checked));
+  const overwrite = h('input', { type: 'checkbox', testid: 'overwrite' });
+  overwrite.addEventListener('change', () => file.files[0] && check());
   const file = h('input', { type: 'file', accept: '.json,.xlsx,application/json', testid: 'file' });
   const validRowsOnly = h('input', { type: 'checkbox', testid: 'valid-rows-only' });
   const previewButton = h('button', { type: 'button', testid: 'preview' }, 'Check the file');
@@ -53,6 +55,7 @@ export function render(main) {
       target: target(),
       mode: modeNamespace.checked ? 'namespace' : 'cluster',
       validRowsOnly: validRowsOnly.checked,
+      overwrite: overwrite.checked,
     };
     if (modeNamespace.checked) body.namespace = namespace.value.trim();
     if (selection) Object.assign(body, selection);
@@ -231,6 +234,16 @@ export function render(main) {
     }
   }
 
+  // A preview holds for the target and mode it was made with: a change asks for a new one.
+  for (const input of [namesrv, cluster, acl, accessKey, secretKey, modeCluster, modeNamespace, namespace]) {
+    input.addEventListener('input', () => {
+      if (!preview) return;
+      preview = null;
+      createButton.disabled = true;
+      fill(result);
+      fill(status, h('div', { class: 'alert warn' }, 'The target or the mode changed: check the file again.'));
+    });
+  }
   previewButton.addEventListener('click', check);
   createButton.addEventListener('click', create);
   file.addEventListener('change', check);
@@ -253,6 +266,7 @@ export function render(main) {
         h('label', { class: 'inline' }, modeNamespace, ' To a namespace: '),
         namespace,
       ),
+      h('label', { class: 'inline' }, overwrite, ' Update items the target has with other settings (otherwise they fail, showing both sides)'),
     ),
     h(
       'section',

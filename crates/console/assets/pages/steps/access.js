@@ -12,6 +12,11 @@ function ids(list) {
   return list.length ? h('div', { class: 'hint' }, list.join(', ')) : null;
 }
 
+/** A group with no consumer anywhere: nothing to switch, nothing switched either. */
+function isIdle(g) {
+  return [g.sourceDirect, g.sourceThroughFerry, g.targetThroughFerry, g.targetDirect].every((l) => l.length === 0);
+}
+
 function role(c, topic) {
   const out = [];
   for (const [group, topics] of Object.entries(c.consumer_groups || {})) {
@@ -57,14 +62,17 @@ export function render(body, ctx) {
       ),
     );
     const unswitched = ap.groups.filter((g) => !g.switched).length;
+    const idle = ap.groups.filter(isIdle).length;
     fill(
       groups,
       h(
         'p',
-        { class: unswitched ? 'alert warn' : 'alert ok', testid: 'switch-summary' },
+        { class: unswitched || idle ? 'alert warn' : 'alert ok', testid: 'switch-summary' },
         unswitched
           ? `${unswitched} of ${ap.groups.length} consumer groups still have clients that do not go through Ferry.`
-          : `All ${ap.groups.length} consumer groups go through Ferry.`,
+          : idle
+            ? `No client bypasses Ferry, but ${idle} of ${ap.groups.length} consumer groups have no consumer online.`
+            : `All ${ap.groups.length} consumer groups go through Ferry.`,
       ),
       table(
         [
@@ -73,7 +81,10 @@ export function render(body, ctx) {
           { title: 'Source, through Ferry', class: 'num', render: (g) => [String(g.sourceThroughFerry.length), ids(g.sourceThroughFerry)] },
           { title: 'Target, through Ferry', class: 'num', render: (g) => [String(g.targetThroughFerry.length), ids(g.targetThroughFerry)] },
           { title: 'Target, directly', class: 'num', render: (g) => [String(g.targetDirect.length), ids(g.targetDirect)] },
-          { title: 'Status', render: (g) => (g.switched ? badge('Switched', 'ok') : badge('Not switched', 'bad')) },
+          {
+            title: 'Status',
+            render: (g) => (!g.switched ? badge('Not switched', 'bad') : isIdle(g) ? badge('No consumer online', 'neutral') : badge('Switched', 'ok')),
+          },
         ],
         ap.groups,
         { empty: 'The migration checks no consumer group.', rowTestid: (g) => `group-${g.group}`, rowClass: (g) => (g.switched ? '' : 'attention') },
