@@ -103,9 +103,25 @@ impl ClientRegistry {
         }
     }
 
-    /// `UNREGISTER_CLIENT`: the client shut down cleanly.
-    pub fn unregister(&self, client_id: &str) {
-        self.clients.write().expect("registry lock").remove(client_id);
+    /// `UNREGISTER_CLIENT`: the client left a producer or consumer group (it sends one per group
+    /// when it shuts down). The client is forgotten once it is in no group.
+    pub fn unregister(&self, client_id: &str, producer_group: Option<&str>, consumer_group: Option<&str>) {
+        let mut clients = self.clients.write().expect("registry lock");
+        let Some(c) = clients.get_mut(client_id) else { return };
+        if producer_group.is_none() && consumer_group.is_none() {
+            clients.remove(client_id);
+            return;
+        }
+        if let Some(g) = producer_group {
+            c.producer_groups.remove(g);
+            c.produced.retain(|(pg, _)| pg != g);
+        }
+        if let Some(g) = consumer_group {
+            c.consumer_groups.remove(g);
+        }
+        if c.producer_groups.is_empty() && c.consumer_groups.is_empty() {
+            clients.remove(client_id);
+        }
     }
 
     pub fn clients(&self) -> Vec<ClientRecord> {
@@ -178,8 +194,11 @@ mod tests {
         assert_eq!(r.clients_of_topic("payments").len(), 1);
         assert_eq!(r.clients_of_topic("other").len(), 0);
         assert_eq!(r.clients_of_group("cg").len(), 1);
-        r.unregister("10.0.0.5@1");
-        assert!(r.clients().is_empty());
+        r.unregister("10.0.0.5@1", Some("pg"), None);
+        assert_eq!(r.clients_of_group("cg").len(), 1, "still a consumer");
+        assert!(r.clients_of_group("pg").is_empty());
+        r.unregister("10.0.0.5@1", None, Some("cg"));
+        assert!(r.clients().is_empty(), "in no group any more");
     }
 
     #[test]

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::registry::{ClientRegistry, Peer};
 use crate::route::{self, Side};
-use crate::stage::StageTable;
+use crate::stage::{StageTable, TopicPolicy};
 use crate::traffic::{count_messages, Traffic};
 
 /// Requests awaiting a response on one connection, bounded so a client that never reads cannot
@@ -257,15 +257,25 @@ async fn serve_client(
     let (cr, cw) = client.into_split();
     let (ur, uw) = upstream.into_split();
     let up = to_broker(cr, uw, to_client.clone(), state.clone(), ctx.clone());
-    let down = to_client_pump(ur, to_client, state.clone(), ctx.clone());
-    let writer = write_client(cw, queue);
+    let down = to_client_pump(ur, to_client.clone(), state.clone(), ctx.clone());
+    let mut writer = tokio::spawn(write_client(cw, queue));
     // Either side ending ends both: the client reconnects and re-sends, as with a broker restart.
     let ended = tokio::select! {
         r = up => ("client", r),
         r = down => ("broker", r),
-        r = writer => ("client", r),
+        r = &mut writer => ("client", r.unwrap_or(Err(PumpError::ClientGone))),
         _ = ctx.shutdown.cancelled() => ("Ferry", Ok(())),
     };
+    // What the broker answered before it closed still reaches the client: a lost answer to a
+    // stored send would make the client send it again.
+    if ended.0 == "broker" {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        while to_client.capacity() < to_client.max_capacity() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    writer.abort();
     match ended {
         (_, Ok(())) => {
             tracing::debug!(%side, %backend, client = %addr, by = ended.0, "relay connection closed")
@@ -472,9 +482,14 @@ fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &Rela
                     | RequestCode::SEND_REPLY_MESSAGE_V2
             );
             let (topic_field, group_field) = if v2 { ("b", "a") } else { ("topic", "producerGroup") };
-            if let Some(p) = policy(header.field(topic_field)).filter(|p| !route::writable(*p, state.side)) {
-                // A client whose route is stale: refused, so that it sends elsewhere (the Java
-                // producer retries another queue on NO_PERMISSION).
+            // A client with a stale route writing where the stage does not write: let it, if the
+            // side is still read (the message is consumed; refusing would fail ordered, async
+            // and oneway sends, which the Java producer does not retry). Refuse only where
+            // nobody reads any more: the message would be stranded.
+            let stranded =
+                |p: &TopicPolicy| !route::writable(*p, state.side) && !route::readable(*p, state.side);
+            if let Some(p) = policy(header.field(topic_field)).filter(stranded) {
+                // The Java producer retries a synchronous send on another queue on NO_PERMISSION.
                 let topic = header.field(topic_field).unwrap_or_default();
                 return Verdict::Answer(
                     Frame::response(ResponseCode::NO_PERMISSION, header.opaque).with_remark(format!(
@@ -515,8 +530,9 @@ fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &Rela
             Some(Pending::Other { started: now })
         }
         RequestCode::UNREGISTER_CLIENT => {
+            // Sent once per group the client leaves (`MQClientInstance.unregisterClient`).
             if let Some(id) = header.field("clientID") {
-                ctx.registry.unregister(id);
+                ctx.registry.unregister(id, header.field("producerGroup"), header.field("consumerGroup"));
             }
             Some(Pending::Other { started: now })
         }

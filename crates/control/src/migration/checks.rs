@@ -24,10 +24,16 @@ pub struct Evidence {
     /// older stage's route.
     pub route_askers: usize,
     pub route_behind: Vec<String>,
+    /// Seconds left before Ferry, freshly started, has heard from every client again.
+    pub route_warming_up: Option<u64>,
+    /// Now, and how long the source must have been quiet before Completed (ms).
+    pub now_ms: i64,
+    pub quiet_ms: i64,
     /// The topic's queues on the target, as `broker:queue`.
     pub target_queues: BTreeSet<String>,
-    /// How many queues the topic has on the source (all brokers).
-    pub source_queue_count: usize,
+    /// Write queues per broker of the topic on each side.
+    pub source_writes: Vec<(String, i32)>,
+    pub target_writes: Vec<(String, i32)>,
     /// The topic is migrated in strict order.
     pub strict_order: bool,
     /// Store time (ms) of the newest message of the topic on the source, and when the topic
@@ -86,21 +92,38 @@ fn topic_exists(name: &str, side: &str, exists: bool, topic: &str) -> Check {
     }
 }
 
-/// A key goes to queue `hash(key) % queues`: with as many queues on each side, a key that moves
-/// between the clusters moves between queues of the same index and never between two queues of
-/// one side, which strict order relies on.
+/// A producer ordering by key sends it to `hash(key) % n` of its writable queues, listed by broker
+/// name (`MQClientInstance.topicRouteData2TopicPublishInfo` sorts them). With as many write queues
+/// on each side, and one side's brokers all sorting before the other's, a key that moves does so
+/// between the queues of the same index on the two sides, never between two queues of one side,
+/// which is what a strict-order hold covers.
 fn ordered_queue_counts(e: &Evidence) -> Check {
     const NAME: &str = "ordered-queue-counts";
-    let target = e.target_queues.len();
-    if target == e.source_queue_count {
-        Check::pass(NAME, format!("{target} queue(s) on each side"))
+    let total = |w: &[(String, i32)]| w.iter().map(|(_, n)| i64::from(*n)).sum::<i64>();
+    let (source, target) = (total(&e.source_writes), total(&e.target_writes));
+    if source != target {
+        return Check::fail(
+            NAME,
+            format!(
+                "strict order needs as many write queues on the target as on the source: {source} on the \
+                 source, {target} on the target"
+            ),
+        );
+    }
+    let names = |w: &[(String, i32)]| w.iter().map(|(b, _)| b.clone()).collect::<BTreeSet<_>>();
+    let (s, t) = (names(&e.source_writes), names(&e.target_writes));
+    let apart =
+        |a: &BTreeSet<String>, b: &BTreeSet<String>| a.last().zip(b.first()).is_none_or(|(x, y)| x < y);
+    if apart(&s, &t) || apart(&t, &s) {
+        Check::pass(NAME, format!("{source} write queue(s) on each side"))
     } else {
         Check::fail(
             NAME,
             format!(
-                "strict order needs as many queues on the target as on the source: {} on the source, {target} \
-                 on the target",
-                e.source_queue_count
+                "strict order needs one side's broker names to sort before all of the other's (producers list \
+                 queues by broker name); source {}, target {}",
+                s.into_iter().collect::<Vec<_>>().join(", "),
+                t.into_iter().collect::<Vec<_>>().join(", ")
             ),
         )
     }
@@ -156,6 +179,14 @@ fn no_direct_consumers_on_target(e: &Evidence) -> Check {
 
 fn route_settled(e: &Evidence) -> Check {
     const NAME: &str = "route-settled";
+    if let Some(secs) = e.route_warming_up {
+        return Check::fail(
+            NAME,
+            format!(
+                "Ferry started recently: waiting {secs} s more for every client to ask for its route again"
+            ),
+        );
+    }
     if e.route_behind.is_empty() {
         Check::pass(NAME, format!("all {} recent client(s) have the current route", e.route_askers))
     } else {
@@ -232,22 +263,22 @@ fn offsets_on_target(e: &Evidence) -> Check {
     }
 }
 
-/// Ferry's relays refuse sends to the source once it is cutting over; a message stored there later
-/// came from a producer that reaches the source directly, which would keep writing after Completed.
+/// Once every client has the route without source writes, nothing should be stored on the source
+/// any more; a recent message there comes from a producer that reaches the source directly (or a
+/// client Ferry has not heard from), which would keep writing after Completed.
 fn source_writes_stopped(e: &Evidence) -> Check {
     const NAME: &str = "source-writes-stopped";
-    // Sends in flight when the stage changed may land just after it.
-    const GRACE_MS: i64 = 3_000;
     match e.source_last_write_ms {
-        Some(last) if last > e.stage_since_ms + GRACE_MS => Check::fail(
+        Some(last) if last > e.stage_since_ms && e.now_ms - last < e.quiet_ms => Check::fail(
             NAME,
             format!(
-                "the source stored a message {:.1} s after writes moved to the target: some producer reaches \
-                 the source directly (point it at Ferry)",
-                (last - e.stage_since_ms) as f64 / 1000.0
+                "the source stored a message {:.1} s ago, after writes moved to the target; waiting for {:.0} s \
+                 without one (a producer that keeps writing there reaches the source directly: point it at Ferry)",
+                (e.now_ms - last) as f64 / 1000.0,
+                e.quiet_ms as f64 / 1000.0
             ),
         ),
-        _ => Check::pass(NAME, "no write on the source since writes moved to the target"),
+        _ => Check::pass(NAME, "the source is not written any more"),
     }
 }
 
@@ -343,14 +374,22 @@ mod tests {
     }
 
     #[test]
-    fn strict_order_needs_equal_queue_counts() {
+    fn strict_order_needs_equal_write_queues_and_sides_apart_by_name() {
+        let w = |v: &[(&str, i32)]| v.iter().map(|(b, n)| (b.to_string(), *n)).collect::<Vec<_>>();
         let mut e = evidence();
         e.strict_order = true;
-        e.source_queue_count = 4;
+        e.source_writes = w(&[("a", 4)]);
+        e.target_writes = w(&[("t", 2)]);
         let checks = gates(Stage::Initial, Stage::DualRead, &e);
         assert_eq!(failing(&checks), ["ordered-queue-counts"]);
         assert!(checks.last().unwrap().detail.contains("4 on the source, 2 on the target"));
-        e.source_queue_count = 2;
+        e.target_writes = w(&[("t", 4)]);
+        assert!(failing(&gates(Stage::Initial, Stage::DualRead, &e)).is_empty());
+        e.source_writes = w(&[("a", 2), ("c", 2)]);
+        e.target_writes = w(&[("b", 2), ("d", 2)]);
+        let checks = gates(Stage::Initial, Stage::DualRead, &e);
+        assert!(checks.last().unwrap().detail.contains("source a, c, target b, d"), "{:?}", checks.last());
+        e.target_writes = w(&[("x", 2), ("y", 2)]);
         assert!(failing(&gates(Stage::Initial, Stage::DualRead, &e)).is_empty());
     }
 
@@ -386,12 +425,16 @@ mod tests {
     fn a_direct_producer_on_the_source_blocks_completion() {
         let mut e = evidence();
         e.stage_since_ms = 1_000_000;
-        e.source_last_write_ms = Some(1_002_000);
-        assert!(failing(&gates(Stage::CuttingOver, Stage::Completed, &e)).is_empty(), "in-flight sends");
-        e.source_last_write_ms = Some(1_010_000);
+        e.quiet_ms = 10_000;
+        e.now_ms = 1_030_000;
+        e.source_last_write_ms = Some(999_000);
+        assert!(failing(&gates(Stage::CuttingOver, Stage::Completed, &e)).is_empty(), "written before");
+        e.source_last_write_ms = Some(1_015_000);
+        assert!(failing(&gates(Stage::CuttingOver, Stage::Completed, &e)).is_empty(), "quiet long enough");
+        e.source_last_write_ms = Some(1_028_000);
         let checks = gates(Stage::CuttingOver, Stage::Completed, &e);
         assert_eq!(failing(&checks), ["source-writes-stopped"]);
-        assert!(checks[1].detail.contains("10.0 s after"), "{}", checks[1].detail);
+        assert!(checks[1].detail.contains("2.0 s ago"), "{}", checks[1].detail);
     }
 
     #[test]
@@ -406,6 +449,15 @@ mod tests {
             detail.contains("2 timer message(s) of orders") && detail.contains("3 delay-level"),
             "{detail}"
         );
+    }
+
+    #[test]
+    fn a_freshly_started_ferry_waits_before_calling_a_route_settled() {
+        let mut e = evidence();
+        e.route_warming_up = Some(42);
+        let checks = gates(Stage::DualRead, Stage::DualReadWrite, &e);
+        assert!(checks[0].detail.contains("waiting 42 s"), "{}", checks[0].detail);
+        assert!(!checks[0].passed);
     }
 
     #[test]

@@ -188,6 +188,9 @@ pub struct Engine {
     traffic: Mutex<HashMap<String, VecDeque<TrafficSample>>>,
     /// Topics (at a stage-table epoch) whose route a tick has seen settled.
     settled_once: Mutex<HashSet<(MigrationId, String, u64)>>,
+    /// Who asked for which route is kept in memory only: for one route window after a start,
+    /// routes do not count as settled (clients have not all asked again yet).
+    started: std::time::Instant,
 }
 
 fn admin_for(endpoint: &ClusterEndpoint) -> Result<Admin, AdminError> {
@@ -222,6 +225,7 @@ impl Engine {
             steps: tokio::sync::Mutex::new(()),
             traffic: Mutex::new(HashMap::new()),
             settled_once: Mutex::new(HashSet::new()),
+            started: std::time::Instant::now(),
         });
         // Oldest first, so that the newest migration's clusters end up in front.
         let mut all = engine.store.migrations().await?;
@@ -475,11 +479,18 @@ impl Engine {
         let checks = if toward == t.stage {
             Vec::new()
         } else {
-            let mut checks =
-                match evidence::gather(&clusters, &self.proxy, t, self.settings.route_window).await {
-                    Ok(e) => gates(t.stage, toward, &e),
-                    Err(e) => vec![Check::fail("clusters-reachable", e.to_string())],
-                };
+            let mut checks = match evidence::gather(
+                &clusters,
+                &self.proxy,
+                t,
+                self.settings.route_window,
+                self.warming_up(),
+            )
+            .await
+            {
+                Ok(e) => gates(t.stage, toward, &e),
+                Err(e) => vec![Check::fail("clusters-reachable", e.to_string())],
+            };
             if let (true, Some(hold)) = (moves_keys(t.stage, toward), &t.hold) {
                 checks.push(match hold_behind(&clusters, t, hold).await {
                     Ok(behind) if behind.is_empty() => Check::pass(ORDER_HOLD, "older messages all consumed"),
@@ -756,9 +767,22 @@ impl Engine {
         let Ok(source) = clusters.source_layout().await else { return false };
         let retry = format!("%RETRY%{group}");
         match clusters.source.group_backlog(&source, group, &[retry.clone()].into()).await {
-            Ok(o) => o.backlog_of_topic(&retry) == 0,
-            Err(_) => false,
+            Ok(o) if o.backlog_of_topic(&retry) == 0 => {}
+            _ => return false,
         }
+        // A message sent back for a retry waits on the source as a delayed message first.
+        for (_, master) in source.masters() {
+            match clusters.source.pending_delayed(master).await {
+                Ok(0) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Seconds left of the first route window after this engine started, if any.
+    fn warming_up(&self) -> Option<u64> {
+        self.settings.route_window.checked_sub(self.started.elapsed()).map(|d| d.as_secs().max(1))
     }
 
     /// Background work: relay ports kept, strict-order drains noticed, checks refreshed, traffic
@@ -803,6 +827,8 @@ impl Engine {
                     }
                 }
             }
+            // Under the steps lock: a step committed meanwhile must not be written back over.
+            let _step = self.steps.lock().await;
             self.sync_routes(m.id).await?;
         }
         Ok(())
@@ -819,7 +845,8 @@ impl Engine {
         if hold.barrier.is_none() {
             // The barrier counts once no client can still write the old side.
             let epoch = self.proxy.stages.get(&t.topic).map_or(0, |v| v.epoch);
-            let settled = self.proxy.routes.behind(&t.topic, epoch, self.settings.route_window).is_empty();
+            let settled = self.warming_up().is_none()
+                && self.proxy.routes.behind(&t.topic, epoch, self.settings.route_window).is_empty();
             // Settled on two ticks in a row: a send that picked its queue just before the client's
             // route changed has landed by then.
             let first_sight =

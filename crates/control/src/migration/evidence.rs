@@ -29,16 +29,23 @@ impl Clusters {
     }
 }
 
-/// Whether the topic exists on a side, and its queues there as `broker:queue`.
-async fn queues(admin: &Admin, topic: &str) -> Result<Option<BTreeSet<String>>, AdminError> {
+/// A topic's queues on one side: readable ones as `broker:queue`, and write queues per broker.
+struct SideQueues {
+    read: BTreeSet<String>,
+    writes: Vec<(String, i32)>,
+}
+
+/// The topic's queues on a side; `None` when it does not exist there.
+async fn queues(admin: &Admin, topic: &str) -> Result<Option<SideQueues>, AdminError> {
     match admin.topic_route(topic).await {
-        Ok(route) => Ok(Some(
-            route
+        Ok(route) => Ok(Some(SideQueues {
+            read: route
                 .queue_datas
                 .iter()
                 .flat_map(|q| (0..q.read_queue_nums).map(move |i| format!("{}:{i}", q.broker_name)))
                 .collect(),
-        )),
+            writes: route.queue_datas.iter().map(|q| (q.broker_name.clone(), q.write_queue_nums)).collect(),
+        })),
         Err(AdminError::Refused { code, .. }) if code == ResponseCode::TOPIC_NOT_EXIST => Ok(None),
         Err(e) => Err(e),
     }
@@ -64,6 +71,7 @@ pub async fn gather(
     proxy: &Proxy,
     topic: &MigrationTopic,
     route_window: Duration,
+    warming_up: Option<u64>,
 ) -> Result<Evidence, AdminError> {
     let name = topic.topic.as_str();
     let source = clusters.source_layout().await?;
@@ -76,14 +84,15 @@ pub async fn gather(
         topic: name.to_string(),
         groups: topic.groups.clone(),
         on_source: source_queues.is_some(),
-        source_queue_count: source_queues.as_ref().map_or(0, BTreeSet::len),
+        source_writes: source_queues.as_ref().map(|q| q.writes.clone()).unwrap_or_default(),
+        target_writes: target_queues.as_ref().map(|q| q.writes.clone()).unwrap_or_default(),
         strict_order: topic.strict_order,
         source_last_write_ms: clusters.source.topic_writes(&source, name).await?.last_write_ms,
         stage_since_ms: topic.updated_at.timestamp_millis(),
         source_timer_pending: None,
         source_delayed_pending: 0,
         on_target: target_queues.is_some(),
-        target_queues: target_queues.unwrap_or_default(),
+        target_queues: target_queues.map(|q| q.read).unwrap_or_default(),
         groups_missing_on_target: topic
             .groups
             .iter()
@@ -104,6 +113,9 @@ pub async fn gather(
     let epoch = proxy.stages.get(name).map_or(0, |v| v.epoch);
     let recent = proxy.routes.recent(name, route_window);
     e.route_askers = recent.len();
+    e.route_warming_up = warming_up;
+    e.quiet_ms = route_window.as_millis().min(30_000) as i64 / 3;
+    e.now_ms = chrono::Utc::now().timestamp_millis();
     e.route_behind = recent
         .iter()
         .filter(|f| f.epoch < epoch)
@@ -133,8 +145,10 @@ pub async fn gather(
             clusters.source.group_backlog(&source, group, &[name.to_string(), retry.clone()].into()).await?;
         e.source_backlog
             .insert(group.clone(), (on_source.backlog_of_topic(name), on_source.backlog_of_topic(&retry)));
-        let on_target = clusters.target.group_backlog(&target, group, &[name.to_string()].into()).await?;
-        e.target_backlog.insert(group.clone(), on_target.backlog_of_topic(name));
+        let on_target =
+            clusters.target.group_backlog(&target, group, &[name.to_string(), retry.clone()].into()).await?;
+        e.target_backlog
+            .insert(group.clone(), on_target.backlog_of_topic(name) + on_target.backlog_of_topic(&retry));
     }
     Ok(e)
 }

@@ -11,7 +11,9 @@ pub struct HeartbeatData {
     pub client_id: String,
     pub producer_data_set: Vec<ProducerData>,
     pub consumer_data_set: Vec<ConsumerData>,
-    /// 5.x heartbeat V2: subscriptions are left out while they have not changed.
+    /// 5.x heartbeat V2: subscriptions are left out while they have not changed. fastjson names
+    /// it after the getter `isWithoutSub()`: `withoutSub`.
+    #[serde(rename = "withoutSub", alias = "isWithoutSub")]
     pub is_without_sub: bool,
 }
 
@@ -57,5 +59,11 @@ mod tests {
         assert_eq!(c.message_model.as_deref(), Some("CLUSTERING"));
         assert_eq!(c.subscription_data_set[0].topic, "TopicTest");
         assert!(!h.is_without_sub);
+    }
+
+    #[test]
+    fn a_v2_heartbeat_without_subscriptions_says_so() {
+        let h: HeartbeatData = fastjson::from_slice(br#"{"clientID":"c","heartbeatFingerprint":7,"withoutSub":true,"consumerDataSet":[{"groupName":"g","subscriptionDataSet":[]}]}"#).unwrap();
+        assert!(h.is_without_sub);
     }
 }
