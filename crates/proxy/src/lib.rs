@@ -108,6 +108,7 @@ impl Proxy {
         let routes = Arc::new(RouteWatch::default());
         let front = Arc::new(namesrv::FrontContext {
             stages: stages.clone(),
+            targets: std::sync::Mutex::new(std::collections::HashMap::new()),
             relays: relays.clone(),
             upstreams: RwLock::new(None),
             watch: routes.clone(),

@@ -91,11 +91,26 @@ impl RouteWatch {
 
 pub(crate) struct FrontContext {
     pub stages: Arc<StageTable>,
+    /// Admin clients of the targets topics name (see `StageTable::set_target`), by NameServer list.
+    pub targets: std::sync::Mutex<HashMap<String, Arc<Admin>>>,
     pub relays: Arc<RelayTable>,
     pub upstreams: RwLock<Option<Arc<Upstreams>>>,
     pub watch: Arc<RouteWatch>,
     pub max_frame: usize,
     pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl FrontContext {
+    fn target_admin(&self, namesrv: &str) -> Result<Arc<Admin>, AdminError> {
+        let mut targets = self.targets.lock().expect("targets lock");
+        if let Some(a) = targets.get(namesrv) {
+            return Ok(a.clone());
+        }
+        let options = AdminOptions { request_timeout: Duration::from_secs(5), ..AdminOptions::default() };
+        let admin = Arc::new(Admin::new(namesrv, options)?);
+        targets.insert(namesrv.to_string(), admin.clone());
+        Ok(admin)
+    }
 }
 
 pub(crate) async fn serve(listener: TcpListener, ctx: Arc<FrontContext>) {
@@ -192,9 +207,14 @@ async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, requ
     } else {
         fetch_route(&up.source, &topic).await
     };
-    let target = match (&up.target, need_target) {
-        (Some(t), true) => fetch_route(t, &topic).await,
-        _ => Ok(None),
+    let target = match (ctx.stages.target(&topic), &up.target, need_target) {
+        (_, _, false) => Ok(None),
+        (Some(namesrv), _, true) => match ctx.target_admin(&namesrv) {
+            Ok(admin) => fetch_route(&admin, &topic).await,
+            Err(e) => Err(e),
+        },
+        (None, Some(t), true) => fetch_route(t, &topic).await,
+        (None, None, true) => Ok(None),
     };
     let (source, target) = match (source, target) {
         (Ok(s), Ok(t)) => (s, t),

@@ -91,6 +91,9 @@ pub struct StageTable {
 #[derive(Default)]
 struct Inner {
     topics: HashMap<String, Versioned>,
+    /// The target cluster (its NameServer list) of each topic, when not the front's default:
+    /// migrations to different targets share one front.
+    targets: HashMap<String, std::sync::Arc<str>>,
     epoch: u64,
 }
 
@@ -121,9 +124,32 @@ impl StageTable {
 
     pub fn remove(&self, topic: &str) {
         let mut inner = self.inner.write().expect("stage table lock");
+        inner.targets.remove(topic);
         if inner.topics.remove(topic).is_some() {
             inner.epoch += 1;
         }
+    }
+
+    /// Sets the target cluster a topic moves to (its NameServer list); call before `set`.
+    pub fn set_target(&self, topic: &str, namesrv: &str) {
+        let mut inner = self.inner.write().expect("stage table lock");
+        if inner.targets.get(topic).is_none_or(|t| &**t != namesrv) {
+            inner.targets.insert(topic.to_string(), namesrv.into());
+            // A topic already in the table must be served anew.
+            if let Some(v) = inner.topics.get(topic).copied() {
+                inner.epoch += 1;
+                let epoch = inner.epoch;
+                inner.topics.insert(
+                    topic.to_string(),
+                    Versioned { epoch, changed_at: std::time::Instant::now(), ..v },
+                );
+            }
+        }
+    }
+
+    /// The target a topic moves to, if set.
+    pub fn target(&self, topic: &str) -> Option<std::sync::Arc<str>> {
+        self.inner.read().expect("stage table lock").targets.get(topic).cloned()
     }
 
     pub fn topics(&self) -> Vec<(String, Versioned)> {
@@ -146,6 +172,20 @@ mod tests {
         assert_eq!(Stage::CuttingOver.previous(), Some(Stage::DualReadWrite));
         assert_eq!(Stage::parse("dualreadwrite"), Some(Stage::DualReadWrite));
         assert_eq!(Stage::parse("nope"), None);
+    }
+
+    #[test]
+    fn a_topic_names_its_own_target_and_a_new_one_is_served_anew() {
+        let t = StageTable::new();
+        t.set_target("orders", "10.0.0.2:9876");
+        let e1 = t.set("orders", TopicPolicy::at(Stage::DualRead));
+        assert_eq!(t.target("orders").as_deref(), Some("10.0.0.2:9876"));
+        t.set_target("orders", "10.0.0.2:9876");
+        assert_eq!(t.get("orders").unwrap().epoch, e1, "the same target changes nothing");
+        t.set_target("orders", "10.0.0.3:9876");
+        assert!(t.get("orders").unwrap().epoch > e1);
+        t.remove("orders");
+        assert_eq!(t.target("orders"), None);
     }
 
     #[test]

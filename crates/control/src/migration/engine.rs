@@ -356,9 +356,26 @@ impl Engine {
         if new.is_empty() {
             return Err(EngineError::Invalid("no topic given".into()));
         }
+        let mut elsewhere = BTreeMap::new();
+        for other in self
+            .store
+            .migrations()
+            .await?
+            .into_iter()
+            .filter(|o| o.id != id && o.status == MigrationStatus::Active)
+        {
+            for t in self.store.migration_topics(other.id).await? {
+                elsewhere.insert(t.topic, other.id);
+            }
+        }
         let mut chosen = Vec::new();
         for t in &new {
             let topic = t.topic.trim();
+            if let Some(other) = elsewhere.get(topic) {
+                return Err(EngineError::Invalid(format!(
+                    "topic {topic} is already part of active migration {other}"
+                )));
+            }
             if topic.is_empty() || topic.starts_with("%RETRY%") || topic.starts_with("%DLQ%") {
                 return Err(EngineError::Invalid(format!(
                     "'{topic}' cannot be migrated on its own (retry and dead-letter topics follow their group)"
@@ -728,9 +745,11 @@ impl Engine {
     /// Writes a migration's topics, and the retry and dead-letter topics of their groups, into the
     /// proxy's stage table.
     async fn sync_routes(&self, id: MigrationId) -> Result<(), EngineError> {
+        let target = self.migration(id).await?.target.namesrv;
         let topics = self.store.migration_topics(id).await?;
         let mut group_stages: BTreeMap<&str, Vec<Stage>> = BTreeMap::new();
         for t in &topics {
+            self.proxy.stages.set_target(&t.topic, &target);
             self.proxy.stages.set(
                 &t.topic,
                 TopicPolicy { stage: t.stage, write_only: t.hold.as_ref().map(|h| h.write_only) },
@@ -752,6 +771,7 @@ impl Engine {
             for name in [format!("%RETRY%{group}"), format!("%DLQ%{group}")] {
                 match policy {
                     Some(p) => {
+                        self.proxy.stages.set_target(&name, &target);
                         self.proxy.stages.set(&name, p);
                     }
                     None => self.proxy.stages.remove(&name),
