@@ -45,22 +45,6 @@ pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("request body: {e}")))
 }
 
-/// Runs a future to completion on a blocking thread of its own. Imports and exports cannot be
-/// proven `Send` (rustc #102211: `stream::iter(&items).map(|x| async move ..)` in ferry-metadata's
-/// export and execute), so they cannot move between the runtime's workers; `make` builds the
-/// future on that thread.
-pub(crate) async fn on_own_thread<F, Fut, T>(make: F) -> ApiResult<T>
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ApiResult<T>>,
-    T: Send + 'static,
-{
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || runtime.block_on(make()))
-        .await
-        .map_err(|e| ApiError::internal(format!("the request stopped: {e}")))?
-}
-
 /// A JSON body that may be left out entirely.
 fn optional_body<T: DeserializeOwned + Default>(bytes: &Bytes) -> ApiResult<T> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -196,9 +180,7 @@ pub async fn add_topics(
     let id = migration_id(&id)?;
     let topics: Vec<NewTopic> = body(&bytes)?;
     let actor = actor(&headers);
-    let engine = state.engine.clone();
-    let added =
-        on_own_thread(move || async move { Ok(engine.add_topics(id, topics, &actor).await?) }).await?;
+    let added = state.engine.add_topics(id, topics, &actor).await?;
     Ok(Json(added).into_response())
 }
 

@@ -21,7 +21,7 @@ use ferry_metadata::{export_cluster, Document, ExportOptions, MetadataError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, FileProblem};
-use crate::handlers::{body, on_own_thread, ApiResult};
+use crate::handlers::{body, ApiResult};
 use crate::plan_view::{group_facts, item_view, topic_facts, ItemView};
 use crate::ApiState;
 
@@ -344,30 +344,27 @@ async fn resolve(state: &ApiState, req: &ImportRequest) -> ApiResult<(SourceDocu
 pub async fn preview(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<Json<Preview>> {
     let req: ImportRequest = body(&bytes)?;
     let options = req.options()?;
-    let answer = on_own_thread(move || async move {
-        let (source, target) = match resolve(&state, &req).await {
-            Ok(r) => r,
-            Err(e) if !e.problems.is_empty() => {
-                return Ok(Preview {
-                    valid: false,
-                    source: req.file.as_ref().map(|f| f.name.clone()).unwrap_or_default(),
-                    format: None,
-                    problems: e.problems,
-                    error: Some(e.error),
-                    warnings: Vec::new(),
-                    queue_mapping: None,
-                    namespaces: Vec::new(),
-                    topics: Vec::new(),
-                    groups: Vec::new(),
-                    accounts: Vec::new(),
-                })
-            }
-            Err(e) => return Err(e),
-        };
-        let planned = plan_on_target(&source.doc, &target, &options).await?;
-        Ok(preview_of(&source, &planned.plan))
-    })
-    .await?;
+    let (source, target) = match resolve(&state, &req).await {
+        Ok(r) => r,
+        Err(e) if !e.problems.is_empty() => {
+            return Ok(Json(Preview {
+                valid: false,
+                source: req.file.as_ref().map(|f| f.name.clone()).unwrap_or_default(),
+                format: None,
+                problems: e.problems,
+                error: Some(e.error),
+                warnings: Vec::new(),
+                queue_mapping: None,
+                namespaces: Vec::new(),
+                topics: Vec::new(),
+                groups: Vec::new(),
+                accounts: Vec::new(),
+            }))
+        }
+        Err(e) => return Err(e),
+    };
+    let planned = plan_on_target(&source.doc, &target, &options).await?;
+    let answer = preview_of(&source, &planned.plan);
     Ok(Json(answer))
 }
 
@@ -386,23 +383,16 @@ pub async fn create(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<Re
     let options = req.options()?;
     let mode = req.mode_label();
     let store = state.engine.store().clone();
-    let (task, planned) = {
-        let store = store.clone();
-        on_own_thread(move || async move {
-            let (source, target) = resolve(&state, &req).await?;
-            let planned = plan_on_target(&source.doc, &target, &options).await?;
-            let task = store
-                .create_import_task(NewImportTask {
-                    target_namesrv: planned.admin.namesrvs().join(";"),
-                    target_cluster: planned.cluster.name.clone(),
-                    source: source.label.clone(),
-                    mode,
-                })
-                .await?;
-            Ok((task, planned))
+    let (source, target) = resolve(&state, &req).await?;
+    let planned = plan_on_target(&source.doc, &target, &options).await?;
+    let task = store
+        .create_import_task(NewImportTask {
+            target_namesrv: planned.admin.namesrvs().join(";"),
+            target_cluster: planned.cluster.name.clone(),
+            source: source.label.clone(),
+            mode,
         })
-        .await?
-    };
+        .await?;
     let count = planned.plan.items.len();
     tracing::info!(%task, target = %planned.target.cluster, items = count, "import task started from the console");
     let summary = match store.task(task, None).await? {
@@ -413,33 +403,30 @@ pub async fn create(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<Re
     Ok((StatusCode::CREATED, Json(Created { task: summary, planned: count })).into_response())
 }
 
-/// Carries out a plan as task `task`, each item recorded as it finishes, on a thread of its own.
+/// Carries out a plan as task `task` in the background, each item recorded as it finishes.
 fn run_in_background(store: ferry_control::Store, task: ferry_control::TaskId, planned: Planned) {
-    let runtime = tokio::runtime::Handle::current();
-    std::thread::spawn(move || {
-        runtime.block_on(async move {
-            let (records, mut to_record) = tokio::sync::mpsc::unbounded_channel::<ItemRecord>();
-            let recorder = {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    while let Some(item) = to_record.recv().await {
-                        if let Err(e) = store.record_item(task, &item).await {
-                            tracing::error!(error = %e, item = %item.target_name, "recording an item failed");
-                        }
+    tokio::spawn(async move {
+        let (records, mut to_record) = tokio::sync::mpsc::unbounded_channel::<ItemRecord>();
+        let recorder = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                while let Some(item) = to_record.recv().await {
+                    if let Err(e) = store.record_item(task, &item).await {
+                        tracing::error!(error = %e, item = %item.target_name, "recording an item failed");
                     }
-                })
-            };
-            let on_item = |o: &import::ItemOutcome| {
-                let _ = records.send(ItemRecord::from(o));
-            };
-            import::execute(&planned.admin, &planned.cluster, &planned.plan, CONCURRENCY, &on_item).await;
-            drop(records);
-            let _ = recorder.await;
-            match store.finish_task(task).await {
-                Ok(status) => tracing::info!(%task, %status, "import task finished"),
-                Err(e) => tracing::error!(%task, error = %e, "finishing the import task failed"),
-            }
-        })
+                }
+            })
+        };
+        let on_item = |o: &import::ItemOutcome| {
+            let _ = records.send(ItemRecord::from(o));
+        };
+        import::execute(&planned.admin, &planned.cluster, &planned.plan, CONCURRENCY, &on_item).await;
+        drop(records);
+        let _ = recorder.await;
+        match store.finish_task(task).await {
+            Ok(status) => tracing::info!(%task, %status, "import task finished"),
+            Err(e) => tracing::error!(%task, error = %e, "finishing the import task failed"),
+        }
     });
 }
 

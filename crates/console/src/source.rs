@@ -15,7 +15,7 @@ use ferry_proxy::Stage;
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::handlers::{migration_id, on_own_thread, ApiResult};
+use crate::handlers::{migration_id, ApiResult};
 use crate::imports::{admin_for, plan_on_target, read_live_source};
 use crate::plan_view::{item_view, topic_facts, ItemView};
 use crate::ApiState;
@@ -86,58 +86,54 @@ pub async fn source(State(state): State<ApiState>, Path(id): Path<String>) -> Ap
     let m = state.engine.migration(id).await?;
     let in_migration: BTreeMap<String, (Stage, Vec<String>)> =
         state.engine.topics(id).await?.into_iter().map(|t| (t.topic, (t.stage, t.groups))).collect();
-    let view = on_own_thread(move || async move {
-        let source = read_live_source(&m).await?;
-        let options = ImportOptions {
-            selection: Selection { topics: Filter::All, groups: Filter::All, accounts: Filter::None },
-            ..ImportOptions::default()
-        };
-        let planned = plan_on_target(&source.doc, &m.target, &options).await?;
-        let consumers = consumers_by_topic(&m).await?;
-        let facts = topic_facts(&source.doc);
-        let no_groups = BTreeMap::new();
-        let mut topics = Vec::new();
-        let mut groups = Vec::new();
-        for item in &planned.plan.items {
-            let plan = item_view(item, &facts, &no_groups);
-            match item.kind {
-                ItemKind::Topic => {
-                    let member = in_migration.get(&item.source_name);
-                    let status =
-                        if member.is_some() || plan.action == "unchanged" { IMPORTED } else { TO_IMPORT };
-                    topics.push(SourceTopic {
-                        topic: item.source_name.clone(),
-                        status,
-                        stage: member.map(|(s, _)| *s),
-                        groups: member.map(|(_, g)| g.clone()).unwrap_or_default(),
-                        consumer_groups: consumers
-                            .get(&item.source_name)
-                            .map(|g| g.iter().cloned().collect())
-                            .unwrap_or_default(),
-                        plan,
-                    });
-                }
-                ItemKind::Group => groups.push(SourceGroup {
-                    group: item.source_name.clone(),
-                    status: if plan.action == "unchanged" { IMPORTED } else { TO_IMPORT },
-                    topics: consumers
-                        .iter()
-                        .filter(|(_, g)| g.contains(&item.source_name))
-                        .map(|(t, _)| t.clone())
-                        .collect(),
+    let source = read_live_source(&m).await?;
+    let options = ImportOptions {
+        selection: Selection { topics: Filter::All, groups: Filter::All, accounts: Filter::None },
+        ..ImportOptions::default()
+    };
+    let planned = plan_on_target(&source.doc, &m.target, &options).await?;
+    let consumers = consumers_by_topic(&m).await?;
+    let facts = topic_facts(&source.doc);
+    let no_groups = BTreeMap::new();
+    let mut topics = Vec::new();
+    let mut groups = Vec::new();
+    for item in &planned.plan.items {
+        let plan = item_view(item, &facts, &no_groups);
+        match item.kind {
+            ItemKind::Topic => {
+                let member = in_migration.get(&item.source_name);
+                let status =
+                    if member.is_some() || plan.action == "unchanged" { IMPORTED } else { TO_IMPORT };
+                topics.push(SourceTopic {
+                    topic: item.source_name.clone(),
+                    status,
+                    stage: member.map(|(s, _)| *s),
+                    groups: member.map(|(_, g)| g.clone()).unwrap_or_default(),
+                    consumer_groups: consumers
+                        .get(&item.source_name)
+                        .map(|g| g.iter().cloned().collect())
+                        .unwrap_or_default(),
                     plan,
-                }),
-                ItemKind::Account => {}
+                });
             }
+            ItemKind::Group => groups.push(SourceGroup {
+                group: item.source_name.clone(),
+                status: if plan.action == "unchanged" { IMPORTED } else { TO_IMPORT },
+                topics: consumers
+                    .iter()
+                    .filter(|(_, g)| g.contains(&item.source_name))
+                    .map(|(t, _)| t.clone())
+                    .collect(),
+                plan,
+            }),
+            ItemKind::Account => {}
         }
-        Ok(SourceView {
-            source: format!("{}/{}", m.source.namesrv, m.source.cluster),
-            topics,
-            groups,
-            warnings: planned.plan.warnings.clone(),
-            queue_mapping: planned.plan.queue_mapping_explained.clone(),
-        })
-    })
-    .await?;
-    Ok(Json(view))
+    }
+    Ok(Json(SourceView {
+        source: format!("{}/{}", m.source.namesrv, m.source.cluster),
+        topics,
+        groups,
+        warnings: planned.plan.warnings.clone(),
+        queue_mapping: planned.plan.queue_mapping_explained.clone(),
+    }))
 }
