@@ -176,7 +176,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let (first, last) = config.relay_ports;
     println!("Ferry is serving.");
     println!("  NameServer for clients: {for_clients}  (listening on {front})");
-    println!("  API: http://{api_addr}  (Authorization: Bearer <token>; documented at /api/openapi.yaml)");
+    println!("  console: http://{api_addr}/  (log in with the API token)");
+    println!("  API: http://{api_addr}/api  (Authorization: Bearer <token>; documented at /api/openapi.yaml)");
     println!(
         "  relays: {} ports {first}-{last}, advertised as {advertised} (room for {} brokers)",
         config.relay_bind,
