@@ -177,7 +177,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     println!("Ferry is serving.");
     println!("  NameServer for clients: {for_clients}  (listening on {front})");
     println!("  console: http://{api_addr}/  (log in with the API token)");
-    println!("  API: http://{api_addr}/api  (Authorization: Bearer <token>; documented at /api/openapi.yaml)");
+    println!("  API: http://{api_addr}  (Authorization: Bearer <token>; documented at /api/openapi.yaml)");
     println!(
         "  relays: {} ports {first}-{last}, advertised as {advertised} (room for {} brokers)",
         config.relay_bind,
