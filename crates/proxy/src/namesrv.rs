@@ -68,6 +68,16 @@ impl RouteWatch {
         all.entry(topic.to_string()).or_default().insert(fetch.client.clone(), fetch);
     }
 
+    /// Forgets fetches older than `max_age` (clients that went away, or reconnected on a new port).
+    pub fn prune(&self, max_age: Duration) {
+        let now = SystemTime::now();
+        let mut all = self.fetches.write().expect("route watch lock");
+        for fetches in all.values_mut() {
+            fetches.retain(|_, f| now.duration_since(f.at).map(|d| d <= max_age).unwrap_or(true));
+        }
+        all.retain(|_, fetches| !fetches.is_empty());
+    }
+
     /// Clients that fetched `topic` within `active_within`, latest first.
     pub fn recent(&self, topic: &str, active_within: Duration) -> Vec<RouteFetch> {
         let now = SystemTime::now();

@@ -276,6 +276,13 @@ async fn serve_client(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     writer.abort();
+    // Forget the way to this client if it was this connection.
+    if let Some(id) = state.client_id.lock().expect("client id lock").as_deref() {
+        let mut channels = ctx.channels.lock().expect("channels lock");
+        if channels.get(id).is_some_and(|tx| tx.same_channel(&state.to_client)) {
+            channels.remove(id);
+        }
+    }
     match ended {
         (_, Ok(())) => {
             tracing::debug!(%side, %backend, client = %addr, by = ended.0, "relay connection closed")

@@ -812,6 +812,8 @@ impl Engine {
         let tick = self.settings.tick;
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(tick);
+            // A slow round (clusters slow to answer) is not followed by a burst of catch-up rounds.
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
                 let Some(engine) = weak.upgrade() else { return };
@@ -826,6 +828,11 @@ impl Engine {
     pub async fn tick(&self) -> Result<(), EngineError> {
         self.store.save_relay_assignments(&self.proxy.relay_assignments()).await?;
         self.proxy.registry.expire(Duration::from_secs(180));
+        self.proxy.routes.prune(self.settings.route_window * 4);
+        self.settled_once
+            .lock()
+            .expect("settled lock")
+            .retain(|(_, topic, epoch)| self.proxy.stages.get(topic).is_some_and(|v| v.epoch == *epoch));
         self.sample_traffic();
         for m in self.store.migrations().await?.into_iter().filter(|m| m.status == MigrationStatus::Active) {
             for t in self.store.migration_topics(m.id).await? {
