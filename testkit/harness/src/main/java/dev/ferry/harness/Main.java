@@ -45,7 +45,8 @@ public final class Main {
         "       ferry-harness consume-stream --namesrv A --topic T --group G --stop-file PATH [--orderly] [--from-first]",
         "                             [--instance NAME] [--tag-expr EXPR] [--consume-threads N]",
         "                             [--poll-namesrv-ms MS] [--heartbeat-ms MS] [--ready-file PATH]",
-        "                             [--exit-on-stdin-eof] [--ak AK --sk SK] [--out FILE]");
+        "                             [--exit-on-stdin-eof] [--ak AK --sk SK] [--out FILE]",
+        "       ferry-harness bench-produce | bench-consume ...   (bench/proxy.sh; options in Bench.java)");
 
     private Main() {
     }
@@ -72,6 +73,12 @@ public final class Main {
                     break;
                 case "consume-stream":
                     code = ConsumeStream.run(rest);
+                    break;
+                case "bench-produce":
+                    code = Bench.produce(rest);
+                    break;
+                case "bench-consume":
+                    code = Bench.consume(rest);
                     break;
                 case "-h":
                 case "--help":

@@ -1,0 +1,753 @@
+#!/usr/bin/env bash
+# Benchmark: the real Java producer and consumer directly against a broker and through Ferry's
+# proxy (`ferry serve`: NameServer front + relay), in the same run, on the same topic; and Ferry's
+# memory with 1,000 client connections open through one relay (issue goals: throughput through
+# Ferry at least 0.95 of direct, at most 0.2 ms added p99 send latency, under 64 MiB).
+#
+#   bench/proxy.sh [--source-version 4.9.8] [--target-version 5.3.3] [--threads 8] [--body-size 1024]
+#                  [--rounds 6] [--round-secs 3] [--warmup-secs 5] [--latency-rate 0]
+#                  [--consume-count 400000] [--connections 1000] [--conn-sends 100] [--cycles 3]
+#                  [--ferry PATH] [--keep] [--no-results]
+#
+# Boots a source cluster (measured) and a target cluster (a migration needs one; idle here), starts
+# `ferry serve` (release build) with its own store and ferry.toml on free loopback ports, creates a
+# migration with `ferry migrate create` and adds the benchmark topic to it (`add-topic`: it sits at
+# Initial, written and read on the source, so every frame passes the relay's stage checks). Then,
+# in one warm client JVM per phase, rounds alternate between the source's own NameServer ("direct")
+# and Ferry's front ("ferry"), in ABBA order:
+#   1. load     --threads synchronous senders as fast as the sends return: msgs/s, p50/p99 latency.
+#   2. latency  1 sender, back to back (or --latency-rate msgs/s): one request in flight at a time, so
+#               p50/p99/p99.9 are a request's own round trip, with no queue in front of it.
+#   3. consume  a push consumer in a fresh group reads the topic's first --consume-count messages.
+# Then --connections TCP connections to the source's relay, each sending one HEART_BEAT (a real
+# RocketMQ frame; the relay opens one broker connection per client connection), and Ferry's RSS
+# (VmRSS / VmHWM from /proc) idle, after the traffic, with the connections open and after they close;
+# --cycles times, with new client ids each cycle (as restarted clients have), to see what stays.
+# --ferry PATH benchmarks that binary instead of building one (`cargo build --release -p ferry`).
+# Prints a Markdown table (ratios and differences against the direct runs of the same run, goals met
+# or not) and writes it to bench/results/proxy-<date>-<time>.md (git-ignored). See bench/README.md.
+#
+# Exit: 0 when everything ran, whether or not the goals were met (the table says); 1 on any error
+# (a cluster or Ferry that did not start, a failed send or consume, a connection not answered);
+# 2 usage. Every process it starts is stopped on exit (trap); clusters also have a watchdog on
+# this script's pid.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+RMQ="$REPO_ROOT/testkit/rocketmq.sh"
+RUN_DIR="${FERRY_RUN:-$REPO_ROOT/.cache/run}"
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$BENCH_DIR/lib.sh"
+
+SOURCE_VERSION=4.9.8
+TARGET_VERSION=5.3.3
+THREADS=8
+BODY=1024
+ROUNDS=6
+ROUND_SECS=3
+WARMUP_SECS=5
+LAT_RATE=0
+CONSUME_COUNT=400000
+CONNECTIONS=1000
+CYCLES=3
+CONN_SENDS=100
+KEEP=0
+WRITE_RESULTS=1
+FERRY_GIVEN=""
+GOAL_RATIO=0.95
+GOAL_P99_MS=0.2
+GOAL_MIB=64
+TOPIC=ferry-bench-proxy
+SOURCE_CLUSTER=bench-source
+SOURCE_BROKER=bench-source-a
+TARGET_CLUSTER=bench-target
+TARGET_BROKER=bench-target-a
+
+die() { echo "proxy.sh: FAIL: $*" >&2; exit 1; }
+log() { echo "proxy.sh: $*" >&2; }
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --source-version) SOURCE_VERSION=$2; shift 2 ;;
+    --target-version) TARGET_VERSION=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --body-size) BODY=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --round-secs) ROUND_SECS=$2; shift 2 ;;
+    --warmup-secs) WARMUP_SECS=$2; shift 2 ;;
+    --latency-rate) LAT_RATE=$2; shift 2 ;;
+    --consume-count) CONSUME_COUNT=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --cycles) CYCLES=$2; shift 2 ;;
+    --conn-sends) CONN_SENDS=$2; shift 2 ;;
+    --ferry) FERRY_GIVEN=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    --no-results) WRITE_RESULTS=0; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+for n in "$THREADS" "$BODY" "$ROUNDS" "$ROUND_SECS" "$WARMUP_SECS" "$LAT_RATE" "$CONSUME_COUNT" "$CONNECTIONS" "$CYCLES" "$CONN_SENDS"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo "proxy.sh: not a number: $n" >&2; exit 2; }
+done
+((THREADS >= 1 && BODY >= 1 && ROUNDS >= 1 && ROUND_SECS >= 1)) ||
+  { echo "proxy.sh: --threads, --body-size, --rounds, --round-secs must be at least 1" >&2; exit 2; }
+((CONSUME_COUNT >= 2)) || { echo "proxy.sh: --consume-count must be at least 2" >&2; exit 2; }
+((CONNECTIONS >= 1 && CYCLES >= 1)) || { echo "proxy.sh: --connections and --cycles must be at least 1" >&2; exit 2; }
+[[ "$SOURCE_VERSION" != "" && "$TARGET_VERSION" != "" ]] || { usage >&2; exit 2; }
+command -v python3 >/dev/null || die "python3 is required (helpers, connections, the report)"
+[[ -r /proc/self/status ]] || die "needs Linux /proc (RSS and CPU figures)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-proxy.XXXXXX")
+STARTED=()      # cluster instance names, stopped by the trap
+FERRY_PID=""    # ferry serve
+CURRENT_PID=""  # a harness JVM or the connection opener in flight
+OK=0            # set once everything ran; failures keep the work dir and instance logs
+
+# stop_pid PID: TERM, up to 5 s, then KILL; waits for it (our own child).
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# shellcheck disable=SC2317 # invoked by the trap
+cleanup() {
+  local rc=$? name
+  trap - EXIT
+  if [[ -n "${CURRENT_PID:-}" ]]; then stop_pid "$CURRENT_PID"; fi
+  if [[ -n "${FERRY_PID:-}" ]]; then stop_pid "$FERRY_PID"; fi
+  for name in ${STARTED[@]+"${STARTED[@]}"}; do
+    stop_cluster "$name"
+    if [[ "$OK" == 1 && "$KEEP" == 0 ]]; then rm -rf "${RUN_DIR:?}/${name:?}"; fi
+  done
+  if [[ "$OK" == 1 && "$KEEP" == 0 ]]; then
+    rm -rf "$WORK"
+  else
+    log "kept $WORK (outputs, ferry's log and store)${STARTED[*]:+ and instance dirs under $RUN_DIR}"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------------------------------------
+# Python helpers (written once into the work dir)
+# ------------------------------------------------------------------------------------------------
+
+# api.py BASE TOKEN PATH: GET an API path with the bearer token; prints the body; exit 1 unless 200.
+cat >"$WORK/api.py" <<'PY'
+import sys, urllib.request
+base, token, path = sys.argv[1:4]
+req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
+with urllib.request.urlopen(req, timeout=30) as r:
+    sys.stdout.write(r.read().decode())
+PY
+
+# conns.py HOST PORT N READY STOP WATCH_PID PREFIX TOPIC SENDS GO DONE: opens N TCP connections to
+# a relay and sends one HEART_BEAT on each (a JSON-serialized RocketMQ frame with a HeartbeatData
+# body: one producer group, client id 127.0.0.1@PREFIX-i, as a 4.9 Java client sends), then reads
+# every answer (a response with code 0: the relay forwarded it to the broker on the connection it
+# opened for that client, and the broker answered). Writes "N ms" to READY. Then, once GO exists,
+# each connection produces SENDS messages of 1 KiB to TOPIC (SEND_MESSAGE_V2 with the header a 4.9
+# producer sends, one request in flight per connection, all connections in turn); every answer must
+# be SUCCESS. Writes "up_kib down_kib ms" (per connection) to DONE. Holds the connections until STOP
+# exists or WATCH_PID is gone.
+cat >"$WORK/conns.py" <<'PY'
+import json, os, resource, socket, struct, sys, time
+host, port, n, ready, stop, watch, prefix, topic, sends, go, done = sys.argv[1:12]
+port, n, watch, sends = int(port), int(n), int(watch), int(sends)
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if soft != resource.RLIM_INFINITY and soft < n + 64:
+    want = n + 256 if hard == resource.RLIM_INFINITY else min(hard, n + 256)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+def frame(code, opaque, body, ext=None):
+    header = json.dumps({"code": code, "extFields": ext or {}, "flag": 0, "language": "JAVA", "opaque": opaque,
+                         "serializeTypeCurrentRPC": "JSON", "version": 401}, separators=(",", ":")).encode()
+    return struct.pack(">II", 4 + len(header) + len(body), len(header)) + header + body
+
+def exact(s, k):
+    buf = bytearray()
+    while len(buf) < k:
+        chunk = s.recv(k - len(buf))
+        if not chunk:
+            raise EOFError("connection closed by the relay")
+        buf += chunk
+    return bytes(buf)
+
+def read_answer(s):
+    total, = struct.unpack(">I", exact(s, 4))
+    rest = exact(s, total)
+    word, = struct.unpack(">I", rest[:4])
+    hlen = word & 0xFFFFFF
+    if word >> 24 != 0:
+        raise ValueError("answer not JSON-serialized (type %d)" % (word >> 24))
+    return json.loads(rest[4:4 + hlen]), total + 4
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+def publish(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+t0 = time.monotonic()
+conns = []
+for i in range(n):
+    s = socket.create_connection((host, port), timeout=60)
+    hb = {"clientID": "127.0.0.1@%s-%d" % (prefix, i), "consumerDataSet": [],
+          "producerDataSet": [{"groupName": "ferry_bench_conn_producer"}]}
+    s.sendall(frame(34, i + 1, json.dumps(hb, separators=(",", ":")).encode()))  # HEART_BEAT
+    conns.append(s)
+for i, s in enumerate(conns):
+    h, _ = read_answer(s)
+    if not (h.get("flag", 0) & 1) or h.get("code") != 0 or h.get("opaque") != i + 1:
+        sys.exit("connection %d: unexpected answer to HEART_BEAT: %s" % (i, h))
+publish(ready, "%d %d\n" % (len(conns), (time.monotonic() - t0) * 1000))
+
+while not os.path.exists(go) and not os.path.exists(stop) and alive(watch):
+    time.sleep(0.05)
+if os.path.exists(go) and sends > 0:
+    t0 = time.monotonic()
+    body = b"m" * 1024
+    up = down = 0
+    for r in range(sends):
+        frames = []
+        for i, s in enumerate(conns):
+            # SendMessageRequestHeaderV2: a producerGroup, b topic, c defaultTopic, d defaultTopicQueueNums,
+            # e queueId, f sysFlag, g bornTimestamp, h flag, i properties, j reconsumeTimes, k unitMode, m batch.
+            ext = {"a": "ferry_bench_conn_producer", "b": topic, "c": "TBW102", "d": "4", "e": str((i + r) % 8),
+                   "f": "0", "g": str(int(time.time() * 1000)), "h": "0", "i": "WAIT\u0001true\u0002",
+                   "j": "0", "k": "false", "m": "false"}
+            f = frame(310, 1000 + r, body, ext)  # SEND_MESSAGE_V2
+            s.sendall(f)
+            up += len(f)
+        for i, s in enumerate(conns):
+            h, size = read_answer(s)
+            down += size
+            if h.get("code") != 0 or h.get("opaque") != 1000 + r:
+                sys.exit("connection %d: send %d answered %s" % (i, r, h))
+    publish(done, "%.1f %.1f %d\n" % (up / n / 1024, down / n / 1024, (time.monotonic() - t0) * 1000))
+while not os.path.exists(stop) and alive(watch):
+    time.sleep(0.05)
+for s in conns:
+    s.close()
+PY
+
+# latency.py BEFORE AFTER: the difference of two /api/proxy snapshots' source-side latency
+# histograms (the relay's own view: request read from the client until the broker's answer read).
+# Prints "count p50_le_us p99_le_us" (bucket upper bounds).
+cat >"$WORK/latency.py" <<'PY'
+import json, sys
+a, b = (json.load(open(p))["latency"]["source"] for p in sys.argv[1:3])
+before = {str(k): c for k, c in a["buckets"]}
+diff = [(k, c - before.get(str(k), 0)) for k, c in b["buckets"]]
+count = sum(c for _, c in diff)
+def q(p):
+    rank, seen = max(1, -(-count * p // 1)), 0
+    for k, c in diff:
+        seen += c
+        if seen >= rank:
+            return "inf" if k is None else str(k)
+    return "-"
+print(count, q(0.5) if count else "-", q(0.99) if count else "-")
+PY
+
+# summarize.py PHASE FILE [RELAY_FILE]: rows of the report for one phase's JSON lines (one per
+# round and target). Per-round ratios ferry/direct (throughput) and differences ferry - direct
+# (latency), then their medians: each round's pair ran back to back, so the pairs share the
+# machine's state. Prints KEY=VALUE lines for the script, then "ROW ..." Markdown table rows.
+cat >"$WORK/summarize.py" <<'PY'
+import json, statistics, sys
+phase, path = sys.argv[1], sys.argv[2]
+rounds = {}
+for line in open(path):
+    line = line.strip()
+    if line:
+        r = json.loads(line)
+        rounds.setdefault(r["round"], {})[r["target"]] = r
+pairs = [(rounds[k]["direct"], rounds[k]["ferry"]) for k in sorted(rounds) if {"direct", "ferry"} <= set(rounds[k])]
+if not pairs:
+    sys.exit("no complete round in " + path)
+med = statistics.median
+def col(key, who):
+    return [p[who][key] for p in pairs]
+out = {}
+def fmt_list(xs, f):
+    return ", ".join(f % x for x in xs)
+if phase in ("load", "latency"):
+    d_tp, f_tp = col("msgsPerSec", 0), col("msgsPerSec", 1)
+    ratios = [f / d for d, f in zip(d_tp, f_tp)]
+    out["TP_DIRECT"] = "%.0f" % med(d_tp)
+    out["TP_FERRY"] = "%.0f" % med(f_tp)
+    out["TP_RATIO"] = "%.3f" % med(ratios)
+    out["TP_RATIOS"] = fmt_list(ratios, "%.3f")
+    for q in ("p50Us", "p99Us", "p999Us"):
+        d, f = col(q, 0), col(q, 1)
+        out[q.upper() + "_DIRECT"] = "%.0f" % med(d)
+        out[q.upper() + "_FERRY"] = "%.0f" % med(f)
+        out[q.upper() + "_ADDED_MS"] = "%.3f" % (med([y - x for x, y in zip(d, f)]) / 1000)
+        out[q.upper() + "_ADDED_LIST"] = fmt_list([(y - x) / 1000 for x, y in zip(d, f)], "%+.3f")
+    out["FAILED"] = str(sum(p[0]["failed"] + p[1]["failed"] for p in pairs))
+    out["SENT"] = str(sum(p[0]["sent"] + p[1]["sent"] for p in pairs))
+    ferry_sent = sum(p[1]["sent"] for p in pairs)
+else:
+    d_tp, f_tp = col("msgsPerSec", 0), col("msgsPerSec", 1)
+    ratios = [f / d for d, f in zip(d_tp, f_tp)]
+    out["TP_DIRECT"] = "%.0f" % med(d_tp)
+    out["TP_FERRY"] = "%.0f" % med(f_tp)
+    out["TP_RATIO"] = "%.3f" % med(ratios)
+    out["TP_RATIOS"] = fmt_list(ratios, "%.3f")
+    out["FIRST_DIRECT"] = "%.0f" % med(col("firstMs", 0))
+    out["FIRST_FERRY"] = "%.0f" % med(col("firstMs", 1))
+    ferry_sent = sum(p[1]["count"] for p in pairs)
+# CPU: where the cycles went (seconds summed over the rounds of each target).
+def cpu(who, key):
+    xs = [p[who]["cpu"].get(key) for p in pairs]
+    return None if any(x is None for x in xs) else sum(xs)
+for who, name in ((0, "DIRECT"), (1, "FERRY")):
+    for key in ("client", "broker", "ferry"):
+        v = cpu(who, key)
+        out["CPU_%s_%s" % (key.upper(), name)] = "-" if v is None else "%.2f" % v
+    busy = [p[who]["cpu"].get("machineBusyCores") for p in pairs]
+    out["BUSY_" + name] = "-" if None in busy else "%.2f" % med(busy)
+f_cpu = cpu(1, "ferry")
+out["FERRY_US_PER_MSG"] = "-" if f_cpu is None or not ferry_sent else "%.1f" % (f_cpu * 1e6 / ferry_sent)
+# CPU per message of the three processes together (client JVM, broker, Ferry), and the cores other
+# processes on the machine used meanwhile (busy cores minus ours): the contention each round saw.
+msgs_key = "count" if phase == "consume" else "sent"
+for who, name in ((0, "DIRECT"), (1, "FERRY")):
+    ours = sum(sum(p[who]["cpu"].get(k, 0) for k in ("client", "broker", "ferry")) for p in pairs)
+    n = sum(p[who][msgs_key] for p in pairs)
+    out["ALL_US_PER_MSG_" + name] = "%.1f" % (ours * 1e6 / n) if n else "-"
+    others = [p[who]["cpu"]["machineBusyCores"] - sum(p[who]["cpu"].get(k, 0) for k in ("client", "broker", "ferry"))
+              / p[who]["cpu"]["wallSecs"] for p in pairs
+              if "machineBusyCores" in p[who]["cpu"] and p[who]["cpu"].get("wallSecs")]
+    out["OTHERS_" + name] = "%.2f" % max(0.0, med(others)) if others else "-"
+out["ROUNDS"] = str(len(pairs))
+for k, v in out.items():
+    print("%s=%s" % (k, v))
+# Raw rows: round, target, figures.
+for i, (d, f) in enumerate(pairs, 1):
+    for r in (d, f):
+        if phase == "consume":
+            print("RAW | %s | %d | %s | %.0f msgs/s | first after %.0f ms | CPU s: %s |" % (
+                phase, i, r["target"], r["msgsPerSec"], r["firstMs"], json.dumps(r["cpu"], separators=(",", ":"))))
+        else:
+            print("RAW | %s | %d | %s | %.0f msgs/s, %d sent, %d failed | p50 %d, p99 %d, p99.9 %d, max %d µs | CPU s: %s |" % (
+                phase, i, r["target"], r["msgsPerSec"], r["sent"], r["failed"], r["p50Us"], r["p99Us"], r["p999Us"],
+                r["maxUs"], json.dumps(r["cpu"], separators=(",", ":"))))
+PY
+
+# ------------------------------------------------------------------------------------------------
+# Helpers
+# ------------------------------------------------------------------------------------------------
+
+# mem PID: "VmRSS VmHWM" in KiB, the number of threads and of open file descriptors.
+mem() {
+  local key val rss=0 hwm=0 threads=0 fds
+  while read -r key val _; do
+    case "$key" in
+      VmRSS:) rss=$val ;;
+      VmHWM:) hwm=$val ;;
+      Threads:) threads=$val ;;
+    esac
+  done <"/proc/$1/status"
+  fds=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+  echo "$rss $hwm $threads $fds"
+}
+mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
+api() { python3 "$WORK/api.py" "$API" "$TOKEN" "$1"; }
+
+# harness PHASE ARGS...: one harness JVM (in the background, so the trap can stop it), JSON lines to
+# WORK/PHASE.jsonl, its stderr to WORK/PHASE.stderr.
+harness() {
+  local phase=$1 rc=0
+  shift
+  # C2 like an application's JVM (the testkit's default is C1 only, for short test clients).
+  FERRY_HARNESS_JAVA_OPTS="-XX:TieredStopAtLevel=4 -Xms256m -Xmx512m" \
+    bash "$RMQ" harness "$@" --clk-tck "$CLK_TCK" --cpu-pids "ferry=$FERRY_PID,broker=$SOURCE_BROKER_PID" \
+    --out "$WORK/$phase.jsonl" 2>"$WORK/$phase.stderr" &
+  CURRENT_PID=$!
+  wait "$CURRENT_PID" || rc=$?
+  CURRENT_PID=""
+  if ((rc != 0)); then
+    tail -n 20 "$WORK/$phase.stderr" >&2
+    die "the $phase phase failed (harness exit $rc)"
+  fi
+  grep -E '^ferry-harness: (warm-up|round|consume)' "$WORK/$phase.stderr" | sed 's/^/  /' >&2 || true
+}
+
+# ------------------------------------------------------------------------------------------------
+# Build, fetch, clusters, Ferry
+# ------------------------------------------------------------------------------------------------
+
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+T_BENCH0=${EPOCHREALTIME//[!0-9]/}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+if [[ -n "$FERRY_GIVEN" ]]; then
+  BUILT=$FERRY_GIVEN
+  [[ -x "$BUILT" ]] || die "--ferry $BUILT is not an executable"
+  REV="the binary $BUILT ($(stat -c %y "$BUILT" | cut -d. -f1))"
+else
+  # The revision as the build starts (others may commit while it runs).
+  REV=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [[ -n "$(git -C "$REPO_ROOT" status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null)" ]]; then
+    REV="$REV + uncommitted changes in crates/"
+  fi
+  log "building ferry (release)"
+  (cd "$REPO_ROOT" && cargo build --release -p ferry --quiet)
+  BUILT="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/ferry"
+  [[ -x "$BUILT" ]] || die "no ferry binary at $BUILT"
+fi
+# A copy, so a rebuild in the tree while the benchmark runs does not change the binary.
+FERRY="$WORK/ferry"
+cp "$BUILT" "$FERRY"
+
+mapfile -t all_versions < <(printf '%s\n' "$SOURCE_VERSION" "$TARGET_VERSION" | sort -u)
+log "fetching RocketMQ ${all_versions[*]} and building the harness (idempotent)"
+bash "$RMQ" fetch "${all_versions[@]}"
+
+start_cluster "$SOURCE_VERSION" "bench-proxy-src-$$" "$SOURCE_CLUSTER" "$SOURCE_BROKER"
+SOURCE_NS=$NAMESRV SOURCE_BROKER_ADDR=$BROKER_ADDR
+SOURCE_BROKER_PID=$(env_of "$WORK/start-bench-proxy-src-$$.env" BROKER_PID)
+log "source RocketMQ $SOURCE_VERSION up at $SOURCE_NS (broker $SOURCE_BROKER_ADDR) in $STARTUP_MS ms"
+start_cluster "$TARGET_VERSION" "bench-proxy-dst-$$" "$TARGET_CLUSTER" "$TARGET_BROKER"
+TARGET_NS=$NAMESRV
+log "target RocketMQ $TARGET_VERSION up at $TARGET_NS in $STARTUP_MS ms"
+
+log "creating topic $TOPIC (8 queues) on the source"
+bash "$RMQ" harness admin --namesrv "$SOURCE_NS" create-topic --cluster "$SOURCE_CLUSTER" --topic "$TOPIC" \
+  --read 8 --write 8 >"$WORK/admin.out" 2>"$WORK/admin.err" ||
+  { cat "$WORK/admin.err" >&2; die "could not create $TOPIC on the source"; }
+
+# ferry serve: its own store and ferry.toml, everything on loopback; a fixed token, so nothing is
+# read from its output. Ports: front, API, then the relay range (each broker takes a pair).
+TOKEN="ferry-bench-token-$$-$RANDOM$RANDOM"
+for attempt in 1 2 3 4 5; do
+  base=$(pick_port_run 16)
+  FRONT_PORT=$base API_PORT=$((base + 1))
+  cat >"$WORK/ferry.toml" <<EOF
+[proxy]
+namesrv_listen = "127.0.0.1:$FRONT_PORT"
+relay_bind = "127.0.0.1"
+advertised_host = "127.0.0.1"
+relay_ports = "$((base + 2))-$((base + 15))"
+
+[api]
+listen = "127.0.0.1:$API_PORT"
+token = "$TOKEN"
+
+[store]
+path = "$WORK/ferry.db"
+EOF
+  log "starting ferry serve (front :$FRONT_PORT, API :$API_PORT, relays :$((base + 2))-$((base + 15)), attempt $attempt)"
+  "$FERRY" serve --config "$WORK/ferry.toml" >"$WORK/ferry.stdout" 2>"$WORK/ferry.log" &
+  FERRY_PID=$!
+  up=0
+  for ((i = 0; i < 300; i++)); do
+    if grep -q '^Ferry is serving' "$WORK/ferry.stdout" 2>/dev/null; then up=1; break; fi
+    kill -0 "$FERRY_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ((up == 1)); then break; fi
+  stop_pid "$FERRY_PID"
+  FERRY_PID=""
+  if ! grep -q 'cannot listen\|cannot be bound\|Address already in use' "$WORK/ferry.log"; then
+    tail -n 20 "$WORK/ferry.log" >&2
+    die "ferry serve did not start"
+  fi
+  log "a port was taken, picking others"
+done
+[[ -n "$FERRY_PID" ]] || die "ferry serve: no free ports after 5 attempts"
+FERRY_NS="127.0.0.1:$FRONT_PORT"
+API="http://127.0.0.1:$API_PORT"
+export FERRY_SERVER="$API" FERRY_TOKEN="$TOKEN" FERRY_ACTOR=bench
+
+log "ferry migrate create / add-topic $TOPIC (Initial: the source is written and read)"
+"$FERRY" migrate create --name bench --source-namesrv "$SOURCE_NS" --source-cluster "$SOURCE_CLUSTER" \
+  --target-namesrv "$TARGET_NS" --target-cluster "$TARGET_CLUSTER" --json >"$WORK/migration.json" 2>"$WORK/migrate.err" ||
+  { cat "$WORK/migrate.err" >&2; die "ferry migrate create failed"; }
+MIGRATION=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/migration.json")
+"$FERRY" migrate add-topic "$MIGRATION" "$TOPIC" --json >"$WORK/add-topic.json" 2>"$WORK/migrate.err" ||
+  { cat "$WORK/migrate.err" >&2; die "ferry migrate add-topic failed"; }
+sleep 1
+read -r MEM_IDLE_RSS _ MEM_IDLE_THREADS MEM_IDLE_FDS < <(mem "$FERRY_PID")
+log "ferry idle: RSS $(mib "$MEM_IDLE_RSS"), $MEM_IDLE_THREADS threads, $MEM_IDLE_FDS fds"
+
+# ------------------------------------------------------------------------------------------------
+# Traffic: direct vs through Ferry, alternating rounds in one client JVM per phase
+# ------------------------------------------------------------------------------------------------
+
+TARGETS="direct=$SOURCE_NS,ferry=$FERRY_NS"
+api /api/proxy >"$WORK/proxy-0.json"
+
+log "load: $THREADS threads, ${BODY}-byte messages, warm-up ${WARMUP_SECS} s per target, $ROUNDS x $ROUND_SECS s rounds each"
+harness load bench-produce --namesrv "$TARGETS" --topic "$TOPIC" --threads "$THREADS" --body-size "$BODY" \
+  --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$WARMUP_SECS"
+api /api/proxy >"$WORK/proxy-1.json"
+
+LAT_DESC="1 thread, back to back"
+if ((LAT_RATE > 0)); then LAT_DESC="1 thread, $LAT_RATE msgs/s"; fi
+log "latency: $LAT_DESC, warm-up $((WARMUP_SECS > 2 ? 2 : WARMUP_SECS)) s per target, $ROUNDS x $ROUND_SECS s rounds each"
+harness latency bench-produce --namesrv "$TARGETS" --topic "$TOPIC" --threads 1 --rate "$LAT_RATE" \
+  --body-size "$BODY" --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$((WARMUP_SECS > 2 ? 2 : WARMUP_SECS))"
+api /api/proxy >"$WORK/proxy-2.json"
+
+stored=$(cat "$WORK/load.jsonl" "$WORK/latency.jsonl" | python3 -c 'import json,sys; print(sum(json.loads(l)["sent"] for l in sys.stdin if l.strip()))')
+if ((stored < CONSUME_COUNT)); then
+  log "the topic holds about $stored messages, fewer than --consume-count $CONSUME_COUNT: reading $stored"
+  CONSUME_COUNT=$stored
+fi
+log "consume: a fresh group reads the first $CONSUME_COUNT of the topic's $stored+ messages, $ROUNDS rounds per target"
+harness consume bench-consume --namesrv "$TARGETS" --topic "$TOPIC" --count "$CONSUME_COUNT" --rounds "$ROUNDS" \
+  --warmup-count "$((CONSUME_COUNT / 4))" --timeout-secs 120
+api /api/proxy >"$WORK/proxy-3.json"
+
+read -r RELAY_LOAD_N RELAY_LOAD_P50 RELAY_LOAD_P99 < <(python3 "$WORK/latency.py" "$WORK/proxy-0.json" "$WORK/proxy-1.json")
+read -r RELAY_LAT_N RELAY_LAT_P50 RELAY_LAT_P99 < <(python3 "$WORK/latency.py" "$WORK/proxy-1.json" "$WORK/proxy-2.json")
+
+sleep 1
+read -r MEM_AFTER_RSS MEM_AFTER_HWM MEM_AFTER_THREADS MEM_AFTER_FDS < <(mem "$FERRY_PID")
+log "ferry after the traffic: RSS $(mib "$MEM_AFTER_RSS"), peak $(mib "$MEM_AFTER_HWM"), $MEM_AFTER_THREADS threads, $MEM_AFTER_FDS fds"
+
+# ------------------------------------------------------------------------------------------------
+# Memory with N client connections through the source's relay
+# ------------------------------------------------------------------------------------------------
+
+RELAY_PORT=$(python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+ports = [r["port"] for r in p["relays"] if str(r["side"]).lower() == "source" and r["backend"] == sys.argv[2]]
+print(ports[0] if ports else "")' "$WORK/proxy-3.json" "$SOURCE_BROKER_ADDR")
+[[ -n "$RELAY_PORT" ]] || { cat "$WORK/proxy-3.json" >&2; die "no relay for the source broker $SOURCE_BROKER_ADDR"; }
+nofile=$(ulimit -n)
+if [[ "$nofile" != unlimited ]] && ((nofile < 2 * CONNECTIONS + 256)); then
+  log "ferry's open-files limit is $nofile; $CONNECTIONS connections need about $((2 * CONNECTIONS + 100))"
+fi
+# connections CYCLE SENDS: opens --connections connections (client ids ferry-bench-conn-CYCLE-i),
+# measures Ferry with them open; with SENDS > 0 each connection then produces SENDS messages and
+# Ferry is measured again; then they close, the relay must count zero, and Ferry is measured once
+# more. Sets MEM_PRE_RSS MEM_PRE_FDS (before), MEM_CONN_* (open), MEM_BUSY_RSS (after the sends),
+# MEM_CLOSED_* (closed), CONN_OPEN CONN_MS CONN_GAUGE, SENT_UP_KIB SENT_DOWN_KIB SENT_MS.
+connections() {
+  local cycle=$1 sends=$2 i n
+  read -r MEM_PRE_RSS _ _ MEM_PRE_FDS < <(mem "$FERRY_PID")
+  rm -f "$WORK"/conns.{ready,go,done,stop}
+  log "cycle $cycle: opening $CONNECTIONS connections to the relay 127.0.0.1:$RELAY_PORT (one HEART_BEAT each)"
+  python3 "$WORK/conns.py" 127.0.0.1 "$RELAY_PORT" "$CONNECTIONS" "$WORK/conns.ready" "$WORK/conns.stop" $$ \
+    "ferry-bench-conn-$cycle" "$TOPIC" "$sends" "$WORK/conns.go" "$WORK/conns.done" 2>"$WORK/conns.err" &
+  CURRENT_PID=$!
+  wait_file "$WORK/conns.ready" "$CONNECTIONS connections were not all answered"
+  read -r CONN_OPEN CONN_MS <"$WORK/conns.ready"
+  sleep 2
+  read -r MEM_CONN_RSS _ MEM_CONN_THREADS MEM_CONN_FDS < <(mem "$FERRY_PID")
+  api /api/proxy >"$WORK/proxy-conns-$cycle.json"
+  CONN_GAUGE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["connections"]["source"])' \
+    "$WORK/proxy-conns-$cycle.json")
+  log "cycle $cycle: $CONN_OPEN connections answered in $CONN_MS ms; ferry: RSS $(mib "$MEM_CONN_RSS"), $MEM_CONN_FDS fds (+$((MEM_CONN_FDS - MEM_PRE_FDS))), relay connections $CONN_GAUGE"
+  MEM_BUSY_RSS="" SENT_UP_KIB="" SENT_DOWN_KIB="" SENT_MS=""
+  if ((sends > 0)); then
+    log "cycle $cycle: each connection produces $sends messages of 1 KiB"
+    : >"$WORK/conns.go"
+    wait_file "$WORK/conns.done" "the connections' sends did not all succeed"
+    read -r SENT_UP_KIB SENT_DOWN_KIB SENT_MS <"$WORK/conns.done"
+    sleep 1
+    read -r MEM_BUSY_RSS _ < <(mem "$FERRY_PID")
+    log "cycle $cycle: sent in $SENT_MS ms ($SENT_UP_KIB KiB up, $SENT_DOWN_KIB KiB down per connection); ferry: RSS $(mib "$MEM_BUSY_RSS")"
+  fi
+  : >"$WORK/conns.stop"
+  wait "$CURRENT_PID" || die "the connection opener failed: $(cat "$WORK/conns.err")"
+  CURRENT_PID=""
+  for ((i = 0; i < 100; i++)); do
+    n=$(api /api/proxy | python3 -c 'import json,sys; print(json.load(sys.stdin)["connections"]["source"])')
+    ((n == 0)) && break
+    sleep 0.1
+  done
+  sleep 1
+  read -r MEM_CLOSED_RSS MEM_HWM _ MEM_CLOSED_FDS < <(mem "$FERRY_PID")
+  log "cycle $cycle: connections closed: ferry RSS $(mib "$MEM_CLOSED_RSS"), peak $(mib "$MEM_HWM"), $MEM_CLOSED_FDS fds"
+}
+
+# wait_file PATH WHAT: waits (up to 180 s) for the connection opener to publish PATH; dies if it
+# exits first or the time runs out.
+wait_file() {
+  local i
+  for ((i = 0; i < 1800; i++)); do
+    [[ -s "$1" ]] && return 0
+    kill -0 "$CURRENT_PID" 2>/dev/null || { cat "$WORK/conns.err" >&2; die "$2 (the connection opener failed)"; }
+    sleep 0.1
+  done
+  die "$2 within 180 s"
+}
+
+# The figures of the first cycle; more cycles with other client ids (clients restarting) show
+# whether closed connections leave memory behind: a leak grows by the same amount every cycle,
+# allocator reuse levels off.
+connections 1 "$CONN_SENDS"
+C1_BUSY_RSS=$MEM_BUSY_RSS C1_UP=$SENT_UP_KIB C1_DOWN=$SENT_DOWN_KIB C1_SENT_MS=$SENT_MS
+C1_PRE_RSS=$MEM_PRE_RSS C1_PRE_FDS=$MEM_PRE_FDS C1_RSS=$MEM_CONN_RSS C1_THREADS=$MEM_CONN_THREADS
+C1_FDS=$MEM_CONN_FDS C1_CLOSED_RSS=$MEM_CLOSED_RSS C1_OPEN=$CONN_OPEN C1_MS=$CONN_MS C1_GAUGE=$CONN_GAUGE
+CYCLES_OPEN=("$(mib "$C1_RSS")") CYCLES_CLOSED=("$(mib "$C1_CLOSED_RSS")")
+for ((cycle = 2; cycle <= CYCLES; cycle++)); do
+  prev_closed=$MEM_CLOSED_RSS
+  connections "$cycle" 0
+  CYCLES_OPEN+=("$(mib "$MEM_CONN_RSS")") CYCLES_CLOSED+=("$(mib "$MEM_CLOSED_RSS")")
+  LAST_GROWTH=$(awk -v a="$MEM_CLOSED_RSS" -v b="$prev_closed" -v n="$CONNECTIONS" \
+    'BEGIN { printf "%+.0f KiB (%+.2f KiB per connection)", a - b, (a - b) / n }')
+done
+
+log "stopping ferry serve (SIGTERM)"
+kill -TERM "$FERRY_PID"
+rc=0
+wait "$FERRY_PID" || rc=$?
+FERRY_PID=""
+((rc == 0)) || { tail -n 20 "$WORK/ferry.log" >&2; die "ferry serve exited $rc on SIGTERM"; }
+WARNINGS=$(grep -c 'WARN\|ERROR' "$WORK/ferry.log" || true)
+for name in "${STARTED[@]}"; do stop_cluster "$name"; done
+
+# ------------------------------------------------------------------------------------------------
+# Report
+# ------------------------------------------------------------------------------------------------
+
+load_env() { # PHASE FILE PREFIX: summarize.py's KEY=VALUE lines as PREFIX_KEY variables; RAW rows kept
+  local line
+  python3 "$WORK/summarize.py" "$1" "$2" >"$WORK/summary-$1.txt" || die "could not summarize $2"
+  while IFS= read -r line; do
+    case "$line" in
+      RAW*) RAW+=("${line#RAW }") ;;
+      *=*) printf -v "$3_${line%%=*}" '%s' "${line#*=}" ;;
+    esac
+  done <"$WORK/summary-$1.txt"
+}
+RAW=()
+load_env load "$WORK/load.jsonl" L
+load_env latency "$WORK/latency.jsonl" T
+load_env consume "$WORK/consume.jsonl" C
+# shellcheck disable=SC2154 # set by load_env
+{
+  ((L_FAILED == 0 && T_FAILED == 0)) || die "failed sends: $L_FAILED under load, $T_FAILED in the latency phase"
+}
+
+verdict() { if awk "BEGIN { exit !($1) }"; then echo "**met**"; else echo "**missed**"; fi; }
+# shellcheck disable=SC2154
+{
+  V_RATIO=$(verdict "$L_TP_RATIO >= $GOAL_RATIO")
+  V_P99=$(verdict "$T_P99US_ADDED_MS <= $GOAL_P99_MS")
+  V_CRATIO=$(verdict "$C_TP_RATIO >= $GOAL_RATIO")
+  V_MEM=$(verdict "$C1_RSS < $GOAL_MIB * 1024")
+  V_MEM_BUSY=""
+  if [[ -n "$C1_BUSY_RSS" ]]; then V_MEM_BUSY=$(verdict "$C1_BUSY_RSS < $GOAL_MIB * 1024"); fi
+}
+ms() { awk -v us="$1" 'BEGIN { printf "%.3f ms", us / 1000 }'; }
+added() { awk -v v="$1" 'BEGIN { printf "%+.3f ms", v }'; }
+per_conn=$(awk -v a="$C1_RSS" -v b="$C1_PRE_RSS" -v n="$CONNECTIONS" 'BEGIN { printf "%.1f KiB", (a - b) / n }')
+BUSY_ROW=""
+if [[ -n "$C1_BUSY_RSS" ]]; then
+  per_busy=$(awk -v a="$C1_BUSY_RSS" -v b="$C1_PRE_RSS" -v n="$CONNECTIONS" 'BEGIN { printf "%.1f KiB", (a - b) / n }')
+  BUSY_ROW="| | **the same connections after each produced $CONN_SENDS messages** of 1 KiB | | **$(mib "$C1_BUSY_RSS")** | $per_busy per connection | < $GOAL_MIB MiB | $V_MEM_BUSY |"
+fi
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)
+memtotal=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || echo unknown)
+java_v=$(java -version 2>&1 | head -n 1 || true)
+total_ms=$(ms_since "$T_BENCH0")
+
+# shellcheck disable=SC2154 # L_*, T_*, C_* come from load_env
+REPORT=$(
+  cat <<END_OF_REPORT
+## Java clients direct vs through ferry serve, $(date '+%Y-%m-%d %H:%M %Z')
+
+- Machine: $(nproc) cores ($cpu), $memtotal RAM, load average $LOADAVG before the run; $java_v.
+- Ferry: $REV (release build${TOKIO_WORKER_THREADS:+, TOKIO_WORKER_THREADS=$TOKIO_WORKER_THREADS}), \`ferry serve\` with a migration ($SOURCE_VERSION source, $TARGET_VERSION
+  target, both one NameServer + one master broker on 127.0.0.1); topic \`$TOPIC\` (8 queues) added at
+  Initial. "direct" = the source's own NameServer; "ferry" = Ferry's front, so every request goes
+  client → relay → broker. Client: rocketmq-client 4.9.8 (the testkit harness), one JVM per phase,
+  rounds alternating direct/ferry in ABBA order; $ROUNDS rounds of $ROUND_SECS s per target and phase.
+- Clients, broker and Ferry share the $(nproc) cores, so Ferry's CPU comes out of the broker's
+  and the clients' (on a host of its own it would not).
+- Ratios are medians of the per-round ratios ferry / direct; "ferry vs direct" for latency is the
+  median of the per-round differences ferry − direct. The p99 goal is judged in the latency phase
+  (one request in flight); under load a lower throughput also means shorter queues, so the load
+  phase's latencies are shown, not judged.
+
+| phase | figure | direct | through Ferry | ferry vs direct | goal | |
+|---|---|---|---|---|---|---|
+| load ($THREADS threads, ${BODY} B, sync) | producer throughput | $L_TP_DIRECT msgs/s | $L_TP_FERRY msgs/s | **${L_TP_RATIO}×** | ≥ $GOAL_RATIO | $V_RATIO |
+| | send latency p50 | $(ms "$L_P50US_DIRECT") | $(ms "$L_P50US_FERRY") | $(added "$L_P50US_ADDED_MS") | | |
+| | send latency p99 | $(ms "$L_P99US_DIRECT") | $(ms "$L_P99US_FERRY") | $(added "$L_P99US_ADDED_MS") | | |
+| latency ($LAT_DESC) | producer throughput | $T_TP_DIRECT msgs/s | $T_TP_FERRY msgs/s | ${T_TP_RATIO}× | | |
+| | send latency p50 | $(ms "$T_P50US_DIRECT") | $(ms "$T_P50US_FERRY") | $(added "$T_P50US_ADDED_MS") | | |
+| | send latency p99 | $(ms "$T_P99US_DIRECT") | $(ms "$T_P99US_FERRY") | **$(added "$T_P99US_ADDED_MS")** | ≤ $GOAL_P99_MS ms | $V_P99 |
+| | send latency p99.9 | $(ms "$T_P999US_DIRECT") | $(ms "$T_P999US_FERRY") | $(added "$T_P999US_ADDED_MS") | | |
+| consume (fresh group, $CONSUME_COUNT msgs) | consumer throughput | $C_TP_DIRECT msgs/s | $C_TP_FERRY msgs/s | **${C_TP_RATIO}×** | (≥ $GOAL_RATIO) | $V_CRATIO |
+| memory | Ferry RSS idle (migration, no clients) | | $(mib "$MEM_IDLE_RSS") | | | |
+| | after the traffic above | | $(mib "$MEM_AFTER_RSS") | | | |
+| | **$CONNECTIONS client connections open** through one relay (one heartbeat each) | | **$(mib "$C1_RSS")** | $per_conn per connection | < $GOAL_MIB MiB | $V_MEM |
+${BUSY_ROW}
+| | after they closed | | $(mib "$C1_CLOSED_RSS") | | | |
+| | $CYCLES cycles of $CONNECTIONS clients (new ids each), open | | ${CYCLES_OPEN[*]} | | | |
+| | the same cycles, after they closed | | ${CYCLES_CLOSED[*]} | last cycle ${LAST_GROWTH:-n/a} | | |
+| | peak (VmHWM) of the whole run | | $(mib "$MEM_HWM") | | | |
+
+- Per-round ratios: load $L_TP_RATIOS; latency $T_TP_RATIOS; consume $C_TP_RATIOS. Added p99 per round: load
+  $L_P99US_ADDED_LIST ms; latency $T_P99US_ADDED_LIST ms.
+- Machine busy (average cores in use, median round, direct / ferry): load $L_BUSY_DIRECT / $L_BUSY_FERRY,
+  latency $T_BUSY_DIRECT / $T_BUSY_FERRY, consume $C_BUSY_DIRECT / $C_BUSY_FERRY; of which processes other
+  than the client, the broker and Ferry: load $L_OTHERS_DIRECT / $L_OTHERS_FERRY, latency $T_OTHERS_DIRECT / $T_OTHERS_FERRY,
+  consume $C_OTHERS_DIRECT / $C_OTHERS_FERRY cores.
+- CPU seconds over the rounds of each target (client JVM / broker / Ferry): load direct
+  $L_CPU_CLIENT_DIRECT / $L_CPU_BROKER_DIRECT / $L_CPU_FERRY_DIRECT, ferry $L_CPU_CLIENT_FERRY / $L_CPU_BROKER_FERRY / $L_CPU_FERRY_FERRY;
+  consume direct $C_CPU_CLIENT_DIRECT / $C_CPU_BROKER_DIRECT / $C_CPU_FERRY_DIRECT, ferry $C_CPU_CLIENT_FERRY / $C_CPU_BROKER_FERRY / $C_CPU_FERRY_FERRY.
+  Ferry's CPU per message relayed: $L_FERRY_US_PER_MSG µs (load), $T_FERRY_US_PER_MSG µs (latency), $C_FERRY_US_PER_MSG µs (consume).
+  Client + broker + Ferry CPU per message, direct / ferry: load $L_ALL_US_PER_MSG_DIRECT / $L_ALL_US_PER_MSG_FERRY µs,
+  latency $T_ALL_US_PER_MSG_DIRECT / $T_ALL_US_PER_MSG_FERRY µs, consume $C_ALL_US_PER_MSG_DIRECT / $C_ALL_US_PER_MSG_FERRY µs.
+- Ferry's own latency histogram (\`/api/proxy\`, source side, request read from the client until the
+  broker's answer read; bucket upper bounds): load $RELAY_LOAD_N requests, p50 ≤ $RELAY_LOAD_P50 µs,
+  p99 ≤ $RELAY_LOAD_P99 µs; latency phase $RELAY_LAT_N requests, p50 ≤ $RELAY_LAT_P50 µs, p99 ≤ $RELAY_LAT_P99 µs.
+- Consumer: first message $C_FIRST_DIRECT ms (direct) / $C_FIRST_FERRY ms (ferry) after \`start()\` (median).
+- Connections: $C1_OPEN connections to the relay at 127.0.0.1:$RELAY_PORT, each answered its
+  HEART_BEAT by the broker, in $C1_MS ms; Ferry then held $C1_FDS file descriptors ($((C1_FDS - C1_PRE_FDS))
+  more than before: one client and one broker socket per connection), $C1_THREADS threads;
+  \`ferry_relay_connections{side="source"}\` = $C1_GAUGE. RSS before opening them: $(mib "$C1_PRE_RSS").
+  ${C1_UP:+Then each connection produced $CONN_SENDS messages (SEND_MESSAGE_V2, 1 KiB bodies, one in flight per
+  connection): $C1_UP KiB up and $C1_DOWN KiB down per connection, in $C1_SENT_MS ms in all.}
+  Each further cycle opened $CONNECTIONS connections with new client ids (as restarted clients have,
+  one heartbeat each, no sends) after the previous ones had closed; a leak grows RSS by about the
+  same amount every cycle.
+- Ferry's log: $WARNINGS WARN/ERROR lines; it stopped cleanly on SIGTERM. The whole benchmark took $((total_ms / 1000)) s.
+
+Raw rounds:
+
+| phase | round | target | throughput | latency | CPU |
+|---|---|---|---|---|---|
+$(printf '%s\n' "${RAW[@]}")
+END_OF_REPORT
+)
+echo
+echo "$REPORT"
+if [[ "$WRITE_RESULTS" == 1 ]]; then
+  mkdir -p "$BENCH_DIR/results"
+  results="$BENCH_DIR/results/proxy-$(date +%Y-%m-%d-%H%M%S).md"
+  echo "$REPORT" >"$results"
+  echo
+  echo "written to ${results#"$REPO_ROOT"/} (git-ignored)"
+fi
+OK=1
+exit 0
