@@ -344,11 +344,25 @@ async fn send_client(to_client: &mpsc::Sender<Bytes>, frame: &Frame) -> Result<(
     to_client.send(bytes).await.map_err(|_| PumpError::ClientGone)
 }
 
+/// A connection's read buffer starts small: most connections are idle most of the time, and a
+/// thousand of them must stay cheap.
+const READ_BUFFER: usize = 8 * 1024;
+
 /// Reads more bytes into `buf`; false at the end of the stream. Runs of whole frames that pass
 /// unchanged leave `buf` as one split-off buffer each, without copying.
 async fn read_more(r: &mut OwnedReadHalf, buf: &mut BytesMut) -> Result<bool, PumpError> {
-    if buf.capacity() - buf.len() < 16 * 1024 {
-        buf.reserve(64 * 1024);
+    if buf.is_empty() && buf.capacity() > 2 * READ_BUFFER {
+        // A large frame went through: give its memory back rather than keep it per connection.
+        *buf = BytesMut::with_capacity(READ_BUFFER);
+    } else if buf.len() >= 4 {
+        // Part of a frame: room for the rest of it (its length word says how much), at least.
+        let frame_len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize + 4;
+        let want = frame_len.saturating_sub(buf.len()).clamp(READ_BUFFER / 2, 4 * 1024 * 1024);
+        if buf.capacity() - buf.len() < want {
+            buf.reserve(want);
+        }
+    } else if buf.capacity() - buf.len() < READ_BUFFER / 2 {
+        buf.reserve(READ_BUFFER);
     }
     Ok(r.read_buf(buf).await? > 0)
 }
@@ -362,7 +376,7 @@ async fn to_broker(
     ctx: Arc<RelayContext>,
 ) -> Result<(), PumpError> {
     let max_frame = ctx.settings.max_frame;
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut buf = BytesMut::with_capacity(READ_BUFFER);
     loop {
         let mut run = 0;
         while let Some(len) = frame::check(&buf[run..], max_frame)? {
@@ -405,7 +419,7 @@ async fn to_client_pump(
     ctx: Arc<RelayContext>,
 ) -> Result<(), PumpError> {
     let max_frame = ctx.settings.max_frame;
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut buf = BytesMut::with_capacity(READ_BUFFER);
     loop {
         let mut run = 0;
         while let Some(len) = frame::check(&buf[run..], max_frame)? {

@@ -2,7 +2,7 @@
 //! topic per cluster, and request latency. Counters only go up; rates are the engine's business
 //! (it samples them).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -79,24 +79,34 @@ pub struct TopicCounts {
 
 #[derive(Default)]
 pub struct Traffic {
-    topics: Mutex<BTreeMap<(String, Side), TopicCounts>>,
+    /// Per topic, the counts of the source and of the target (indexed by `Side`).
+    topics: Mutex<HashMap<String, [TopicCounts; 2]>>,
     source_latency: Latency,
     target_latency: Latency,
 }
 
 impl Traffic {
-    pub fn record_produce(&self, side: Side, topic: &str, messages: u64, bytes: u64) {
+    /// The counts of one topic and side; allocates only for a topic not seen before.
+    fn with<R>(&self, topic: &str, side: Side, f: impl FnOnce(&mut TopicCounts) -> R) -> R {
         let mut topics = self.topics.lock().expect("traffic lock");
-        let c = topics.entry((topic.to_string(), side)).or_default();
-        c.produced_messages += messages;
-        c.produced_bytes += bytes;
+        if let Some(c) = topics.get_mut(topic) {
+            return f(&mut c[side as usize]);
+        }
+        f(&mut topics.entry(topic.to_string()).or_default()[side as usize])
+    }
+
+    pub fn record_produce(&self, side: Side, topic: &str, messages: u64, bytes: u64) {
+        self.with(topic, side, |c| {
+            c.produced_messages += messages;
+            c.produced_bytes += bytes;
+        })
     }
 
     pub fn record_consume(&self, side: Side, topic: &str, messages: u64, bytes: u64) {
-        let mut topics = self.topics.lock().expect("traffic lock");
-        let c = topics.entry((topic.to_string(), side)).or_default();
-        c.consumed_messages += messages;
-        c.consumed_bytes += bytes;
+        self.with(topic, side, |c| {
+            c.consumed_messages += messages;
+            c.consumed_bytes += bytes;
+        })
     }
 
     pub fn latency(&self, side: Side) -> &Latency {
@@ -107,13 +117,23 @@ impl Traffic {
     }
 
     pub fn topic(&self, topic: &str, side: Side) -> TopicCounts {
-        self.topics.lock().expect("traffic lock").get(&(topic.to_string(), side)).copied().unwrap_or_default()
+        self.topics.lock().expect("traffic lock").get(topic).map(|c| c[side as usize]).unwrap_or_default()
     }
 
-    /// Every topic seen, per side.
+    /// Every topic seen, per side that saw traffic, by topic name.
     pub fn snapshot(&self) -> Vec<(String, Side, TopicCounts)> {
         let topics = self.topics.lock().expect("traffic lock");
-        topics.iter().map(|((t, s), c)| (t.clone(), *s, *c)).collect()
+        let mut all: Vec<(String, Side, TopicCounts)> = topics
+            .iter()
+            .flat_map(|(t, c)| {
+                [Side::Source, Side::Target]
+                    .into_iter()
+                    .filter(|s| c[*s as usize] != TopicCounts::default())
+                    .map(|s| (t.clone(), s, c[s as usize]))
+            })
+            .collect();
+        all.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        all
     }
 }
 

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::{Flags, Header, Language};
@@ -30,8 +31,8 @@ struct JsonHeaderOut<'a> {
 struct JsonHeaderIn {
     #[serde(default)]
     code: i32,
-    #[serde(default)]
-    ext_fields: Option<BTreeMap<String, Value>>,
+    #[serde(default, deserialize_with = "ext_fields")]
+    ext_fields: BTreeMap<String, String>,
     #[serde(default)]
     flag: i32,
     #[serde(default)]
@@ -61,17 +62,6 @@ pub(super) fn encode(h: &Header, out: &mut Vec<u8>) -> Result<(), CodecError> {
 pub(super) fn decode(bytes: &[u8]) -> Result<Header, CodecError> {
     let wire: JsonHeaderIn =
         serde_json::from_slice(bytes).map_err(|e| CodecError::JsonHeader(e.to_string()))?;
-    let ext_fields = wire
-        .ext_fields
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(k, v)| match v {
-            // extFields is a Map<String,String> in Java; tolerate other scalars a peer may write.
-            Value::String(s) => Some((k, s)),
-            Value::Null => None,
-            other => Some((k, other.to_string())),
-        })
-        .collect();
     Ok(Header {
         code: wire.code,
         language: wire.language.as_deref().map(Language::from_name).unwrap_or_default(),
@@ -79,6 +69,77 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Header, CodecError> {
         opaque: wire.opaque,
         flag: Flags(wire.flag),
         remark: wire.remark,
-        ext_fields,
+        ext_fields: wire.ext_fields,
     })
+}
+
+/// `extFields` straight into the header's map (every frame a relay passes is decoded: one map,
+/// no intermediate values). It is a `Map<String,String>` in Java; other scalars a peer may write
+/// are kept as their JSON text, nulls are left out.
+fn ext_fields<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Fields;
+    impl<'de> Visitor<'de> for Fields {
+        type Value = BTreeMap<String, String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of header fields")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_map(self)
+        }
+
+        fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
+            let mut fields = BTreeMap::new();
+            while let Some(key) = m.next_key::<String>()? {
+                if let Some(value) = m.next_value::<Scalar>()?.0 {
+                    fields.insert(key, value);
+                }
+            }
+            Ok(fields)
+        }
+    }
+    d.deserialize_option(Fields)
+}
+
+/// One `extFields` value as text; `None` for null.
+struct Scalar(Option<String>);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Scalar(Some(s))),
+            Value::Null => Ok(Scalar(None)),
+            other => Ok(Scalar(Some(other.to_string()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_fields_are_text_whatever_a_peer_wrote() {
+        let h = decode(
+            br#"{"code":10,"extFields":{"a":"pg","e":3,"k":true,"x":null,"o":{"n":1}},"flag":0,"opaque":7}"#,
+        )
+        .unwrap();
+        assert_eq!(h.field("a"), Some("pg"));
+        assert_eq!(h.field("e"), Some("3"));
+        assert_eq!(h.field("k"), Some("true"));
+        assert_eq!(h.field("x"), None, "null is no field");
+        assert_eq!(h.field("o"), Some(r#"{"n":1}"#));
+        assert!(decode(br#"{"code":10,"extFields":null}"#).unwrap().ext_fields.is_empty());
+        assert!(decode(br#"{"code":10}"#).unwrap().ext_fields.is_empty());
+        assert!(decode(br#"{"code":10,"extFields":[1]}"#).is_err());
+    }
 }
