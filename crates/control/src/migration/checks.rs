@@ -18,6 +18,8 @@ pub struct Evidence {
     /// Group to the client ids of its consumers connected to the source's / target's brokers.
     pub source_consumers: BTreeMap<String, BTreeSet<String>>,
     pub target_consumers: BTreeMap<String, BTreeSet<String>>,
+    /// Groups with 5.x POP consumers (the broker assigns their queues; routes cannot steer them).
+    pub pop_groups: Vec<String>,
     /// Client ids Ferry's relays have seen (heartbeats).
     pub through_ferry: BTreeSet<String>,
     /// Clients that asked for the topic's route recently, and those of them still holding an
@@ -62,6 +64,7 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
             groups_on_target(e),
             clients_through_ferry(e),
             no_direct_consumers_on_target(e),
+            no_pop_consumers(e),
         ]
         .into_iter()
         .chain(e.strict_order.then(|| ordered_queue_counts(e)))
@@ -174,6 +177,22 @@ fn no_direct_consumers_on_target(e: &Evidence) -> Check {
         Check::pass(NAME, "no consumer of these groups reaches the target directly")
     } else {
         Check::fail(NAME, format!("consumer(s) already on the target without Ferry: {}", direct.join(", ")))
+    }
+}
+
+fn no_pop_consumers(e: &Evidence) -> Check {
+    const NAME: &str = "no-pop-consumers";
+    if e.pop_groups.is_empty() {
+        Check::pass(NAME, "no group consumes with 5.x POP")
+    } else {
+        Check::fail(
+            NAME,
+            format!(
+                "{} consume with 5.x POP: the broker assigns POP consumers their queues, so Ferry's routes \
+                 cannot move them; switch these consumers to push/pull for the migration",
+                e.pop_groups.join(", ")
+            ),
+        )
     }
 }
 
@@ -369,6 +388,10 @@ mod tests {
             failing(&checks),
             ["topic-on-target", "groups-on-target", "clients-through-ferry", "no-direct-consumers-on-target"]
         );
+        e.pop_groups = vec!["billing".into()];
+        let pop =
+            gates(Stage::Initial, Stage::DualRead, &e).into_iter().find(|c| c.name == "no-pop-consumers");
+        assert!(pop.is_some_and(|c| !c.passed && c.detail.contains("billing consume with 5.x POP")));
         let direct = checks.iter().find(|c| c.name == "clients-through-ferry").unwrap();
         assert!(direct.detail.contains("c2 (billing)"), "{}", direct.detail);
     }

@@ -66,6 +66,18 @@ pub(crate) async fn consumers(
     Ok(ids)
 }
 
+/// Whether some consumer of `group` on `cluster` pops messages (5.x POP): the broker assigns it
+/// queues itself, so routes cannot steer it.
+async fn pops(admin: &Admin, cluster: &Cluster, group: &str) -> Result<bool, AdminError> {
+    for (_, master) in cluster.masters() {
+        let c = admin.consumer_connections(master, group).await?;
+        if c.consume_type.as_deref() == Some("CONSUME_POP") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 pub async fn gather(
     clusters: &Clusters,
     proxy: &Proxy,
@@ -138,6 +150,9 @@ pub async fn gather(
     e.target_committed = committed;
 
     for group in &topic.groups {
+        if pops(&clusters.source, &source, group).await? || pops(&clusters.target, &target, group).await? {
+            e.pop_groups.push(group.clone());
+        }
         e.source_consumers.insert(group.clone(), consumers(&clusters.source, &source, group).await?);
         e.target_consumers.insert(group.clone(), consumers(&clusters.target, &target, group).await?);
         let retry = format!("%RETRY%{group}");
