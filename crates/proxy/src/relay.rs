@@ -466,11 +466,23 @@ fn observe(
     let header_len = (word & 0x00FF_FFFF) as usize;
     let header = Header::decode(ty, &bytes[PREFIX_LEN..PREFIX_LEN + header_len])?;
     let body = &bytes[PREFIX_LEN + header_len..];
-    Ok(match (dir, header.is_response()) {
+    let verdict = match (dir, header.is_response()) {
         (Direction::ToBroker, false) => on_client_request(&header, body, state, ctx),
         (Direction::ToClient, true) => on_broker_response(&header, body, state, ctx),
         // Broker-initiated requests and the client's answers pass without a look.
         _ => Verdict::Forward,
+    };
+    // Ferry's own answers in the encoding of the frame they stand for, as a broker would.
+    Ok(match verdict {
+        Verdict::Answer(mut f, pause) => {
+            f.serialize_type = ty;
+            Verdict::Answer(f, pause)
+        }
+        Verdict::Replace(mut f) => {
+            f.serialize_type = ty;
+            Verdict::Replace(f)
+        }
+        Verdict::Forward => Verdict::Forward,
     })
 }
 

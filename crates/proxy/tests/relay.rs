@@ -271,3 +271,45 @@ impl FrameReader {
         }
     }
 }
+
+#[test]
+fn a_pull_where_the_stage_does_not_read_gets_no_message_in_the_peer_s_encoding() {
+    let f = fixture();
+    let topic = "relay-held-pull";
+    f.create_everywhere(topic, "relay-held-group");
+    // DualRead: the target's relay is in the route; back at Initial it may not be read.
+    f.proxy.stages.set(topic, TopicPolicy::at(Stage::DualRead));
+    let route = f.route_via_ferry(topic);
+    let target_relay = route
+        .broker_datas
+        .iter()
+        .find(|b| b.broker_name == f.target.broker_name())
+        .and_then(|b| b.master_addr())
+        .unwrap()
+        .to_string();
+    f.proxy.stages.set(topic, TopicPolicy::at(Stage::Initial));
+
+    let mut pull = Frame::request(RequestCode::PULL_MESSAGE).with_fields([
+        ("consumerGroup", "relay-held-group"),
+        ("topic", topic),
+        ("queueId", "0"),
+        ("queueOffset", "7"),
+        ("maxMsgNums", "32"),
+        ("sysFlag", "2"),
+        ("commitOffset", "0"),
+        ("suspendTimeoutMillis", "15000"),
+        ("subVersion", "0"),
+    ]);
+    pull.serialize_type = ferry_remoting::SerializeType::RocketMq;
+    pull.header.opaque = 41;
+    let s = TcpStream::connect(&target_relay).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    (&s).write_all(&frame::encode_to_bytes(&pull).unwrap()).unwrap();
+    let started = std::time::Instant::now();
+    let answer = FrameReader { s, buf: Vec::new() }.next();
+    assert!(started.elapsed() >= Duration::from_millis(900), "answered after a pause, like a long poll");
+    assert_eq!(answer.serialize_type, ferry_remoting::SerializeType::RocketMq);
+    assert_eq!(answer.header.opaque, 41);
+    assert_eq!(answer.header.response_code(), ferry_remoting::ResponseCode::PULL_NOT_FOUND);
+    assert_eq!(answer.header.field("nextBeginOffset"), Some("7"), "the client pulls again from where it was");
+}
