@@ -49,6 +49,16 @@ fn store_path_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf 
     }
 }
 
+fn migration_busy(error: &sqlx::migrate::MigrateError) -> bool {
+    use sqlx::migrate::MigrateError as M;
+    matches!(error, M::Execute(e) | M::ExecuteMigration(e, _) if is_busy(e))
+}
+
+/// SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock for now.
+fn is_busy(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5") | Some("6") | Some("517")))
+}
+
 /// Ferry's store of tasks. Cheap to clone: clones share one connection pool.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -72,11 +82,19 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|error| StoreError::Open { path: path.to_path_buf(), error })?;
+        // Two Ferry processes opening a new store at once (two commands, or `ferry serve` and an
+        // import) contend for the switch to WAL and the migrations: a busy database is waited for.
+        let mut attempt = 0;
+        let pool = loop {
+            match SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await {
+                Ok(pool) => break pool,
+                Err(error) if is_busy(&error) && attempt < 50 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(StoreError::Open { path: path.to_path_buf(), error }),
+            }
+        };
         // Migrations keep cluster credentials: the file is its owner's alone.
         #[cfg(unix)]
         {
@@ -106,10 +124,19 @@ impl Store {
     }
 
     async fn migrated(pool: SqlitePool, path: PathBuf) -> Result<Store, StoreError> {
-        SQLITE_MIGRATIONS
-            .run(&pool)
-            .await
-            .map_err(|error| StoreError::Migrate { path: path.clone(), error })?;
+        let mut attempt = 0;
+        loop {
+            match SQLITE_MIGRATIONS.run(&pool).await {
+                Ok(()) => break,
+                // Busy, or another process applied the same migration first (then the next
+                // round finds it applied).
+                Err(error) if attempt < 50 && (migration_busy(&error) || attempt < 3) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(StoreError::Migrate { path: path.clone(), error }),
+            }
+        }
         tracing::debug!(store = %path.display(), "store open");
         Ok(Store { pool, path: Arc::new(path) })
     }
@@ -371,6 +398,22 @@ mod tests {
     use std::ffi::OsString;
 
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn several_openers_of_a_new_store_all_get_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ferry.db");
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                tokio::spawn(async move { Store::open(&path).await })
+            })
+            .collect();
+        for o in openers {
+            let store = o.await.unwrap().unwrap();
+            assert!(store.tasks().await.unwrap().is_empty());
+        }
+    }
 
     fn path_with(vars: &[(&str, &str)]) -> PathBuf {
         store_path_from(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| OsString::from(v)))
