@@ -9,6 +9,7 @@
 
 mod columns;
 mod error;
+mod grid;
 mod read;
 mod write;
 
@@ -16,6 +17,7 @@ mod write;
 mod tests;
 
 pub use error::{CellProblem, Problem, XlsxError};
+pub use grid::{MAX_CELLS, MAX_COLUMNS, MAX_ROWS, MAX_UNPACKED};
 pub use read::{read_workbook, ReadOptions, WorkbookRead};
 pub use write::{plain_workbook, template, write_document, Cell, Flavor, Written};
 

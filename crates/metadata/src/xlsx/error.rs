@@ -50,6 +50,8 @@ pub enum CellProblem {
     FormulaError(String),
     /// The cell holds a date or time where none belongs.
     Date(String),
+    /// The cell lies beyond what Ferry reads of a sheet (the why); refuses the whole sheet.
+    TooFar(String),
 }
 
 impl fmt::Display for CellProblem {
@@ -88,6 +90,7 @@ impl fmt::Display for CellProblem {
             CellProblem::BadJson(why) => write!(f, "{why}"),
             CellProblem::FormulaError(e) => write!(f, "holds the error {e}"),
             CellProblem::Date(v) => write!(f, "holds a date or time ({v})"),
+            CellProblem::TooFar(why) => write!(f, "{why}"),
         }
     }
 }
@@ -119,7 +122,7 @@ pub enum Problem {
 impl Problem {
     /// A problem confined to its row (the other rows can still be read).
     pub fn is_row_problem(&self) -> bool {
-        matches!(self, Problem::Cell { .. })
+        matches!(self, Problem::Cell { problem, .. } if !matches!(problem, CellProblem::TooFar(_)))
     }
 
     /// The 1-based row of a cell problem.

@@ -6,13 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Cursor;
 
-use calamine::{Data, Range, Reader, Xlsx};
+use calamine::{Data, Reader, Xlsx};
 use chrono::Utc;
 use ferry_remoting::body::{SubscriptionGroupConfig, TopicConfig};
 use serde_json::{Map, Value};
 
 use super::columns::{letter, Column, Field, Kind, GROUP_COLUMNS, TOPIC_COLUMNS};
 use super::error::{CellProblem, Problem, XlsxError};
+use super::grid::Grid;
 use super::{GROUPS_SHEET, TOPICS_SHEET};
 use crate::document::{
     ApacheMetadata, Document, FerryDetail, GroupEntry, Skipped, SourceCluster, TopicEntry, TopicOnBroker,
@@ -68,6 +69,7 @@ pub fn read_workbook(
     options: ReadOptions,
 ) -> Result<WorkbookRead, XlsxError> {
     let unreadable = |detail: String| XlsxError::Unreadable { source_name: source_name.to_string(), detail };
+    super::grid::check_unpacked_size(bytes).map_err(unreadable)?;
     let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e: calamine::XlsxError| unreadable(e.to_string()))?;
     let names = workbook.sheet_names();
@@ -79,26 +81,42 @@ pub fn read_workbook(
             problems: vec![Problem::NoSheet { found: names.join(", ") }],
         });
     }
-    let mut range_of = |name: &Option<String>| -> Result<Option<(String, Range<Data>)>, XlsxError> {
-        match name {
-            None => Ok(None),
-            Some(n) => workbook
-                .worksheet_range(n)
-                .map(|r| Some((n.clone(), r)))
-                .map_err(|e| unreadable(format!("sheet {n}: {e}"))),
+    let mut sheet_problems = Vec::new();
+    let mut warnings = Vec::new();
+    let mut grid_of = |name: &Option<String>| -> Result<Option<(String, Grid)>, XlsxError> {
+        let Some(n) = name else { return Ok(None) };
+        match super::grid::read_sheet(&mut workbook, n) {
+            Ok(Ok(grid)) => {
+                if let Some((count, first)) = &grid.ignored {
+                    warnings.push(format!(
+                        "{n}!{first}: {count} cell{} right of column {} {} not read",
+                        if *count == 1 { "" } else { "s" },
+                        letter(super::grid::MAX_COLUMNS - 1),
+                        if *count == 1 { "is" } else { "are" },
+                    ));
+                }
+                Ok(Some((n.clone(), grid)))
+            }
+            Ok(Err(problem)) => {
+                sheet_problems.push(problem);
+                Ok(None)
+            }
+            Err(e) => Err(unreadable(format!("sheet {n}: {e}"))),
         }
     };
-    let topics_range = range_of(&topics_sheet)?;
-    let groups_range = range_of(&groups_sheet)?;
+    let topics_grid = grid_of(&topics_sheet)?;
+    let groups_grid = grid_of(&groups_sheet)?;
+    if !sheet_problems.is_empty() {
+        return Err(XlsxError::Invalid { source_name: source_name.to_string(), problems: sheet_problems });
+    }
 
     let mut problems = Vec::new();
-    let mut warnings = Vec::new();
-    let topics = match &topics_range {
-        Some((name, range)) => read_topics(name, range, &mut problems, &mut warnings),
+    let topics = match &topics_grid {
+        Some((name, grid)) => read_topics(name, grid, &mut problems, &mut warnings),
         None => Items::default(),
     };
-    let groups = match &groups_range {
-        Some((name, range)) => read_groups(name, range, &mut problems, &mut warnings),
+    let groups = match &groups_grid {
+        Some((name, grid)) => read_groups(name, grid, &mut problems, &mut warnings),
         None => Items::default(),
     };
 
@@ -131,9 +149,8 @@ struct Sheet<'a> {
     columns: &'static [Column],
     /// Field -> absolute column index.
     at: BTreeMap<Field, u32>,
-    /// (absolute row index, cells from column `first_col`).
-    rows: Vec<(u32, &'a [Data])>,
-    first_col: u32,
+    /// (row index, the row's non-empty cells as (column index, value), in column order).
+    rows: Vec<(u32, &'a [(u32, Data)])>,
 }
 
 impl<'a> Sheet<'a> {
@@ -141,19 +158,18 @@ impl<'a> Sheet<'a> {
     /// `None` when the sheet is empty or a required column is missing (reported).
     fn read(
         name: &'a str,
-        range: &'a Range<Data>,
+        grid: &'a Grid,
         columns: &'static [Column],
         problems: &mut Vec<Problem>,
         warnings: &mut Vec<String>,
     ) -> Option<Sheet<'a>> {
-        let (first_row, first_col) = range.start()?;
-        let rows: Vec<&[Data]> = range.rows().collect();
-        let header_at = rows.iter().position(|r| r.iter().any(|d| !blank(d)))?;
-        let header_row = first_row + header_at as u32;
+        let header_at = grid.rows.iter().position(|(_, cells)| cells.iter().any(|(_, d)| !blank(d)))?;
+        let (header_row, header_cells) = &grid.rows[header_at];
+        let header_row = *header_row;
         let mut at = BTreeMap::new();
         let before = problems.len();
-        for (j, cell) in rows[header_at].iter().enumerate() {
-            let col = first_col + j as u32;
+        for (col, cell) in header_cells {
+            let col = *col;
             let text = shown(cell);
             if text.is_empty() {
                 continue;
@@ -189,18 +205,15 @@ impl<'a> Sheet<'a> {
         if problems.len() > before {
             return None;
         }
-        let data = rows[header_at + 1..]
+        let data = grid.rows[header_at + 1..]
             .iter()
-            .enumerate()
-            .map(|(k, cells)| (header_row + 1 + k as u32, *cells))
-            .filter(|(_, cells)| {
-                at.values().any(|col| cells.get((col - first_col) as usize).is_some_and(|d| !blank(d)))
-            })
+            .map(|(row, cells)| (*row, cells.as_slice()))
+            .filter(|(_, cells)| cells.iter().any(|(col, d)| !blank(d) && at.values().any(|c| c == col)))
             .collect();
-        Some(Sheet { name, columns, at, rows: data, first_col })
+        Some(Sheet { name, columns, at, rows: data })
     }
 
-    fn cells(&self, row: u32, cells: &'a [Data]) -> Cells<'_, 'a> {
+    fn cells(&self, row: u32, cells: &'a [(u32, Data)]) -> Cells<'_, 'a> {
         Cells { sheet: self, row, cells, problems: Vec::new() }
     }
 
@@ -227,14 +240,16 @@ impl<'a> Sheet<'a> {
 struct Cells<'s, 'a> {
     sheet: &'s Sheet<'a>,
     row: u32,
-    cells: &'a [Data],
+    /// The row's non-empty cells, (column index, value) in column order.
+    cells: &'a [(u32, Data)],
     problems: Vec<Problem>,
 }
 
 impl<'a> Cells<'_, 'a> {
     fn get(&self, field: Field) -> Option<&'a Data> {
-        let col = self.sheet.at.get(&field)?;
-        self.cells.get((col - self.sheet.first_col) as usize).filter(|d| !blank(d))
+        let col = *self.sheet.at.get(&field)?;
+        let at = self.cells.binary_search_by_key(&col, |(c, _)| *c).ok()?;
+        Some(&self.cells[at].1).filter(|d| !blank(d))
     }
 
     fn fail(&mut self, field: Field, problem: CellProblem) {
@@ -507,11 +522,11 @@ struct RowRead<T> {
 
 fn read_topics(
     name: &str,
-    range: &Range<Data>,
+    grid: &Grid,
     problems: &mut Vec<Problem>,
     warnings: &mut Vec<String>,
 ) -> Items<TopicEntry> {
-    let Some(sheet) = Sheet::read(name, range, TOPIC_COLUMNS, problems, warnings) else {
+    let Some(sheet) = Sheet::read(name, grid, TOPIC_COLUMNS, problems, warnings) else {
         return Items::default();
     };
     let mut found = Vec::new();
@@ -742,11 +757,11 @@ fn topic_entries(items: Vec<Vec<TopicRow>>) -> Vec<TopicEntry> {
 
 fn read_groups(
     name: &str,
-    range: &Range<Data>,
+    grid: &Grid,
     problems: &mut Vec<Problem>,
     warnings: &mut Vec<String>,
 ) -> Items<GroupEntry> {
-    let Some(sheet) = Sheet::read(name, range, GROUP_COLUMNS, problems, warnings) else {
+    let Some(sheet) = Sheet::read(name, grid, GROUP_COLUMNS, problems, warnings) else {
         return Items::default();
     };
     let mut found = Vec::new();

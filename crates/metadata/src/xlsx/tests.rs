@@ -507,3 +507,5 @@ fn plain_workbooks_hold_cells_as_given() {
     let t = &ferry(&back.document).topics[0];
     assert_eq!((t.read_queue_nums, t.write_queue_nums, t.order), (3, 3, true));
 }
+
+mod hostile;
