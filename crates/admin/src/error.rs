@@ -29,6 +29,22 @@ pub enum AdminError {
 }
 
 impl AdminError {
+    /// The address of the NameServer or broker that failed, where there is one.
+    pub fn addr(&self) -> Option<&str> {
+        match self {
+            AdminError::Unreachable { addr, .. }
+            | AdminError::Timeout { addr, .. }
+            | AdminError::AuthenticationFailed { addr, .. }
+            | AdminError::Unsupported { addr, .. }
+            | AdminError::Refused { addr, .. }
+            | AdminError::Protocol { addr, .. }
+            | AdminError::UnreadableBody { addr, .. }
+            | AdminError::ConnectionLost { addr, .. } => Some(addr),
+            AdminError::UnknownCluster { namesrv, .. } => Some(namesrv),
+            AdminError::NoNameServer | AdminError::AclFile { .. } => None,
+        }
+    }
+
     /// Whether another NameServer of the list may do better.
     pub fn is_connectivity(&self) -> bool {
         matches!(

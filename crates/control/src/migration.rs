@@ -6,12 +6,12 @@ pub mod engine;
 pub mod evidence;
 pub mod model;
 
-pub use checks::{gates, Evidence};
+pub use checks::{gates, Evidence, RouteHolder, TopicUser, Unheard};
 pub use engine::{
     item_record, AccessPoint, BatchAction, BatchResult, Engine, EngineError, EngineSettings, GroupClients,
     NewMigration, NewTopic, TopicClients, TopicsAdded, TrafficSample,
 };
 pub use model::{
-    Check, CheckReport, ClusterEndpoint, Hold, Migration, MigrationId, MigrationStatus, MigrationTopic,
-    Transition, TransitionKind,
+    Check, CheckReport, ClusterEndpoint, Forgotten, Hold, Migration, MigrationBroker, MigrationId,
+    MigrationStatus, MigrationTopic, Transition, TransitionKind,
 };

@@ -53,49 +53,110 @@ pub struct RouteFetch {
     /// The stage-table epoch the route was built from; 0 for a topic outside the migration.
     pub epoch: u64,
     pub stage: Option<Stage>,
+    /// Time between this client's last two fetches of the topic: how often it re-reads routes
+    /// (30 s by default in the Java and Go clients, `pollNameServerInterval`).
+    #[serde(rename = "everyMs", with = "every_millis")]
+    pub every: Option<Duration>,
 }
 
+mod every_millis {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// Route fetches kept at most (topic x client connection): a stranger opening connections and
+/// asking for made-up topics must not grow Ferry's memory without bound. Beyond it new pairs are
+/// not recorded; the relays still see those clients, and `route-settled` waits for them.
+const MAX_FETCHES: usize = 200_000;
+
 /// Who asked for which topic's route, and what they were given: how the engine knows a stage
-/// change has reached every client (clients re-read routes every 30 s by default).
+/// change has reached every client. A client is known by its open NameServer connection; when
+/// that closes its fetches go (the client left, or asks again on a new connection).
 #[derive(Default)]
 pub struct RouteWatch {
     fetches: RwLock<HashMap<String, HashMap<String, RouteFetch>>>,
 }
 
 impl RouteWatch {
-    fn record(&self, topic: &str, fetch: RouteFetch) {
+    pub(crate) fn record(&self, topic: &str, mut fetch: RouteFetch) {
         let mut all = self.fetches.write().expect("route watch lock");
+        let size: usize = all.values().map(HashMap::len).sum();
+        let known = all.get(topic).and_then(|m| m.get(&fetch.client));
+        if known.is_none() && size >= MAX_FETCHES {
+            tracing::warn!(client = %fetch.client, %topic, "route fetch not recorded: {MAX_FETCHES} kept already");
+            return;
+        }
+        if let Some(previous) = known {
+            fetch.every = fetch.at.duration_since(previous.at).ok().or(previous.every);
+        }
         all.entry(topic.to_string()).or_default().insert(fetch.client.clone(), fetch);
     }
 
-    /// Forgets fetches older than `max_age` (clients that went away, or reconnected on a new port).
-    pub fn prune(&self, max_age: Duration) {
-        let now = SystemTime::now();
+    /// A client's NameServer connection closed: what it was given no longer tells anything.
+    pub(crate) fn closed(&self, client: &str) {
         let mut all = self.fetches.write().expect("route watch lock");
         for fetches in all.values_mut() {
-            fetches.retain(|_, f| now.duration_since(f.at).map(|d| d <= max_age).unwrap_or(true));
+            fetches.remove(client);
         }
         all.retain(|_, fetches| !fetches.is_empty());
+    }
+
+    /// Every open client connection that fetched `topic`, however long ago, latest first.
+    pub fn holders(&self, topic: &str) -> Vec<RouteFetch> {
+        let all = self.fetches.read().expect("route watch lock");
+        let mut holders: Vec<RouteFetch> =
+            all.get(topic).into_iter().flat_map(|m| m.values()).cloned().collect();
+        holders.sort_by_key(|f| std::cmp::Reverse(f.at));
+        holders
     }
 
     /// Clients that fetched `topic` within `active_within`, latest first.
     pub fn recent(&self, topic: &str, active_within: Duration) -> Vec<RouteFetch> {
         let now = SystemTime::now();
-        let all = self.fetches.read().expect("route watch lock");
-        let mut recent: Vec<RouteFetch> = all
-            .get(topic)
-            .into_iter()
-            .flat_map(|m| m.values())
-            .filter(|f| now.duration_since(f.at).map(|d| d <= active_within).unwrap_or(true))
-            .cloned()
-            .collect();
-        recent.sort_by_key(|f| std::cmp::Reverse(f.at));
+        let mut recent = self.holders(topic);
+        recent.retain(|f| now.duration_since(f.at).map(|d| d <= active_within).unwrap_or(true));
         recent
     }
+}
 
-    /// Recent askers still holding a route older than `epoch`.
-    pub fn behind(&self, topic: &str, epoch: u64, active_within: Duration) -> Vec<RouteFetch> {
-        self.recent(topic, active_within).into_iter().filter(|f| f.epoch < epoch).collect()
+#[cfg(test)]
+mod watch_tests {
+    use super::*;
+
+    fn fetch(client: &str, at_secs: u64, epoch: u64) -> RouteFetch {
+        RouteFetch {
+            client: client.into(),
+            at: SystemTime::UNIX_EPOCH + Duration::from_secs(at_secs),
+            epoch,
+            stage: None,
+            every: None,
+        }
+    }
+
+    #[test]
+    fn a_client_is_known_until_its_connection_closes_and_its_cadence_is_learnt() {
+        let w = RouteWatch::default();
+        w.record("orders", fetch("10.0.0.5:5000", 100, 1));
+        w.record("orders", fetch("10.0.0.6:5000", 100, 1));
+        assert_eq!(w.holders("orders")[0].every, None, "one fetch says nothing of the cadence");
+        w.record("orders", fetch("10.0.0.5:5000", 130, 2));
+        let h = w.holders("orders");
+        assert_eq!(
+            (h[0].client.as_str(), h[0].epoch, h[0].every),
+            ("10.0.0.5:5000", 2, Some(Duration::from_secs(30)))
+        );
+        assert_eq!(h.len(), 2, "a fetch long ago is still a holder: it has not asked again");
+        w.closed("10.0.0.6:5000");
+        assert_eq!(w.holders("orders").len(), 1);
+        w.closed("10.0.0.5:5000");
+        assert!(w.holders("orders").is_empty());
+        assert!(w.fetches.read().unwrap().is_empty(), "nothing kept of closed connections");
     }
 }
 
@@ -140,11 +201,13 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Arc<FrontContext>) {
                 };
                 let conn = Connection::from_stream(stream, peer.to_string(), options);
                 let shutdown = ctx.shutdown.clone();
+                let watch = ctx.watch.clone();
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = conn.closed() => {}
                         _ = shutdown.cancelled() => {}
                     }
+                    watch.closed(&peer.to_string());
                     tracing::debug!(client = %peer, "NameServer-front connection closed");
                 });
             }
@@ -259,6 +322,7 @@ async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, requ
             at: SystemTime::now(),
             epoch: versioned.map_or(0, |v| v.epoch),
             stage: versioned.map(|v| v.policy.stage),
+            every: None,
         },
     );
     let standard = request.header.version >= V4_9_4

@@ -1,17 +1,71 @@
 //! The health gates of each step (DESIGN.md, "Health gates"), as pure functions of the evidence
 //! gathered from both clusters and from Ferry's own proxy. Each check says in words what it saw.
+//!
+//! Silence is not zero: a check that needs a side's brokers fails while any broker the migration
+//! expects there is unheard (not registered, unreachable, timed out, refused), naming it, rather
+//! than summing over the brokers that happen to answer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ferry_proxy::Stage;
+use ferry_proxy::{Side, Stage};
 
 use crate::migration::model::Check;
+
+/// A broker (or a side's NameServers) the evidence needed and could not hear from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unheard {
+    pub side: Side,
+    /// How it is named: `source master broker-a (10.0.0.1:10911)`, `target NameServer`.
+    pub what: String,
+    /// Why: `is not registered with the NameServer`, or the error of the call that failed.
+    pub why: String,
+}
+
+impl Unheard {
+    fn say(&self) -> String {
+        format!("{} {}", self.what, self.why)
+    }
+}
+
+/// One client connection's latest fetch of the topic's route through Ferry's NameServer front.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteHolder {
+    /// The client's NameServer connection (`host:port`).
+    pub client: String,
+    /// The stage-table epoch and stage of the route it was given (`None`: the source's own route).
+    pub epoch: u64,
+    pub stage: Option<Stage>,
+    pub fetched_ms: i64,
+    /// How often this client re-reads the route, learnt from its own fetches.
+    pub every_ms: Option<i64>,
+}
+
+/// A client that uses the topic as the relays saw it (subscribed by heartbeat, or sending).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TopicUser {
+    pub client_id: String,
+    /// The host of its relay connection.
+    pub host: String,
+}
+
+/// A strict-order hold as the checks see it: the side held write-only and what still keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldEvidence {
+    pub write_only: Side,
+    /// Queues some group has not read up to the barrier, in words; `Err` when the side that must
+    /// be read could not be heard from (a queue Ferry cannot read blocks the release).
+    pub behind: Result<Vec<String>, String>,
+}
 
 /// What the checks look at, gathered by `evidence::gather`.
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {
     pub topic: String,
     pub groups: Vec<String>,
+    /// Brokers (or NameServers) the migration expects to hear from and did not.
+    pub unheard: Vec<Unheard>,
+    /// Brokers heard from, per side (names), for the words of `clusters-reachable`.
+    pub heard: BTreeMap<Side, BTreeSet<String>>,
     pub on_source: bool,
     pub on_target: bool,
     pub groups_missing_on_target: Vec<String>,
@@ -20,12 +74,13 @@ pub struct Evidence {
     pub target_consumers: BTreeMap<String, BTreeSet<String>>,
     /// Groups with 5.x POP consumers (the broker assigns their queues; routes cannot steer them).
     pub pop_groups: Vec<String>,
-    /// Client ids Ferry's relays have seen (heartbeats).
+    /// Client ids Ferry's relays have seen (heartbeats the broker accepted).
     pub through_ferry: BTreeSet<String>,
-    /// Clients that asked for the topic's route recently, and those of them still holding an
-    /// older stage's route.
-    pub route_askers: usize,
-    pub route_behind: Vec<String>,
+    /// The topic's stage-table epoch, every open client connection that fetched its route, and
+    /// every client the relays saw use it.
+    pub route_epoch: u64,
+    pub route_holders: Vec<RouteHolder>,
+    pub topic_users: Vec<TopicUser>,
     /// Seconds left before Ferry, freshly started, has heard from every client again.
     pub route_warming_up: Option<u64>,
     /// Now, and how long the source must have been quiet before Completed (ms).
@@ -38,6 +93,8 @@ pub struct Evidence {
     pub target_writes: Vec<(String, i32)>,
     /// The topic is migrated in strict order.
     pub strict_order: bool,
+    /// Strict order: the hold the topic is under, if any.
+    pub hold: Option<HoldEvidence>,
     /// Store time (ms) of the newest message of the topic on the source, and when the topic
     /// entered its current stage.
     pub source_last_write_ms: Option<i64>,
@@ -54,13 +111,40 @@ pub struct Evidence {
     pub target_backlog: BTreeMap<String, i64>,
 }
 
+/// Steps that move keys of an ordered topic from one cluster to the other (the set of writable
+/// queues changes from a set on one side to a set including the other).
+pub fn moves_keys(from: Stage, to: Stage) -> bool {
+    matches!(
+        (from, to),
+        (Stage::DualRead, Stage::DualReadWrite)
+            | (Stage::DualReadWrite, Stage::CuttingOver)
+            | (Stage::CuttingOver, Stage::DualReadWrite)
+            | (Stage::DualReadWrite, Stage::DualRead)
+    )
+}
+
+/// `Err(failing check)` while a side `name` needs has an unheard broker: the check cannot be
+/// proved, whatever the brokers that did answer say. `cannot` says what is unproved.
+fn hear(e: &Evidence, name: &str, sides: &[Side], cannot: &str) -> Result<(), Check> {
+    let unheard: Vec<String> =
+        e.unheard.iter().filter(|u| sides.contains(&u.side)).map(Unheard::say).collect();
+    if unheard.is_empty() {
+        Ok(())
+    } else {
+        Err(Check::fail(name, format!("{}: {cannot}", unheard.join("; "))))
+    }
+}
+
+const BOTH: [Side; 2] = [Side::Source, Side::Target];
+
 /// The checks guarding `from -> to` (one step, either way).
 pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
     let forward = to > from;
-    match (forward, to) {
+    let checks = match (forward, to) {
         (true, Stage::DualRead) => vec![
-            topic_exists("topic-on-source", "source", e.on_source, &e.topic),
-            topic_exists("topic-on-target", "target", e.on_target, &e.topic),
+            clusters_reachable(e),
+            topic_exists("topic-on-source", Side::Source, e.on_source, e),
+            topic_exists("topic-on-target", Side::Target, e.on_target, e),
             groups_on_target(e),
             clients_through_ferry(e),
             no_direct_consumers_on_target(e),
@@ -70,11 +154,12 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
         .chain(e.strict_order.then(|| ordered_queue_counts(e)))
         .collect(),
         (true, Stage::DualReadWrite) => {
-            vec![route_settled(e), consumers_on_target(e), offsets_on_target(e)]
+            vec![clusters_reachable(e), route_settled(e), consumers_on_target(e), offsets_on_target(e)]
         }
-        (true, Stage::CuttingOver) => vec![route_settled(e), consumers_on_target(e)],
+        (true, Stage::CuttingOver) => vec![clusters_reachable(e), route_settled(e), consumers_on_target(e)],
         (true, Stage::Completed) => {
             vec![
+                clusters_reachable(e),
                 route_settled(e),
                 source_writes_stopped(e),
                 source_backlog_zero(e),
@@ -83,11 +168,61 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
         }
         // Rolling DualRead back hides the target's queues: nothing may be left there unread.
         (false, Stage::Initial) => vec![target_backlog_zero(e)],
+        // Other steps back are free: an operator rolling back during a fault must not be stopped.
         _ => Vec::new(),
-    }
+    };
+    checks.into_iter().chain(moves_keys(from, to).then(|| order_hold(e)).flatten()).collect()
 }
 
-fn topic_exists(name: &str, side: &str, exists: bool, topic: &str) -> Check {
+/// Every broker the migration expects, on both sides, answered.
+fn clusters_reachable(e: &Evidence) -> Check {
+    const NAME: &str = "clusters-reachable";
+    if let Err(c) = hear(e, NAME, &BOTH, "checks that need it cannot be proved") {
+        return c;
+    }
+    let names = |side: Side| {
+        e.heard.get(&side).map(|b| b.iter().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_default()
+    };
+    Check::pass(
+        NAME,
+        format!(
+            "heard from every expected broker: source [{}], target [{}]",
+            names(Side::Source),
+            names(Side::Target)
+        ),
+    )
+}
+
+/// Strict order: a step that moves keys again waits until the hold of the last one is released
+/// (every group read the old side up to the barrier).
+fn order_hold(e: &Evidence) -> Option<Check> {
+    const NAME: &str = "order-hold";
+    let hold = e.hold.as_ref()?;
+    Some(match &hold.behind {
+        Ok(behind) if behind.is_empty() => Check::pass(NAME, "older messages all consumed"),
+        Ok(behind) => Check::fail(
+            NAME,
+            format!(
+                "the {} is held write-only until older messages on the other side are consumed: {}",
+                hold.write_only,
+                behind.join("; ")
+            ),
+        ),
+        Err(why) => Check::fail(
+            NAME,
+            format!(
+                "the {} is held write-only and the other side cannot be read to release it: {why}",
+                hold.write_only
+            ),
+        ),
+    })
+}
+
+fn topic_exists(name: &str, side: Side, exists: bool, e: &Evidence) -> Check {
+    let topic = &e.topic;
+    if let Err(c) = hear(e, name, &[side], "the topic's queues there cannot all be seen") {
+        return c;
+    }
     if exists {
         Check::pass(name, format!("topic {topic} exists on the {side}"))
     } else {
@@ -102,6 +237,9 @@ fn topic_exists(name: &str, side: &str, exists: bool, topic: &str) -> Check {
 /// which is what a strict-order hold covers.
 fn ordered_queue_counts(e: &Evidence) -> Check {
     const NAME: &str = "ordered-queue-counts";
+    if let Err(c) = hear(e, NAME, &BOTH, "the topic's write queues cannot all be counted") {
+        return c;
+    }
     let total = |w: &[(String, i32)]| w.iter().map(|(_, n)| i64::from(*n)).sum::<i64>();
     let (source, target) = (total(&e.source_writes), total(&e.target_writes));
     if source != target {
@@ -134,6 +272,9 @@ fn ordered_queue_counts(e: &Evidence) -> Check {
 
 fn groups_on_target(e: &Evidence) -> Check {
     const NAME: &str = "groups-on-target";
+    if let Err(c) = hear(e, NAME, &[Side::Target], "whether every group exists there cannot be told") {
+        return c;
+    }
     if e.groups_missing_on_target.is_empty() {
         Check::pass(NAME, format!("all {} group(s) exist on the target", e.groups.len()))
     } else {
@@ -153,6 +294,9 @@ fn direct(consumers: &BTreeMap<String, BTreeSet<String>>, through_ferry: &BTreeS
 
 fn clients_through_ferry(e: &Evidence) -> Check {
     const NAME: &str = "clients-through-ferry";
+    if let Err(c) = hear(e, NAME, &[Side::Source], "the consumers connected there cannot all be listed") {
+        return c;
+    }
     let direct = direct(&e.source_consumers, &e.through_ferry);
     let online: usize = e.source_consumers.values().map(BTreeSet::len).sum();
     if direct.is_empty() {
@@ -172,6 +316,9 @@ fn clients_through_ferry(e: &Evidence) -> Check {
 
 fn no_direct_consumers_on_target(e: &Evidence) -> Check {
     const NAME: &str = "no-direct-consumers-on-target";
+    if let Err(c) = hear(e, NAME, &[Side::Target], "the consumers connected there cannot all be listed") {
+        return c;
+    }
     let direct = direct(&e.target_consumers, &e.through_ferry);
     if direct.is_empty() {
         Check::pass(NAME, "no consumer of these groups reaches the target directly")
@@ -182,6 +329,9 @@ fn no_direct_consumers_on_target(e: &Evidence) -> Check {
 
 fn no_pop_consumers(e: &Evidence) -> Check {
     const NAME: &str = "no-pop-consumers";
+    if let Err(c) = hear(e, NAME, &BOTH, "how every consumer consumes cannot be told") {
+        return c;
+    }
     if e.pop_groups.is_empty() {
         Check::pass(NAME, "no group consumes with 5.x POP")
     } else {
@@ -196,7 +346,28 @@ fn no_pop_consumers(e: &Evidence) -> Check {
     }
 }
 
-fn route_settled(e: &Evidence) -> Check {
+/// The host of a `host:port` address.
+fn host(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or(addr, |(h, _)| h)
+}
+
+/// "asks every ~30 s, next expected in 12 s" from what a client's own fetches taught.
+fn cadence(h: &RouteHolder, now_ms: i64) -> String {
+    match h.every_ms {
+        Some(every) => {
+            let due = (h.fetched_ms + every - now_ms) / 1000;
+            let next =
+                if due > 0 { format!("next expected in {due} s") } else { format!("overdue by {} s", -due) };
+            format!("asks every ~{} s, {next}", (every + 500) / 1000)
+        }
+        None => format!("asked once, {} s ago", (now_ms - h.fetched_ms).max(0) / 1000),
+    }
+}
+
+/// Settled means every client of the topic has the current route: every open connection that
+/// ever fetched it (not only those that asked recently: a short window would let "nobody asked"
+/// pass), and every client the relays saw use it, which must have asked from its host.
+pub fn route_settled(e: &Evidence) -> Check {
     const NAME: &str = "route-settled";
     if let Some(secs) = e.route_warming_up {
         return Check::fail(
@@ -206,23 +377,46 @@ fn route_settled(e: &Evidence) -> Check {
             ),
         );
     }
-    if e.route_behind.is_empty() {
-        Check::pass(NAME, format!("all {} recent client(s) have the current route", e.route_askers))
+    let mut waiting: Vec<String> = e
+        .route_holders
+        .iter()
+        .filter(|h| h.epoch < e.route_epoch)
+        .map(|h| {
+            let has = h.stage.map_or("the source's route".to_string(), |s| format!("the {s} route"));
+            format!("{} has {has} ({})", h.client, cadence(h, e.now_ms))
+        })
+        .collect();
+    let current_hosts: BTreeSet<&str> =
+        e.route_holders.iter().filter(|h| h.epoch >= e.route_epoch).map(|h| host(&h.client)).collect();
+    waiting.extend(e.topic_users.iter().filter(|u| !current_hosts.contains(u.host.as_str())).map(|u| {
+        format!(
+            "{} uses the topic through the relays but has not asked Ferry for its route since it changed",
+            u.client_id
+        )
+    }));
+    let current = e.route_holders.iter().filter(|h| h.epoch >= e.route_epoch).count();
+    if waiting.is_empty() {
+        Check::pass(
+            NAME,
+            format!(
+                "all {current} client connection(s) that asked for the route have the current one; {} client(s) \
+                 seen using the topic",
+                e.topic_users.len()
+            ),
+        )
     } else {
         Check::fail(
             NAME,
-            format!(
-                "{} of {} client(s) still hold the previous route: {} (clients re-read routes every 30 s)",
-                e.route_behind.len(),
-                e.route_askers,
-                e.route_behind.join(", ")
-            ),
+            format!("{} client(s) may still hold an older route: {}", waiting.len(), waiting.join("; ")),
         )
     }
 }
 
 fn consumers_on_target(e: &Evidence) -> Check {
     const NAME: &str = "consumers-on-target";
+    if let Err(c) = hear(e, NAME, &BOTH, "the consumers of both sides cannot all be listed") {
+        return c;
+    }
     let mut missing = Vec::new();
     for (group, ids) in &e.source_consumers {
         let on_target = e.target_consumers.get(group);
@@ -255,6 +449,9 @@ fn consumers_on_target(e: &Evidence) -> Check {
 
 fn offsets_on_target(e: &Evidence) -> Check {
     const NAME: &str = "offsets-on-target";
+    if let Err(c) = hear(e, NAME, &[Side::Target], "the offsets committed there cannot all be read") {
+        return c;
+    }
     // A group that has never taken a target queue would start there from the last offset and
     // skip what producers write first.
     let mut missing = Vec::new();
@@ -287,6 +484,9 @@ fn offsets_on_target(e: &Evidence) -> Check {
 /// client Ferry has not heard from), which would keep writing after Completed.
 fn source_writes_stopped(e: &Evidence) -> Check {
     const NAME: &str = "source-writes-stopped";
+    if let Err(c) = hear(e, NAME, &[Side::Source], "its newest writes cannot be read") {
+        return c;
+    }
     match e.source_last_write_ms {
         Some(last) if last > e.stage_since_ms && e.now_ms - last < e.quiet_ms => Check::fail(
             NAME,
@@ -304,6 +504,9 @@ fn source_writes_stopped(e: &Evidence) -> Check {
 /// A delayed message comes due on the broker that holds it: after Completed nobody reads it there.
 fn source_scheduled_empty(e: &Evidence) -> Check {
     const NAME: &str = "source-scheduled-empty";
+    if let Err(c) = hear(e, NAME, &[Side::Source], "its delayed messages cannot be counted") {
+        return c;
+    }
     let mut waiting = Vec::new();
     if let Some(n) = e.source_timer_pending.filter(|n| *n > 0) {
         waiting.push(format!("{n} timer message(s) of {} not yet due", e.topic));
@@ -324,6 +527,9 @@ fn source_scheduled_empty(e: &Evidence) -> Check {
 
 fn source_backlog_zero(e: &Evidence) -> Check {
     const NAME: &str = "source-backlog-zero";
+    if let Err(c) = hear(e, NAME, &[Side::Source], "its backlog cannot be proved zero") {
+        return c;
+    }
     let owed: Vec<String> = e
         .source_backlog
         .iter()
@@ -339,6 +545,9 @@ fn source_backlog_zero(e: &Evidence) -> Check {
 
 fn target_backlog_zero(e: &Evidence) -> Check {
     const NAME: &str = "target-backlog-zero";
+    if let Err(c) = hear(e, NAME, &[Side::Target], "its backlog cannot be proved zero") {
+        return c;
+    }
     let owed: Vec<String> =
         e.target_backlog.iter().filter(|(_, n)| **n > 0).map(|(g, n)| format!("{g}: {n}")).collect();
     if owed.is_empty() {
@@ -351,6 +560,10 @@ fn target_backlog_zero(e: &Evidence) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn holder(client: &str, epoch: u64) -> RouteHolder {
+        RouteHolder { client: client.into(), epoch, fetched_ms: 1_000_000, ..Default::default() }
+    }
 
     fn ids(v: &[&str]) -> BTreeSet<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -365,7 +578,8 @@ mod tests {
             source_consumers: [("billing".to_string(), ids(&["c1", "c2"]))].into(),
             target_consumers: BTreeMap::new(),
             through_ferry: ids(&["c1", "c2"]),
-            route_askers: 3,
+            route_epoch: 2,
+            route_holders: vec![holder("10.0.0.5:5000", 2)],
             target_queues: ids(&["t:0", "t:1"]),
             ..Default::default()
         }
@@ -421,15 +635,15 @@ mod tests {
         let mut e = evidence();
         e.target_consumers = [("billing".to_string(), ids(&["c1"]))].into();
         e.target_committed = [("billing".to_string(), ids(&["t:0"]))].into();
-        e.route_behind = vec!["127.0.0.1:5000".into()];
+        e.route_holders.push(holder("127.0.0.1:5000", 1));
         let checks = gates(Stage::DualRead, Stage::DualReadWrite, &e);
         assert_eq!(failing(&checks), ["route-settled", "consumers-on-target", "offsets-on-target"]);
-        assert!(checks[1].detail.contains("billing: c2"), "{}", checks[1].detail);
-        assert!(checks[2].detail.contains("billing on t:1"), "{}", checks[2].detail);
+        assert!(checks[2].detail.contains("billing: c2"), "{}", checks[2].detail);
+        assert!(checks[3].detail.contains("billing on t:1"), "{}", checks[3].detail);
 
         e.target_consumers = [("billing".to_string(), ids(&["c1", "c2"]))].into();
         e.target_committed = [("billing".to_string(), ids(&["t:0", "t:1"]))].into();
-        e.route_behind.clear();
+        e.route_holders.pop();
         assert!(failing(&gates(Stage::DualRead, Stage::DualReadWrite, &e)).is_empty());
     }
 
@@ -439,7 +653,7 @@ mod tests {
         e.source_backlog = [("billing".to_string(), (0, 2))].into();
         let checks = gates(Stage::CuttingOver, Stage::Completed, &e);
         assert_eq!(failing(&checks), ["source-backlog-zero"]);
-        assert!(checks[2].detail.contains("2 on its retry topic"));
+        assert!(checks[3].detail.contains("2 on its retry topic"));
         e.source_backlog = [("billing".to_string(), (0, 0))].into();
         assert!(failing(&gates(Stage::CuttingOver, Stage::Completed, &e)).is_empty());
     }
@@ -457,7 +671,7 @@ mod tests {
         e.source_last_write_ms = Some(1_028_000);
         let checks = gates(Stage::CuttingOver, Stage::Completed, &e);
         assert_eq!(failing(&checks), ["source-writes-stopped"]);
-        assert!(checks[1].detail.contains("2.0 s ago"), "{}", checks[1].detail);
+        assert!(checks[2].detail.contains("2.0 s ago"), "{}", checks[2].detail);
     }
 
     #[test]
@@ -467,7 +681,7 @@ mod tests {
         e.source_timer_pending = Some(2);
         let checks = gates(Stage::CuttingOver, Stage::Completed, &e);
         assert_eq!(failing(&checks), ["source-scheduled-empty"]);
-        let detail = &checks[3].detail;
+        let detail = &checks[4].detail;
         assert!(
             detail.contains("2 timer message(s) of orders") && detail.contains("3 delay-level"),
             "{detail}"
@@ -479,8 +693,8 @@ mod tests {
         let mut e = evidence();
         e.route_warming_up = Some(42);
         let checks = gates(Stage::DualRead, Stage::DualReadWrite, &e);
-        assert!(checks[0].detail.contains("waiting 42 s"), "{}", checks[0].detail);
-        assert!(!checks[0].passed);
+        assert!(checks[1].detail.contains("waiting 42 s"), "{}", checks[1].detail);
+        assert!(!checks[1].passed);
     }
 
     #[test]
@@ -489,5 +703,135 @@ mod tests {
         e.target_backlog = [("billing".to_string(), 5)].into();
         assert_eq!(failing(&gates(Stage::DualRead, Stage::Initial, &e)), ["target-backlog-zero"]);
         assert!(gates(Stage::CuttingOver, Stage::DualReadWrite, &e).is_empty(), "other rollbacks are free");
+    }
+
+    fn down(side: Side, broker: &str) -> Unheard {
+        Unheard {
+            side,
+            what: format!("{side} master {broker} (10.0.0.1:10911)"),
+            why: "is not registered with the NameServer".into(),
+        }
+    }
+
+    /// Every gate, with a source master and then a target master unheard: which checks fail.
+    /// What is not heard never counts as empty.
+    #[test]
+    fn a_broker_not_heard_from_fails_every_check_that_needs_its_side_naming_it() {
+        let steps = [
+            (Stage::Initial, Stage::DualRead),
+            (Stage::DualRead, Stage::DualReadWrite),
+            (Stage::DualReadWrite, Stage::CuttingOver),
+            (Stage::CuttingOver, Stage::Completed),
+            (Stage::DualRead, Stage::Initial),
+        ];
+        #[rustfmt::skip]
+        let table: [(Side, [&[&str]; 5]); 2] = [
+            (Side::Source, [
+                &["clusters-reachable", "topic-on-source", "clients-through-ferry", "no-pop-consumers"],
+                &["clusters-reachable", "consumers-on-target"],
+                &["clusters-reachable", "consumers-on-target"],
+                &["clusters-reachable", "source-writes-stopped", "source-backlog-zero", "source-scheduled-empty"],
+                &[],
+            ]),
+            (Side::Target, [
+                &["clusters-reachable", "topic-on-target", "groups-on-target", "no-direct-consumers-on-target", "no-pop-consumers"],
+                &["clusters-reachable", "consumers-on-target", "offsets-on-target"],
+                &["clusters-reachable", "consumers-on-target"],
+                &["clusters-reachable"],
+                &["target-backlog-zero"],
+            ]),
+        ];
+        for (side, expected) in table {
+            let mut e = evidence();
+            e.target_consumers = e.source_consumers.clone();
+            e.target_committed = [("billing".to_string(), ids(&["t:0", "t:1"]))].into();
+            for (from, to) in steps {
+                assert!(failing(&gates(from, to, &e)).is_empty(), "{from} -> {to} passes with all heard");
+            }
+            e.unheard = vec![down(side, "broker-a")];
+            for ((from, to), want) in steps.into_iter().zip(expected) {
+                let checks = gates(from, to, &e);
+                assert_eq!(failing(&checks), want, "{side} master down, {from} -> {to}");
+                for c in checks.iter().filter(|c| !c.passed) {
+                    assert!(
+                        c.detail
+                            .contains(&format!("{side} master broker-a (10.0.0.1:10911) is not registered")),
+                        "{}",
+                        c.detail
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_headline_case_a_source_master_down_at_cutting_over_is_refused_by_name() {
+        let mut e = evidence();
+        e.unheard = vec![down(Side::Source, "broker-a")];
+        // What the reachable master says (nothing owed) proves nothing about broker-a.
+        e.source_backlog = [("billing".to_string(), (0, 0))].into();
+        let checks = gates(Stage::CuttingOver, Stage::Completed, &e);
+        let backlog = checks.iter().find(|c| c.name == "source-backlog-zero").unwrap();
+        assert!(!backlog.passed);
+        assert_eq!(
+            backlog.detail,
+            "source master broker-a (10.0.0.1:10911) is not registered with the NameServer: its backlog cannot \
+             be proved zero"
+        );
+    }
+
+    #[test]
+    fn settled_means_every_client_of_the_topic_has_the_current_route_however_long_ago_it_asked() {
+        let mut e = evidence();
+        e.now_ms = 1_012_000;
+        // Asked long ago (no window): still holds the old route, with its cadence learnt.
+        e.route_holders.push(RouteHolder {
+            client: "10.0.0.7:6000".into(),
+            epoch: 1,
+            stage: Some(Stage::DualRead),
+            fetched_ms: 1_000_000,
+            every_ms: Some(30_000),
+        });
+        let c = route_settled(&e);
+        assert!(!c.passed);
+        assert!(
+            c.detail
+                .contains("10.0.0.7:6000 has the DualRead route (asks every ~30 s, next expected in 18 s)"),
+            "{}",
+            c.detail
+        );
+        e.route_holders.pop();
+        // A client the relays saw use the topic, from a host that has not asked since the change.
+        e.topic_users = vec![TopicUser { client_id: "10.0.0.9@1".into(), host: "10.0.0.9".into() }];
+        let c = route_settled(&e);
+        assert!(!c.passed && c.detail.contains("10.0.0.9@1 uses the topic"), "{}", c.detail);
+        e.route_holders.push(holder("10.0.0.9:7000", 2));
+        assert!(route_settled(&e).passed, "{}", route_settled(&e).detail);
+    }
+
+    #[test]
+    fn a_strict_order_hold_that_cannot_read_a_queue_is_not_released() {
+        let mut e = evidence();
+        e.target_consumers = e.source_consumers.clone();
+        e.hold = Some(HoldEvidence {
+            write_only: Side::Target,
+            behind: Err(
+                "source master broker-a (10.0.0.1:10911) is not registered with the NameServer".into()
+            ),
+        });
+        let checks = gates(Stage::DualReadWrite, Stage::CuttingOver, &e);
+        let hold = checks.iter().find(|c| c.name == "order-hold").unwrap();
+        assert!(!hold.passed && hold.detail.contains("broker-a"), "{}", hold.detail);
+        e.hold = Some(HoldEvidence {
+            write_only: Side::Target,
+            behind: Ok(vec!["billing at 3 of 9 on a:0".into()]),
+        });
+        assert_eq!(failing(&gates(Stage::DualReadWrite, Stage::CuttingOver, &e)), ["order-hold"]);
+        e.hold = Some(HoldEvidence { write_only: Side::Target, behind: Ok(vec![]) });
+        assert!(failing(&gates(Stage::DualReadWrite, Stage::CuttingOver, &e)).is_empty());
+        assert!(
+            gates(Stage::CuttingOver, Stage::Completed, &e).iter().all(|c| c.name != "order-hold"),
+            "only steps that move keys wait for a hold"
+        );
     }
 }

@@ -14,19 +14,23 @@ use ferry_proxy::{ClientRecord, Proxy, Side, Stage, TopicCounts, TopicPolicy, Up
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::migration::checks::gates;
+use crate::migration::checks::{self, gates, moves_keys, Evidence};
 use crate::migration::evidence::{self, Clusters};
 use crate::migration::model::{
-    Check, CheckReport, ClusterEndpoint, Hold, Migration, MigrationId, MigrationStatus, MigrationTopic,
-    Transition, TransitionKind,
+    Check, CheckReport, ClusterEndpoint, Forgotten, Hold, Migration, MigrationBroker, MigrationId,
+    MigrationStatus, MigrationTopic, Transition, TransitionKind,
 };
 use crate::store::Store;
 use crate::task::{ItemRecord, NewImportTask, TaskId, Timestamp};
 
+/// How often the Java and Go clients re-read routes by default (`pollNameServerInterval`).
+const CLIENT_ROUTE_REFRESH: Duration = Duration::from_secs(30);
+
 #[derive(Clone, Debug)]
 pub struct EngineSettings {
-    /// Clients that fetched a route within this window must have the current one before a step
-    /// counts as settled (the Java client re-reads routes every 30 s).
+    /// How long a freshly started Ferry waits before counting a route settled (clients have not
+    /// all asked again yet), and a third of it (at most 10 s) how long the source must be quiet
+    /// before Completed. At least the clients' own refresh period (30 s by default).
     pub route_window: Duration,
     /// Periodic checks, strict-order drain detection and traffic samples.
     pub tick: Duration,
@@ -217,6 +221,17 @@ impl Engine {
         proxy: Arc<Proxy>,
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, EngineError> {
+        // The window no longer decides who route-settled waits for (every client of the topic);
+        // it is how long a freshly started Ferry waits for clients to ask again. Shorter than the
+        // clients' own refresh, that wait ends before they all have (docs/seamless.md).
+        if settings.route_window < CLIENT_ROUTE_REFRESH {
+            tracing::warn!(
+                window_secs = settings.route_window.as_secs(),
+                "route window shorter than the 30 s Java and Go clients take to re-read routes: after a restart, \
+                 Ferry may count routes settled before every client asked again, unless clients poll faster \
+                 (pollNameServerInterval)"
+            );
+        }
         let engine = Arc::new(Engine {
             store,
             proxy,
@@ -307,6 +322,8 @@ impl Engine {
             return Err(EngineError::BrokerNameCollision { broker: b.name.clone() });
         }
         let m = self.store.create_migration(new.name.trim(), &new.source, &new.target).await?;
+        self.store.note_brokers(m.id, Side::Source, &evidence::registered_masters(&source)).await?;
+        self.store.note_brokers(m.id, Side::Target, &evidence::registered_masters(&target)).await?;
         self.front(&m)?;
         tracing::info!(migration = %m.id, name = %m.name, "migration created");
         Ok(m)
@@ -496,33 +513,17 @@ impl Engine {
         let checks = if toward == t.stage {
             Vec::new()
         } else {
-            let mut checks = match evidence::gather(
+            let expected = self.store.migration_brokers(m.id).await?;
+            let e = evidence::gather(
                 &clusters,
                 &self.proxy,
                 t,
+                &expected,
                 self.settings.route_window,
                 self.warming_up(),
             )
-            .await
-            {
-                Ok(e) => gates(t.stage, toward, &e),
-                Err(e) => vec![Check::fail("clusters-reachable", e.to_string())],
-            };
-            if let (true, Some(hold)) = (moves_keys(t.stage, toward), &t.hold) {
-                checks.push(match hold_behind(&clusters, t, hold).await {
-                    Ok(behind) if behind.is_empty() => Check::pass(ORDER_HOLD, "older messages all consumed"),
-                    Ok(behind) => Check::fail(
-                        ORDER_HOLD,
-                        format!(
-                            "the {} is held write-only until older messages on the other side are consumed: {}",
-                            hold.write_only,
-                            behind.join("; ")
-                        ),
-                    ),
-                    Err(e) => Check::fail(ORDER_HOLD, e.to_string()),
-                });
-            }
-            checks
+            .await;
+            gates(t.stage, toward, &e)
         };
         Ok(CheckReport { from: t.stage, toward, at: Utc::now(), checks })
     }
@@ -828,13 +829,13 @@ impl Engine {
     pub async fn tick(&self) -> Result<(), EngineError> {
         self.store.save_relay_assignments(&self.proxy.relay_assignments()).await?;
         self.proxy.registry.expire(Duration::from_secs(180));
-        self.proxy.routes.prune(self.settings.route_window * 4);
         self.settled_once
             .lock()
             .expect("settled lock")
             .retain(|(_, topic, epoch)| self.proxy.stages.get(topic).is_some_and(|v| v.epoch == *epoch));
         self.sample_traffic();
         for m in self.store.migrations().await?.into_iter().filter(|m| m.status == MigrationStatus::Active) {
+            self.note_brokers(&m).await?;
             for t in self.store.migration_topics(m.id).await? {
                 // While clients take a new route, have consumers rebalance on it at once.
                 if self
@@ -862,18 +863,22 @@ impl Engine {
     }
 
     /// Strict order: once every group has read the old side up to the barrier, the held side is
-    /// read again.
+    /// read again. The barrier covers every queue of the topic on that side; while any broker
+    /// there is unheard, no barrier is taken and no hold is released.
     async fn release_if_read(&self, m: &Migration, t: MigrationTopic) -> Result<(), EngineError> {
         let _step = self.steps.lock().await;
         // Re-read under the lock: a step may have changed it since.
         let mut t = self.topic(m.id, &t.topic).await?;
         let Some(mut hold) = t.hold.clone() else { return Ok(()) };
         let clusters = self.clusters(m)?;
+        let expected = self.store.migration_brokers(m.id).await?;
         if hold.barrier.is_none() {
             // The barrier counts once no client can still write the old side.
-            let epoch = self.proxy.stages.get(&t.topic).map_or(0, |v| v.epoch);
-            let settled = self.warming_up().is_none()
-                && self.proxy.routes.behind(&t.topic, epoch, self.settings.route_window).is_empty();
+            let mut e = Evidence { route_warming_up: self.warming_up(), ..Evidence::default() };
+            e.now_ms = Utc::now().timestamp_millis();
+            (e.route_epoch, e.route_holders, e.topic_users) = evidence::route_view(&self.proxy, &t.topic);
+            let settled = checks::route_settled(&e).passed;
+            let epoch = e.route_epoch;
             // Settled on two ticks in a row: a send that picked its queue just before the client's
             // route changed has landed by then.
             let first_sight =
@@ -884,19 +889,19 @@ impl Engine {
                 }
                 return Ok(());
             }
-            match take_barrier(&clusters, &t.topic, &hold).await {
+            match evidence::take_barrier(&clusters, &t.topic, &hold, &expected).await {
                 Ok(b) => {
                     hold.barrier = Some(b);
                     t.hold = Some(hold.clone());
                     self.store.update_migration_topic(m.id, &t).await?;
                 }
-                Err(e) => {
-                    tracing::debug!(topic = %t.topic, error = %e, "barrier not taken");
+                Err(why) => {
+                    tracing::info!(topic = %t.topic, %why, "strict-order barrier not taken yet");
                     return Ok(());
                 }
             }
         }
-        match hold_behind(&clusters, &t, &hold).await {
+        match evidence::hold_behind(&clusters, &t, &hold, &expected).await {
             Ok(behind) if behind.is_empty() => {
                 t.hold = None;
                 t.updated_at = Utc::now();
@@ -917,9 +922,83 @@ impl Engine {
                 self.sync_routes(m.id).await?;
             }
             Ok(_) => {}
-            Err(e) => tracing::debug!(topic = %t.topic, error = %e, "hold check failed"),
+            Err(why) => {
+                tracing::info!(topic = %t.topic, %why, "strict-order hold kept: a queue cannot be read")
+            }
         }
         Ok(())
+    }
+
+    /// Adds the brokers registered now on both sides to those the migration expects (a broker
+    /// that disappeared stays expected). A side that cannot be read is left for the next round.
+    async fn note_brokers(&self, m: &Migration) -> Result<(), EngineError> {
+        let clusters = self.clusters(m)?;
+        for side in [Side::Source, Side::Target] {
+            match clusters.layout(side).await {
+                Ok(layout) => {
+                    self.store.note_brokers(m.id, side, &evidence::registered_masters(&layout)).await?
+                }
+                Err(e) => tracing::debug!(migration = %m.id, %side, error = %e, "layout not read"),
+            }
+        }
+        Ok(())
+    }
+
+    /// The brokers a migration expects to hear from, forgotten ones included.
+    pub async fn brokers(&self, id: MigrationId) -> Result<Vec<MigrationBroker>, EngineError> {
+        self.migration(id).await?;
+        Ok(self.store.migration_brokers(id).await?)
+    }
+
+    /// An operator's decision that a broker is gone for good (decommissioned, merged): checks stop
+    /// waiting to hear from it. Needs a reason; kept in the history. A forgotten broker that
+    /// registers again is expected again.
+    pub async fn forget_broker(
+        &self,
+        id: MigrationId,
+        side: Side,
+        name: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<MigrationBroker, EngineError> {
+        let _step = self.steps.lock().await;
+        self.active(id).await?;
+        if reason.trim().is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "forgetting {side} broker {name} needs a reason (it is kept in the history)"
+            )));
+        }
+        let forgotten =
+            Forgotten { at: Utc::now(), actor: actor.to_string(), reason: reason.trim().to_string() };
+        if !self.store.forget_broker(id, side, name, &forgotten).await? {
+            let known = self.store.migration_brokers(id).await?;
+            let names: Vec<String> =
+                known.iter().filter(|b| b.side == side).map(|b| b.name.clone()).collect();
+            return Err(EngineError::Invalid(format!(
+                "migration {id} expects no {side} broker {name}; it expects: {}",
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            )));
+        }
+        let broker = self
+            .store
+            .migration_brokers(id)
+            .await?
+            .into_iter()
+            .find(|b| b.side == side && b.name == name)
+            .ok_or_else(|| EngineError::Invalid(format!("{side} broker {name} vanished from the store")))?;
+        self.record(
+            id,
+            "",
+            TransitionKind::BrokerForgotten,
+            None,
+            None,
+            actor,
+            Some(format!("{} forgotten: {}", broker.label(), forgotten.reason)),
+            Vec::new(),
+        )
+        .await?;
+        tracing::info!(migration = %id, %side, broker = %name, %actor, reason = %forgotten.reason, "broker forgotten");
+        Ok(broker)
     }
 
     fn sample_traffic(&self) {
@@ -943,20 +1022,6 @@ impl Engine {
     }
 }
 
-const ORDER_HOLD: &str = "order-hold";
-
-/// Steps that move keys of an ordered topic from one cluster to the other (the set of writable
-/// queues changes from a set on one side to a set including the other).
-fn moves_keys(from: Stage, to: Stage) -> bool {
-    matches!(
-        (from, to),
-        (Stage::DualRead, Stage::DualReadWrite)
-            | (Stage::DualReadWrite, Stage::CuttingOver)
-            | (Stage::CuttingOver, Stage::DualReadWrite)
-            | (Stage::DualReadWrite, Stage::DualRead)
-    )
-}
-
 /// The hold a strict-order topic takes after `from -> to`: the side keys moved to is held. Its
 /// barrier is taken later, once every client has the new route (until then producers may still
 /// write the old side).
@@ -966,61 +1031,6 @@ fn hold_after(from: Stage, to: Stage) -> Option<Hold> {
         barrier: None,
         since: Utc::now(),
     })
-}
-
-/// The max offsets of the topic's queues on the side a hold waits for.
-async fn take_barrier(
-    clusters: &Clusters,
-    topic: &str,
-    hold: &Hold,
-) -> Result<BTreeMap<String, i64>, AdminError> {
-    let (admin, layout) = match hold.write_only {
-        Side::Target => (&clusters.source, clusters.source_layout().await?),
-        Side::Source => (&clusters.target, clusters.target_layout().await?),
-    };
-    let mut barrier = BTreeMap::new();
-    for (broker, master) in layout.masters() {
-        let stats = admin.topic_stats(master, topic).await?;
-        for (q, o) in &stats.offset_table {
-            barrier.insert(format!("{broker}:{}", q.queue_id), o.max_offset);
-        }
-    }
-    Ok(barrier)
-}
-
-/// Queues of the side a hold waits for that some group has not read up to the barrier, in words.
-async fn hold_behind(
-    clusters: &Clusters,
-    t: &MigrationTopic,
-    hold: &Hold,
-) -> Result<Vec<String>, AdminError> {
-    let (admin, layout) = match hold.write_only {
-        Side::Target => (&clusters.source, clusters.source_layout().await?),
-        Side::Source => (&clusters.target, clusters.target_layout().await?),
-    };
-    let mut committed: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for (broker, master) in layout.masters() {
-        for (key, queues) in admin.committed_offsets(master).await? {
-            if let Some(group) = key.strip_prefix(t.topic.as_str()).and_then(|r| r.strip_prefix('@')) {
-                for (q, offset) in queues {
-                    committed.insert((group.to_string(), format!("{broker}:{q}")), offset);
-                }
-            }
-        }
-    }
-    let Some(barrier) = &hold.barrier else {
-        return Ok(vec!["waiting for every client to take the new route".into()]);
-    };
-    let mut behind = Vec::new();
-    for group in &t.groups {
-        for (queue, max) in barrier.iter().filter(|(_, max)| **max > 0) {
-            let at = committed.get(&(group.clone(), queue.clone())).copied().unwrap_or(0);
-            if at < *max {
-                behind.push(format!("{group} at {at} of {max} on {queue}"));
-            }
-        }
-    }
-    Ok(behind)
 }
 
 /// An import outcome as the task store keeps it.

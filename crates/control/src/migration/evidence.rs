@@ -1,15 +1,20 @@
 //! Gathering what the health checks look at: both clusters through their admin APIs, and Ferry's
 //! own proxy (who came through it, who has which route).
+//!
+//! Every side is read over the brokers the migration expects there (recorded in the store, never
+//! shrunk by a broker disappearing), not over the masters the NameServer happens to list now: a
+//! master that is down, or a call that fails, is recorded as unheard, and the checks that need
+//! that side fail naming it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use ferry_admin::{Admin, AdminError, Cluster};
-use ferry_proxy::Proxy;
+use ferry_proxy::{Proxy, Side};
 use ferry_remoting::ResponseCode;
 
-use crate::migration::checks::Evidence;
-use crate::migration::model::MigrationTopic;
+use crate::migration::checks::{Evidence, HoldEvidence, RouteHolder, TopicUser, Unheard};
+use crate::migration::model::{Hold, MigrationBroker, MigrationTopic};
 
 /// The two clusters of a migration, connected.
 pub struct Clusters {
@@ -26,6 +31,97 @@ impl Clusters {
 
     pub async fn target_layout(&self) -> Result<Cluster, AdminError> {
         self.target.cluster(&self.target_cluster).await
+    }
+
+    pub fn admin(&self, side: Side) -> &Admin {
+        match side {
+            Side::Source => &self.source,
+            Side::Target => &self.target,
+        }
+    }
+
+    pub async fn layout(&self, side: Side) -> Result<Cluster, AdminError> {
+        match side {
+            Side::Source => self.source_layout().await,
+            Side::Target => self.target_layout().await,
+        }
+    }
+}
+
+/// The masters registered now, as `(broker name, address)`: what the store notes as expected.
+pub fn registered_masters(layout: &Cluster) -> Vec<(String, String)> {
+    layout.masters().map(|(name, addr)| (name.to_string(), addr.to_string())).collect()
+}
+
+/// One side's layout and the expected brokers it lacks. The layout is `None` when the side's
+/// NameServers cannot be read at all.
+pub struct Hearing {
+    pub side: Side,
+    pub layout: Option<Cluster>,
+    pub unheard: Vec<Unheard>,
+}
+
+impl Hearing {
+    /// Reads the side's layout and names each expected (not forgotten) broker without a master
+    /// registered. A master down with its slave up is unheard too: the slave cannot prove that
+    /// nothing more will be written, and backlog and offsets come from masters.
+    pub async fn of(clusters: &Clusters, side: Side, expected: &[MigrationBroker]) -> Hearing {
+        let layout = match clusters.layout(side).await {
+            Ok(l) => l,
+            Err(e) => {
+                let unheard = vec![Unheard { side, what: format!("{side} NameServer"), why: e.to_string() }];
+                return Hearing { side, layout: None, unheard };
+            }
+        };
+        let unheard = expected
+            .iter()
+            .filter(|b| b.side == side && b.forgotten.is_none())
+            .filter_map(|b| {
+                let registered = layout.brokers.iter().find(|r| r.name == b.name);
+                let why = match registered {
+                    Some(r) if r.master.is_some() => return None,
+                    Some(r) if !r.slaves.is_empty() => {
+                        "has no master registered (a slave cannot prove that nothing more will be written)"
+                    }
+                    _ => "is not registered with the NameServer",
+                };
+                Some(Unheard { side, what: master_label(side, &b.name, b.addr.as_deref()), why: why.into() })
+            })
+            .collect();
+        Hearing { side, layout: Some(layout), unheard }
+    }
+
+    /// The layout, when every expected broker is registered.
+    pub fn complete(&self) -> Option<&Cluster> {
+        self.layout.as_ref().filter(|_| self.unheard.is_empty())
+    }
+
+    /// A call on this side failed: names the broker it went to (or the NameServer).
+    fn failed(&mut self, e: &AdminError) {
+        let side = self.side;
+        let broker = e.addr().and_then(|addr| {
+            self.layout
+                .iter()
+                .flat_map(|l| l.brokers.iter())
+                .find(|b| b.master.as_deref() == Some(addr))
+                .map(|b| b.name.clone())
+        });
+        let what = match broker {
+            Some(name) => master_label(side, &name, None),
+            None => format!("{side} cluster"),
+        };
+        self.unheard.push(Unheard { side, what, why: format!("did not answer: {e}") });
+    }
+
+    pub fn say(&self) -> String {
+        self.unheard.iter().map(|u| format!("{} {}", u.what, u.why)).collect::<Vec<_>>().join("; ")
+    }
+}
+
+fn master_label(side: Side, name: &str, addr: Option<&str>) -> String {
+    match addr {
+        Some(addr) => format!("{side} master {name} ({addr})"),
+        None => format!("{side} master {name}"),
     }
 }
 
@@ -78,94 +174,246 @@ async fn pops(admin: &Admin, cluster: &Cluster, group: &str) -> Result<bool, Adm
     Ok(false)
 }
 
-pub async fn gather(
-    clusters: &Clusters,
-    proxy: &Proxy,
-    topic: &MigrationTopic,
-    route_window: Duration,
-    warming_up: Option<u64>,
-) -> Result<Evidence, AdminError> {
-    let name = topic.topic.as_str();
-    let source = clusters.source_layout().await?;
-    let target = clusters.target_layout().await?;
-    let source_queues = queues(&clusters.source, name).await?;
-    let target_queues = queues(&clusters.target, name).await?;
-    let target_groups: BTreeSet<String> = clusters.target.group_names(&target).await?.into_iter().collect();
-
-    let mut e = Evidence {
-        topic: name.to_string(),
-        groups: topic.groups.clone(),
-        on_source: source_queues.is_some(),
-        source_writes: source_queues.as_ref().map(|q| q.writes.clone()).unwrap_or_default(),
-        target_writes: target_queues.as_ref().map(|q| q.writes.clone()).unwrap_or_default(),
-        strict_order: topic.strict_order,
-        source_last_write_ms: clusters.source.topic_writes(&source, name).await?.last_write_ms,
-        stage_since_ms: topic.updated_at.timestamp_millis(),
-        source_timer_pending: None,
-        source_delayed_pending: 0,
-        on_target: target_queues.is_some(),
-        target_queues: target_queues.map(|q| q.read).unwrap_or_default(),
-        groups_missing_on_target: topic
-            .groups
-            .iter()
-            .filter(|g| !target_groups.contains(*g))
-            .cloned()
-            .collect(),
-        through_ferry: proxy.registry.clients().into_iter().map(|c| c.client_id).collect(),
-        ..Evidence::default()
+/// What Ferry itself knows of a topic's route: its epoch, every open client connection that
+/// fetched it, and every client the relays saw use it. No cluster is asked.
+pub fn route_view(proxy: &Proxy, topic: &str) -> (u64, Vec<RouteHolder>, Vec<TopicUser>) {
+    let epoch = proxy.stages.get(topic).map_or(0, |v| v.epoch);
+    let millis = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
     };
+    let holders = proxy
+        .routes
+        .holders(topic)
+        .into_iter()
+        .map(|f| RouteHolder {
+            client: f.client,
+            epoch: f.epoch,
+            stage: f.stage,
+            fetched_ms: millis(f.at),
+            every_ms: f.every.map(|d| d.as_millis() as i64),
+        })
+        .collect();
+    let users = proxy
+        .registry
+        .clients_of_topic(topic)
+        .into_iter()
+        .map(|c| TopicUser {
+            host: c.addr.rsplit_once(':').map_or(c.addr.as_str(), |(h, _)| h).to_string(),
+            client_id: c.client_id,
+        })
+        .collect();
+    (epoch, holders, users)
+}
 
-    for (_, master) in source.masters() {
-        e.source_delayed_pending += clusters.source.pending_delayed(master).await?;
-        if let Some(n) = clusters.source.pending_timer(master, name).await? {
+/// The source side's part of the evidence.
+async fn gather_source(
+    admin: &Admin,
+    layout: &Cluster,
+    topic: &MigrationTopic,
+    e: &mut Evidence,
+) -> Result<(), AdminError> {
+    let name = topic.topic.as_str();
+    let source_queues = queues(admin, name).await?;
+    e.on_source = source_queues.is_some();
+    e.source_writes = source_queues.map(|q| q.writes).unwrap_or_default();
+    e.source_last_write_ms = admin.topic_writes(layout, name).await?.last_write_ms;
+    for (_, master) in layout.masters() {
+        e.source_delayed_pending += admin.pending_delayed(master).await?;
+        if let Some(n) = admin.pending_timer(master, name).await? {
             *e.source_timer_pending.get_or_insert(0) += n;
         }
     }
+    for group in &topic.groups {
+        if pops(admin, layout, group).await? && !e.pop_groups.contains(group) {
+            e.pop_groups.push(group.clone());
+        }
+        e.source_consumers.insert(group.clone(), consumers(admin, layout, group).await?);
+        let retry = format!("%RETRY%{group}");
+        let owed = admin.group_backlog(layout, group, &[name.to_string(), retry.clone()].into()).await?;
+        e.source_backlog.insert(group.clone(), (owed.backlog_of_topic(name), owed.backlog_of_topic(&retry)));
+    }
+    Ok(())
+}
 
-    let epoch = proxy.stages.get(name).map_or(0, |v| v.epoch);
-    let recent = proxy.routes.recent(name, route_window);
-    e.route_askers = recent.len();
-    e.route_warming_up = warming_up;
-    e.quiet_ms = route_window.as_millis().min(30_000) as i64 / 3;
-    e.now_ms = chrono::Utc::now().timestamp_millis();
-    e.route_behind = recent
-        .iter()
-        .filter(|f| f.epoch < epoch)
-        .map(|f| {
-            format!("{} (has {})", f.client, f.stage.map_or("the source's route".into(), |s| s.to_string()))
-        })
-        .collect();
-
-    let mut committed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (broker, master) in target.masters() {
-        for (key, queues) in clusters.target.committed_offsets(master).await? {
+/// The target side's part of the evidence.
+async fn gather_target(
+    admin: &Admin,
+    layout: &Cluster,
+    topic: &MigrationTopic,
+    e: &mut Evidence,
+) -> Result<(), AdminError> {
+    let name = topic.topic.as_str();
+    let target_queues = queues(admin, name).await?;
+    e.on_target = target_queues.is_some();
+    if let Some(q) = target_queues {
+        e.target_writes = q.writes;
+        e.target_queues = q.read;
+    }
+    let groups: BTreeSet<String> = admin.group_names(layout).await?.into_iter().collect();
+    e.groups_missing_on_target = topic.groups.iter().filter(|g| !groups.contains(*g)).cloned().collect();
+    for (broker, master) in layout.masters() {
+        for (key, queues) in admin.committed_offsets(master).await? {
             if let Some(group) = key.strip_prefix(name).and_then(|rest| rest.strip_prefix('@')) {
-                committed
+                e.target_committed
                     .entry(group.to_string())
                     .or_default()
                     .extend(queues.keys().map(|q| format!("{broker}:{q}")));
             }
         }
     }
-    e.target_committed = committed;
-
     for group in &topic.groups {
-        if pops(&clusters.source, &source, group).await? || pops(&clusters.target, &target, group).await? {
+        if pops(admin, layout, group).await? && !e.pop_groups.contains(group) {
             e.pop_groups.push(group.clone());
         }
-        e.source_consumers.insert(group.clone(), consumers(&clusters.source, &source, group).await?);
-        e.target_consumers.insert(group.clone(), consumers(&clusters.target, &target, group).await?);
+        e.target_consumers.insert(group.clone(), consumers(admin, layout, group).await?);
         let retry = format!("%RETRY%{group}");
-        let on_source =
-            clusters.source.group_backlog(&source, group, &[name.to_string(), retry.clone()].into()).await?;
-        e.source_backlog
-            .insert(group.clone(), (on_source.backlog_of_topic(name), on_source.backlog_of_topic(&retry)));
-        let on_target =
-            clusters.target.group_backlog(&target, group, &[name.to_string(), retry.clone()].into()).await?;
-        e.target_backlog
-            .insert(group.clone(), on_target.backlog_of_topic(name) + on_target.backlog_of_topic(&retry));
+        let owed = admin.group_backlog(layout, group, &[name.to_string(), retry.clone()].into()).await?;
+        e.target_backlog.insert(group.clone(), owed.backlog_of_topic(name) + owed.backlog_of_topic(&retry));
     }
-    Ok(e)
+    Ok(())
+}
+
+/// Everything the checks of `topic` look at. Never fails: what cannot be read is recorded as
+/// unheard, and the checks that need it fail naming it.
+pub async fn gather(
+    clusters: &Clusters,
+    proxy: &Proxy,
+    topic: &MigrationTopic,
+    expected: &[MigrationBroker],
+    route_window: Duration,
+    warming_up: Option<u64>,
+) -> Evidence {
+    let mut e = Evidence {
+        topic: topic.topic.clone(),
+        groups: topic.groups.clone(),
+        strict_order: topic.strict_order,
+        stage_since_ms: topic.updated_at.timestamp_millis(),
+        through_ferry: proxy.registry.clients().into_iter().map(|c| c.client_id).collect(),
+        route_warming_up: warming_up,
+        quiet_ms: route_window.as_millis().min(30_000) as i64 / 3,
+        now_ms: chrono::Utc::now().timestamp_millis(),
+        ..Evidence::default()
+    };
+    (e.route_epoch, e.route_holders, e.topic_users) = route_view(proxy, &topic.topic);
+
+    for side in [Side::Source, Side::Target] {
+        let mut hearing = Hearing::of(clusters, side, expected).await;
+        if let Some(layout) = hearing.layout.clone() {
+            let admin = clusters.admin(side);
+            let read = match side {
+                Side::Source => gather_source(admin, &layout, topic, &mut e).await,
+                Side::Target => gather_target(admin, &layout, topic, &mut e).await,
+            };
+            if let Err(err) = read {
+                hearing.failed(&err);
+            }
+            e.heard.insert(side, registered_masters(&layout).into_iter().map(|(n, _)| n).collect());
+        }
+        e.unheard.extend(hearing.unheard);
+    }
+
+    if let Some(hold) = &topic.hold {
+        let behind = hold_behind(clusters, topic, hold, expected).await;
+        e.hold = Some(HoldEvidence { write_only: hold.write_only, behind });
+    }
+    e
+}
+
+/// The side a hold waits for: the one keys moved away from, read up to the barrier.
+fn read_side(hold: &Hold) -> Side {
+    match hold.write_only {
+        Side::Target => Side::Source,
+        Side::Source => Side::Target,
+    }
+}
+
+/// The max offsets of every queue of the topic on the side a hold waits for. Refused while any
+/// expected broker of that side is unheard: a barrier must cover every queue the topic has there.
+pub async fn take_barrier(
+    clusters: &Clusters,
+    topic: &str,
+    hold: &Hold,
+    expected: &[MigrationBroker],
+) -> Result<BTreeMap<String, i64>, String> {
+    let side = read_side(hold);
+    let mut hearing = Hearing::of(clusters, side, expected).await;
+    let Some(layout) = hearing.complete().cloned() else { return Err(hearing.say()) };
+    let admin = clusters.admin(side);
+    let mut barrier = BTreeMap::new();
+    for (broker, master) in layout.masters() {
+        match admin.topic_stats(master, topic).await {
+            Ok(stats) => {
+                for (q, o) in &stats.offset_table {
+                    barrier.insert(format!("{broker}:{}", q.queue_id), o.max_offset);
+                }
+            }
+            Err(e) => {
+                hearing.failed(&e);
+                return Err(hearing.say());
+            }
+        }
+    }
+    Ok(barrier)
+}
+
+/// Queues of the side a hold waits for that some group has not read up to the barrier, in words.
+/// `Err` while that side cannot be read in full: a queue Ferry cannot read blocks the release.
+/// Queues of a broker the operator forgot no longer count.
+pub async fn hold_behind(
+    clusters: &Clusters,
+    t: &MigrationTopic,
+    hold: &Hold,
+    expected: &[MigrationBroker],
+) -> Result<Vec<String>, String> {
+    let Some(barrier) = &hold.barrier else {
+        return Ok(vec!["waiting for every client to take the new route".into()]);
+    };
+    let side = read_side(hold);
+    let mut hearing = Hearing::of(clusters, side, expected).await;
+    let Some(layout) = hearing.complete().cloned() else { return Err(hearing.say()) };
+    let forgotten: BTreeSet<&str> = expected
+        .iter()
+        .filter(|b| b.side == side && b.forgotten.is_some())
+        .map(|b| b.name.as_str())
+        .collect();
+    let registered: BTreeSet<&str> = layout.masters().map(|(name, _)| name).collect();
+    let admin = clusters.admin(side);
+    let mut committed: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (broker, master) in layout.masters() {
+        let offsets = match admin.committed_offsets(master).await {
+            Ok(o) => o,
+            Err(e) => {
+                hearing.failed(&e);
+                return Err(hearing.say());
+            }
+        };
+        for (key, queues) in offsets {
+            if let Some(group) = key.strip_prefix(t.topic.as_str()).and_then(|r| r.strip_prefix('@')) {
+                for (q, offset) in queues {
+                    committed.insert((group.to_string(), format!("{broker}:{q}")), offset);
+                }
+            }
+        }
+    }
+    let mut behind = Vec::new();
+    for (queue, max) in barrier.iter().filter(|(_, max)| **max > 0) {
+        let broker = queue.rsplit_once(':').map_or(queue.as_str(), |(b, _)| b);
+        if forgotten.contains(broker) {
+            continue;
+        }
+        if !registered.contains(broker) {
+            return Err(format!(
+                "{side} master {broker} of the barrier is not registered with the NameServer"
+            ));
+        }
+        for group in &t.groups {
+            let at = committed.get(&(group.clone(), queue.clone())).copied().unwrap_or(0);
+            if at < *max {
+                behind.push(format!("{group} at {at} of {max} on {queue}"));
+            }
+        }
+    }
+    Ok(behind)
 }
 
 /// Consumer groups that have taken `topic` on the source (a committed offset on any master):

@@ -180,6 +180,9 @@ pub enum TransitionKind {
     Removed,
     /// A strict-order hold ended: the held side is read again.
     Released,
+    /// An operator told the migration to stop expecting a broker (its checks no longer wait to
+    /// hear from it). Recorded with the topic left empty: it concerns the whole migration.
+    BrokerForgotten,
 }
 
 impl TransitionKind {
@@ -190,6 +193,7 @@ impl TransitionKind {
             TransitionKind::Rollback => "rollback",
             TransitionKind::Removed => "removed",
             TransitionKind::Released => "released",
+            TransitionKind::BrokerForgotten => "broker_forgotten",
         }
     }
 
@@ -200,6 +204,7 @@ impl TransitionKind {
             TransitionKind::Rollback,
             TransitionKind::Removed,
             TransitionKind::Released,
+            TransitionKind::BrokerForgotten,
         ]
         .into_iter()
         .find(|v| v.as_str() == s)
@@ -219,4 +224,38 @@ pub struct Transition {
     /// Checks that failed and were ignored on purpose, with their evidence at the time.
     pub ignored: Vec<Check>,
     pub at: Timestamp,
+}
+
+/// A broker a migration's checks must hear from. Recorded when first seen in a cluster's layout
+/// and never dropped because it disappeared: a master that crashed is simply not listed by the
+/// NameServer, and what is not seen must not count as empty ("silence is not zero").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrationBroker {
+    pub side: Side,
+    pub name: String,
+    /// The master's address when last seen registered.
+    pub addr: Option<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Set when an operator decided the migration no longer needs this broker.
+    pub forgotten: Option<Forgotten>,
+}
+
+impl MigrationBroker {
+    /// `source broker broker-a (10.0.0.1:10911)`: how checks name it.
+    pub fn label(&self) -> String {
+        match &self.addr {
+            Some(addr) => format!("{} broker {} ({addr})", self.side, self.name),
+            None => format!("{} broker {}", self.side, self.name),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Forgotten {
+    pub at: Timestamp,
+    pub actor: String,
+    pub reason: String,
 }

@@ -7,8 +7,8 @@ use sqlx::FromRow;
 use super::Store;
 use crate::error::StoreError;
 use crate::migration::{
-    CheckReport, ClusterEndpoint, Migration, MigrationId, MigrationStatus, MigrationTopic, Transition,
-    TransitionKind,
+    CheckReport, ClusterEndpoint, Forgotten, Migration, MigrationBroker, MigrationId, MigrationStatus,
+    MigrationTopic, Transition, TransitionKind,
 };
 use crate::task::Timestamp;
 
@@ -44,6 +44,18 @@ struct TransitionRow {
     reason: Option<String>,
     ignored: String,
     at: Timestamp,
+}
+
+#[derive(FromRow)]
+struct BrokerRow {
+    side: String,
+    name: String,
+    addr: Option<String>,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    forgotten_at: Option<Timestamp>,
+    forgotten_by: Option<String>,
+    forgotten_reason: Option<String>,
 }
 
 impl Store {
@@ -247,6 +259,87 @@ impl Store {
             .collect()
     }
 
+    /// Records brokers seen registered now (name and master address) on one side of a migration.
+    /// New ones are added; known ones get their address and time refreshed, and a forgotten one
+    /// that registers again is remembered again. Brokers not in `seen` are left as they are.
+    pub async fn note_brokers(
+        &self,
+        id: MigrationId,
+        side: Side,
+        seen: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        for (name, addr) in seen {
+            sqlx::query(
+                "INSERT INTO migration_brokers (migration_id, side, name, addr, first_seen, last_seen)
+                 VALUES ($1, $2, $3, $4, $5, $5)
+                 ON CONFLICT (migration_id, side, name) DO UPDATE
+                 SET addr = excluded.addr, last_seen = excluded.last_seen,
+                     forgotten_at = NULL, forgotten_by = NULL, forgotten_reason = NULL",
+            )
+            .bind(id.0)
+            .bind(side.name())
+            .bind(name)
+            .bind(addr)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        }
+        Ok(())
+    }
+
+    /// Every broker a migration has recorded, forgotten ones included, by side then name.
+    pub async fn migration_brokers(&self, id: MigrationId) -> Result<Vec<MigrationBroker>, StoreError> {
+        let rows: Vec<BrokerRow> = sqlx::query_as(
+            "SELECT side, name, addr, first_seen, last_seen, forgotten_at, forgotten_by, forgotten_reason
+             FROM migration_brokers WHERE migration_id = $1 ORDER BY side, name",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.database(e))?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(MigrationBroker {
+                    side: self.side(&r.side)?,
+                    forgotten: match (r.forgotten_at, r.forgotten_by, r.forgotten_reason) {
+                        (Some(at), Some(actor), Some(reason)) => Some(Forgotten { at, actor, reason }),
+                        _ => None,
+                    },
+                    name: r.name,
+                    addr: r.addr,
+                    first_seen: r.first_seen,
+                    last_seen: r.last_seen,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks a broker forgotten; false when the migration has no such broker.
+    pub async fn forget_broker(
+        &self,
+        id: MigrationId,
+        side: Side,
+        name: &str,
+        forgotten: &Forgotten,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE migration_brokers SET forgotten_at = $1, forgotten_by = $2, forgotten_reason = $3
+             WHERE migration_id = $4 AND side = $5 AND name = $6",
+        )
+        .bind(forgotten.at)
+        .bind(&forgotten.actor)
+        .bind(&forgotten.reason)
+        .bind(id.0)
+        .bind(side.name())
+        .bind(name)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.database(e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn relay_assignments(&self) -> Result<Vec<RelayAssignment>, StoreError> {
         let rows: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT side, backend, port FROM relay_assignments ORDER BY port")
@@ -255,11 +348,7 @@ impl Store {
                 .map_err(|e| self.database(e))?;
         rows.into_iter()
             .map(|(side, backend, port)| {
-                let side = match side.as_str() {
-                    "source" => Side::Source,
-                    "target" => Side::Target,
-                    _ => return Err(self.unreadable("a relay side", &side)),
-                };
+                let side = self.side(&side)?;
                 let port =
                     u16::try_from(port).map_err(|_| self.unreadable("a relay port", &port.to_string()))?;
                 Ok(RelayAssignment { side, backend, port })
@@ -343,6 +432,14 @@ impl Store {
         })
     }
 
+    fn side(&self, s: &str) -> Result<Side, StoreError> {
+        match s {
+            "source" => Ok(Side::Source),
+            "target" => Ok(Side::Target),
+            _ => Err(self.unreadable("a side", s)),
+        }
+    }
+
     fn stage(&self, s: &str) -> Result<Stage, StoreError> {
         Stage::parse(s).ok_or_else(|| self.unreadable("a stage", s))
     }
@@ -412,6 +509,42 @@ mod tests {
 
         let err = store.add_migration_topic(MigrationId(99), "x", &[], false).await.unwrap_err();
         assert!(err.to_string().contains("migration 99 not found"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn brokers_are_kept_when_they_disappear_and_forgotten_only_on_purpose() {
+        let store = Store::open_in_memory().await.unwrap();
+        let m = store
+            .create_migration(
+                "move",
+                &ClusterEndpoint::new("a:9876", "src"),
+                &ClusterEndpoint::new("b:9876", "dst"),
+            )
+            .await
+            .unwrap();
+        let seen =
+            |v: &[(&str, &str)]| v.iter().map(|(n, a)| (n.to_string(), a.to_string())).collect::<Vec<_>>();
+        store
+            .note_brokers(
+                m.id,
+                Side::Source,
+                &seen(&[("broker-a", "10.0.0.1:10911"), ("broker-b", "10.0.0.2:10911")]),
+            )
+            .await
+            .unwrap();
+        // broker-a is down: only broker-b is listed now, at a new address.
+        store.note_brokers(m.id, Side::Source, &seen(&[("broker-b", "10.0.0.3:10911")])).await.unwrap();
+        let all = store.migration_brokers(m.id).await.unwrap();
+        let names: Vec<_> = all.iter().map(|b| (b.name.as_str(), b.addr.as_deref())).collect();
+        assert_eq!(names, [("broker-a", Some("10.0.0.1:10911")), ("broker-b", Some("10.0.0.3:10911"))]);
+        assert_eq!(all[0].label(), "source broker broker-a (10.0.0.1:10911)");
+
+        let why = Forgotten { at: Utc::now(), actor: "ops".into(), reason: "decommissioned".into() };
+        assert!(store.forget_broker(m.id, Side::Source, "broker-a", &why).await.unwrap());
+        assert!(!store.forget_broker(m.id, Side::Target, "broker-a", &why).await.unwrap(), "no such broker");
+        assert_eq!(store.migration_brokers(m.id).await.unwrap()[0].forgotten, Some(why));
+        store.note_brokers(m.id, Side::Source, &seen(&[("broker-a", "10.0.0.1:10911")])).await.unwrap();
+        assert_eq!(store.migration_brokers(m.id).await.unwrap()[0].forgotten, None, "back, so heard again");
     }
 
     #[tokio::test]
