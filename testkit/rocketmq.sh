@@ -6,6 +6,10 @@
 #   testkit/rocketmq.sh start NAME --version V --namesrv-port P --broker-port B
 #                             [--cluster-name C] [--broker-name N] [--acl] [--seed-config DIR]
 #                             [--watch-pid PID] [--timeout-secs S]
+#                             (--namesrv-port, --broker-port and --broker-name may repeat: several
+#                             NameServers, several master brokers, the i-th name with the i-th port)
+#   testkit/rocketmq.sh kill NAME ROLE              SIGKILL one JVM: namesrv, namesrv1, ..., broker, broker1, ...
+#   testkit/rocketmq.sh restart NAME ROLE           start it again on the same ports, conf and store
 #   testkit/rocketmq.sh stop NAME | stop-all | status NAME | prune [--older-than-mins N]
 #   testkit/rocketmq.sh harness ARGS...             run the Java harness (produce / consume / admin)
 #   testkit/rocketmq.sh mqadmin VERSION ARGS...     run that version's mqadmin (MQAdminStartup)
@@ -157,6 +161,7 @@ read_pid() { if [[ -f "$1" ]]; then cat "$1"; fi; }
 spawn() {
   local pidfile=$1 out=$2
   shift 2
+  rm -f "$pidfile" # a restarted role's old pid must not be taken for the new one
   # shellcheck disable=SC2016 # $$ and $@ are for the inner shell
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >"$out" 2>&1 &
   local i
@@ -212,24 +217,46 @@ nudge_broker_registration() {
 # start
 # ---------------------------------------------------------------------------------------------
 
+# An instance runs one or more NameServers and one or more master brokers. Each JVM is a *role*:
+# the first NameServer is `namesrv`, the next `namesrv1`, `namesrv2`...; the first broker `broker`,
+# the next `broker1`, ... A role ROLE has ROLE.pid, ROLE.out, ROLE.conf and its own user.home ROLE/
+# in the instance directory; broker i keeps its store in store<i> (the first in store/), so the
+# files of a one-broker instance are where they always were. A killed role restarts from these.
+
+# The suffix of the i-th role: "" for 0, else i.
+role_suffix() { if (($1 == 0)); then echo ""; else echo "$1"; fi; }
+
 tail_logs() {
-  local inst=$1 f
-  for f in "$inst/namesrv.out" "$inst/broker.out" "$inst/namesrv/logs/rocketmqlogs/namesrv.log" \
-    "$inst/broker/logs/rocketmqlogs/broker.log"; do
+  local inst=$1 f role
+  for f in "$inst"/*.out; do
     [[ -s "$f" ]] || continue
-    echo "----- tail -n 30 $f" >&2
-    # 5.x logback prints its own configuration status to stdout: skip that noise.
-    grep -v ' |-INFO in \| |-WARN in ' "$f" | tail -n 30 >&2
+    role=$(basename "$f" .out)
+    for f in "$inst/$role.out" "$inst/$role/logs/rocketmqlogs/namesrv.log" \
+      "$inst/$role/logs/rocketmqlogs/broker.log"; do
+      [[ -s "$f" ]] || continue
+      echo "----- tail -n 30 $f" >&2
+      # 5.x logback prints its own configuration status to stdout: skip that noise.
+      grep -v ' |-INFO in \| |-WARN in ' "$f" | tail -n 30 >&2
+    done
   done
 }
 
 # Exit code 3 means "a port is taken": callers (the Rust testkit) pick other ports and retry.
 EXIT_PORT_BUSY=3
 
+# Does some output or log file of the instance say a port was taken?
+port_clash_logged() {
+  local inst=$1 f
+  for f in "$inst"/*.out "$inst"/*/logs/rocketmqlogs/*.log; do
+    [[ -f "$f" ]] || continue
+    grep -qs 'Address already in use' "$f" && return 0
+  done
+  return 1
+}
+
 fail_start() {
   local inst=$1 msg=$2 code=1
-  if grep -qs 'Address already in use' "$inst/namesrv.out" "$inst/broker.out" \
-    "$inst"/namesrv/logs/rocketmqlogs/*.log "$inst"/broker/logs/rocketmqlogs/*.log; then
+  if port_clash_logged "$inst"; then
     code=$EXIT_PORT_BUSY
     msg="$msg (a port was taken: Address already in use)"
   fi
@@ -239,23 +266,24 @@ fail_start() {
   exit "$code"
 }
 
+# write_broker_conf FILE BROKER_NAME PORT STORE_DIR (NameServers from $NAMESRV_LIST)
 write_broker_conf() {
-  local f=$1
-  cat >"$f" <<EOF
+  local f=$1 name=$2 port=$3 store=$4
+  cat >"$f" <<EOC
 # Written by testkit/rocketmq.sh start; keys map onto BrokerConfig / NettyServerConfig /
 # MessageStoreConfig (and AuthConfig in 5.x) by reflection (MixAll.properties2Object).
 brokerClusterName=$CLUSTER_NAME
-brokerName=$BROKER_NAME
+brokerName=$name
 brokerId=0
 brokerRole=ASYNC_MASTER
 flushDiskType=ASYNC_FLUSH
-namesrvAddr=127.0.0.1:$NAMESRV_PORT
-listenPort=$BROKER_PORT
+namesrvAddr=$NAMESRV_LIST
+listenPort=$port
 # The address registered in the NameServer; the default is the first non-loopback IP.
 brokerIP1=127.0.0.1
 brokerIP2=127.0.0.1
-storePathRootDir=$INST/store
-storePathCommitLog=$INST/store/commitlog
+storePathRootDir=$store
+storePathCommitLog=$store/commitlog
 autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
 # Small files: the defaults (1 GiB commit log, 6 MB consume queues, 400 MB index) are sparse
@@ -265,25 +293,25 @@ mappedFileSizeCommitLog=67108864
 mappedFileSizeConsumeQueue=600000
 maxHashSlotNum=100000
 maxIndexNum=400000
-EOF
+EOC
   case "$VERSION" in
     5.*)
-      cat >>"$f" <<EOF
+      cat >>"$f" <<EOC
 # 5.x timer wheel (delay messages): 100 MB timer log by default.
 mappedFileSizeTimerLog=16777216
-EOF
+EOC
       ;;
   esac
   if [[ "$ACL" == 1 ]]; then
     case "$VERSION" in
       4.*)
-        cat >>"$f" <<EOF
+        cat >>"$f" <<EOC
 # ACL 1.0: accounts in \$ROCKETMQ_HOME/conf/plain_acl.yml.
 aclEnable=true
-EOF
+EOC
         ;;
       5.*)
-        cat >>"$f" <<EOF
+        cat >>"$f" <<EOC
 # ACL 2.0 (5.3+). Users and policies live in RocksDB under <storePathRootDir>/config. The broker
 # creates the initial super user, then migrates the ACL 1.0 accounts of
 # \$ROCKETMQ_HOME/conf/plain_acl.yml (users + topic/group policies; no IP whitelists).
@@ -296,25 +324,123 @@ authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.Lo
 initAuthenticationUser={"username":"$ACL_ADMIN_AK","password":"$ACL_ADMIN_SK"}
 innerClientAuthenticationCredentials={"accessKey":"$ACL_ADMIN_AK","secretKey":"$ACL_ADMIN_SK"}
 migrateAuthFromV1Enabled=true
-EOF
+EOC
         ;;
     esac
   fi
+}
+
+# JVM options shared by every role of the instance ($VERSION, $INST set).
+jvm_common() {
+  # shellcheck disable=SC2207 # the flags contain no spaces
+  local opens=($(java_opens))
+  # user.home: RocketMQ logs to ~/logs/rocketmqlogs and the NameServer keeps its kv config under
+  # ~/namesrv; one home per process isolates instances from each other and from the real home
+  # (5.x NameServer and broker would otherwise write some of the same log files).
+  COMMON=(-server -XX:+UseSerialGC -XX:+PerfDisableSharedMem -XX:-OmitStackTraceInFastThrow
+    -Drocketmq.home.dir="$INST/home" "${opens[@]}" -cp "$CACHE/rocketmq/$VERSION/lib/*")
+}
+
+spawn_namesrv() {
+  local role=$1
+  ROCKETMQ_HOME="$INST/home" spawn "$INST/$role.pid" "$INST/$role.out" \
+    "$JAVA" -Xms64m -Xmx128m -XX:MaxDirectMemorySize=128m -Duser.home="$INST/$role" "${COMMON[@]}" \
+    org.apache.rocketmq.namesrv.NamesrvStartup -c "$INST/$role.conf"
+}
+
+spawn_broker() {
+  local role=$1
+  ROCKETMQ_HOME="$INST/home" spawn "$INST/$role.pid" "$INST/$role.out" \
+    "$JAVA" -Xms256m -Xmx384m -XX:MaxDirectMemorySize=256m -Duser.home="$INST/$role" "${COMMON[@]}" \
+    org.apache.rocketmq.broker.BrokerStartup -c "$INST/$role.conf"
+}
+
+# wait_namesrv ROLE PORT DEADLINE: "boot success" and the port listening.
+wait_namesrv() {
+  local role=$1 port=$2 deadline=$3
+  until grep -qs 'boot success' "$INST/$role.out" && port_listening "$port"; do
+    pid_alive "$(read_pid "$INST/$role.pid")" || fail_role "$role" "NameServer $NAME ($role) exited during startup"
+    ((SECONDS < deadline)) || fail_role "$role" "NameServer $NAME ($role) not up after ${timeout}s"
+    sleep 0.1
+  done
+}
+
+# A NameServer role of the instance whose JVM runs: "role port" lines.
+live_namesrvs() {
+  local i=0 role port
+  for port in "${NAMESRV_PORTS[@]}"; do
+    role=namesrv$(role_suffix "$i")
+    if pid_is_ours "$(read_pid "$INST/$role.pid")" "$INST/"; then echo "$role $port"; fi
+    i=$((i + 1))
+  done
+}
+
+# wait_broker ROLE BROKER_NAME PORT DEADLINE. Ready = the broker printed "boot success"
+# (BrokerStartup.start, after registerBrokerAll) AND every running NameServer of the instance lists
+# it at 127.0.0.1:<port> in its cluster info. The latter also proves the broker honoured
+# listenPort. Then port-2 (VIP server) and port+1 (HA) must be listening too.
+wait_broker() {
+  local role=$1 name=$2 port=$3 deadline=$4 info booted_at="" nudged=0 registered ns nsport p
+  while :; do
+    if grep -qs 'boot success' "$INST/$role.out"; then
+      registered=1
+      while read -r ns nsport; do
+        [[ -n "$ns" ]] || continue
+        info=$(namesrv_cluster_info "$nsport" || true)
+        if [[ "$info" != *"\"$name\""* || "$info" != *"127.0.0.1:$port"* ]]; then registered=0; fi
+      done < <(live_namesrvs)
+      ((registered)) && break
+      booted_at=${booted_at:-$SECONDS}
+      # Booted but not registered after a second: ask for a registration (see nudge_broker_registration).
+      if [[ "$VERSION" == 5.* ]] && ((nudged < 3 && SECONDS - booted_at >= 1 + 2 * nudged)); then
+        nudge_broker_registration "$port"
+        nudged=$((nudged + 1))
+      fi
+    fi
+    pid_alive "$(read_pid "$INST/$role.pid")" || fail_role "$role" "broker $name of $NAME exited during startup"
+    ((SECONDS < deadline)) || fail_role "$role" "broker $name of $NAME not registered in its NameServers after ${timeout}s"
+    sleep 0.2
+  done
+  for p in "$((port - 2))" "$port" "$((port + 1))"; do
+    port_listening "$p" || fail_role "$role" "broker $name of $NAME is up but nothing listens on port $p"
+  done
+}
+
+# A failure while starting: the whole instance goes on `start`, only the role on `restart`.
+fail_role() {
+  local role=$1 msg=$2
+  if [[ "${RESTARTING:-}" == 1 ]]; then
+    local code=1
+    if grep -qs 'Address already in use' "$INST/$role.out" "$INST/$role"/logs/rocketmqlogs/*.log; then
+      code=$EXIT_PORT_BUSY
+      msg="$msg (a port was taken: Address already in use)"
+    fi
+    log "$msg"
+    for f in "$INST/$role.out" "$INST/$role"/logs/rocketmqlogs/{namesrv,broker}.log; do
+      [[ -s "$f" ]] || continue
+      echo "----- tail -n 30 $f" >&2
+      grep -v ' |-INFO in \| |-WARN in ' "$f" | tail -n 30 >&2
+    done
+    stop_pids "$INST/" "$INST/$role.pid"
+    exit "$code"
+  fi
+  fail_start "$INST" "$msg"
 }
 
 cmd_start() {
   NAME=${1:-}
   [[ -n "$NAME" && "$NAME" != -* ]] || die "start: NAME is required"
   shift
-  VERSION="" NAMESRV_PORT="" BROKER_PORT="" CLUSTER_NAME="" BROKER_NAME="" ACL=0 SEED="" WATCH_PID=""
-  local timeout=90
+  VERSION="" CLUSTER_NAME="" ACL=0 SEED="" WATCH_PID=""
+  NAMESRV_PORTS=() BROKER_PORTS=() BROKER_NAMES=()
+  timeout=90
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --version) VERSION=$2; shift 2 ;;
-      --namesrv-port) NAMESRV_PORT=$2; shift 2 ;;
-      --broker-port) BROKER_PORT=$2; shift 2 ;;
+      --namesrv-port) NAMESRV_PORTS+=("$2"); shift 2 ;;
+      --broker-port) BROKER_PORTS+=("$2"); shift 2 ;;
       --cluster-name) CLUSTER_NAME=$2; shift 2 ;;
-      --broker-name) BROKER_NAME=$2; shift 2 ;;
+      --broker-name) BROKER_NAMES+=("$2"); shift 2 ;;
       --acl) ACL=1; shift ;;
       --seed-config) SEED=$2; shift 2 ;;
       --watch-pid) WATCH_PID=$2; shift 2 ;;
@@ -324,10 +450,20 @@ cmd_start() {
   done
   [[ "$NAME" =~ ^[A-Za-z0-9._-]+$ ]] || die "start: NAME may only contain letters, digits, . _ -"
   [[ -n "$VERSION" ]] || die "start: --version is required (4.9.8 or 5.3.3)"
-  [[ "$NAMESRV_PORT" =~ ^[0-9]+$ && "$BROKER_PORT" =~ ^[0-9]+$ ]] ||
+  ((${#NAMESRV_PORTS[@]} > 0 && ${#BROKER_PORTS[@]} > 0)) ||
     die "start: --namesrv-port and --broker-port are required"
+  local p
+  for p in "${NAMESRV_PORTS[@]}" "${BROKER_PORTS[@]}"; do
+    [[ "$p" =~ ^[0-9]+$ ]] || die "start: port $p is not a number"
+  done
   CLUSTER_NAME=${CLUSTER_NAME:-$NAME-cluster}
-  BROKER_NAME=${BROKER_NAME:-$NAME-broker}
+  local nb=${#BROKER_PORTS[@]} i
+  if ((${#BROKER_NAMES[@]} == 0)); then
+    if ((nb == 1)); then BROKER_NAMES=("$NAME-broker"); else
+      for ((i = 0; i < nb; i++)); do BROKER_NAMES+=("$NAME-broker-$(printf "\\x$(printf '%x' $((97 + i)))")"); done
+    fi
+  fi
+  ((${#BROKER_NAMES[@]} == nb)) || die "start: give one --broker-name per --broker-port"
   if [[ -n "$SEED" ]]; then
     [[ -f "$SEED/topics.json" || -f "$SEED/subscriptionGroup.json" ]] ||
       die "start: --seed-config $SEED has neither topics.json nor subscriptionGroup.json"
@@ -335,15 +471,15 @@ cmd_start() {
   if [[ -n "$WATCH_PID" ]]; then pid_alive "$WATCH_PID" || die "start: --watch-pid $WATCH_PID is not running"; fi
 
   cmd_fetch "$VERSION"
-  local lib="$CACHE/rocketmq/$VERSION/lib"
 
   INST="$RUN/$NAME"
   if instance_running "$INST"; then die "start: instance $NAME is already running (stop it first)"; fi
 
   # Broker ports: listenPort, the "fast"/VIP server on listenPort-2 (BrokerController) and HA on
   # listenPort+1 (BrokerStartup).
-  local p
-  for p in "$NAMESRV_PORT" "$((BROKER_PORT - 2))" "$BROKER_PORT" "$((BROKER_PORT + 1))"; do
+  local ports=("${NAMESRV_PORTS[@]}")
+  for p in "${BROKER_PORTS[@]}"; do ports+=("$((p - 2))" "$p" "$((p + 1))"); done
+  for p in "${ports[@]}"; do
     if port_listening "$p"; then
       log "start: port $p is already in use"
       exit "$EXIT_PORT_BUSY"
@@ -352,7 +488,7 @@ cmd_start() {
 
   # A fresh instance every time: old store, config and logs go.
   rm -rf "$INST"
-  mkdir -p "$INST/home/conf" "$INST/store/config" "$INST/namesrv" "$INST/broker"
+  mkdir -p "$INST/home/conf"
   local home="$INST/home"
   case "$VERSION" in
     4.*) cp "$TESTKIT"/conf/4.9/logback_*.xml "$home/conf/" ;;
@@ -362,69 +498,51 @@ cmd_start() {
     # mqadmin reads its credentials from here when ACL is on.
     printf 'accessKey: %s\nsecretKey: %s\n' "$ACL_ADMIN_AK" "$ACL_ADMIN_SK" >"$home/conf/tools.yml"
   fi
-  if [[ -n "$SEED" ]]; then
-    # The broker loads <storePathRootDir>/config/{topics,subscriptionGroup}.json at boot.
-    local f
-    for f in topics.json subscriptionGroup.json; do
-      if [[ -f "$SEED/$f" ]]; then cp "$SEED/$f" "$INST/store/config/$f"; fi
-    done
-  fi
-  # orderMessageEnable: routes then carry orderTopicConf for topics created with --order (as
-  # `mqadmin updateTopic -o true` sets up), which Ferry must handle; off by default in RocketMQ.
-  printf 'listenPort=%s\norderMessageEnable=true\n' "$NAMESRV_PORT" >"$INST/namesrv.conf"
-  write_broker_conf "$INST/broker.conf"
+  NAMESRV_LIST=""
+  for p in "${NAMESRV_PORTS[@]}"; do NAMESRV_LIST+="${NAMESRV_LIST:+;}127.0.0.1:$p"; done
+  local role sfx
+  for ((i = 0; i < ${#NAMESRV_PORTS[@]}; i++)); do
+    role=namesrv$(role_suffix "$i")
+    mkdir -p "$INST/$role"
+    # orderMessageEnable: routes then carry orderTopicConf for topics created with --order (as
+    # `mqadmin updateTopic -o true` sets up), which Ferry must handle; off by default in RocketMQ.
+    printf 'listenPort=%s\norderMessageEnable=true\n' "${NAMESRV_PORTS[$i]}" >"$INST/$role.conf"
+  done
+  for ((i = 0; i < nb; i++)); do
+    sfx=$(role_suffix "$i")
+    mkdir -p "$INST/broker$sfx" "$INST/store$sfx/config"
+    if [[ -n "$SEED" ]]; then
+      # The broker loads <storePathRootDir>/config/{topics,subscriptionGroup}.json at boot.
+      local f
+      for f in topics.json subscriptionGroup.json; do
+        if [[ -f "$SEED/$f" ]]; then cp "$SEED/$f" "$INST/store$sfx/config/$f"; fi
+      done
+    fi
+    write_broker_conf "$INST/broker$sfx.conf" "${BROKER_NAMES[$i]}" "${BROKER_PORTS[$i]}" "$INST/store$sfx"
+  done
+  # What `kill` and `restart` need later.
+  {
+    echo "VERSION=$VERSION"
+    echo "ACL=$ACL"
+    echo "NAMESRV_PORTS=${NAMESRV_PORTS[*]}"
+    echo "BROKER_PORTS=${BROKER_PORTS[*]}"
+    echo "BROKER_NAMES=${BROKER_NAMES[*]}"
+  } >"$INST/roles.env"
 
-  # shellcheck disable=SC2207 # the flags contain no spaces
-  local opens=($(java_opens))
-  # user.home: RocketMQ logs to ~/logs/rocketmqlogs and the NameServer keeps its kv config under
-  # ~/namesrv; one home per process isolates instances from each other and from the real home
-  # (5.x NameServer and broker would otherwise write some of the same log files).
-  local common=(-server -XX:+UseSerialGC -XX:+PerfDisableSharedMem -XX:-OmitStackTraceInFastThrow
-    -Drocketmq.home.dir="$home" "${opens[@]}" -cp "$lib/*")
-
-  local t0 t1 t2 t3
+  jvm_common
+  local t0 t1 t2 t3 deadline=$((SECONDS + timeout))
   t0=$(now_ms)
-  ROCKETMQ_HOME="$home" spawn "$INST/namesrv.pid" "$INST/namesrv.out" \
-    "$JAVA" -Xms64m -Xmx128m -XX:MaxDirectMemorySize=128m -Duser.home="$INST/namesrv" "${common[@]}" \
-    org.apache.rocketmq.namesrv.NamesrvStartup -c "$INST/namesrv.conf"
-
-  local deadline=$((SECONDS + timeout))
-  until grep -qs 'boot success' "$INST/namesrv.out" && port_listening "$NAMESRV_PORT"; do
-    pid_alive "$(read_pid "$INST/namesrv.pid")" || fail_start "$INST" "NameServer $NAME exited during startup"
-    ((SECONDS < deadline)) || fail_start "$INST" "NameServer $NAME not up after ${timeout}s"
-    sleep 0.1
+  for ((i = 0; i < ${#NAMESRV_PORTS[@]}; i++)); do spawn_namesrv "namesrv$(role_suffix "$i")"; done
+  for ((i = 0; i < ${#NAMESRV_PORTS[@]}; i++)); do
+    wait_namesrv "namesrv$(role_suffix "$i")" "${NAMESRV_PORTS[$i]}" "$deadline"
   done
   t1=$(now_ms)
-
-  ROCKETMQ_HOME="$home" spawn "$INST/broker.pid" "$INST/broker.out" \
-    "$JAVA" -Xms256m -Xmx384m -XX:MaxDirectMemorySize=256m -Duser.home="$INST/broker" "${common[@]}" \
-    org.apache.rocketmq.broker.BrokerStartup -c "$INST/broker.conf"
-
-  # Ready = the broker printed "boot success" (BrokerStartup.start, after registerBrokerAll) AND the
-  # NameServer itself lists this broker at 127.0.0.1:<broker port> in its cluster info. The latter
-  # also proves the broker honoured listenPort from broker.conf.
-  local info="" booted_at="" nudged=0
-  while :; do
-    if grep -qs 'boot success' "$INST/broker.out"; then
-      info=$(namesrv_cluster_info "$NAMESRV_PORT" || true)
-      if [[ "$info" == *"\"$BROKER_NAME\""* && "$info" == *"127.0.0.1:$BROKER_PORT"* ]]; then break; fi
-      booted_at=${booted_at:-$SECONDS}
-      # Booted but not registered after a second: ask for a registration (see nudge_broker_registration).
-      if [[ "$VERSION" == 5.* ]] && ((nudged < 3 && SECONDS - booted_at >= 1 + 2 * nudged)); then
-        nudge_broker_registration "$BROKER_PORT"
-        nudged=$((nudged + 1))
-      fi
-    fi
-    pid_alive "$(read_pid "$INST/broker.pid")" || fail_start "$INST" "broker $NAME exited during startup"
-    ((SECONDS < deadline)) || fail_start "$INST" "broker $NAME not registered in its NameServer after ${timeout}s"
-    sleep 0.2
+  # Brokers boot side by side.
+  for ((i = 0; i < nb; i++)); do spawn_broker "broker$(role_suffix "$i")"; done
+  for ((i = 0; i < nb; i++)); do
+    wait_broker "broker$(role_suffix "$i")" "${BROKER_NAMES[$i]}" "${BROKER_PORTS[$i]}" "$deadline"
   done
   t2=$(now_ms)
-  # Every broker port must really be ours now (-2 VIP server, +1 HA): catches a broker that
-  # ignored the configured port.
-  for p in "$((BROKER_PORT - 2))" "$BROKER_PORT" "$((BROKER_PORT + 1))"; do
-    port_listening "$p" || fail_start "$INST" "broker $NAME is up but nothing listens on port $p"
-  done
   t3=$(now_ms)
 
   if [[ -n "$WATCH_PID" ]]; then
@@ -434,16 +552,32 @@ cmd_start() {
   {
     echo "NAME=$NAME"
     echo "VERSION=$VERSION"
-    echo "NAMESRV=127.0.0.1:$NAMESRV_PORT"
-    echo "BROKER=127.0.0.1:$BROKER_PORT"
+    echo "NAMESRV=$NAMESRV_LIST"
+    echo "BROKER=127.0.0.1:${BROKER_PORTS[0]}"
     echo "CLUSTER=$CLUSTER_NAME"
-    echo "BROKER_NAME=$BROKER_NAME"
+    echo "BROKER_NAME=${BROKER_NAMES[0]}"
     echo "ROCKETMQ_HOME=$home"
     echo "STORE=$INST/store"
     echo "NAMESRV_LOGS=$INST/namesrv/logs/rocketmqlogs"
     echo "BROKER_LOGS=$INST/broker/logs/rocketmqlogs"
     echo "NAMESRV_PID=$(read_pid "$INST/namesrv.pid")"
     echo "BROKER_PID=$(read_pid "$INST/broker.pid")"
+    # Every role, numbered from 0 (role namesrv<i>/broker<i>, 0 without a number).
+    echo "NAMESRV_COUNT=${#NAMESRV_PORTS[@]}"
+    for ((i = 0; i < ${#NAMESRV_PORTS[@]}; i++)); do
+      sfx=$(role_suffix "$i")
+      echo "NAMESRV_$i=127.0.0.1:${NAMESRV_PORTS[$i]}"
+      echo "NAMESRV_LOGS_$i=$INST/namesrv$sfx/logs/rocketmqlogs"
+    done
+    echo "BROKER_COUNT=$nb"
+    for ((i = 0; i < nb; i++)); do
+      sfx=$(role_suffix "$i")
+      echo "BROKER_$i=127.0.0.1:${BROKER_PORTS[$i]}"
+      echo "BROKER_NAME_$i=${BROKER_NAMES[$i]}"
+      echo "STORE_$i=$INST/store$sfx"
+      echo "BROKER_LOGS_$i=$INST/broker$sfx/logs/rocketmqlogs"
+    done
+    echo "PORTS=${ports[*]}"
     if [[ "$ACL" == 1 ]]; then
       echo "PLAIN_ACL=$home/conf/plain_acl.yml"
       echo "ACL_ADMIN_AK=$ACL_ADMIN_AK"
@@ -457,14 +591,119 @@ cmd_start() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# kill / restart one role (fault injection)
+# ---------------------------------------------------------------------------------------------
+
+# Loads roles.env of instance $1 into NAME, INST, VERSION, ACL, NAMESRV_PORTS, BROKER_PORTS, ...
+load_roles() {
+  NAME=$1
+  INST="$RUN/$NAME"
+  [[ -f "$INST/roles.env" ]] || die "no instance $NAME (or one started by an older rocketmq.sh)"
+  local k v
+  while IFS='=' read -r k v; do
+    case "$k" in
+      VERSION) VERSION=$v ;;
+      ACL) ACL=$v ;;
+      NAMESRV_PORTS) read -r -a NAMESRV_PORTS <<<"$v" ;;
+      BROKER_PORTS) read -r -a BROKER_PORTS <<<"$v" ;;
+      BROKER_NAMES) read -r -a BROKER_NAMES <<<"$v" ;;
+    esac
+  done <"$INST/roles.env"
+}
+
+# role_info ROLE: sets ROLE_KIND (namesrv|broker), ROLE_INDEX, ROLE_PORTS (all its ports).
+role_info() {
+  local role=$1 idx
+  case "$role" in
+    namesrv*) ROLE_KIND=namesrv; idx=${role#namesrv} ;;
+    broker*) ROLE_KIND=broker; idx=${role#broker} ;;
+    *) die "unknown role $role (namesrv, namesrv1, ..., broker, broker1, ...)" ;;
+  esac
+  [[ -z "$idx" || "$idx" =~ ^[1-9][0-9]*$ ]] || die "unknown role $role"
+  ROLE_INDEX=${idx:-0}
+  if [[ "$ROLE_KIND" == namesrv ]]; then
+    ((ROLE_INDEX < ${#NAMESRV_PORTS[@]})) || die "instance $NAME has no role $role"
+    ROLE_PORTS=("${NAMESRV_PORTS[$ROLE_INDEX]}")
+  else
+    ((ROLE_INDEX < ${#BROKER_PORTS[@]})) || die "instance $NAME has no role $role"
+    local p=${BROKER_PORTS[$ROLE_INDEX]}
+    ROLE_PORTS=("$((p - 2))" "$p" "$((p + 1))")
+  fi
+}
+
+# SIGKILL (no shutdown hook, no flush: what a crash or an OOM kill leaves) and wait until the
+# process is gone and its ports are free. Prints KILLED_PID=.
+cmd_kill() {
+  local name=${1:-} role=${2:-} pid i p
+  [[ -n "$name" && -n "$role" ]] || die "kill: NAME and ROLE are required"
+  load_roles "$name"
+  role_info "$role"
+  pid=$(read_pid "$INST/$role.pid")
+  pid_is_ours "$pid" "$INST/" || die "kill: $role of $name is not running"
+  kill -KILL "$pid"
+  for ((i = 0; i < 100; i++)); do pid_alive "$pid" || break; sleep 0.05; done
+  pid_alive "$pid" && die "kill: $role of $name (pid $pid) still alive after SIGKILL"
+  for p in "${ROLE_PORTS[@]}"; do
+    for ((i = 0; i < 100; i++)); do port_listening "$p" || break; sleep 0.05; done
+  done
+  echo "KILLED_PID=$pid"
+}
+
+# Starts a role again with its conf, ports and store (a broker recovers what it had stored,
+# consumer offsets included); waits as `start` does. Prints PID= and STARTUP_MS=.
+cmd_restart() {
+  local name=${1:-} role=${2:-} p t0
+  [[ -n "$name" && -n "$role" ]] || die "restart: NAME and ROLE are required"
+  shift 2 || true
+  timeout=90
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --timeout-secs) timeout=$2; shift 2 ;;
+      *) die "restart: unknown option $1" ;;
+    esac
+  done
+  load_roles "$name"
+  role_info "$role"
+  if pid_is_ours "$(read_pid "$INST/$role.pid")" "$INST/"; then die "restart: $role of $name is running"; fi
+  for p in "${ROLE_PORTS[@]}"; do
+    if port_listening "$p"; then
+      log "restart: port $p of $role is in use"
+      exit "$EXIT_PORT_BUSY"
+    fi
+  done
+  RESTARTING=1
+  jvm_common
+  t0=$(now_ms)
+  local deadline=$((SECONDS + timeout))
+  if [[ "$ROLE_KIND" == namesrv ]]; then
+    spawn_namesrv "$role"
+    wait_namesrv "$role" "${ROLE_PORTS[0]}" "$deadline"
+  else
+    spawn_broker "$role"
+    wait_broker "$role" "${BROKER_NAMES[$ROLE_INDEX]}" "${BROKER_PORTS[$ROLE_INDEX]}" "$deadline"
+  fi
+  echo "PID=$(read_pid "$INST/$role.pid")"
+  echo "STARTUP_MS=$(($(now_ms) - t0))"
+}
+
+# ---------------------------------------------------------------------------------------------
 # stop / status / watchdog
 # ---------------------------------------------------------------------------------------------
 
-instance_running() {
-  local inst=$1 role
-  for role in namesrv broker; do
-    pid_is_ours "$(read_pid "$inst/$role.pid")" "$inst/" && return 0
+# The pid files of an instance's JVMs (namesrv*.pid, broker*.pid).
+role_pidfiles() {
+  local f
+  for f in "$1"/namesrv*.pid "$1"/broker*.pid; do
+    [[ -f "$f" ]] && echo "$f"
   done
+  return 0
+}
+
+instance_running() {
+  local inst=$1 f
+  while IFS= read -r f; do
+    pid_is_ours "$(read_pid "$f")" "$inst/" && return 0
+  done < <(role_pidfiles "$inst")
   return 1
 }
 
@@ -507,12 +746,18 @@ stop_instance() {
   local name=$1 mode=${2:-} inst="$RUN/$1" p ports=() i
   [[ -d "$inst" ]] || { [[ "$mode" == quiet ]] || log "no instance $name"; return 0; }
   if [[ "$mode" != from-watchdog ]]; then stop_pids "$SELF _watch $name " "$inst/watchdog.pid"; fi
-  local ns broker
+  local ns broker pidfiles=() f
   ns=$(env_value "$inst" NAMESRV)
   broker=$(env_value "$inst" BROKER)
-  stop_pids "$inst/" "$inst/broker.pid" "$inst/namesrv.pid"
-  [[ -n "$ns" ]] && ports+=("${ns##*:}")
-  [[ -n "$broker" ]] && ports+=("$((${broker##*:} - 2))" "${broker##*:}" "$((${broker##*:} + 1))")
+  while IFS= read -r f; do pidfiles+=("$f"); done < <(role_pidfiles "$inst")
+  stop_pids "$inst/" "${pidfiles[@]}"
+  # shellcheck disable=SC2207 # a list of port numbers
+  ports=($(env_value "$inst" PORTS))
+  if ((${#ports[@]} == 0)); then
+    # instance.env of an older rocketmq.sh: one NameServer and one broker.
+    [[ -n "$ns" ]] && ports+=("${ns##*:}")
+    [[ -n "$broker" ]] && ports+=("$((${broker##*:} - 2))" "${broker##*:}" "$((${broker##*:} + 1))")
+  fi
   for p in "${ports[@]}"; do
     for ((i = 0; i < 100; i++)); do port_listening "$p" || break; sleep 0.1; done
     if port_listening "$p"; then log "warning: port $p still in use after stopping $name"; fi
@@ -553,10 +798,12 @@ cmd_status() {
   [[ -n "$name" ]] || die "status: NAME is required"
   inst="$RUN/$name"
   [[ -d "$inst" ]] || { echo "STATUS=absent"; return 1; }
-  for role in namesrv broker; do
-    pid=$(read_pid "$inst/$role.pid")
+  local f
+  while IFS= read -r f; do
+    role=$(basename "$f" .pid)
+    pid=$(read_pid "$f")
     if pid_is_ours "$pid" "$inst/"; then echo "${role^^}_STATE=running"; else echo "${role^^}_STATE=stopped"; fi
-  done
+  done < <(role_pidfiles "$inst")
   [[ -f "$inst/instance.env" ]] && cat "$inst/instance.env"
   if instance_running "$inst"; then echo "STATUS=running"; else echo "STATUS=stopped"; return 1; fi
 }
@@ -621,6 +868,8 @@ main() {
     status) cmd_status "$@" ;;
     harness) cmd_harness "$@" ;;
     mqadmin) cmd_mqadmin "$@" ;;
+    kill) cmd_kill "$@" ;;
+    restart) cmd_restart "$@" ;;
     _watch) cmd_watch "$@" ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;

@@ -60,7 +60,8 @@ impl FromStr for RocketMqVersion {
     }
 }
 
-/// What to start: one NameServer and one master broker.
+/// What to start: one NameServer and one master broker by default; [`ClusterSpec::masters`] and
+/// [`ClusterSpec::namesrvs`] ask for more.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterSpec {
     /// Names the instance (its directory is `$FERRY_RUN/<name>-<pid>`) and keys [`shared`].
@@ -70,7 +71,12 @@ pub struct ClusterSpec {
     /// same accounts migrated into users and policies. See [`crate::acl`].
     pub acl: bool,
     pub cluster_name: String,
+    /// The first (or only) master broker.
     pub broker_name: String,
+    /// Further master brokers of the cluster, by name (each on its own ports and store).
+    pub more_brokers: Vec<String>,
+    /// How many NameServers (1 or more); every broker registers with all of them.
+    pub namesrvs: usize,
     /// A directory with `topics.json` and/or `subscriptionGroup.json` for the broker to load at boot
     /// (see [`SeedConfig`]).
     pub seed_config: Option<PathBuf>,
@@ -83,6 +89,8 @@ impl ClusterSpec {
         ClusterSpec {
             cluster_name: format!("{name}-cluster"),
             broker_name: format!("{name}-broker"),
+            more_brokers: Vec::new(),
+            namesrvs: 1,
             name,
             version,
             acl: false,
@@ -109,9 +117,70 @@ impl ClusterSpec {
         self.seed_config = Some(dir.into());
         self
     }
+
+    /// `n` master brokers named `<name>-broker-a`, `<name>-broker-b`, ... (`n` = 1: one master
+    /// named `<name>-broker`, the default). Rename them afterwards with [`ClusterSpec::broker_names`].
+    pub fn masters(mut self, n: usize) -> Self {
+        assert!(n >= 1, "a cluster needs a master broker");
+        if n == 1 {
+            self.broker_name = format!("{}-broker", self.name);
+            self.more_brokers.clear();
+        } else {
+            let names: Vec<String> = (0..n).map(|i| format!("{}-broker-{}", self.name, letter(i))).collect();
+            self.broker_name = names[0].clone();
+            self.more_brokers = names[1..].to_vec();
+        }
+        self
+    }
+
+    /// Master brokers by name, the first becoming [`ClusterSpec::broker_name`].
+    pub fn broker_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        let mut names: Vec<String> = names.into_iter().map(Into::into).collect();
+        assert!(!names.is_empty(), "a cluster needs a master broker");
+        self.broker_name = names.remove(0);
+        self.more_brokers = names;
+        self
+    }
+
+    /// `n` NameServers (default 1); [`Cluster::namesrv_addr`] is then their `;`-separated list.
+    pub fn namesrvs(mut self, n: usize) -> Self {
+        assert!(n >= 1, "a cluster needs a NameServer");
+        self.namesrvs = n;
+        self
+    }
+
+    /// Every master's name, the first first.
+    pub fn all_broker_names(&self) -> Vec<&str> {
+        std::iter::once(self.broker_name.as_str())
+            .chain(self.more_brokers.iter().map(String::as_str))
+            .collect()
+    }
 }
 
-/// A running NameServer + broker pair on 127.0.0.1. Dropping it stops both JVMs (and removes the
+/// `a`, `b`, ..., `z`, `aa`, `ab`, ...
+fn letter(i: usize) -> String {
+    let c = |n: usize| char::from(b'a' + (n % 26) as u8);
+    if i < 26 {
+        c(i).to_string()
+    } else {
+        format!("{}{}", c(i / 26 - 1), c(i))
+    }
+}
+
+/// One master broker of a running [`Cluster`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broker {
+    pub name: String,
+    /// `127.0.0.1:<port>` as registered in the NameServers; VIP channel on port − 2, HA on port + 1.
+    pub addr: String,
+    /// The script's role (`broker`, `broker1`, ...), for `rocketmq.sh kill|restart NAME ROLE`.
+    pub role: String,
+    /// Its store root and log directory.
+    pub store_dir: PathBuf,
+    pub log_dir: PathBuf,
+}
+
+/// A running cluster on 127.0.0.1: its NameServer(s) and master broker(s). Dropping it stops every JVM (and removes the
 /// instance directory unless the thread is panicking or `FERRY_KEEP_RUN` is set, so that logs of a
 /// failed test stay). A background watchdog also stops them when this process exits.
 #[derive(Debug)]
@@ -121,6 +190,8 @@ pub struct Cluster {
     info: HashMap<String, String>,
     namesrv_addr: String,
     broker_addr: String,
+    namesrvs: Vec<String>,
+    brokers: Vec<Broker>,
     startup: Duration,
     stopped: bool,
 }
@@ -137,23 +208,29 @@ impl Cluster {
         let instance = format!("{}-{}", spec.name, std::process::id());
         let mut last_err = None;
         for _ in 0..PORT_ATTEMPTS {
-            let (namesrv_port, broker_port) = pick_ports();
+            let names = spec.all_broker_names();
+            let (namesrv_ports, broker_ports) = pick_ports_for(spec.namesrvs, names.len());
             let mut args: Vec<String> = vec![
                 "start".into(),
                 instance.clone(),
                 "--version".into(),
                 spec.version.as_str().into(),
-                "--namesrv-port".into(),
-                namesrv_port.to_string(),
-                "--broker-port".into(),
-                broker_port.to_string(),
                 "--cluster-name".into(),
                 spec.cluster_name.clone(),
-                "--broker-name".into(),
-                spec.broker_name.clone(),
                 "--watch-pid".into(),
                 std::process::id().to_string(),
             ];
+            for port in namesrv_ports {
+                args.extend(["--namesrv-port".into(), port.to_string()]);
+            }
+            for (port, name) in broker_ports.iter().zip(&names) {
+                args.extend([
+                    "--broker-port".into(),
+                    port.to_string(),
+                    "--broker-name".into(),
+                    name.to_string(),
+                ]);
+            }
             if spec.acl {
                 args.push("--acl".into());
             }
@@ -170,9 +247,25 @@ impl Cluster {
                             Error::Parse(format!("`rocketmq.sh start` printed no {k}=\n{stdout}"))
                         })
                     };
+                    let mut namesrvs = Vec::new();
+                    for i in 0..spec.namesrvs {
+                        namesrvs.push(get(&format!("NAMESRV_{i}"))?);
+                    }
+                    let mut brokers = Vec::new();
+                    for i in 0..names.len() {
+                        brokers.push(Broker {
+                            name: get(&format!("BROKER_NAME_{i}"))?,
+                            addr: get(&format!("BROKER_{i}"))?,
+                            role: if i == 0 { "broker".into() } else { format!("broker{i}") },
+                            store_dir: get(&format!("STORE_{i}"))?.into(),
+                            log_dir: get(&format!("BROKER_LOGS_{i}"))?.into(),
+                        });
+                    }
                     return Ok(Cluster {
                         namesrv_addr: get("NAMESRV")?,
                         broker_addr: get("BROKER")?,
+                        namesrvs,
+                        brokers,
                         spec,
                         instance,
                         info,
@@ -187,15 +280,103 @@ impl Cluster {
         Err(last_err.expect("at least one attempt"))
     }
 
-    /// `127.0.0.1:<port>` of the NameServer.
+    /// `127.0.0.1:<port>` of the NameServer; with several, their `;`-separated list (what clients
+    /// and Ferry take as a NameServer address).
     pub fn namesrv_addr(&self) -> &str {
         &self.namesrv_addr
     }
 
-    /// `127.0.0.1:<port>` of the master broker, as registered in the NameServer. Its VIP channel is
-    /// on port − 2 and HA on port + 1.
+    /// Each NameServer's `127.0.0.1:<port>`, in the order of [`Cluster::kill_namesrv`]'s index.
+    pub fn namesrv_addrs(&self) -> &[String] {
+        &self.namesrvs
+    }
+
+    /// `127.0.0.1:<port>` of the (first) master broker, as registered in the NameServer. Its VIP
+    /// channel is on port − 2 and HA on port + 1.
     pub fn broker_addr(&self) -> &str {
         &self.broker_addr
+    }
+
+    /// Every master broker, the first first.
+    pub fn brokers(&self) -> &[Broker] {
+        &self.brokers
+    }
+
+    /// The master broker of that name.
+    pub fn broker(&self, name: &str) -> Option<&Broker> {
+        self.brokers.iter().find(|b| b.name == name)
+    }
+
+    fn broker_role(&self, name: &str) -> Result<&Broker> {
+        self.broker(name).ok_or_else(|| {
+            Error::Parse(format!(
+                "cluster {} has no broker {name:?} (it has {:?})",
+                self.spec.name,
+                self.spec.all_broker_names()
+            ))
+        })
+    }
+
+    fn namesrv_role(&self, index: usize) -> Result<String> {
+        if index >= self.namesrvs.len() {
+            return Err(Error::Parse(format!(
+                "cluster {} has {} NameServer(s), no index {index}",
+                self.spec.name,
+                self.namesrvs.len()
+            )));
+        }
+        Ok(if index == 0 { "namesrv".into() } else { format!("namesrv{index}") })
+    }
+
+    /// Kills the broker's JVM with SIGKILL (no shutdown hook runs, nothing is flushed or
+    /// unregistered: a crash) and waits until the process is gone and its ports are closed. Its
+    /// NameServers drop it when they see the connection close.
+    pub fn kill_broker(&self, name: &str) -> Result<()> {
+        let role = self.broker_role(name)?.role.clone();
+        run_script(&["kill".into(), self.instance.clone(), role]).map(|_| ())
+    }
+
+    /// Starts a killed broker again on the same ports, configuration and store (what it had
+    /// stored comes back, consumer offsets as last persisted); returns once it is registered in
+    /// every running NameServer of the cluster, with how long that took.
+    pub fn restart_broker(&self, name: &str) -> Result<Duration> {
+        let role = self.broker_role(name)?.role.clone();
+        let started = Instant::now();
+        run_script(&["restart".into(), self.instance.clone(), role]).map(|_| started.elapsed())
+    }
+
+    /// Kills NameServer `index` (0-based, as in [`Cluster::namesrv_addrs`]) with SIGKILL and waits
+    /// until its port is closed.
+    pub fn kill_namesrv(&self, index: usize) -> Result<()> {
+        let role = self.namesrv_role(index)?;
+        run_script(&["kill".into(), self.instance.clone(), role]).map(|_| ())
+    }
+
+    /// Starts a killed NameServer again on its port. It starts empty: brokers register with it
+    /// again on their next heartbeat (every 30 s).
+    pub fn restart_namesrv(&self, index: usize) -> Result<Duration> {
+        let role = self.namesrv_role(index)?;
+        let started = Instant::now();
+        run_script(&["restart".into(), self.instance.clone(), role]).map(|_| started.elapsed())
+    }
+
+    /// Whether the broker's JVM runs (`rocketmq.sh status`).
+    pub fn broker_running(&self, name: &str) -> Result<bool> {
+        let role = self.broker_role(name)?.role.clone();
+        self.role_running(&role)
+    }
+
+    /// Whether NameServer `index`'s JVM runs.
+    pub fn namesrv_running(&self, index: usize) -> Result<bool> {
+        let role = self.namesrv_role(index)?;
+        self.role_running(&role)
+    }
+
+    fn role_running(&self, role: &str) -> Result<bool> {
+        // `status` exits 1 when nothing of the instance runs: read its output either way.
+        let output = script_command(&["status".to_string(), self.instance.clone()]).output()?;
+        let env = parse_env(&String::from_utf8_lossy(&output.stdout));
+        Ok(env.get(&format!("{}_STATE", role.to_ascii_uppercase())).map(String::as_str) == Some("running"))
     }
 
     pub fn cluster_name(&self) -> &str {
@@ -271,7 +452,7 @@ impl Cluster {
         &self.info
     }
 
-    /// Stops both JVMs (TERM, then KILL after a grace period) and waits until the ports are free.
+    /// Stops every JVM of the cluster (TERM, then KILL after a grace period) and waits until the ports are free.
     /// Idempotent.
     pub fn stop(&mut self) -> Result<()> {
         if self.stopped {
@@ -405,7 +586,14 @@ const PORT_HIGH: u16 = 32000;
 /// A NameServer port and a broker port whose port − 2 (VIP channel) and port + 1 (HA) are free too.
 /// Ports handed out by this process are never handed out again; other processes are avoided by
 /// random starting points and by checking that a bind succeeds.
+#[cfg(test)]
 fn pick_ports() -> (u16, u16) {
+    let (n, b) = pick_ports_for(1, 1);
+    (n[0], b[0])
+}
+
+/// `namesrvs` NameServer ports and `brokers` broker ports, as [`pick_ports`] picks them.
+fn pick_ports_for(namesrvs: usize, brokers: usize) -> (Vec<u16>, Vec<u16>) {
     static TAKEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
     let mut taken = TAKEN.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
     let mut pick = |span: &[i32]| loop {
@@ -418,8 +606,8 @@ fn pick_ports() -> (u16, u16) {
             return base;
         }
     };
-    let namesrv = pick(&[0]);
-    let broker = pick(&[-2, 0, 1]);
+    let namesrv = (0..namesrvs).map(|_| pick(&[0])).collect();
+    let broker = (0..brokers).map(|_| pick(&[-2, 0, 1])).collect();
     (namesrv, broker)
 }
 
@@ -514,6 +702,32 @@ mod tests {
                 assert!(seen.insert(p), "port {p} handed out twice");
             }
         }
+    }
+
+    #[test]
+    fn picks_ports_for_several_namesrvs_and_brokers() {
+        let (n, b) = pick_ports_for(2, 3);
+        assert_eq!((n.len(), b.len()), (2, 3));
+        let mut all: Vec<u16> = n.clone();
+        for p in &b {
+            all.extend([p - 2, *p, p + 1]);
+        }
+        let distinct: HashSet<u16> = all.iter().copied().collect();
+        assert_eq!(distinct.len(), all.len(), "{all:?}");
+    }
+
+    #[test]
+    fn masters_are_named_by_letter() {
+        let spec = ClusterSpec::new("src", RocketMqVersion::V4_9_8).masters(3).namesrvs(2);
+        assert_eq!(spec.all_broker_names(), ["src-broker-a", "src-broker-b", "src-broker-c"]);
+        assert_eq!(spec.namesrvs, 2);
+        let one = spec.clone().masters(1);
+        assert_eq!(one.all_broker_names(), ["src-broker"]);
+        assert_eq!(ClusterSpec::new("src", RocketMqVersion::V4_9_8), one.namesrvs(1));
+        assert_eq!(letter(25), "z");
+        assert_eq!(letter(26), "aa");
+        let named = ClusterSpec::new("x", RocketMqVersion::V5_3_3).broker_names(["p", "q"]);
+        assert_eq!((named.broker_name.as_str(), named.more_brokers.clone()), ("p", vec!["q".to_string()]));
     }
 
     #[test]

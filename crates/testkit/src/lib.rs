@@ -16,6 +16,12 @@
 //! # Ok::<(), ferry_testkit::Error>(())
 //! ```
 //!
+//! Several masters and NameServers: `ClusterSpec::new("src", v).masters(2).namesrvs(2)` starts
+//! brokers `src-broker-a` and `src-broker-b` registered with two NameServers; for fault tests,
+//! [`Cluster::kill_broker`] / [`Cluster::kill_namesrv`] SIGKILL one JVM and
+//! [`Cluster::restart_broker`] / [`Cluster::restart_namesrv`] start it again on the same ports
+//! and store.
+//!
 //! Long-running traffic: [`Harness::produce_stream`] / [`Harness::consume_stream`] run producers and
 //! consumers in the background until stopped, and [`delivery_report`] checks what every group got
 //! (missing, duplicates, per-key order).
@@ -30,7 +36,7 @@ mod harness;
 mod traffic;
 
 pub use cluster::{
-    ensure_fetched, repo_root, script_path, shared, Cluster, ClusterSpec, RocketMqVersion, SeedConfig,
+    ensure_fetched, repo_root, script_path, shared, Broker, Cluster, ClusterSpec, RocketMqVersion, SeedConfig,
 };
 pub use error::{Error, Result};
 pub use harness::{
