@@ -1,7 +1,8 @@
 //! Ferry's proxy: what clients talk to once they point their NameServer address at Ferry.
 //!
 //! - [`namesrv`]: the NameServer front, answering routes merged by stage ([`route`]).
-//! - [`relay`]: one relay per backend broker, frames passed both ways unchanged.
+//! - [`relay`]: one relay per backend broker, frames passed both ways as they are except where the
+//!   topic's stage refuses or answers them ([`verdict`]).
 //! - [`traffic`] and [`registry`]: what the relays learn on the way.
 //!
 //! The proxy reads stages from a [`StageTable`]; it never decides them (the control crate does).
@@ -12,6 +13,7 @@ pub mod relay;
 pub mod route;
 pub mod stage;
 pub mod traffic;
+pub mod verdict;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,8 +1,11 @@
 //! Broker relays: one listening address per backend broker, one upstream connection per client
-//! connection. Frames pass both ways unchanged, including the requests brokers send to clients;
-//! on the way the relay reads headers (never copying bodies) to count traffic and learn who the
-//! clients are. One to one relaying means opaques need no rewriting and broker-initiated requests
-//! reach the right client by construction (DESIGN.md).
+//! connection. Frames pass both ways as they are (bytes untouched), including the requests brokers
+//! send to clients, except where the topic's stage says otherwise ([`crate::verdict`]): a send
+//! where nobody reads any more is refused, a pull where the stage does not read is answered "no
+//! new message" after a pause, and a held pull's messages are replaced by "no new message" when
+//! the stage changed meanwhile. On the way the relay reads headers (never copying bodies) to count
+//! traffic and learn who the clients are. One to one relaying means opaques need no rewriting and
+//! broker-initiated requests reach the right client by construction (DESIGN.md).
 //!
 //! Each relay listens on a pair of ports, `p` and `p - 2`: a 4.x client with the VIP channel on
 //! sends to port − 2 of the broker address it was given.
@@ -28,9 +31,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::registry::{ClientRegistry, Peer};
-use crate::route::{self, Side};
-use crate::stage::{StageTable, TopicPolicy};
+use crate::route::Side;
+use crate::stage::StageTable;
 use crate::traffic::{count_messages, Traffic};
+use crate::verdict::{self, Awaited, Op, Seen, Verdict};
 
 /// Requests awaiting a response on one connection, bounded so a client that never reads cannot
 /// grow it without limit (beyond the bound, requests pass unobserved).
@@ -319,8 +323,8 @@ enum PumpError {
     ClientGone,
 }
 
-/// What the relay does with one frame.
-enum Verdict {
+/// What the relay does with one frame: a [`Verdict`] with Ferry's own answer made into a frame.
+enum Action {
     Forward,
     /// Keep a request from the broker and answer it, now or after a pause.
     Answer(Frame, Option<Duration>),
@@ -328,9 +332,17 @@ enum Verdict {
     Replace(Frame),
 }
 
-/// How long a pull on a queue that may not be read waits before "no new message": like a long
-/// poll with nothing, so that the client does not spin.
-const HELD_PULL_PAUSE: Duration = Duration::from_secs(1);
+impl Action {
+    fn of(verdict: Verdict, opaque: i32) -> Action {
+        let frame = verdict.frame(opaque);
+        match (verdict, frame) {
+            (Verdict::AnswerAfter(pause, _), Some(f)) => Action::Answer(f, Some(pause)),
+            (Verdict::Replace(_), Some(f)) => Action::Replace(f),
+            (_, Some(f)) => Action::Answer(f, None),
+            (_, None) => Action::Forward,
+        }
+    }
+}
 
 async fn write_client(mut w: OwnedWriteHalf, mut queue: mpsc::Receiver<Bytes>) -> Result<(), PumpError> {
     while let Some(bytes) = queue.recv().await {
@@ -381,7 +393,7 @@ async fn to_broker(
         let mut run = 0;
         while let Some(len) = frame::check(&buf[run..], max_frame)? {
             match observe(&buf[run..run + len], Direction::ToBroker, &state, &ctx)? {
-                Verdict::Forward => run += len,
+                Action::Forward => run += len,
                 other => {
                     if run > 0 {
                         w.write_all(&buf.split_to(run)).await?;
@@ -389,15 +401,15 @@ async fn to_broker(
                     }
                     let _ = buf.split_to(len);
                     match other {
-                        Verdict::Answer(f, None) | Verdict::Replace(f) => send_client(&to_client, &f).await?,
-                        Verdict::Answer(f, Some(pause)) => {
+                        Action::Answer(f, None) | Action::Replace(f) => send_client(&to_client, &f).await?,
+                        Action::Answer(f, Some(pause)) => {
                             let to_client = to_client.clone();
                             tokio::spawn(async move {
                                 tokio::time::sleep(pause).await;
                                 let _ = send_client(&to_client, &f).await;
                             });
                         }
-                        Verdict::Forward => unreachable!("handled above"),
+                        Action::Forward => unreachable!("handled above"),
                     }
                 }
             }
@@ -424,8 +436,8 @@ async fn to_client_pump(
         let mut run = 0;
         while let Some(len) = frame::check(&buf[run..], max_frame)? {
             match observe(&buf[run..run + len], Direction::ToClient, &state, &ctx)? {
-                Verdict::Forward => run += len,
-                Verdict::Replace(f) | Verdict::Answer(f, _) => {
+                Action::Forward => run += len,
+                Action::Replace(f) | Action::Answer(f, _) => {
                     if run > 0 {
                         to_client
                             .send(buf.split_to(run).freeze())
@@ -460,7 +472,7 @@ fn observe(
     dir: Direction,
     state: &ConnState,
     ctx: &RelayContext,
-) -> Result<Verdict, CodecError> {
+) -> Result<Action, CodecError> {
     let word = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
     let ty = SerializeType::from_byte((word >> 24) as u8)?;
     let header_len = (word & 0x00FF_FFFF) as usize;
@@ -470,79 +482,47 @@ fn observe(
         (Direction::ToBroker, false) => on_client_request(&header, body, state, ctx),
         (Direction::ToClient, true) => on_broker_response(&header, body, state, ctx),
         // Broker-initiated requests and the client's answers pass without a look.
-        _ => Verdict::Forward,
+        _ => Action::Forward,
     };
     // Ferry's own answers in the encoding of the frame they stand for, as a broker would.
     Ok(match verdict {
-        Verdict::Answer(mut f, pause) => {
+        Action::Answer(mut f, pause) => {
             f.serialize_type = ty;
-            Verdict::Answer(f, pause)
+            Action::Answer(f, pause)
         }
-        Verdict::Replace(mut f) => {
+        Action::Replace(mut f) => {
             f.serialize_type = ty;
-            Verdict::Replace(f)
+            Action::Replace(f)
         }
-        Verdict::Forward => Verdict::Forward,
+        Action::Forward => Action::Forward,
     })
 }
 
-/// "Nothing new" for a pull, offsets unchanged: the client pulls again from where it was.
-fn no_new_message(opaque: i32, queue_offset: &str) -> Frame {
-    Frame::response(ResponseCode::PULL_NOT_FOUND, opaque)
-        .with_fields([
-            ("suggestWhichBrokerId", "0"),
-            ("nextBeginOffset", queue_offset),
-            ("minOffset", "0"),
-            ("maxOffset", queue_offset),
-        ])
-        .with_remark("Ferry: this queue is not read in the topic's current stage")
+/// The stage table's policy for the topic a decision needs, looked up now.
+fn policy_of(seen: &Seen<'_>, ctx: &RelayContext) -> Option<crate::stage::TopicPolicy> {
+    seen.topic().and_then(|t| ctx.stages.get(t)).map(|v| v.policy)
 }
 
-fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) -> Verdict {
+fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) -> Action {
     let code = header.request_code();
     let now = Instant::now();
-    let policy = |topic: Option<&str>| topic.and_then(|t| ctx.stages.get(t)).map(|v| v.policy);
-    let pending = match code {
-        RequestCode::SEND_MESSAGE_V2
-        | RequestCode::SEND_BATCH_MESSAGE
-        | RequestCode::SEND_REPLY_MESSAGE_V2
-        | RequestCode::SEND_MESSAGE
-        | RequestCode::SEND_REPLY_MESSAGE => {
-            let v2 = matches!(
-                code,
-                RequestCode::SEND_MESSAGE_V2
-                    | RequestCode::SEND_BATCH_MESSAGE
-                    | RequestCode::SEND_REPLY_MESSAGE_V2
-            );
-            let (topic_field, group_field) = if v2 { ("b", "a") } else { ("topic", "producerGroup") };
-            // A client with a stale route writing where the stage does not write: let it, if the
-            // side is still read (the message is consumed; refusing would fail ordered, async
-            // and oneway sends, which the Java producer does not retry). Refuse only where
-            // nobody reads any more: the message would be stranded.
-            let stranded =
-                |p: &TopicPolicy| !route::writable(*p, state.side) && !route::readable(*p, state.side);
-            if let Some(p) = policy(header.field(topic_field)).filter(stranded) {
-                // The Java producer retries a synchronous send on another queue on NO_PERMISSION.
-                let topic = header.field(topic_field).unwrap_or_default();
-                return Verdict::Answer(
-                    Frame::response(ResponseCode::NO_PERMISSION, header.opaque).with_remark(format!(
-                        "Ferry: topic {topic} is not written on the {} cluster at stage {}",
-                        state.side, p.stage
-                    )),
-                    None,
-                );
-            }
+    let request = verdict::Request::of(header);
+    let seen = Seen::Request(request);
+    match verdict::decide(seen, state.side, policy_of(&seen, ctx)) {
+        Verdict::Forward => {}
+        other => return Action::of(other, header.opaque),
+    }
+    let pending = match (Op::of(code), code) {
+        (Op::Send { v2 }, _) => {
+            let (topic_field, group_field) = Op::send_fields(v2);
             let batch = code == RequestCode::SEND_BATCH_MESSAGE || header.field("batch") == Some("true");
             send_pending(header, body, topic_field, group_field, batch, state, ctx, now)
         }
-        RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
-            let offset = header.field("queueOffset").unwrap_or("0").to_string();
-            if policy(header.field("topic")).is_some_and(|p| !route::readable(p, state.side)) {
-                return Verdict::Answer(no_new_message(header.opaque, &offset), Some(HELD_PULL_PAUSE));
-            }
-            header.field("topic").map(|t| Pending::Pull { topic: t.to_string(), queue_offset: offset })
-        }
-        RequestCode::HEART_BEAT => {
+        (Op::Pull, _) => request.topic.map(|t| Pending::Pull {
+            topic: t.to_string(),
+            queue_offset: request.queue_offset.unwrap_or("0").to_string(),
+        }),
+        (_, RequestCode::HEART_BEAT) => {
             match fastjson::from_slice::<HeartbeatData>(body) {
                 Ok(hb) => {
                     let peer = Peer {
@@ -562,7 +542,7 @@ fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &Rela
             }
             Some(Pending::Other { started: now })
         }
-        RequestCode::UNREGISTER_CLIENT => {
+        (_, RequestCode::UNREGISTER_CLIENT) => {
             // Sent once per group the client leaves (`MQClientInstance.unregisterClient`).
             if let Some(id) = header.field("clientID") {
                 ctx.registry.unregister(id, header.field("producerGroup"), header.field("consumerGroup"));
@@ -577,7 +557,7 @@ fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &Rela
             map.insert(header.opaque, p);
         }
     }
-    Verdict::Forward
+    Action::Forward
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -601,11 +581,20 @@ fn send_pending(
     Some(Pending::Send { topic: topic.to_string(), messages, bytes: body.len() as u64, started: now })
 }
 
-fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) -> Verdict {
+fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) -> Action {
     let Some(pending) = state.pending.lock().expect("pending lock").remove(&header.opaque) else {
-        return Verdict::Forward;
+        return Action::Forward;
     };
     let code = header.response_code();
+    let awaited = match &pending {
+        Pending::Pull { topic, queue_offset } => Awaited::Pull { topic, queue_offset },
+        _ => Awaited::Other,
+    };
+    let seen = Seen::Response { code, awaited };
+    match verdict::decide(seen, state.side, policy_of(&seen, ctx)) {
+        Verdict::Forward => {}
+        other => return Action::of(other, header.opaque),
+    }
     match pending {
         Pending::Send { topic, messages, bytes, started } => {
             ctx.traffic.latency(state.side).record(started.elapsed());
@@ -614,19 +603,14 @@ fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &Rel
                 ctx.traffic.record_produce(state.side, &topic, messages, bytes);
             }
         }
-        Pending::Pull { topic, queue_offset } => {
+        Pending::Pull { topic, .. } => {
             if code == ResponseCode::SUCCESS {
-                // The stage changed while the broker held the pull: these messages may not be
-                // read now; the client asks again from the same offset.
-                if ctx.stages.get(&topic).is_some_and(|v| !route::readable(v.policy, state.side)) {
-                    return Verdict::Replace(no_new_message(header.opaque, &queue_offset));
-                }
                 ctx.traffic.record_consume(state.side, &topic, count_messages(body), body.len() as u64);
             }
         }
         Pending::Other { started } => ctx.traffic.latency(state.side).record(started.elapsed()),
     }
-    Verdict::Forward
+    Action::Forward
 }
 
 /// Opaques of requests Ferry itself sends clients, counting down from the top of the range so as
