@@ -183,8 +183,12 @@ pub struct Skipped {
 
 impl Document {
     /// Reads a document: an `export.sh` / Ferry file, or a bare `mqadmin exportMetadata`
-    /// `metadata.json` (`{topicConfigTable, subscriptionGroupTable, exportTime}`).
+    /// `metadata.json` (`{topicConfigTable, subscriptionGroupTable, exportTime}`). A leading UTF-8
+    /// byte order mark is skipped. A value that does not fit is named by line, column and path
+    /// (`ferry.topics[3] (orders).writeQueueNums`); queue numbers must be from 0 to
+    /// [`MAX_QUEUE_NUMS`].
     pub fn from_json(text: &[u8], source: &str) -> Result<Document, MetadataError> {
+        let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
         let value = ferry_remoting::fastjson::parse(text).map_err(|e| MetadataError::Parse {
             source_name: source.to_string(),
             location: location_of(text, e.offset),
@@ -196,11 +200,11 @@ impl Document {
             detail: detail.to_string(),
         };
         let has = |m: &serde_json::Map<String, Value>, keys: &[&str]| keys.iter().any(|k| m.contains_key(*k));
-        let shaped = match &value {
+        let (shaped, wrapped) = match &value {
             Value::Object(m) if has(m, &["topicConfigTable", "subscriptionGroupTable"]) => {
-                serde_json::json!({ "metadata": value })
+                (serde_json::json!({ "metadata": value }), true)
             }
-            Value::Object(m) if has(m, &["configs", "metadata", "metrics", "ferry"]) => value,
+            Value::Object(m) if has(m, &["configs", "metadata", "metrics", "ferry"]) => (value, false),
             Value::Object(_) => {
                 return Err(parse_err(
                     "not a metadata document: expected the keys of an export.sh or ferry export file \
@@ -210,11 +214,34 @@ impl Document {
             }
             _ => return Err(parse_err("not a metadata document: the top level must be a JSON object")),
         };
-        let doc: Document = serde_json::from_value(shaped).map_err(|e| MetadataError::Parse {
-            source_name: source.to_string(),
-            location: None,
-            detail: e.to_string(),
+        let placed = Placed { text, shaped: &shaped, wrapped };
+        let doc: Document = serde_path_to_error::deserialize(&shaped).map_err(|e| {
+            let path: Vec<Step> = e
+                .path()
+                .iter()
+                .map(|s| match s {
+                    serde_path_to_error::Segment::Seq { index } => Step::Index(*index),
+                    serde_path_to_error::Segment::Map { key } => Step::Key(key.clone()),
+                    serde_path_to_error::Segment::Enum { variant } => Step::Key(variant.clone()),
+                    serde_path_to_error::Segment::Unknown => Step::Key("?".into()),
+                })
+                .collect();
+            let detail = match placed.value_at(&path) {
+                Some(Value::Number(n)) if is_queue_field(&path) && (n.is_i64() || n.is_u64()) => {
+                    out_of_range(&n.to_string())
+                }
+                _ => e.inner().to_string(),
+            };
+            placed.error(source, &path, detail)
         })?;
+        let bad = bad_queue_nums(&doc);
+        if let Some((path, value)) = bad.first() {
+            let mut err = placed.error(source, path, out_of_range(&value.to_string()));
+            if let (MetadataError::Parse { detail, .. }, true) = (&mut err, bad.len() > 1) {
+                detail.push_str(&format!(" (and {} more out of range)", bad.len() - 1));
+            }
+            return Err(err);
+        }
         if let Some(f) = &doc.ferry {
             if f.format_version > FORMAT_VERSION {
                 return Err(MetadataError::UnsupportedVersion {
@@ -229,6 +256,286 @@ impl Document {
 
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).expect("documents are plain data")
+    }
+}
+
+/// The largest queue number a document may hold: a Java `int`, what a broker stores. Brokers set no
+/// bound of their own (`AdminBrokerProcessor.updateAndCreateTopic` checks only the topic's name), a
+/// topic may have 0 write queues while it is drained, and totals summed over many masters can be
+/// large; an import then fits every number into its `--min-queues`..`--max-queues`.
+pub const MAX_QUEUE_NUMS: i64 = i32::MAX as i64;
+
+/// The queue number fields of topics and groups.
+const QUEUE_FIELDS: &[&str] = &["readQueueNums", "writeQueueNums", "retryQueueNums"];
+
+fn is_queue_field(path: &[Step]) -> bool {
+    matches!(path.last(), Some(Step::Key(k)) if QUEUE_FIELDS.contains(&k.as_str()))
+}
+
+/// In the words a workbook cell out of range gets.
+fn out_of_range(value: &str) -> String {
+    format!("{value} is out of range: from 0 to {MAX_QUEUE_NUMS}")
+}
+
+/// Negative queue numbers, with their paths in the document as read (before unwrapping).
+fn bad_queue_nums(doc: &Document) -> Vec<(Vec<Step>, i32)> {
+    let key = |k: &str| Step::Key(k.to_string());
+    let mut bad = Vec::new();
+    let mut check = |path: Vec<Step>, field: &str, n: i32| {
+        if n < 0 {
+            let mut path = path;
+            path.push(key(field));
+            bad.push((path, n));
+        }
+    };
+    for (name, t) in &doc.metadata.topic_config_table {
+        let at = || vec![key("metadata"), key("topicConfigTable"), key(name)];
+        check(at(), "readQueueNums", t.read_queue_nums);
+        check(at(), "writeQueueNums", t.write_queue_nums);
+    }
+    for (name, g) in &doc.metadata.subscription_group_table {
+        check(
+            vec![key("metadata"), key("subscriptionGroupTable"), key(name)],
+            "retryQueueNums",
+            g.retry_queue_nums,
+        );
+    }
+    if let Some(f) = &doc.ferry {
+        for (i, t) in f.topics.iter().enumerate() {
+            let at = || vec![key("ferry"), key("topics"), Step::Index(i)];
+            check(at(), "readQueueNums", t.read_queue_nums);
+            check(at(), "writeQueueNums", t.write_queue_nums);
+            for (j, b) in t.brokers.iter().enumerate() {
+                let at = || {
+                    let mut p = at();
+                    p.extend([key("brokers"), Step::Index(j)]);
+                    p
+                };
+                check(at(), "readQueueNums", b.read_queue_nums);
+                check(at(), "writeQueueNums", b.write_queue_nums);
+            }
+        }
+        for (i, g) in f.groups.iter().enumerate() {
+            check(
+                vec![key("ferry"), key("groups"), Step::Index(i), key("config")],
+                "retryQueueNums",
+                g.config.retry_queue_nums,
+            );
+        }
+    }
+    bad
+}
+
+/// One step of a path into a document.
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A document's text and value, to place an error by line, column and path.
+struct Placed<'a> {
+    text: &'a [u8],
+    shaped: &'a Value,
+    /// A bare `mqadmin` file, read as if under `metadata`.
+    wrapped: bool,
+}
+
+impl Placed<'_> {
+    fn value_at(&self, path: &[Step]) -> Option<&Value> {
+        path.iter().try_fold(self.shaped, |v, step| match step {
+            Step::Key(k) => v.get(k),
+            Step::Index(i) => v.get(i),
+        })
+    }
+
+    /// `path` as written in the file, each array item followed by its name when it has one:
+    /// `ferry.topics[3] (orders).writeQueueNums`.
+    fn describe(&self, path: &[Step]) -> String {
+        let mut out = String::new();
+        let mut value = Some(self.shaped);
+        for (n, step) in path.iter().enumerate() {
+            match step {
+                Step::Key(k) => {
+                    value = value.and_then(|v| v.get(k));
+                    if n == 0 && self.wrapped {
+                        continue;
+                    }
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                Step::Index(i) => {
+                    value = value.and_then(|v| v.get(i));
+                    out.push_str(&format!("[{i}]"));
+                    let name =
+                        ["name", "topicName", "groupName", "accessKey", "username", "subject", "broker"]
+                            .iter()
+                            .find_map(|k| value.and_then(|v| v.get(*k)).and_then(Value::as_str));
+                    if let Some(name) = name {
+                        out.push_str(&format!(" ({name})"));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn error(&self, source: &str, path: &[Step], detail: String) -> MetadataError {
+        let in_text = if self.wrapped { path.get(1..).unwrap_or_default() } else { path };
+        MetadataError::Parse {
+            source_name: source.to_string(),
+            location: offset_in(self.text, in_text).and_then(|at| location_of(self.text, at)),
+            detail: format!("{}: {detail}", self.describe(path)),
+        }
+    }
+}
+
+/// Where the value at `path` starts in `text` (read as the tolerant fastjson parser reads it:
+/// single quotes and bare keys too); `None` if it cannot be found.
+fn offset_in(text: &[u8], path: &[Step]) -> Option<usize> {
+    let mut s = Scan { b: text, pos: 0 };
+    for step in path {
+        s.ws();
+        match (step, s.peek()?) {
+            (Step::Key(wanted), b'{') => {
+                s.pos += 1;
+                loop {
+                    s.ws();
+                    let key = s.key()?;
+                    s.ws();
+                    if s.peek()? != b':' {
+                        return None;
+                    }
+                    s.pos += 1;
+                    if key == *wanted {
+                        break;
+                    }
+                    s.skip_value()?;
+                    s.ws();
+                    if s.peek()? != b',' {
+                        return None;
+                    }
+                    s.pos += 1;
+                }
+            }
+            (Step::Index(i), b'[') => {
+                s.pos += 1;
+                for _ in 0..*i {
+                    s.skip_value()?;
+                    s.ws();
+                    if s.peek()? != b',' {
+                        return None;
+                    }
+                    s.pos += 1;
+                }
+            }
+            _ => return None,
+        }
+    }
+    s.ws();
+    Some(s.pos)
+}
+
+/// A forward scan over document text that skips values without building them.
+struct Scan<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Scan<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// A quoted string (either quote), escapes decoded as far as keys need.
+    fn string(&mut self) -> Option<String> {
+        let quote = self.peek()?;
+        self.pos += 1;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            let b = self.peek()?;
+            self.pos += 1;
+            match b {
+                b'\\' => {
+                    escaped = true;
+                    self.pos += 1;
+                }
+                b if b == quote => break,
+                _ => {}
+            }
+        }
+        let raw = std::str::from_utf8(&self.b[start..self.pos - 1]).ok()?;
+        if !escaped {
+            return Some(raw.to_string());
+        }
+        serde_json::from_str(&format!("\"{}\"", raw.replace("\\'", "'"))).ok()
+    }
+
+    /// An object key: quoted, or a bare word or number, or (fastjson) a whole value.
+    fn key(&mut self) -> Option<String> {
+        match self.peek()? {
+            b'"' | b'\'' => self.string(),
+            b'{' | b'[' => {
+                let start = self.pos;
+                self.skip_value()?;
+                Some(String::from_utf8_lossy(&self.b[start..self.pos]).into_owned())
+            }
+            _ => {
+                let start = self.pos;
+                while matches!(self.peek(), Some(c) if c == b'_' || c == b'$' || c == b'-' || c == b'.' || c.is_ascii_alphanumeric())
+                {
+                    self.pos += 1;
+                }
+                (self.pos > start).then(|| String::from_utf8_lossy(&self.b[start..self.pos]).into_owned())
+            }
+        }
+    }
+
+    /// Skips one value, nested ones included, without recursion.
+    fn skip_value(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            self.ws();
+            match self.peek()? {
+                b'"' | b'\'' => {
+                    self.string()?;
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    self.pos += 1;
+                }
+                b'}' | b']' => {
+                    if depth == 0 {
+                        return None;
+                    }
+                    depth -= 1;
+                    self.pos += 1;
+                }
+                b',' | b':' => {
+                    if depth == 0 {
+                        return None;
+                    }
+                    self.pos += 1;
+                }
+                _ => {
+                    while matches!(self.peek(), Some(c) if !b",:{}[]\"' \t\r\n".contains(&c)) {
+                        self.pos += 1;
+                    }
+                }
+            }
+            if depth == 0 {
+                return Some(());
+            }
+        }
     }
 }
 
@@ -272,5 +579,75 @@ mod tests {
         let text = br#"{"ferry":{"formatVersion":99,"exportedBy":"x","exportTime":"2026-01-01T00:00:00Z","source":{},"topics":[],"groups":[],"namespaces":[],"skipped":{}}}"#;
         let err = Document::from_json(text, "new.json").unwrap_err().to_string();
         assert!(err.contains("99"), "{err}");
+    }
+
+    fn err_of(text: &[u8]) -> String {
+        Document::from_json(text, "in.json").unwrap_err().to_string()
+    }
+
+    const FERRY_HEAD: &str = r#"{"ferry":{"formatVersion":1,"exportedBy":"x","exportTime":"2026-01-01T00:00:00Z","source":{},"groups":[],"namespaces":[],"skipped":{},
+  "topics":["#;
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped() {
+        let text = b"\xEF\xBB\xBF{\"topicConfigTable\":{\"T\":{\"readQueueNums\":8}}}";
+        let doc = Document::from_json(text, "bom.json").unwrap();
+        assert_eq!(doc.metadata.topic_config_table["T"].read_queue_nums, 8);
+        // Still placed in the text after the mark.
+        let err = err_of(b"\xEF\xBB\xBF{\n  \"metadata\": {,\n}");
+        assert!(err.contains("line 2, column 16"), "{err}");
+    }
+
+    #[test]
+    fn a_queue_number_too_large_is_placed_by_line_column_item_and_field() {
+        let text = format!(
+            "{FERRY_HEAD}\n    {{\"name\":\"a\"}},\n    {{\"name\":\"b\"}},\n    {{\"name\":\"c\"}},\n    {{\"name\":\"orders\", \"writeQueueNums\": 99999999999}}\n  ]}}}}"
+        );
+        let err = err_of(text.as_bytes());
+        assert_eq!(
+            err,
+            "in.json, line 6, column 41: ferry.topics[3] (orders).writeQueueNums: 99999999999 is out of range: \
+             from 0 to 2147483647"
+        );
+    }
+
+    #[test]
+    fn negative_queue_numbers_are_refused_in_the_words_of_a_workbook() {
+        let text = format!(
+            "{FERRY_HEAD}\n    {{\"name\":\"orders\", \"brokers\":[{{\"broker\":\"broker-a\",\"readQueueNums\":-1}}]}}\n  ]}}}}"
+        );
+        let err = err_of(text.as_bytes());
+        assert_eq!(
+            err,
+            "in.json, line 3, column 71: ferry.topics[0] (orders).brokers[0] (broker-a).readQueueNums: -1 is out of \
+             range: from 0 to 2147483647"
+        );
+        // An Apache file, bare: its paths and lines are the file's own.
+        let err = err_of(b"{\"topicConfigTable\":{\n 'orders':{\"readQueueNums\":4,\"writeQueueNums\":-3}},\n subscriptionGroupTable:{\"g\":{\"retryQueueNums\":-1}}}");
+        assert_eq!(
+            err,
+            "in.json, line 2, column 47: topicConfigTable.orders.writeQueueNums: -3 is out of range: from 0 to \
+             2147483647 (and 1 more out of range)"
+        );
+        let err = err_of(br#"{"ferry":{"formatVersion":1,"exportedBy":"x","exportTime":"2026-01-01T00:00:00Z","source":{},"topics":[],"namespaces":[],"skipped":{},"groups":[{"name":"billing","config":{"groupName":"billing","retryQueueNums":-2}}]}}"#);
+        assert!(err.contains("ferry.groups[0] (billing).config.retryQueueNums: -2 is out of range"), "{err}");
+        // 0 is a queue number a drained topic has.
+        let text =
+            format!("{FERRY_HEAD}{{\"name\":\"orders\",\"readQueueNums\":4,\"writeQueueNums\":0}}]}}}}");
+        Document::from_json(text.as_bytes(), "in.json").unwrap();
+    }
+
+    #[test]
+    fn any_value_of_the_wrong_type_is_placed() {
+        let text = format!("{FERRY_HEAD}{{\"name\":\"orders\",\n\"perm\":\"rw\"}}]}}}}");
+        let err = err_of(text.as_bytes());
+        assert!(
+            err.starts_with(
+                "in.json, line 3, column 8: ferry.topics[0] (orders).perm: invalid type: string \"rw\""
+            ),
+            "{err}"
+        );
+        let err = err_of(b"{\"metadata\":{\"topicConfigTable\":{\"T\":{\"writeQueueNums\":4.5}}}}");
+        assert!(err.starts_with("in.json, line 1, column 56: metadata.topicConfigTable.T.writeQueueNums: invalid type: floating point"), "{err}");
     }
 }
