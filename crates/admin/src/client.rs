@@ -1,7 +1,9 @@
 //! The admin client: connections to NameServers and brokers, one per address, reused; requests
-//! signed when credentials are set; NameServers tried in order until one answers.
+//! signed when credentials are set; NameServers tried in turn until one answers, starting with the
+//! one that answered last (a dead NameServer is not waited for on every call).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +36,8 @@ impl Default for AdminOptions {
 /// A live cluster (or several sharing NameServers), reached through its NameServer list.
 pub struct Admin {
     namesrvs: Vec<String>,
+    /// Index of the NameServer that answered last: tried first next time.
+    preferred: AtomicUsize,
     options: AdminOptions,
     /// One cell per address: connecting to one (perhaps dead) broker never holds up the others.
     connections: std::sync::Mutex<HashMap<String, Arc<OnceCell<Arc<Connection>>>>>,
@@ -46,7 +50,12 @@ impl Admin {
         if namesrvs.is_empty() {
             return Err(AdminError::NoNameServer);
         }
-        Ok(Admin { namesrvs, options, connections: std::sync::Mutex::new(HashMap::new()) })
+        Ok(Admin {
+            namesrvs,
+            preferred: AtomicUsize::new(0),
+            options,
+            connections: std::sync::Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn namesrvs(&self) -> &[String] {
@@ -112,13 +121,22 @@ impl Admin {
         parse_body(addr, H::CODE, &response.body)
     }
 
-    /// Calls the NameServers in order until one answers; connectivity failures move on to the next,
+    /// The NameServers in the order to try them: the one that answered last first.
+    fn namesrv_order(&self) -> impl Iterator<Item = (usize, &String)> {
+        let first = self.preferred.load(Ordering::Relaxed) % self.namesrvs.len();
+        self.namesrvs.iter().enumerate().cycle().skip(first).take(self.namesrvs.len())
+    }
+
+    /// Calls the NameServers in turn until one answers; connectivity failures move on to the next,
     /// any other error is final. The error of the last one tried is returned.
     pub async fn call_namesrv(&self, frame: Frame) -> Result<(String, Frame), AdminError> {
         let mut last = None;
-        for addr in &self.namesrvs {
+        for (i, addr) in self.namesrv_order() {
             match self.call(addr, frame.clone()).await {
-                Ok(r) => return Ok((addr.clone(), r)),
+                Ok(r) => {
+                    self.preferred.store(i, Ordering::Relaxed);
+                    return Ok((addr.clone(), r));
+                }
                 Err(e) if e.is_connectivity() => {
                     tracing::info!(peer = %addr, error = %e, "NameServer did not answer");
                     last = Some(e);
@@ -134,7 +152,7 @@ impl Admin {
     pub async fn forward_namesrv(&self, frame: Frame) -> Result<Frame, AdminError> {
         let op = frame.header.request_code();
         let mut last = None;
-        for addr in &self.namesrvs {
+        for (i, addr) in self.namesrv_order() {
             let result = async {
                 let conn = self.connection(addr).await?;
                 conn.request(frame.clone(), self.options.request_timeout).await
@@ -142,7 +160,10 @@ impl Admin {
             .await
             .map_err(|e| AdminError::from_remoting(e, op));
             match result {
-                Ok(r) => return Ok(r),
+                Ok(r) => {
+                    self.preferred.store(i, Ordering::Relaxed);
+                    return Ok(r);
+                }
                 Err(e) if e.is_connectivity() => last = Some(e),
                 Err(e) => return Err(e),
             }
