@@ -8,7 +8,7 @@ pub mod model;
 
 pub use checks::{gates, Evidence, RouteHolder, TopicUser, Unheard};
 pub use engine::{
-    item_record, AccessPoint, BatchAction, BatchResult, Engine, EngineError, EngineSettings, GroupClients,
+    item_record, AccessPoint, BatchAction, BrokerStatus, BatchResult, Engine, EngineError, EngineSettings, GroupClients,
     NewMigration, NewTopic, TopicClients, TopicsAdded, TrafficSample,
 };
 pub use model::{

@@ -173,6 +173,16 @@ pub struct TopicClients {
     pub clients: Vec<ClientRecord>,
 }
 
+/// A broker the migration expects, and whether its master is registered now.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrokerStatus {
+    #[serde(flatten)]
+    pub broker: MigrationBroker,
+    /// `None` when that side's NameServers cannot be read.
+    pub registered: Option<bool>,
+}
+
 /// Counters of one topic on one side at one moment.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -944,10 +954,29 @@ impl Engine {
         Ok(())
     }
 
-    /// The brokers a migration expects to hear from, forgotten ones included.
-    pub async fn brokers(&self, id: MigrationId) -> Result<Vec<MigrationBroker>, EngineError> {
-        self.migration(id).await?;
-        Ok(self.store.migration_brokers(id).await?)
+    /// The brokers a migration expects to hear from, forgotten ones included, each with whether
+    /// its master is registered now (`None` when that side's NameServers cannot be read).
+    pub async fn brokers(&self, id: MigrationId) -> Result<Vec<BrokerStatus>, EngineError> {
+        let m = self.migration(id).await?;
+        let clusters = self.clusters(&m)?;
+        let mut registered = BTreeMap::new();
+        for side in [Side::Source, Side::Target] {
+            if let Ok(layout) = clusters.layout(side).await {
+                registered.insert(side, evidence::registered_masters(&layout));
+            }
+        }
+        Ok(self
+            .store
+            .migration_brokers(id)
+            .await?
+            .into_iter()
+            .map(|broker| BrokerStatus {
+                registered: registered
+                    .get(&broker.side)
+                    .map(|masters| masters.iter().any(|(name, _)| *name == broker.name)),
+                broker,
+            })
+            .collect())
     }
 
     /// An operator's decision that a broker is gone for good (decommissioned, merged): checks stop
@@ -967,6 +996,14 @@ impl Engine {
             return Err(EngineError::Invalid(format!(
                 "forgetting {side} broker {name} needs a reason (it is kept in the history)"
             )));
+        }
+        let m = self.migration(id).await?;
+        if let Ok(layout) = self.clusters(&m)?.layout(side).await {
+            if let Some((_, addr)) = layout.masters().find(|(n, _)| *n == name) {
+                return Err(EngineError::Invalid(format!(
+                    "{side} broker {name} is registered now (master {addr}): forget only a broker that is gone for good"
+                )));
+            }
         }
         let forgotten =
             Forgotten { at: Utc::now(), actor: actor.to_string(), reason: reason.trim().to_string() };
