@@ -71,9 +71,25 @@ impl Store {
     /// Opens the store at `path`, creating the file and its folder if missing and bringing its
     /// tables up to date. The file is in WAL mode, so readers never wait for a writer.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        // Migrations keep cluster credentials: a folder Ferry creates is its owner's alone (0700),
+        // and so is the file (0600) from the moment it exists; SQLite gives its -wal and -shm files
+        // the mode of the database file.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|error| StoreError::CreateDir { path: path.to_path_buf(), error })?;
+            let mut folder = std::fs::DirBuilder::new();
+            folder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+            folder.create(dir).map_err(|error| StoreError::CreateDir { path: path.to_path_buf(), error })?;
+        }
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+        match file.open(path) {
+            // An empty file is an empty database to SQLite.
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(StoreError::CreateDir { path: path.to_path_buf(), error }),
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -95,7 +111,7 @@ impl Store {
                 Err(error) => return Err(StoreError::Open { path: path.to_path_buf(), error }),
             }
         };
-        // Migrations keep cluster credentials: the file is its owner's alone.
+        // A store made before the file was created 0600 is narrowed too.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -413,6 +429,35 @@ mod tests {
             let store = o.await.unwrap().unwrap();
             assert!(store.tasks().await.unwrap().is_empty());
         }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_store_and_its_folders_are_the_owners_alone_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("share/ferry/ferry.db");
+        let store = Store::open(&path).await.unwrap();
+        store.tasks().await.unwrap();
+        assert_eq!(mode(&dir.path().join("share")), 0o700);
+        assert_eq!(mode(&dir.path().join("share/ferry")), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        let wal = dir.path().join("share/ferry/ferry.db-wal");
+        assert!(wal.exists());
+        assert_eq!(mode(&wal), 0o600, "SQLite gives the WAL the database's mode");
+        store.close().await;
+
+        // A folder that was there is left as it is; an older store's file is narrowed.
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let old = open.join("ferry.db");
+        std::fs::write(&old, b"").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Store::open(&old).await.unwrap().close().await;
+        assert_eq!(mode(&open), 0o755);
+        assert_eq!(mode(&old), 0o600);
     }
 
     fn path_with(vars: &[(&str, &str)]) -> PathBuf {
