@@ -1,7 +1,8 @@
 //! The NameServer front: where clients now point. Routes of migrating topics are merged from both
 //! clusters by stage; every other topic passes through as the source has it, broker addresses
-//! replaced by relays. Requests the front has no opinion on go to the source's NameServers
-//! unchanged and their answers come back unchanged, so admin tools keep working through Ferry.
+//! replaced by relays. Other reads (topic lists, KV config) go to the source's NameServers
+//! unchanged and their answers come back unchanged, so admin tools keep reading through Ferry;
+//! writes (registering brokers, KV config, deleting topics) are refused.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -247,10 +248,74 @@ async fn answer(ctx: &FrontContext, peer: SocketAddr, request: Frame) -> Frame {
     match request.header.request_code() {
         RequestCode::GET_ROUTEINFO_BY_TOPIC => route_answer(ctx, &up, peer, &request).await,
         RequestCode::GET_BROKER_CLUSTER_INFO => cluster_info_answer(ctx, &up, request).await,
-        _ => match up.source.forward_namesrv(request).await {
+        code if passes_through(code) => match up.source.forward_namesrv(request).await {
             Ok(response) => response,
             Err(e) => error(ResponseCode::SYSTEM_ERROR, format!("source NameServer: {e}")),
         },
+        code => {
+            tracing::warn!(client = %peer, %code, "NameServer-front request refused: not a read");
+            error(
+                ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                format!(
+                    "Ferry's NameServer front passes on only what clients and tools read ({code} is not one): send \
+                     it to the source's own NameServer"
+                ),
+            )
+        }
+    }
+}
+
+/// The NameServer requests that only read (`DefaultRequestProcessor` and `ClientRequestProcessor`
+/// of apache/rocketmq's namesrv): the front passes these on to the source unchanged. Everything
+/// else (REGISTER_BROKER, PUT_KV_CONFIG, DELETE_TOPIC_IN_NAMESRV, WIPE_WRITE_PERM_OF_BROKER ...)
+/// changes a cluster and is refused: whoever reaches Ferry must not reach the source's NameServer
+/// with writes through it.
+fn passes_through(code: RequestCode) -> bool {
+    matches!(
+        code,
+        RequestCode::GET_KV_CONFIG
+            | RequestCode::GET_KVLIST_BY_NAMESPACE
+            | RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER
+            | RequestCode::GET_TOPICS_BY_CLUSTER
+            | RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_NS
+            | RequestCode::GET_UNIT_TOPIC_LIST
+            | RequestCode::GET_HAS_UNIT_SUB_TOPIC_LIST
+            | RequestCode::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST
+            | RequestCode::GET_NAMESRV_CONFIG
+            | RequestCode::GET_BROKER_MEMBER_GROUP
+    )
+}
+
+#[cfg(test)]
+mod front_tests {
+    use super::*;
+
+    #[test]
+    fn only_reads_pass_through_the_front() {
+        for read in [
+            RequestCode::GET_KV_CONFIG,
+            RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+            RequestCode::GET_TOPICS_BY_CLUSTER,
+        ] {
+            assert!(passes_through(read), "{read}");
+        }
+        for write in [
+            RequestCode::REGISTER_BROKER,
+            RequestCode::UNREGISTER_BROKER,
+            RequestCode::BROKER_HEARTBEAT,
+            RequestCode::PUT_KV_CONFIG,
+            RequestCode::DELETE_KV_CONFIG,
+            RequestCode::DELETE_TOPIC_IN_NAMESRV,
+            RequestCode::REGISTER_TOPIC_IN_NAMESRV,
+            RequestCode::WIPE_WRITE_PERM_OF_BROKER,
+            RequestCode::ADD_WRITE_PERM_OF_BROKER,
+            RequestCode::UPDATE_NAMESRV_CONFIG,
+            RequestCode::QUERY_DATA_VERSION,
+            RequestCode::SEND_MESSAGE_V2,
+            RequestCode(424_242),
+        ] {
+            assert!(!passes_through(write), "{write}");
+        }
     }
 }
 
