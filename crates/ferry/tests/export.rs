@@ -302,3 +302,86 @@ fn acl2_cluster_exports_users_and_policies_without_passwords() {
     assert!(acl["policies"].as_array().unwrap().iter().any(|p| p["subject"] == "User:ferryuser"));
     assert!(text(&o.stdout).contains("ACL accounts"), "{}", text(&o.stdout));
 }
+
+/// `ferry export --from <from> -o <out>` under `umask`, in a shell so that the umask is the
+/// process's own from its start.
+#[cfg(unix)]
+fn export_under_umask(umask: &str, from: &Path, out: &Path) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" export --no-input --from \"$1\" -o \"$2\""))
+        .arg(env!("CARGO_BIN_EXE_ferry"))
+        .arg(from)
+        .arg(out)
+        .output()
+        .expect("run ferry under sh")
+}
+
+#[cfg(unix)]
+fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// A Ferry document with one topic, and an ACL section with or without secrets.
+fn document_with_accounts(secrets: bool) -> String {
+    let key = if secrets { r#","secretKey":"s3cret""# } else { "" };
+    format!(
+        r#"{{"ferry":{{"formatVersion":1,"exportedBy":"test","exportTime":"2026-01-01T00:00:00Z","source":{{}},
+  "topics":[{{"name":"orders","readQueueNums":4,"writeQueueNums":4,"perm":6}}],"groups":[],"namespaces":[],"skipped":{{}},
+  "acl":{{"kind":"plain","origin":"plain_acl.yml","secretsIncluded":{secrets},
+    "accounts":[{{"accessKey":"app"{key},"admin":false,"topicPerms":[],"groupPerms":[]}}]}}}}}}"#
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn an_export_without_secrets_honours_the_umask_and_one_with_secrets_is_the_owners_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.json");
+    std::fs::write(&plain, document_with_accounts(false)).unwrap();
+    let secret = dir.path().join("secret.json");
+    std::fs::write(&secret, document_with_accounts(true)).unwrap();
+
+    for (umask, from, out, want) in [
+        ("022", &plain, "a.json", 0o644),
+        ("027", &plain, "b.json", 0o640),
+        ("077", &plain, "c.json", 0o600),
+        ("002", &plain, "d.json", 0o664),
+        ("077", &plain, "e.xlsx", 0o600),
+        ("022", &plain, "f.xlsx", 0o644),
+        ("000", &secret, "g.json", 0o600),
+        ("022", &secret, "h.json", 0o600),
+    ] {
+        let out = dir.path().join(out);
+        let o = export_under_umask(umask, from, &out);
+        assert!(o.status.success(), "umask {umask} {}: {}", out.display(), text(&o.stderr));
+        assert_eq!(mode_of(&out), want, "umask {umask}, {}", out.display());
+    }
+    // The secret went through, and only into the 0600 file.
+    let written = std::fs::read_to_string(dir.path().join("g.json")).unwrap();
+    assert!(written.contains("s3cret"));
+
+    // Writing over a file replaces it with the mode a new file gets: never wider than the umask.
+    let out = dir.path().join("a.json");
+    let o = export_under_umask("077", &plain, &out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(mode_of(&out), 0o600);
+}
+
+#[test]
+fn a_document_with_a_value_out_of_range_is_refused_naming_line_item_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = dir.path().join("big.json");
+    let doc = document_with_accounts(false).replace("\"writeQueueNums\":4", "\"writeQueueNums\":99999999999");
+    std::fs::write(&from, format!("\u{feff}{doc}")).unwrap();
+    let out = dir.path().join("out.json");
+    let o = ferry(&["export", "--no-input", "--from", from.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("big.json, line 2, column 65: ferry.topics[0] (orders).writeQueueNums: 99999999999 is out of range"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}

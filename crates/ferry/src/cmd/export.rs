@@ -212,25 +212,28 @@ fn write(doc: &Document, output: &Path, format: Format, what: &str) -> Result<()
     Ok(())
 }
 
-/// Writes through a fresh temporary file in the same directory (created readable by its owner only,
-/// never following a planted symlink), so a failed export leaves no half file. Without secrets the
-/// file is then opened up to the usual 0644.
+/// Writes through a fresh temporary file in the same directory (never following a planted
+/// symlink), so a failed export leaves no half file. The file is created with its final mode, so
+/// it is never readable by more than that even for a moment: with secrets, by its owner only
+/// (0600); without, as any new file (0666 less the umask, as `OpenOptions` creates files). A
+/// write never widens what the umask allows.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8], secrets: bool) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
         return Err(Usage(format!("{}: directory does not exist", dir.display())).into());
     }
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
-    tmp.write_all(bytes).with_context(|| format!("writing {}", tmp.path().display()))?;
+    let mut builder = tempfile::Builder::new();
     #[cfg(unix)]
-    if !secrets {
+    {
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        // The kernel takes the umask off this mode when it creates the file.
+        builder.permissions(std::fs::Permissions::from_mode(if secrets { 0o600 } else { 0o666 }));
     }
     #[cfg(not(unix))]
     let _ = secrets;
+    let mut tmp = builder.tempfile_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
+    tmp.write_all(bytes).with_context(|| format!("writing {}", tmp.path().display()))?;
     tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
