@@ -255,3 +255,30 @@ async fn a_malformed_sheet_is_refused_naming_each_place_unless_valid_rows_only()
     assert_eq!(groups["m-group"].retry_max_times, 4);
     assert!(!groups.contains_key("m-group-bad"));
 }
+
+/// A few KB that name the last cell of a sheet (XFD1048576) used to make the reader build the whole
+/// grid and abort on a 512 GiB allocation; now the sheet is refused naming the cell, at once.
+#[test]
+fn a_workbook_with_a_cell_at_the_far_corner_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let far = dir.path().join("far.xlsx");
+    let mut rows: Vec<Vec<Cell>> = vec![Vec::new(); 1_048_576];
+    rows[0] = vec!["Topic".into(), "Read queues".into(), "Write queues".into()];
+    rows[1] = vec!["orders".into(), Cell::Number(4.0), Cell::Number(4.0)];
+    rows[1_048_575] = vec![Cell::Empty; 16_384];
+    rows[1_048_575][16_383] = "far".into();
+    let bytes = xlsx::plain_workbook(&[("Topics", rows)]).unwrap();
+    assert!(bytes.len() < 20_000, "{}", bytes.len());
+    std::fs::write(&far, bytes).unwrap();
+    let out = dir.path().join("x.json");
+    let o = ferry(&["export", "--no-input", "--from", far.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Topics!XFD1048576: cell is past row 100000"), "{stderr}");
+    assert!(!out.exists());
+
+    // Direct, as the console reads an upload.
+    let err =
+        xlsx::read_workbook(&std::fs::read(&far).unwrap(), "far.xlsx", ReadOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("Topics!XFD1048576"), "{err}");
+}
