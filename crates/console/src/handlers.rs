@@ -7,7 +7,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferry_control::migration::{
-    BatchAction, Migration, MigrationId, MigrationStatus, MigrationTopic, NewMigration, NewTopic, Transition,
+    BatchAction, BrokerStatus, Migration, MigrationBroker, MigrationId, MigrationStatus, MigrationTopic,
+    NewMigration, NewTopic, Transition,
 };
 use ferry_control::{ItemRecord, ItemStatus, TaskId, TaskStatus, TaskSummary, Timestamp};
 use ferry_proxy::{ClientRecord, LatencySnapshot, RelayAssignment, Side, Stage, TopicCounts, TopicPolicy};
@@ -305,6 +306,39 @@ pub async fn history(
     Ok(Json(History { transitions: state.engine.history(id, topic).await? }))
 }
 
+#[derive(Serialize)]
+pub struct Brokers {
+    brokers: Vec<BrokerStatus>,
+}
+
+/// The brokers whose answers the migration's checks need, and whether each is registered now.
+pub async fn brokers(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<Brokers>> {
+    Ok(Json(Brokers { brokers: state.engine.brokers(migration_id(&id)?).await? }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForgetBody {
+    reason: String,
+}
+
+/// An operator's recorded decision that a broker is gone for good: checks stop waiting for it.
+pub async fn forget_broker(
+    State(state): State<ApiState>,
+    Path((id, side, broker)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Json<MigrationBroker>> {
+    let id = migration_id(&id)?;
+    let side = match side.as_str() {
+        "source" => Side::Source,
+        "target" => Side::Target,
+        other => return Err(ApiError::invalid(format!("side: '{other}' is neither source nor target"))),
+    };
+    let b: ForgetBody = body(&bytes)?;
+    Ok(Json(state.engine.forget_broker(id, side, &broker, &b.reason, &actor(&headers)).await?))
+}
+
 pub async fn access_point(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Response> {
     let mut ap = state.engine.access_point(migration_id(&id)?).await?;
     ap.ferry_namesrv = state.client_namesrv.clone();
@@ -454,13 +488,30 @@ pub async fn proxy(State(state): State<ApiState>) -> Json<ProxyView> {
     })
 }
 
+/// A page of clients: at most this many at once, whatever is asked.
+const MAX_CLIENTS_PAGE: usize = 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
 #[derive(Serialize)]
 pub struct Clients {
+    /// How many clients Ferry knows in all; `clients` is the page asked for, by client id.
+    total: usize,
+    offset: usize,
+    limit: usize,
     clients: Vec<ClientRecord>,
 }
 
-pub async fn clients(State(state): State<ApiState>) -> Json<Clients> {
-    Json(Clients { clients: state.engine.proxy().registry.clients() })
+pub async fn clients(State(state): State<ApiState>, Query(q): Query<PageQuery>) -> Json<Clients> {
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_CLIENTS_PAGE);
+    let (total, clients) = state.engine.proxy().registry.page(q.offset, limit);
+    Json(Clients { total, offset: q.offset, limit, clients })
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -295,6 +295,74 @@ fn a_topic_walks_forward_and_back_through_the_api() {
 
     let topic_path = format!("/api/migrations/{id}/topics/{TOPIC}");
 
+    // The brokers the checks must hear from: both clusters' masters, recorded at creation.
+    let a = f.get(&format!("/api/migrations/{id}/brokers"));
+    let brokers = expect(&a, 200)["brokers"].as_array().unwrap().clone();
+    let names: Vec<(&str, &str, bool)> = brokers
+        .iter()
+        .map(|b| (b["side"].as_str().unwrap(), b["name"].as_str().unwrap(), b["registered"] == true))
+        .collect();
+    assert_eq!(
+        names,
+        [("source", source.broker_name(), true), ("target", target.broker_name(), true)],
+        "{}",
+        a.text
+    );
+    // A source master the migration saw and that is not registered now (as after a crash):
+    // silence is not zero, so every check needing the source fails, naming it.
+    f.rt.block_on(f.engine.store().note_brokers(
+        ferry_control::migration::MigrationId(id),
+        ferry_proxy::Side::Source,
+        &[("api-gone-broker".to_string(), "127.0.0.1:1".to_string())],
+    ))
+    .unwrap();
+    let a = f.post_empty(&format!("{topic_path}/check"));
+    let report = expect(&a, 200).clone();
+    assert_eq!(
+        failing_checks(&report),
+        ["clusters-reachable", "topic-on-source", "clients-through-ferry", "no-pop-consumers"],
+        "{}",
+        a.text
+    );
+    for c in report["checks"].as_array().unwrap().iter().filter(|c| c["passed"] == false) {
+        let detail = c["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(
+                "source master api-gone-broker (127.0.0.1:1) is not registered with the NameServer"
+            ),
+            "{detail}"
+        );
+    }
+    let a = f.post_empty(&format!("{topic_path}/proceed"));
+    assert_eq!((a.status, a.body["kind"].as_str()), (409, Some("blocked")), "{}", a.text);
+    assert!(error_of(&a).contains("api-gone-broker"), "{}", a.text);
+    let forget = |side: &str, name: &str, body: Value| {
+        f.request(
+            Method::POST,
+            &format!("/api/migrations/{id}/brokers/{side}/{name}/forget"),
+            Some(TOKEN),
+            Some("carol"),
+            Some(body),
+        )
+    };
+    let a = forget("source", "api-gone-broker", json!({ "reason": " " }));
+    assert_eq!(a.status, 400, "a reason is needed: {}", a.text);
+    let a = forget("source", source.broker_name(), json!({ "reason": "wrong one" }));
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert!(error_of(&a).contains("is registered now"), "{}", a.text);
+    let a = forget("target", "api-gone-broker", json!({ "reason": "x" }));
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert!(error_of(&a).contains(target.broker_name()), "the known ones are named: {}", a.text);
+    let a = forget("sideways", "api-gone-broker", json!({ "reason": "x" }));
+    assert_eq!(a.status, 400, "{}", a.text);
+    let a = forget("source", "api-gone-broker", json!({ "reason": "decommissioned last week" }));
+    assert_eq!(expect(&a, 200)["forgotten"]["actor"], "carol", "{}", a.text);
+    let a = f.get(&format!("/api/migrations/{id}/history"));
+    let last = expect(&a, 200)["transitions"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "broker_forgotten", "{last}");
+    assert!(last["reason"].as_str().unwrap().contains("api-gone-broker"), "{last}");
+    assert!(last["reason"].as_str().unwrap().contains("decommissioned last week"), "{last}");
+
     // Initial -> DualRead: no consumer anywhere, so every gate passes.
     let a = f.post_empty(&format!("{topic_path}/check"));
     let report = expect(&a, 200);
@@ -443,8 +511,11 @@ fn a_topic_walks_forward_and_back_through_the_api() {
         .unwrap()
         .iter()
         .any(|s| s["topic"] == TOPIC && s["stage"] == "Initial"));
-    let a = f.get("/api/clients");
-    assert!(expect(&a, 200)["clients"].is_array(), "{}", a.text);
+    let a = f.get("/api/clients?limit=5000");
+    let page = expect(&a, 200);
+    assert!(page["clients"].is_array(), "{}", a.text);
+    assert_eq!((page["offset"].as_u64(), page["limit"].as_u64()), (Some(0), Some(1000)), "pages are capped");
+    assert!(page["total"].as_u64().unwrap() >= page["clients"].as_array().unwrap().len() as u64);
     let a = f.get(&format!("/api/migrations/{id}/clients"));
     let ap = expect(&a, 200);
     assert_eq!(ap["groups"][0]["group"], GROUP, "{}", a.text);

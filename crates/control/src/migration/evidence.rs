@@ -174,6 +174,10 @@ async fn pops(admin: &Admin, cluster: &Cluster, group: &str) -> Result<bool, Adm
     Ok(false)
 }
 
+/// How long after its last relay connection closed a silent client counts as gone: two of the
+/// Java client's 30-second heartbeat rounds.
+const CLIENT_GONE_AFTER: Duration = Duration::from_secs(60);
+
 /// What Ferry itself knows of a topic's route: its epoch, every open client connection that
 /// fetched it, and every client the relays saw use it. No cluster is asked.
 pub fn route_view(proxy: &Proxy, topic: &str) -> (u64, Vec<RouteHolder>, Vec<TopicUser>) {
@@ -193,10 +197,15 @@ pub fn route_view(proxy: &Proxy, topic: &str) -> (u64, Vec<RouteHolder>, Vec<Top
             every_ms: f.every.map(|d| d.as_millis() as i64),
         })
         .collect();
+    // A client whose relay connections all closed a while ago has left: it drops out.
+    let left = |c: &ferry_proxy::ClientRecord| {
+        !c.connected() && c.last_seen.elapsed().is_ok_and(|d| d > CLIENT_GONE_AFTER)
+    };
     let users = proxy
         .registry
         .clients_of_topic(topic)
         .into_iter()
+        .filter(|c| !left(c))
         .map(|c| TopicUser {
             host: c.addr.rsplit_once(':').map_or(c.addr.as_str(), |(h, _)| h).to_string(),
             client_id: c.client_id,

@@ -56,6 +56,10 @@ enum MigrateCommand {
     Clients(IdArg),
     /// Traffic of each topic through Ferry, per cluster.
     Traffic(IdArg),
+    /// The brokers the checks must hear from, and whether each is registered now.
+    Brokers(IdArg),
+    /// Stop expecting a broker that is gone for good (kept in the history with the reason).
+    ForgetBroker(ForgetArgs),
     /// Complete a migration whose topics are all Completed.
     Complete(IdArg),
 }
@@ -127,6 +131,20 @@ struct StepArgs {
     /// Why the failing checks may be ignored.
     #[arg(long, requires = "ignore_checks")]
     reason: Option<String>,
+}
+
+#[derive(Args)]
+struct ForgetArgs {
+    id: i64,
+    /// `source` or `target`.
+    #[arg(long, value_parser = ["source", "target"])]
+    side: String,
+    /// The broker name, as `ferry migrate brokers` lists it.
+    #[arg(long)]
+    broker: String,
+    /// Why checks may stop waiting for it (decommissioned, merged into another...).
+    #[arg(long)]
+    reason: String,
 }
 
 #[derive(Args)]
@@ -533,6 +551,42 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
                     }
                 );
             }
+        }
+        MigrateCommand::Brokers(a) => {
+            let id = a.id.to_string();
+            let v = api.must(Method::GET, &["api", "migrations", &id, "brokers"], &[], None).await?;
+            if json {
+                return print_json(&v);
+            }
+            let rows = v["brokers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|b| {
+                    let state = match (&b["forgotten"], b["registered"].as_bool()) {
+                        (f, _) if f.is_object() => {
+                            format!("forgotten by {}: {}", text(&f["actor"]), text(&f["reason"]))
+                        }
+                        (_, Some(true)) => "registered".into(),
+                        (_, Some(false)) => "NOT REGISTERED: checks that need this side fail".into(),
+                        (_, None) => "unknown (NameServer unreachable)".into(),
+                    };
+                    vec![text(&b["side"]), text(&b["name"]), text(&b["addr"]), time(&b["lastSeen"]), state]
+                })
+                .collect();
+            print_table(&["SIDE", "BROKER", "MASTER", "LAST SEEN (UTC)", "STATE"], rows);
+        }
+        MigrateCommand::ForgetBroker(f) => {
+            let id = f.id.to_string();
+            let path = ["api", "migrations", &id, "brokers", &f.side, &f.broker, "forget"];
+            let v = api.must(Method::POST, &path, &[], Some(json!({ "reason": f.reason }))).await?;
+            if json {
+                return print_json(&v);
+            }
+            println!(
+                "migration {id} no longer expects {} broker {}: checks stop waiting for it (kept in the history)",
+                f.side, f.broker
+            );
         }
         MigrateCommand::Traffic(a) => {
             let id = a.id.to_string();

@@ -4,10 +4,12 @@
 // back one topic or the chosen ones, ignoring the checks with a reason. A monitoring tab charts
 // read and write traffic per cluster over time, with the stage changes marked.
 // CLI: `ferry migrate check|proceed|rollback ID TOPIC [--ignore-checks --reason R]`, `ferry migrate
-// traffic ID`, `ferry migrate history ID`.
+// traffic ID`, `ferry migrate history ID`. A brokers tab lists the brokers the checks must hear
+// from (a master that is down fails every check that needs its side, naming it) and forgets one
+// that is gone for good, with a reason: `ferry migrate brokers ID`, `ferry migrate forget-broker`.
 
 import { get, post, seg } from '../../api.js';
-import { badge, dialog, errorBox, fill, fmtRate, fmtTime, h, searchBox, tabs } from '../../dom.js';
+import { badge, dialog, errorBox, fill, fmtRate, fmtTime, h, searchBox, table, tabs } from '../../dom.js';
 import { lineChart, rates } from '../../chart.js';
 
 const POLL_MS = 3000;
@@ -67,8 +69,11 @@ export function render(body, ctx) {
   const rowsBox = h('div', { testid: 'topics' });
   const results = h('div', { testid: 'step-results' });
   const chartBox = h('div', { testid: 'monitoring' });
+  const brokersBox = h('div', { testid: 'brokers' });
   const topicsPanel = h('div');
   const monitorPanel = h('div', { hidden: true });
+  const brokersPanel = h('div', { hidden: true });
+  let brokersShown = false;
   const batchButtons = {};
   const next = h('button', { type: 'button', class: 'primary', testid: 'next', disabled: true, onclick: () => ctx.go(5) }, 'Next: complete');
 
@@ -281,17 +286,84 @@ export function render(body, ctx) {
     );
   }
 
+  async function drawBrokers() {
+    if (!brokersShown) return;
+    let list;
+    try {
+      list = (await get(`/api/migrations/${id}/brokers`)).brokers;
+    } catch (e) {
+      fill(brokersBox, errorBox(e));
+      return;
+    }
+    const state = (b) => {
+      if (b.forgotten) return h('span', { class: 'muted' }, `forgotten by ${b.forgotten.actor}: ${b.forgotten.reason}`);
+      if (b.registered === true) return badge('registered', 'ok');
+      if (b.registered === false) return badge('not registered: checks of this side fail', 'warn');
+      return badge('unknown: NameServer unreachable', 'warn');
+    };
+    fill(
+      brokersBox,
+      h('p', { class: 'hint' }, 'Checks must hear from every broker here. A broker that disappears stays expected: its backlog and offsets cannot be proved empty while it is down. Forget one only if it is gone for good.'),
+      table(
+        [
+          { title: 'Side', render: (b) => b.side },
+          { title: 'Broker', render: (b) => h('strong', null, b.name) },
+          { title: 'Master', render: (b) => b.addr || '' },
+          { title: 'Last seen', render: (b) => fmtTime(b.lastSeen) },
+          { title: 'State', render: state },
+          {
+            title: '',
+            render: (b) => (b.forgotten || b.registered === true
+              ? ''
+              : h('button', { type: 'button', class: 'small danger', testid: `forget-${b.side}-${b.name}`, onclick: () => forget(b) }, 'Forget…')),
+          },
+        ],
+        list,
+        { testid: 'broker-table', rowTestid: (b) => `broker-${b.side}-${b.name}` },
+      ),
+    );
+  }
+
+  async function forget(b) {
+    const reason = h('textarea', { rows: '3', testid: 'forget-reason', placeholder: 'why this broker is gone for good' });
+    const ok = await dialog({
+      title: `Forget ${b.side} broker ${b.name}`,
+      testid: 'forget-dialog',
+      body: [
+        h('p', null, 'Checks will stop waiting to hear from this broker. Messages still on it would not be counted. The decision and your reason are kept in the history.'),
+        h('label', { class: 'field' }, h('span', { class: 'label' }, 'Reason'), reason),
+      ],
+      validate: () => (reason.value.trim() ? null : 'Say why: the reason is kept in the history.'),
+      actions: [
+        { label: 'Cancel', value: null },
+        { label: 'Forget broker', value: true, kind: 'danger', testid: 'forget-confirm' },
+      ],
+    });
+    if (!ok) return;
+    try {
+      await post(`/api/migrations/${id}/brokers/${seg(b.side)}/${seg(b.name)}/forget`, { reason: reason.value.trim() });
+    } catch (e) {
+      fill(brokersBox, errorBox(e));
+      return;
+    }
+    await drawBrokers();
+  }
+
   const t = tabs(
     [
       { id: 'topics', title: 'Topics' },
       { id: 'monitoring', title: 'Monitoring' },
+      { id: 'brokers', title: 'Brokers' },
     ],
     'topics',
     (tab) => {
       monitoring = tab === 'monitoring';
-      topicsPanel.hidden = monitoring;
+      brokersShown = tab === 'brokers';
+      topicsPanel.hidden = tab !== 'topics';
       monitorPanel.hidden = !monitoring;
+      brokersPanel.hidden = !brokersShown;
       if (monitoring) drawChart();
+      if (brokersShown) drawBrokers();
     },
   );
 
@@ -306,12 +378,14 @@ export function render(body, ctx) {
     results,
   );
   fill(monitorPanel, chartBox);
-  fill(body, h('section', { class: 'card' }, t.el, topicsPanel, monitorPanel), h('div', { class: 'actions' }, next));
+  fill(brokersPanel, brokersBox);
+  fill(body, h('section', { class: 'card' }, t.el, topicsPanel, monitorPanel, brokersPanel), h('div', { class: 'actions' }, next));
 
   async function tick() {
     await refreshClients();
     draw();
     if (monitoring) drawChart();
+    if (brokersShown) drawBrokers();
   }
   tick();
   const timer = setInterval(tick, POLL_MS);
