@@ -650,4 +650,21 @@ mod tests {
         let err = err_of(b"{\"metadata\":{\"topicConfigTable\":{\"T\":{\"writeQueueNums\":4.5}}}}");
         assert!(err.starts_with("in.json, line 1, column 56: metadata.topicConfigTable.T.writeQueueNums: invalid type: floating point"), "{err}");
     }
+
+    proptest::proptest! {
+        /// Placing an error scans text it did not build: any text and path end in an answer.
+        #[test]
+        fn placing_never_panics(text in proptest::collection::vec(proptest::sample::select(
+                b"{}[]:,\"'\\ \n0-9aL".to_vec()), 0..64),
+            path in proptest::collection::vec((proptest::bool::ANY, 0usize..3, proptest::sample::select(vec!["a", "0", ""])), 0..4)) {
+            let path: Vec<Step> = path
+                .into_iter()
+                .map(|(index, i, k)| if index { Step::Index(i) } else { Step::Key(k.to_string()) })
+                .collect();
+            if let Some(at) = offset_in(&text, &path) {
+                proptest::prop_assert!(at <= text.len());
+            }
+            let _ = Document::from_json(&text, "x.json");
+        }
+    }
 }
