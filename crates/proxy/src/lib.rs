@@ -3,7 +3,8 @@
 //! - [`namesrv`]: the NameServer front, answering routes merged by stage ([`route`]).
 //! - [`relay`]: one relay per backend broker, frames passed both ways as they are except where the
 //!   topic's stage refuses or answers them ([`verdict`]).
-//! - [`traffic`] and [`registry`]: what the relays learn on the way.
+//! - [`traffic`] and [`registry`]: what the relays learn on the way; the registry only from
+//!   heartbeats the broker accepted, one client per relay connection.
 //!
 //! The proxy reads stages from a [`StageTable`]; it never decides them (the control crate does).
 
@@ -26,7 +27,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use namesrv::{RouteFetch, RouteWatch, Upstreams};
-pub use registry::{ClientRecord, ClientRegistry};
+pub use registry::{ClientRecord, ClientRegistry, MAX_CLIENTS};
 pub use relay::{RelayAssignment, RelayError, RelaySettings};
 pub use route::{RouteError, Side};
 pub use stage::{Stage, StageTable, TopicPolicy, Versioned};
@@ -157,11 +158,12 @@ impl Proxy {
 
     /// Asks every consumer of `topic` seen through Ferry to rebalance now (as brokers do when a
     /// group's members change), so that a new route takes effect at once rather than at the
-    /// client's next rebalance, up to 20 s later. Returns how many clients were asked.
+    /// client's next rebalance, up to 20 s later. Returns how many clients were asked: each on a
+    /// relay connection where the broker accepted its heartbeat.
     pub fn nudge_consumers(&self, topic: &str) -> usize {
         let ctx = self.relays.context();
         let mut asked = 0;
-        for c in self.registry.clients() {
+        for c in self.registry.clients().into_iter().filter(|c| c.connected()) {
             let groups = c.consumer_groups.iter().filter(|(_, topics)| topics.contains(topic));
             if let Some((group, _)) = groups.into_iter().next() {
                 // One notice per client: it rebalances all its consumers.

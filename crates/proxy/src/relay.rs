@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::registry::{ClientRegistry, Peer};
+use crate::registry::{ClientRegistry, ConnectionId, Peer, Throttle, MAX_CLIENTS};
 use crate::route::Side;
 use crate::stage::StageTable;
 use crate::traffic::{count_messages, Traffic};
@@ -39,6 +39,18 @@ use crate::verdict::{self, Awaited, Op, Seen, Verdict};
 /// Requests awaiting a response on one connection, bounded so a client that never reads cannot
 /// grow it without limit (beyond the bound, requests pass unobserved).
 const MAX_PENDING: usize = 65_536;
+
+/// Heartbeats kept (parsed) until the broker's answer, per connection. A Java client sends one
+/// every 30 s; beyond the bound a heartbeat passes unobserved and is not recorded.
+const MAX_PENDING_HEARTBEATS: usize = 8;
+
+/// At most this many ways to clients in [`RelayContext::channels`], as many as the registry
+/// records clients: each needs a heartbeat the broker accepted, and goes when its connection
+/// closes.
+pub const MAX_CHANNELS: usize = MAX_CLIENTS;
+
+/// Numbers relay connections, for the registry to count the open ones of a client.
+static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A broker address of one side and the relay port clients are given for it (its VIP twin is
 /// `port - 2`). Kept by the engine so relays come back on the same ports after a restart:
@@ -79,8 +91,9 @@ pub struct RelayContext {
     /// The stages the relays enforce: no pull from a queue, no send to a queue, the topic's route
     /// does not allow (clients act on a new route only at their next rebalance).
     pub stages: Arc<StageTable>,
-    /// A way to each client seen in a heartbeat (its latest connection), for requests Ferry sends
-    /// clients itself.
+    /// A way to each client, for requests Ferry sends clients itself: a connection on which the
+    /// broker accepted a heartbeat of that client id, the latest to claim it. Entries go when
+    /// their connection closes; at most [`MAX_CHANNELS`].
     pub channels: Mutex<HashMap<String, mpsc::Sender<Bytes>>>,
     /// Cancelled when the proxy stops: every relayed connection closes with it.
     pub shutdown: CancellationToken,
@@ -255,8 +268,10 @@ async fn serve_client(
         side,
         client_addr: addr.to_string(),
         to_client: to_client.clone(),
-        pending: Mutex::new(HashMap::new()),
+        pending: Mutex::new(PendingTable::default()),
+        connection: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
         client_id: Mutex::new(None),
+        warned_other_id: std::sync::atomic::AtomicBool::new(false),
     });
     let (cr, cw) = client.into_split();
     let (ur, uw) = upstream.into_split();
@@ -280,12 +295,14 @@ async fn serve_client(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     writer.abort();
-    // Forget the way to this client if it was this connection.
+    // Forget the way to this client if it was this connection, and count it closed.
     if let Some(id) = state.client_id.lock().expect("client id lock").as_deref() {
         let mut channels = ctx.channels.lock().expect("channels lock");
         if channels.get(id).is_some_and(|tx| tx.same_channel(&state.to_client)) {
             channels.remove(id);
         }
+        drop(channels);
+        ctx.registry.disconnected(id, state.connection);
     }
     match ended {
         (_, Ok(())) => {
@@ -298,9 +315,67 @@ async fn serve_client(
 }
 
 enum Pending {
-    Send { topic: String, messages: u64, bytes: u64, started: Instant },
-    Pull { topic: String, queue_offset: String },
-    Other { started: Instant },
+    Send {
+        topic: String,
+        messages: u64,
+        bytes: u64,
+        started: Instant,
+    },
+    Pull {
+        topic: String,
+        queue_offset: String,
+    },
+    /// Recorded in the registry only if the broker accepts it.
+    Heartbeat {
+        hb: Box<HeartbeatData>,
+        language: String,
+        version: i32,
+        started: Instant,
+    },
+    /// Applied to the registry only if the broker accepts it.
+    Unregister {
+        client_id: String,
+        producer_group: Option<String>,
+        consumer_group: Option<String>,
+        started: Instant,
+    },
+    Other {
+        started: Instant,
+    },
+}
+
+/// The requests of one connection awaiting the broker's answer, by opaque.
+#[derive(Default)]
+struct PendingTable {
+    map: HashMap<i32, Pending>,
+    heartbeats: usize,
+}
+
+impl PendingTable {
+    /// Keeps `p` until the answer to `opaque`, within the bounds (a heartbeat beyond its own bound
+    /// is kept for its latency only).
+    fn insert(&mut self, opaque: i32, p: Pending) {
+        if self.map.len() >= MAX_PENDING {
+            return;
+        }
+        let p = match p {
+            Pending::Heartbeat { started, .. } if self.heartbeats >= MAX_PENDING_HEARTBEATS => {
+                Pending::Other { started }
+            }
+            p => p,
+        };
+        let heartbeat = matches!(p, Pending::Heartbeat { .. });
+        if let Some(old) = self.map.insert(opaque, p) {
+            self.heartbeats -= usize::from(matches!(old, Pending::Heartbeat { .. }));
+        }
+        self.heartbeats += usize::from(heartbeat);
+    }
+
+    fn remove(&mut self, opaque: i32) -> Option<Pending> {
+        let p = self.map.remove(&opaque)?;
+        self.heartbeats -= usize::from(matches!(p, Pending::Heartbeat { .. }));
+        Some(p)
+    }
 }
 
 struct ConnState {
@@ -308,10 +383,72 @@ struct ConnState {
     client_addr: String,
     /// The queue of frames bound for the client, for requests Ferry itself sends it.
     to_client: mpsc::Sender<Bytes>,
-    pending: Mutex<HashMap<i32, Pending>>,
-    /// Learnt from the connection's first heartbeat.
+    pending: Mutex<PendingTable>,
+    connection: ConnectionId,
+    /// The client id of the connection's first heartbeat the broker accepted: the connection
+    /// speaks for this client and no other.
     client_id: Mutex<Option<String>>,
+    /// Whether a heartbeat with another client id was logged (once per connection).
+    warned_other_id: std::sync::atomic::AtomicBool,
 }
+
+/// How a heartbeat's client id stands to the connection's own.
+#[derive(Debug, PartialEq, Eq)]
+enum Claim {
+    /// The connection had none: this one is its id from now on.
+    First,
+    Same,
+    /// The connection speaks for another client (its id is given).
+    Other(String),
+}
+
+/// Claims `id` for a connection whose own id is `own` (set if it had none).
+fn claim(own: &mut Option<String>, id: &str) -> Claim {
+    match own {
+        None => {
+            *own = Some(id.to_string());
+            Claim::First
+        }
+        Some(own) if own == id => Claim::Same,
+        Some(own) => Claim::Other(own.clone()),
+    }
+}
+
+/// Records `tx` as the way to `id`: always on the connection's first claim (the client
+/// reconnected), otherwise only where there is none or its connection closed. A new id is not
+/// recorded beyond `cap` entries.
+fn remember_channel<T>(
+    channels: &mut HashMap<String, mpsc::Sender<T>>,
+    id: &str,
+    tx: &mpsc::Sender<T>,
+    first: bool,
+    cap: usize,
+) -> Remembered {
+    if let Some(old) = channels.get_mut(id) {
+        if first || old.is_closed() {
+            *old = tx.clone();
+            return Remembered::Yes;
+        }
+        return Remembered::Kept;
+    }
+    if channels.len() >= cap {
+        return Remembered::Full;
+    }
+    channels.insert(id.to_string(), tx.clone());
+    Remembered::Yes
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Remembered {
+    Yes,
+    /// Another open connection of the client stays its way.
+    Kept,
+    Full,
+}
+
+/// Logs a refused new way to a client now and then.
+static CHANNELS_FULL: std::sync::LazyLock<Throttle> =
+    std::sync::LazyLock::new(|| Throttle::new(Duration::from_secs(60)));
 
 #[derive(Debug, thiserror::Error)]
 enum PumpError {
@@ -522,42 +659,100 @@ fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &Rela
             topic: t.to_string(),
             queue_offset: request.queue_offset.unwrap_or("0").to_string(),
         }),
-        (_, RequestCode::HEART_BEAT) => {
-            match fastjson::from_slice::<HeartbeatData>(body) {
-                Ok(hb) => {
-                    let peer = Peer {
-                        addr: state.client_addr.clone(),
-                        language: header.language.name().to_string(),
-                        version: header.version,
-                        side: state.side,
-                    };
-                    ctx.registry.heartbeat(&peer, &hb);
-                    ctx.channels
-                        .lock()
-                        .expect("channels lock")
-                        .insert(hb.client_id.clone(), state.to_client.clone());
-                    *state.client_id.lock().expect("client id lock") = Some(hb.client_id);
-                }
-                Err(e) => tracing::debug!(client = %state.client_addr, error = %e, "unreadable heartbeat"),
-            }
-            Some(Pending::Other { started: now })
-        }
-        (_, RequestCode::UNREGISTER_CLIENT) => {
+        (_, RequestCode::HEART_BEAT) => Some(heartbeat_pending(header, body, state, now)),
+        (_, RequestCode::UNREGISTER_CLIENT) => match header.field("clientID") {
             // Sent once per group the client leaves (`MQClientInstance.unregisterClient`).
-            if let Some(id) = header.field("clientID") {
-                ctx.registry.unregister(id, header.field("producerGroup"), header.field("consumerGroup"));
-            }
-            Some(Pending::Other { started: now })
-        }
+            Some(id) => Some(Pending::Unregister {
+                client_id: id.to_string(),
+                producer_group: header.field("producerGroup").map(str::to_string),
+                consumer_group: header.field("consumerGroup").map(str::to_string),
+                started: now,
+            }),
+            None => Some(Pending::Other { started: now }),
+        },
         _ => Some(Pending::Other { started: now }),
     };
     if let (Some(p), false) = (pending, header.is_oneway()) {
-        let mut map = state.pending.lock().expect("pending lock");
-        if map.len() < MAX_PENDING {
-            map.insert(header.opaque, p);
-        }
+        state.pending.lock().expect("pending lock").insert(header.opaque, p);
     }
     Action::Forward
+}
+
+/// A heartbeat, parsed and kept until the broker answers it: the registry believes the broker,
+/// not the client. One for another client than the connection's own is not kept.
+fn heartbeat_pending(header: &Header, body: &[u8], state: &ConnState, now: Instant) -> Pending {
+    let other = Pending::Other { started: now };
+    let hb = match fastjson::from_slice::<HeartbeatData>(body) {
+        Ok(hb) if !hb.client_id.is_empty() => hb,
+        Ok(_) => return other,
+        Err(e) => {
+            tracing::debug!(client = %state.client_addr, error = %e, "unreadable heartbeat");
+            return other;
+        }
+    };
+    let own = state.client_id.lock().expect("client id lock").clone();
+    if let Some(own) = own.filter(|own| *own != hb.client_id) {
+        warn_other_id(state, &own, &hb.client_id);
+        return other;
+    }
+    Pending::Heartbeat {
+        hb: Box::new(hb),
+        language: header.language.name().to_string(),
+        version: header.version,
+        started: now,
+    }
+}
+
+fn warn_other_id(state: &ConnState, own: &str, other: &str) {
+    if !state.warned_other_id.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            peer = %state.client_addr,
+            client = %own,
+            other_client = %other,
+            "a heartbeat for another client on a connection that speaks for one: not recorded \
+             (logged once per connection)"
+        );
+    }
+}
+
+/// The broker accepted a heartbeat: record it if the connection speaks for its client.
+fn heartbeat_accepted(
+    hb: &HeartbeatData,
+    language: String,
+    version: i32,
+    state: &ConnState,
+    ctx: &RelayContext,
+) {
+    let claimed = claim(&mut state.client_id.lock().expect("client id lock"), &hb.client_id);
+    let first = match claimed {
+        Claim::First => true,
+        Claim::Same => false,
+        Claim::Other(own) => return warn_other_id(state, &own, &hb.client_id),
+    };
+    let peer = Peer {
+        addr: state.client_addr.clone(),
+        language,
+        version,
+        side: state.side,
+        connection: state.connection,
+    };
+    if !ctx.registry.heartbeat(&peer, hb) {
+        return;
+    }
+    let mut channels = ctx.channels.lock().expect("channels lock");
+    let remembered = remember_channel(&mut channels, &hb.client_id, &state.to_client, first, MAX_CHANNELS);
+    drop(channels);
+    if remembered == Remembered::Full {
+        if let Some(skipped) = CHANNELS_FULL.ready() {
+            tracing::warn!(
+                limit = MAX_CHANNELS,
+                skipped,
+                client = %hb.client_id,
+                peer = %state.client_addr,
+                "too many clients to keep a way to: Ferry cannot ask this one to rebalance"
+            );
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -582,7 +777,7 @@ fn send_pending(
 }
 
 fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) -> Action {
-    let Some(pending) = state.pending.lock().expect("pending lock").remove(&header.opaque) else {
+    let Some(pending) = state.pending.lock().expect("pending lock").remove(header.opaque) else {
         return Action::Forward;
     };
     let code = header.response_code();
@@ -606,6 +801,20 @@ fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &Rel
         Pending::Pull { topic, .. } => {
             if code == ResponseCode::SUCCESS {
                 ctx.traffic.record_consume(state.side, &topic, count_messages(body), body.len() as u64);
+            }
+        }
+        Pending::Heartbeat { hb, language, version, started } => {
+            ctx.traffic.latency(state.side).record(started.elapsed());
+            if code == ResponseCode::SUCCESS {
+                heartbeat_accepted(&hb, language, version, state, ctx);
+            }
+        }
+        Pending::Unregister { client_id, producer_group, consumer_group, started } => {
+            ctx.traffic.latency(state.side).record(started.elapsed());
+            // Only for the client the connection speaks for.
+            let own = state.client_id.lock().expect("client id lock").clone();
+            if code == ResponseCode::SUCCESS && own.as_deref() == Some(client_id.as_str()) {
+                ctx.registry.unregister(&client_id, producer_group.as_deref(), consumer_group.as_deref());
             }
         }
         Pending::Other { started } => ctx.traffic.latency(state.side).record(started.elapsed()),
@@ -635,5 +844,195 @@ pub(crate) fn nudge(ctx: &RelayContext, client_id: &str, group: &str) -> bool {
         }
         // A client that is not reading will rebalance on its own schedule.
         Err(mpsc::error::TrySendError::Full(_)) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_speaks_for_the_first_client_id_accepted_on_it() {
+        let mut own = None;
+        assert_eq!(claim(&mut own, "10.0.0.5@1"), Claim::First);
+        assert_eq!(claim(&mut own, "10.0.0.5@1"), Claim::Same);
+        assert_eq!(claim(&mut own, "10.6.6.6@forged"), Claim::Other("10.0.0.5@1".into()));
+        assert_eq!(own.as_deref(), Some("10.0.0.5@1"), "unchanged by another id");
+    }
+
+    #[test]
+    fn a_way_to_a_client_moves_only_with_its_own_accepted_heartbeat_and_is_bounded() {
+        let (a, _ra) = mpsc::channel::<u8>(1);
+        let (b, _rb) = mpsc::channel::<u8>(1);
+        let mut map = HashMap::new();
+        assert_eq!(remember_channel(&mut map, "c1", &a, true, 2), Remembered::Yes);
+        // Another connection of the same client heartbeating again keeps the way where it is...
+        assert_eq!(remember_channel(&mut map, "c1", &b, false, 2), Remembered::Kept);
+        assert!(map["c1"].same_channel(&a));
+        // ...but its first accepted heartbeat (a reconnect) moves it.
+        assert_eq!(remember_channel(&mut map, "c1", &b, true, 2), Remembered::Yes);
+        assert!(map["c1"].same_channel(&b));
+        assert_eq!(remember_channel(&mut map, "c2", &a, true, 2), Remembered::Yes);
+        assert_eq!(remember_channel(&mut map, "c3", &a, true, 2), Remembered::Full);
+        assert_eq!(map.len(), 2);
+        // A way whose connection closed is replaced by any connection of the client.
+        let (c, rc) = mpsc::channel::<u8>(1);
+        assert_eq!(remember_channel(&mut map, "c2", &c, true, 2), Remembered::Yes);
+        drop(rc);
+        assert_eq!(remember_channel(&mut map, "c2", &a, false, 2), Remembered::Yes);
+        assert!(map["c2"].same_channel(&a));
+        assert_eq!(MAX_CHANNELS, MAX_CLIENTS);
+    }
+
+    fn heartbeat(id: &str) -> Pending {
+        let hb = HeartbeatData { client_id: id.into(), ..Default::default() };
+        Pending::Heartbeat {
+            hb: Box::new(hb),
+            language: "JAVA".into(),
+            version: 409,
+            started: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn pending_heartbeats_are_bounded_per_connection() {
+        let mut t = PendingTable::default();
+        for opaque in 0..MAX_PENDING_HEARTBEATS as i32 + 3 {
+            t.insert(opaque, heartbeat(&format!("c{opaque}")));
+        }
+        assert_eq!(t.heartbeats, MAX_PENDING_HEARTBEATS);
+        let last = MAX_PENDING_HEARTBEATS as i32 + 2;
+        assert!(matches!(t.remove(last), Some(Pending::Other { .. })), "kept for its latency only");
+        assert!(matches!(t.remove(0), Some(Pending::Heartbeat { .. })));
+        assert_eq!(t.heartbeats, MAX_PENDING_HEARTBEATS - 1);
+        t.insert(0, heartbeat("again"));
+        // An opaque reused replaces what it had.
+        t.insert(0, Pending::Other { started: Instant::now() });
+        assert_eq!(t.heartbeats, MAX_PENDING_HEARTBEATS - 1);
+        assert!(t.remove(12_345).is_none());
+        assert_eq!(t.map.len(), MAX_PENDING_HEARTBEATS + 2);
+    }
+
+    fn context(registry: ClientRegistry) -> RelayContext {
+        RelayContext {
+            settings: RelaySettings {
+                bind_host: "127.0.0.1".into(),
+                advertised_host: "127.0.0.1".into(),
+                ports: (1, 2),
+                max_frame: frame::DEFAULT_MAX_FRAME,
+                connect_timeout: Duration::from_secs(1),
+            },
+            traffic: Arc::default(),
+            registry: Arc::new(registry),
+            connections: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            stages: Arc::default(),
+            channels: Mutex::default(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    fn connection(connection: ConnectionId) -> (ConnState, mpsc::Receiver<Bytes>) {
+        let (to_client, rx) = mpsc::channel(8);
+        let state = ConnState {
+            side: Side::Source,
+            client_addr: format!("10.0.0.5:{connection}"),
+            to_client,
+            pending: Mutex::default(),
+            connection,
+            client_id: Mutex::new(None),
+            warned_other_id: Default::default(),
+        };
+        (state, rx)
+    }
+
+    /// A heartbeat through the relay and the broker's answer to it.
+    fn heartbeat_answered(
+        id: &str,
+        opaque: i32,
+        answer: ResponseCode,
+        state: &ConnState,
+        ctx: &RelayContext,
+    ) {
+        let body = format!(
+            r#"{{"clientID":"{id}","consumerDataSet":[{{"groupName":"cg","subscriptionDataSet":[{{"topic":"orders"}}]}}],"producerDataSet":[]}}"#
+        );
+        let mut hb = Frame::request(RequestCode::HEART_BEAT).with_body(body.into_bytes());
+        hb.header.opaque = opaque;
+        through(&hb, Direction::ToBroker, state, ctx);
+        through(&Frame::response(answer, opaque), Direction::ToClient, state, ctx);
+    }
+
+    fn through(f: &Frame, dir: Direction, state: &ConnState, ctx: &RelayContext) {
+        let bytes = frame::encode_to_bytes(f).unwrap();
+        assert!(matches!(observe(&bytes, dir, state, ctx).unwrap(), Action::Forward));
+    }
+
+    fn ids(ctx: &RelayContext) -> Vec<String> {
+        ctx.registry.clients().into_iter().map(|c| c.client_id).collect()
+    }
+
+    #[test]
+    fn the_registry_records_a_heartbeat_only_once_the_broker_accepts_it() {
+        let ctx = context(ClientRegistry::default());
+        let (a, _rx) = connection(1);
+        // Refused (as an ACL broker refuses an unsigned heartbeat): nothing recorded, and the
+        // connection speaks for no client yet.
+        heartbeat_answered("10.6.6.6@forged", 1, ResponseCode::NO_PERMISSION, &a, &ctx);
+        heartbeat_answered("10.6.6.6@forged", 2, ResponseCode::SYSTEM_ERROR, &a, &ctx);
+        assert!(ids(&ctx).is_empty());
+        assert!(ctx.channels.lock().unwrap().is_empty());
+        assert!(!nudge(&ctx, "10.6.6.6@forged", "cg"));
+        // Accepted: recorded, with a way to the client and the connection counted.
+        heartbeat_answered("10.0.0.5@1", 3, ResponseCode::SUCCESS, &a, &ctx);
+        assert_eq!(ids(&ctx), ["10.0.0.5@1"]);
+        assert_eq!(ctx.registry.clients()[0].connections, 1);
+        assert!(ctx.registry.clients()[0].subscribes("orders"));
+        // Another id on the same connection, even accepted by the broker, is not recorded.
+        heartbeat_answered("10.6.6.6@forged", 4, ResponseCode::SUCCESS, &a, &ctx);
+        assert_eq!(ids(&ctx), ["10.0.0.5@1"]);
+        // Nor may the connection unregister another client.
+        heartbeat_answered("10.0.0.7@2", 5, ResponseCode::SUCCESS, &connection(2).0, &ctx);
+        let unregister = |id: &str, opaque: i32, state: &ConnState| {
+            let mut f = Frame::request(RequestCode::UNREGISTER_CLIENT)
+                .with_fields([("clientID", id), ("consumerGroup", "cg")]);
+            f.header.opaque = opaque;
+            through(&f, Direction::ToBroker, state, &ctx);
+            through(&Frame::response(ResponseCode::SUCCESS, opaque), Direction::ToClient, state, &ctx);
+        };
+        unregister("10.0.0.7@2", 6, &a);
+        assert_eq!(ids(&ctx), ["10.0.0.5@1", "10.0.0.7@2"]);
+        unregister("10.0.0.5@1", 7, &a);
+        assert_eq!(ids(&ctx), ["10.0.0.7@2"], "its own client, once the broker accepted it");
+    }
+
+    #[test]
+    fn a_nudge_goes_to_the_connection_that_carried_the_id_and_moves_with_a_reconnect() {
+        let ctx = context(ClientRegistry::default());
+        let (a, mut rx_a) = connection(1);
+        let (b, mut rx_b) = connection(2);
+        heartbeat_answered("10.0.0.5@1", 1, ResponseCode::SUCCESS, &a, &ctx);
+        // B claims the same id, refused by the broker: the way stays A's.
+        heartbeat_answered("10.0.0.5@1", 1, ResponseCode::NO_PERMISSION, &b, &ctx);
+        assert!(nudge(&ctx, "10.0.0.5@1", "cg"));
+        let sent = rx_a.try_recv().unwrap();
+        let f = frame::decode_one(&sent, frame::DEFAULT_MAX_FRAME).unwrap();
+        assert_eq!(f.header.request_code(), RequestCode::NOTIFY_CONSUMER_IDS_CHANGED);
+        assert!(rx_b.try_recv().is_err());
+        // Accepted on B (the client reconnected): the way moves to B.
+        heartbeat_answered("10.0.0.5@1", 2, ResponseCode::SUCCESS, &b, &ctx);
+        assert_eq!(ctx.registry.clients()[0].connections, 2);
+        assert!(nudge(&ctx, "10.0.0.5@1", "cg"));
+        assert!(rx_b.try_recv().is_ok() && rx_a.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_full_registry_keeps_no_way_to_an_unrecorded_client() {
+        let ctx = context(ClientRegistry::with_limit(1));
+        let (a, _ra) = connection(1);
+        let (b, _rb) = connection(2);
+        heartbeat_answered("10.0.0.5@1", 1, ResponseCode::SUCCESS, &a, &ctx);
+        heartbeat_answered("10.0.0.7@2", 1, ResponseCode::SUCCESS, &b, &ctx);
+        assert_eq!(ids(&ctx), ["10.0.0.5@1"]);
+        assert_eq!(ctx.channels.lock().unwrap().len(), 1);
     }
 }
