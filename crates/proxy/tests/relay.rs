@@ -11,7 +11,7 @@ use ferry_proxy::{Proxy, ProxyConfig, Side, Stage, TopicPolicy, Upstreams};
 use ferry_remoting::body::TopicRouteData;
 use ferry_remoting::frame;
 use ferry_remoting::request::{GetRouteInfoRequestHeader, RequestHeader};
-use ferry_remoting::{fastjson, Frame, RequestCode};
+use ferry_remoting::{fastjson, Frame, RequestCode, ResponseCode};
 use ferry_testkit::{
     shared, Cluster, ClusterSpec, Consume, GroupSpec, Harness, Produce, RocketMqVersion, TopicSpec,
 };
@@ -23,10 +23,11 @@ struct Fixture {
     target: &'static Cluster,
 }
 
-/// Relay ports away from the testkit's (20000..32000) and from other test processes.
+/// Relay ports away from the testkit's (20000..32000) and from other test processes: the first
+/// half for the fixture's proxy, the second for the ACL fixture's.
 fn relay_range() -> (u16, u16) {
     let first = 10_000 + (std::process::id() % 90) as u16 * 100;
-    (first, first + 99)
+    (first, first + 49)
 }
 
 fn fixture() -> &'static Fixture {
@@ -312,4 +313,178 @@ fn a_pull_where_the_stage_does_not_read_gets_no_message_in_the_peer_s_encoding()
     assert_eq!(answer.header.opaque, 41);
     assert_eq!(answer.header.response_code(), ferry_remoting::ResponseCode::PULL_NOT_FOUND);
     assert_eq!(answer.header.field("nextBeginOffset"), Some("7"), "the client pulls again from where it was");
+}
+
+/// A proxy in front of ACL-enabled clusters: a 4.9.8 source (ACL 1.0) and a 5.3.3 target (ACL 2.0),
+/// with the accounts of testkit/conf/plain_acl.yml; loopback is not whitelisted.
+struct AclFixture {
+    proxy: Proxy,
+    source: &'static Cluster,
+    target: &'static Cluster,
+}
+
+fn acl_fixture() -> &'static AclFixture {
+    static F: OnceLock<AclFixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let source = shared(ClusterSpec::new("relay-acl-source", RocketMqVersion::V4_9_8).acl(true));
+        let target = shared(ClusterSpec::new("relay-acl-target", RocketMqVersion::V5_3_3).acl(true));
+        let (_, last) = relay_range();
+        let config = ProxyConfig::loopback(0, last + 1, last + 50);
+        let proxy = fixture().rt.block_on(Proxy::start(config, &[])).unwrap();
+        proxy.set_upstreams(Upstreams::new(source.namesrv_addr(), Some(target.namesrv_addr())).unwrap());
+        AclFixture { proxy, source, target }
+    })
+}
+
+/// A consumer's heartbeat as the Java client sends it, unsigned.
+fn heartbeat(client_id: &str, group: &str, topic: &str, opaque: i32) -> Frame {
+    let body = format!(
+        r#"{{"clientID":"{client_id}","consumerDataSet":[{{"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"{group}","messageModel":"CLUSTERING","subscriptionDataSet":[{{"subString":"*","topic":"{topic}"}}],"unitMode":false}}],"producerDataSet":[]}}"#
+    );
+    let mut f = Frame::request(RequestCode::HEART_BEAT).with_body(body.into_bytes());
+    f.header.opaque = opaque;
+    f
+}
+
+impl FrameReader {
+    fn connect(addr: &str) -> FrameReader {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        FrameReader { s, buf: Vec::new() }
+    }
+
+    fn send(&mut self, f: &Frame) {
+        (&self.s).write_all(&frame::encode_to_bytes(f).unwrap()).unwrap();
+    }
+
+    /// The answer to `opaque`, past the broker's own requests.
+    fn answer(&mut self, opaque: i32) -> Frame {
+        loop {
+            let f = self.next();
+            if f.header.is_response() && f.header.opaque == opaque {
+                return f;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_heartbeat_the_acl_broker_refuses_is_not_recorded_and_a_signed_one_is() {
+    let f = acl_fixture();
+    let (topic, group) = ("relay-acl-topic", "relay-acl-group");
+    for c in [f.source, f.target] {
+        let h = c.harness(); // signs as the admin account
+        h.create_topics(c.cluster_name(), &[TopicSpec::new(topic).queues(4, 4)]).unwrap();
+        h.create_groups(c.cluster_name(), &[GroupSpec::new(group)]).unwrap();
+    }
+    f.proxy.stages.set(topic, TopicPolicy::at(Stage::DualReadWrite));
+    let route = Admin::new(&f.proxy.namesrv_addr().to_string(), AdminOptions::default())
+        .map(|admin| fixture().rt.block_on(admin.topic_route(topic)))
+        .unwrap()
+        .unwrap();
+    let relay_of = |c: &Cluster| {
+        let b = route.broker_datas.iter().find(|b| b.broker_name == c.broker_name()).unwrap();
+        b.master_addr().unwrap().to_string()
+    };
+    // 4.9.8: PlainPermissionManager.validate throws "No accessKey is configured", answered as
+    // SYSTEM_ERROR; 5.3.3: AuthenticationPipeline answers NO_PERMISSION.
+    for (c, refusal) in [(f.source, ResponseCode::SYSTEM_ERROR), (f.target, ResponseCode::NO_PERMISSION)] {
+        let version = c.version().as_str();
+        let relay = relay_of(c);
+        let forged = format!("10.6.6.6@forged-{version}");
+        let mut conn = FrameReader::connect(&relay);
+        conn.send(&heartbeat(&forged, group, topic, 1));
+        let answer = conn.answer(1);
+        assert_eq!(answer.header.response_code(), refusal, "{version}: {:?}", answer.header.remark);
+        let ids: Vec<String> = f.proxy.registry.clients().into_iter().map(|c| c.client_id).collect();
+        assert!(!ids.contains(&forged), "{version}: a refused heartbeat is not recorded: {ids:?}");
+
+        // The same, signed with an account's credentials: accepted and recorded.
+        let signed = format!("10.7.7.7@signed-{version}");
+        let mut hb = heartbeat(&signed, group, topic, 2);
+        let admin = ferry_testkit::acl::admin();
+        ferry_remoting::Credentials::new(admin.access_key, admin.secret_key).sign(&mut hb);
+        conn.send(&hb);
+        let answer = conn.answer(2);
+        assert_eq!(
+            answer.header.response_code(),
+            ResponseCode::SUCCESS,
+            "{version}: {:?}",
+            answer.header.remark
+        );
+        let record = f.proxy.registry.clients().into_iter().find(|c| c.client_id == signed);
+        let record = record.unwrap_or_else(|| panic!("{version}: the accepted heartbeat is recorded"));
+        assert!(record.consumer_groups[group].contains(topic));
+        assert_eq!(record.connections, 1);
+
+        // A forged heartbeat on a connection that speaks for a client: refused by the broker, and
+        // even the same id would not move the registry.
+        conn.send(&heartbeat(&signed, "relay-acl-other-group", topic, 3));
+        assert_ne!(conn.answer(3).header.response_code(), ResponseCode::SUCCESS);
+        let record = f.proxy.registry.clients().into_iter().find(|c| c.client_id == signed).unwrap();
+        assert!(!record.consumer_groups.contains_key("relay-acl-other-group"), "{version}");
+        drop(conn);
+        wait_for(|| f.proxy.registry.clients().iter().any(|c| c.client_id == signed && c.connections == 0));
+    }
+}
+
+#[test]
+fn one_connection_records_one_client_however_many_ids_it_sends() {
+    let f = fixture();
+    let topic = "relay-flood";
+    f.create_everywhere(topic, "relay-flood-group");
+    let relay = f.route_via_ferry(topic).broker_datas[0].master_addr().unwrap().to_string();
+    let id = |i: usize| format!("10.8.8.8@flood-{i}");
+    let producer = |i: usize| {
+        let body = format!(
+            r#"{{"clientID":"{}","consumerDataSet":[],"producerDataSet":[{{"groupName":"relay-flood-group"}}]}}"#,
+            id(i)
+        );
+        let mut hb = Frame::request(RequestCode::HEART_BEAT).with_body(body.into_bytes());
+        hb.header.opaque = i as i32;
+        hb
+    };
+    let mut conn = FrameReader::connect(&relay);
+    // Half of them at once, before any answer, the rest one at a time.
+    let burst: Vec<u8> =
+        (0..500).flat_map(|i| frame::encode_to_bytes(&producer(i)).unwrap().to_vec()).collect();
+    (&conn.s).write_all(&burst).unwrap();
+    // The broker answers them on several threads, in any order.
+    let mut answered = std::collections::BTreeSet::new();
+    while answered.len() < 500 {
+        let answer = conn.next();
+        if answer.header.is_response() {
+            assert_eq!(answer.header.response_code(), ResponseCode::SUCCESS, "the broker accepts each");
+            answered.insert(answer.header.opaque);
+        }
+    }
+    assert_eq!(answered, (0..500).collect());
+    for i in 500..1000 {
+        conn.send(&producer(i));
+        assert_eq!(conn.answer(i as i32).header.response_code(), ResponseCode::SUCCESS);
+    }
+    let flood: Vec<_> = f
+        .proxy
+        .registry
+        .clients()
+        .into_iter()
+        .filter(|c| c.client_id.starts_with("10.8.8.8@flood-"))
+        .collect();
+    assert_eq!(flood.len(), 1, "{:?}", flood.iter().map(|c| &c.client_id).collect::<Vec<_>>());
+    // The first accepted is the connection's: one of the burst (answered in any order).
+    let own = flood[0].client_id.clone();
+    assert!((0..500).any(|i| own == id(i)), "{own}");
+    assert_eq!(flood[0].connections, 1);
+    let (total, page) = f.proxy.registry.page(0, 10_000);
+    assert_eq!(total, page.len());
+    drop(conn);
+    wait_for(|| f.proxy.registry.clients().iter().any(|c| c.client_id == own && c.connections == 0));
+}
+
+fn wait_for(mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "not within 10 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
