@@ -130,9 +130,12 @@ fn routes_name_relays_and_carry_the_stage_permissions() {
     assert_eq!(perm_of(f.target.broker_name()), Some(6));
     assert!(r.broker_datas.iter().all(|b| f.proxy.is_relay_addr(b.master_addr().unwrap())));
 
-    // The front remembers who was given which stage.
+    // The front remembers who was given which stage, for as long as their connection is open.
+    let admin = Admin::new(&f.ferry(), AdminOptions::default()).unwrap();
+    f.rt.block_on(admin.topic_route(topic)).unwrap();
     let fetches = f.proxy.routes.recent(topic, Duration::from_secs(60));
     assert_eq!(fetches[0].stage, Some(Stage::CuttingOver));
+    drop(admin);
 
     // A client older than 4.9.4 gets the NameServer's non-standard JSON, which it parses.
     let mut req =
