@@ -16,7 +16,7 @@ use ferry_admin::{Admin, AdminOptions, Cluster, Credentials};
 use ferry_control::migration::{ClusterEndpoint, Migration, MigrationId};
 use ferry_control::{ItemRecord, NewImportTask, TaskSummary};
 use ferry_metadata::import::{self, Filter, ImportOptions, ImportPlan, ItemKind, Mode, Selection};
-use ferry_metadata::xlsx::{self, Flavor, Problem, ReadOptions, XlsxError};
+use ferry_metadata::xlsx::{self, CellProblem, Flavor, Problem, ReadOptions, XlsxError};
 use ferry_metadata::{export_cluster, Document, ExportOptions, MetadataError};
 use serde::{Deserialize, Serialize};
 
@@ -150,8 +150,40 @@ fn refused(summary: impl Into<String>, problems: Vec<FileProblem>) -> ApiError {
     e
 }
 
+/// Why an upload was not read: its error (with every problem of the file, each placed), and
+/// whether it is over one of the bounds Ferry reads files within.
+pub(crate) struct Unread {
+    error: ApiError,
+    /// A cell beyond the rows or cells read, or a workbook unpacking past its limit: refused with
+    /// a 400 even by a preview (there is nothing to show row by row).
+    over_limit: bool,
+}
+
+impl From<ApiError> for Unread {
+    fn from(error: ApiError) -> Unread {
+        Unread { error, over_limit: false }
+    }
+}
+
+/// Uploads parsed at once. Each is bounded (64 MiB unpacked, 1.5M cells), but a few of them side
+/// by side should not take every core and that much memory each.
+static PARSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Reads an uploaded document on a blocking thread (decoding, unpacking and parsing a hostile
+/// file must not hold up the async workers that answer every other request, nor the relays).
+async fn read_upload(upload: Upload, valid_rows_only: bool) -> Result<SourceDocument, Unread> {
+    let _permit = PARSING.acquire().await.map_err(|_| ApiError::internal("the upload parser is closed"))?;
+    match tokio::task::spawn_blocking(move || parse_upload(&upload, valid_rows_only)).await {
+        Ok(read) => read,
+        Err(e) => {
+            tracing::error!(error = %e, "reading an uploaded file failed");
+            Err(ApiError::internal(format!("reading the file failed: {e}")).into())
+        }
+    }
+}
+
 /// Reads an uploaded document: every problem of a bad one, each with its place, is in the error.
-fn read_upload(upload: &Upload, valid_rows_only: bool) -> ApiResult<SourceDocument> {
+fn parse_upload(upload: &Upload, valid_rows_only: bool) -> Result<SourceDocument, Unread> {
     let name = upload.name.trim();
     let name = if name.is_empty() { "upload" } else { name };
     let bytes = base64::engine::general_purpose::STANDARD
@@ -161,7 +193,8 @@ fn read_upload(upload: &Upload, valid_rows_only: bool) -> ApiResult<SourceDocume
         if valid_rows_only {
             return Err(ApiError::invalid(format!(
                 "validRowsOnly is for .xlsx workbooks; {name} is not one"
-            )));
+            ))
+            .into());
         }
         let doc = Document::from_json(&bytes, name).map_err(|e| {
             let (place, problem) = match &e {
@@ -190,13 +223,41 @@ fn read_upload(upload: &Upload, valid_rows_only: bool) -> ApiResult<SourceDocume
             warnings: read.warnings,
         }),
         Err(e) => {
-            let summary = e.to_string().lines().next().unwrap_or_default().to_string();
+            let over_limit = over_limit(&e);
             let problems = match &e {
+                XlsxError::Invalid { problems, .. } if over_limit => {
+                    problems.iter().filter(|p| is_too_far(p)).map(problem_of).collect()
+                }
                 XlsxError::Invalid { problems, .. } => problems.iter().map(problem_of).collect(),
                 _ => vec![FileProblem { place: String::new(), problem: e.to_string(), row_only: false }],
             };
-            Err(refused(summary, problems))
+            let summary = if over_limit {
+                // `big.xlsx: Topics!XFD1048576: cell is beyond ...`: the sheet, the cell and the limit.
+                let first = problems.first().map(|p| format!("{}: {}", p.place, p.problem));
+                match first {
+                    Some(p) if !p.starts_with(": ") => format!("{name}: {p}"),
+                    _ => e.to_string(),
+                }
+            } else {
+                e.to_string().lines().next().unwrap_or_default().to_string()
+            };
+            Err(Unread { error: refused(summary, problems), over_limit })
         }
+    }
+}
+
+fn is_too_far(p: &Problem) -> bool {
+    matches!(p, Problem::Cell { problem: CellProblem::TooFar(_), .. })
+}
+
+/// Whether a workbook was refused for a bound rather than for its content: a cell past the rows
+/// or cells read (`Topics!XFD1048576`), or parts unpacking past [`xlsx::MAX_UNPACKED`].
+fn over_limit(e: &XlsxError) -> bool {
+    match e {
+        XlsxError::Invalid { problems, .. } => problems.iter().any(is_too_far),
+        // The only refusal of a readable ZIP before its sheets are looked at.
+        XlsxError::Unreadable { detail, .. } => detail.starts_with("it unpacks to more than"),
+        XlsxError::Write(_) => false,
     }
 }
 
@@ -313,43 +374,51 @@ fn preview_of(source: &SourceDocument, plan: &ImportPlan) -> Preview {
     }
 }
 
-/// The source document and the target of a request.
-async fn resolve(state: &ApiState, req: &ImportRequest) -> ApiResult<(SourceDocument, ClusterEndpoint)> {
+/// The source document and the target of a request (its uploaded file taken out of it).
+async fn resolve(
+    state: &ApiState,
+    req: &mut ImportRequest,
+) -> Result<(SourceDocument, ClusterEndpoint), Unread> {
     let migration = match req.migration {
-        Some(id) => Some(state.engine.migration(MigrationId(id)).await?),
+        Some(id) => Some(state.engine.migration(MigrationId(id)).await.map_err(ApiError::from)?),
         None => None,
     };
-    let source = match (&req.file, &migration) {
-        (Some(file), None) => read_upload(file, req.valid_rows_only)?,
+    let source = match (req.file.take(), &migration) {
+        (Some(file), None) => read_upload(file, req.valid_rows_only).await?,
         (None, Some(m)) => read_live_source(m).await?,
         _ => {
             return Err(ApiError::invalid(
                 "give the source: file (an uploaded document) or migration (its live source)",
-            ))
+            )
+            .into())
         }
     };
     let target = match (&req.target, &migration) {
         (Some(t), _) => t.clone(),
         (None, Some(m)) => m.target.clone(),
-        (None, None) => return Err(ApiError::invalid("target: namesrv and cluster are required")),
+        (None, None) => return Err(ApiError::invalid("target: namesrv and cluster are required").into()),
     };
     if target.access_key.is_some() != target.secret_key.is_some() {
-        return Err(ApiError::invalid("target: give both accessKey and secretKey, or neither"));
+        return Err(ApiError::invalid("target: give both accessKey and secretKey, or neither").into());
     }
     Ok((source, target))
 }
 
 /// `POST /api/imports/preview`: what an import would do, nothing written. A file with problems
-/// is answered `200` with `valid: false` and every problem with its place.
+/// is answered `200` with `valid: false` and every problem with its place; a file over one of
+/// the bounds files are read within (a cell past row 100,000, parts unpacking past 64 MiB) is a
+/// `400` naming the place and the bound.
 pub async fn preview(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<Json<Preview>> {
-    let req: ImportRequest = body(&bytes)?;
+    let mut req: ImportRequest = body(&bytes)?;
+    drop(bytes);
     let options = req.options()?;
-    let (source, target) = match resolve(&state, &req).await {
+    let file_name = req.file.as_ref().map(|f| f.name.clone()).unwrap_or_default();
+    let (source, target) = match resolve(&state, &mut req).await {
         Ok(r) => r,
-        Err(e) if !e.problems.is_empty() => {
+        Err(Unread { error: e, over_limit: false }) if !e.problems.is_empty() => {
             return Ok(Json(Preview {
                 valid: false,
-                source: req.file.as_ref().map(|f| f.name.clone()).unwrap_or_default(),
+                source: file_name,
                 format: None,
                 problems: e.problems,
                 error: Some(e.error),
@@ -361,7 +430,7 @@ pub async fn preview(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<J
                 accounts: Vec::new(),
             }))
         }
-        Err(e) => return Err(e),
+        Err(u) => return Err(u.error),
     };
     let planned = plan_on_target(&source.doc, &target, &options).await?;
     let answer = preview_of(&source, &planned.plan);
@@ -379,11 +448,12 @@ pub struct Created {
 /// `POST /api/imports`: plans (refusing a file with problems, naming each), records an import
 /// task and runs it in the background: `201` with the task, whose items fill in as they finish.
 pub async fn create(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<Response> {
-    let req: ImportRequest = body(&bytes)?;
+    let mut req: ImportRequest = body(&bytes)?;
+    drop(bytes);
     let options = req.options()?;
     let mode = req.mode_label();
     let store = state.engine.store().clone();
-    let (source, target) = resolve(&state, &req).await?;
+    let (source, target) = resolve(&state, &mut req).await.map_err(|u| u.error)?;
     let planned = plan_on_target(&source.doc, &target, &options).await?;
     let task = store
         .create_import_task(NewImportTask {

@@ -287,6 +287,81 @@ fn an_uploaded_workbook_is_previewed_with_every_bad_cell_placed_and_refused_on_i
     assert!(place.contains("line 2"), "{}", r.text());
 }
 
+/// A Topics sheet with one topic and a cell at the far corner, XFD1048576: a few KB that describe
+/// 17 billion cells.
+fn far_corner_workbook() -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Topics").unwrap();
+    for (j, h) in ["Topic", "Read queues", "Write queues"].iter().enumerate() {
+        ws.write_string(0, j as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "cw-far").unwrap();
+    ws.write_number(1, 1, 4.0).unwrap();
+    ws.write_number(1, 2, 4.0).unwrap();
+    ws.write_string(1_048_575, 16_383, "far").unwrap();
+    wb.save_to_buffer().unwrap()
+}
+
+#[test]
+fn a_workbook_past_the_limits_is_refused_at_once_naming_the_cell_and_ferry_stays_up() {
+    let f = fixture();
+    let bytes = far_corner_workbook();
+    assert!(bytes.len() < 20_000, "{}", bytes.len());
+    for (path, valid_rows_only) in
+        [("/api/imports/preview", false), ("/api/imports/preview", true), ("/api/imports", false)]
+    {
+        let started = Instant::now();
+        let r = post_json(
+            f,
+            &f.base,
+            path,
+            &json!({ "file": upload("far.xlsx", &bytes), "target": target_of(f), "validRowsOnly": valid_rows_only }),
+        );
+        let took = started.elapsed();
+        assert_eq!((r.status, r.body["kind"].as_str()), (400, Some("invalid")), "{path}: {}", r.text());
+        let error = r.body["error"].as_str().unwrap();
+        assert!(error.contains("Topics!XFD1048576") && error.contains("100000 rows"), "{error}");
+        assert_eq!(r.body["problems"][0]["place"], "Topics!XFD1048576", "{}", r.text());
+        assert!(took < Duration::from_secs(2), "{path} took {took:?}");
+    }
+    // Several at once, with /healthz asked meanwhile: it answers, and so does everything after.
+    let http = f.http.clone();
+    let body = json!({ "file": upload("far.xlsx", &bytes), "target": target_of(f) }).to_string();
+    let (statuses, health) = f.rt.block_on(async {
+        let uploads: Vec<_> = (0..6)
+            .map(|_| {
+                let (http, body) = (http.clone(), body.clone());
+                let url = format!("{}/api/imports/preview", f.base);
+                tokio::spawn(async move {
+                    let r = http
+                        .post(url)
+                        .bearer_auth(TOKEN)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    r.status().as_u16()
+                })
+            })
+            .collect();
+        let started = Instant::now();
+        let health = http.get(format!("{}/healthz", f.base)).send().await.unwrap().status().as_u16();
+        let health_took = started.elapsed();
+        let mut statuses = Vec::new();
+        for u in uploads {
+            statuses.push(u.await.unwrap());
+        }
+        (statuses, (health, health_took))
+    });
+    assert_eq!(statuses, [400; 6]);
+    assert_eq!(health.0, 200);
+    assert!(health.1 < Duration::from_secs(1), "/healthz took {:?}", health.1);
+    let r = send(f, &f.base, Method::GET, "/healthz", &[], None);
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("ok")), "{}", r.text());
+}
+
 #[test]
 fn an_uploaded_document_is_imported_as_a_task_with_a_result_per_item() {
     let f = fixture();
