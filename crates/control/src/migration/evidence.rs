@@ -374,12 +374,12 @@ pub async fn hold_behind(
     hold: &Hold,
     expected: &[MigrationBroker],
 ) -> Result<Vec<String>, String> {
-    let Some(barrier) = &hold.barrier else {
-        return Ok(vec!["waiting for every client to take the new route".into()]);
-    };
     let side = read_side(hold);
     let mut hearing = Hearing::of(clusters, side, expected).await;
     let Some(layout) = hearing.complete().cloned() else { return Err(hearing.say()) };
+    let Some(barrier) = &hold.barrier else {
+        return Ok(vec!["waiting for every client to take the new route".into()]);
+    };
     let forgotten: BTreeSet<&str> = expected
         .iter()
         .filter(|b| b.side == side && b.forgotten.is_some())
