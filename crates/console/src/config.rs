@@ -11,6 +11,7 @@
 //! [api]
 //! listen = "127.0.0.1:8080"
 //! token = "..."                     # else kept in the store, generated on first start
+//! behind_https_proxy = false        # true: reached only through an HTTPS proxy (Secure cookie)
 //!
 //! [store]
 //! path = "/var/lib/ferry/ferry.db"  # relative paths are relative to this file
@@ -100,6 +101,7 @@ struct ProxySection {
 struct ApiSection {
     listen: Option<Spanned<String>>,
     token: Option<Spanned<String>>,
+    behind_https_proxy: Option<bool>,
 }
 
 #[derive(Default, Deserialize)]
@@ -125,6 +127,10 @@ pub struct ServeConfig {
     pub relay_ports: (u16, u16),
     pub api_listen: String,
     pub api_token: Option<String>,
+    /// The API and console are reached only through a proxy that terminates HTTPS (Ferry serves
+    /// plain HTTP itself): the session cookie is marked `Secure`, and listening beyond loopback is
+    /// not warned about.
+    pub behind_https_proxy: bool,
     /// `None`: the default store (`--store`, `FERRY_STORE`, `~/.local/share/ferry/ferry.db`).
     pub store_path: Option<PathBuf>,
     pub route_window: Duration,
@@ -140,6 +146,7 @@ impl fmt::Debug for ServeConfig {
             .field("relay_ports", &self.relay_ports)
             .field("api_listen", &self.api_listen)
             .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("behind_https_proxy", &self.behind_https_proxy)
             .field("store_path", &self.store_path)
             .field("route_window", &self.route_window)
             .field("tick", &self.tick)
@@ -157,6 +164,7 @@ impl Default for ServeConfig {
             relay_ports: DEFAULT_RELAY_PORTS,
             api_listen: DEFAULT_API_LISTEN.into(),
             api_token: None,
+            behind_https_proxy: false,
             store_path: None,
             route_window: engine.route_window,
             tick: engine.tick,
@@ -258,6 +266,9 @@ impl ServeConfig {
                 ));
             }
             c.api_token = Some(t.to_string());
+        }
+        if let Some(v) = file.api.behind_https_proxy {
+            c.behind_https_proxy = v;
         }
         if let Some(v) = file.store.path {
             let raw = v.get_ref().trim();
@@ -399,6 +410,7 @@ mod tests {
             [api]
             listen = "127.0.0.1:18080"
             token = "0123456789abcdef0123"
+            behind_https_proxy = true
             [store]
             path = "data/ferry.db"
             [engine]
@@ -414,6 +426,7 @@ mod tests {
         assert_eq!(c.relay_capacity(), 25);
         assert_eq!(c.api_listen, "127.0.0.1:18080");
         assert_eq!(c.api_token.as_deref(), Some("0123456789abcdef0123"));
+        assert!(c.behind_https_proxy);
         assert_eq!(c.store_path.as_deref(), Some(Path::new("/etc/ferry/data/ferry.db")));
         assert_eq!((c.route_window, c.tick), (Duration::from_secs(60), Duration::from_secs(5)));
         assert!(!format!("{c:?}").contains("0123456789abcdef0123"), "the token is not in Debug");

@@ -29,7 +29,7 @@ use axum::Router;
 use ferry_control::migration::Engine;
 use tokio::net::TcpListener;
 
-pub use auth::{api_token, ApiToken, Auth, TokenSource};
+pub use auth::{api_token, ApiToken, Auth, Limits, TokenSource};
 pub use config::{ConfigError, Overrides, ServeConfig};
 pub use error::{ApiError, ErrorKind, FileProblem};
 
@@ -147,10 +147,12 @@ pub fn app(state: ApiState) -> Router {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then lets requests in flight finish.
+/// Each request knows its peer's address ([`auth::Peer`]), which wrong tokens are counted by.
 pub async fn serve(
     listener: TcpListener,
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

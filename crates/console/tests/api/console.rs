@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use ferry_admin::{Admin, AdminOptions};
-use ferry_console::{ApiState, Auth};
+use ferry_console::{ApiState, Auth, Limits};
 use ferry_control::migration::{Engine, EngineSettings};
 use ferry_control::Store;
 use ferry_metadata::xlsx::{self, Cell, ReadOptions};
@@ -475,30 +475,100 @@ fn templates_are_workbooks_for_a_4_x_or_a_5_x_target() {
     assert_eq!(send(f, &f.base, Method::GET, "/api/templates/4.x.xlsx", &[], None).status, 401);
 }
 
-/// A Ferry of its own (store, proxy, engine, API) in front of the same clusters: a target takes
-/// part in one active migration per store, and the walk test has its own.
+/// A Ferry of its own (store, proxy, engine, API) with `auth`, in the fixture's runtime: its base
+/// address. It opens no relay unless a migration of its own asks for one.
+fn start_ferry(auth: Auth) -> String {
+    let f = fixture();
+    let (first, _) = relay_range();
+    let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
+    f.rt.block_on(async {
+        let store = Store::open(&dir.path().join("ferry.db")).await.unwrap();
+        let proxy =
+            Arc::new(Proxy::start(ProxyConfig::loopback(0, first + 50, first + 99), &[]).await.unwrap());
+        let settings = EngineSettings { tick: Duration::from_secs(3600), ..EngineSettings::default() };
+        let engine = Engine::start(store, proxy, settings).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(ferry_console::serve(listener, ApiState::new(engine, auth), std::future::pending()));
+        base
+    })
+}
+
+/// A Ferry of its own in front of the same clusters: a target takes part in one active migration
+/// per store, and the walk test has its own.
 fn other_ferry() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let f = fixture();
-        let (first, _) = relay_range();
-        let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
-        f.rt.block_on(async {
-            let store = Store::open(&dir.path().join("ferry.db")).await.unwrap();
-            let proxy =
-                Arc::new(Proxy::start(ProxyConfig::loopback(0, first + 50, first + 99), &[]).await.unwrap());
-            let settings = EngineSettings { tick: Duration::from_secs(3600), ..EngineSettings::default() };
-            let engine = Engine::start(store, proxy, settings).await.unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base = format!("http://{}", listener.local_addr().unwrap());
-            tokio::spawn(ferry_console::serve(
-                listener,
-                ApiState::new(engine, Auth::bearer(TOKEN)),
-                std::future::pending(),
-            ));
-            base
-        })
-    })
+    BASE.get_or_init(|| start_ferry(Auth::bearer(TOKEN)))
+}
+
+#[test]
+fn wrong_tokens_from_a_peer_are_answered_late_then_refused_whatever_it_sends() {
+    let f = fixture();
+    // Its own Ferry: the shared one must not lock out the loopback address every test uses.
+    let limits = Limits {
+        delay: Duration::from_millis(300),
+        failures: 3,
+        window: Duration::from_secs(60),
+        lockout: Duration::from_secs(3),
+        max_lockout: Duration::from_secs(3),
+        peers: 16,
+    };
+    let base = start_ferry(Auth::bearer(TOKEN).with_limits(limits));
+    let base = base.as_str();
+    let with = |token: &str| {
+        let auth = format!("Bearer {token}");
+        let started = Instant::now();
+        let r = send(f, base, Method::GET, "/api/migrations", &[("authorization", &auth)], None);
+        (r, started.elapsed())
+    };
+    assert_eq!(with(TOKEN).0.status, 200);
+    // A missing header is no guess: not delayed, not counted.
+    for _ in 0..5 {
+        let r = send(f, base, Method::GET, "/api/migrations", &[], None);
+        assert_eq!(r.status, 401, "{}", r.text());
+    }
+    // Wrong bearer tokens, and a wrong login, each answered late.
+    for _ in 0..2 {
+        let (r, took) = with("api-test-token-guess-0000");
+        assert_eq!((r.status, r.body["kind"].as_str()), (401, Some("unauthorized")), "{}", r.text());
+        assert!(took >= Duration::from_millis(300), "answered after {took:?}");
+    }
+    let started = Instant::now();
+    let login = send(
+        f,
+        base,
+        Method::POST,
+        "/api/login",
+        &[("content-type", "application/json")],
+        Some(json!({ "token": "api-test-token-guess-0001" }).to_string().into_bytes()),
+    );
+    assert_eq!(login.status, 401, "{}", login.text());
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // Three failures: the peer is refused at once, the right token included, by either way in.
+    let (r, took) = with(TOKEN);
+    assert_eq!((r.status, r.body["kind"].as_str()), (429, Some("unauthorized")), "{}", r.text());
+    assert!(took < Duration::from_millis(300), "refused unchecked: {took:?}");
+    let retry: u64 = r.header("retry-after").parse().unwrap();
+    assert!((1..=3).contains(&retry), "Retry-After: {retry}");
+    assert!(r.body["error"].as_str().unwrap().contains("too many wrong API tokens"), "{}", r.text());
+    let login = send(
+        f,
+        base,
+        Method::POST,
+        "/api/login",
+        &[("content-type", "application/json")],
+        Some(json!({ "token": TOKEN }).to_string().into_bytes()),
+    );
+    assert_eq!(login.status, 429, "{}", login.text());
+    assert!(login.header("set-cookie").is_empty());
+    // What needs no token still answers; so does another Ferry for the same address.
+    assert_eq!(send(f, base, Method::GET, "/healthz", &[], None).status, 200);
+    assert_eq!(get(f, &f.base, "/api/migrations").status, 200);
+
+    // Once the lockout is over, the right token gets in again.
+    std::thread::sleep(Duration::from_millis(3100));
+    assert_eq!(with(TOKEN).0.status, 200);
 }
 
 #[test]

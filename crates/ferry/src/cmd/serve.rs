@@ -81,6 +81,12 @@ fn advertised_host(config: &ServeConfig) -> String {
     }
 }
 
+/// Whether the API is reachable from other machines over plain HTTP: it listens beyond loopback
+/// and no HTTPS proxy is said to be in front of it.
+fn plain_http_beyond_loopback(api: SocketAddr, behind_https_proxy: bool) -> bool {
+    !api.ip().is_loopback() && !behind_https_proxy
+}
+
 /// The NameServer address clients must use: the front's port at the advertised host when the
 /// front listens on every interface.
 fn client_namesrv(listening: SocketAddr, advertised: &str) -> String {
@@ -170,6 +176,15 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("the API cannot listen on {}", config.api_listen))?;
     let api_addr = listener.local_addr()?;
+    if plain_http_beyond_loopback(api_addr, config.behind_https_proxy) {
+        let warning = format!(
+            "the API and console listen on {api_addr}, beyond loopback, over plain HTTP: the API token and \
+             session cookies cross the network readable by anyone on the way. Listen on 127.0.0.1 (an SSH \
+             tunnel reaches it), or put an HTTPS proxy in front and set [api] behind_https_proxy = true"
+        );
+        tracing::warn!(api = %api_addr, "{warning}");
+        eprintln!("warning: {warning}");
+    }
     let signals = StopSignals::install().context("listening for SIGINT and SIGTERM")?;
     let front = proxy.namesrv_addr();
     let for_clients = client_namesrv(front, &advertised);
@@ -200,7 +215,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             }
         }
     };
-    let state = ApiState::new(engine.clone(), Auth::bearer(token.value)).with_client_namesrv(for_clients);
+    let auth = Auth::bearer(token.value).served_over_tls(config.behind_https_proxy);
+    let state = ApiState::new(engine.clone(), auth).with_client_namesrv(for_clients);
     let served = ferry_console::serve(listener, state, shutdown).await;
     ticker.abort();
     proxy.stop();
@@ -223,6 +239,17 @@ mod tests {
         assert_eq!(client_namesrv(any, "fd00::5"), "[fd00::5]:9876");
         let one: SocketAddr = "10.0.0.7:9876".parse().unwrap();
         assert_eq!(client_namesrv(one, "10.0.0.5"), "10.0.0.7:9876");
+    }
+
+    #[test]
+    fn plain_http_beyond_loopback_is_warned_about() {
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(!plain_http_beyond_loopback(at("127.0.0.1:8080"), false));
+        assert!(!plain_http_beyond_loopback(at("[::1]:8080"), false));
+        assert!(plain_http_beyond_loopback(at("0.0.0.0:8080"), false));
+        assert!(plain_http_beyond_loopback(at("[::]:8080"), false));
+        assert!(plain_http_beyond_loopback(at("10.0.0.5:8080"), false));
+        assert!(!plain_http_beyond_loopback(at("10.0.0.5:8080"), true), "an HTTPS proxy in front");
     }
 
     #[test]
