@@ -82,9 +82,36 @@ const MAX_FETCHES: usize = 200_000;
 #[derive(Default)]
 pub struct RouteWatch {
     fetches: RwLock<HashMap<String, HashMap<String, RouteFetch>>>,
+    /// Each migrating topic's last route per side, as merged from: what a strict-order hold keeps
+    /// steady when a master leaves the NameServer's route (`route::keep_lost_brokers`).
+    last: std::sync::Mutex<HashMap<(Side, String), TopicRouteData>>,
 }
 
 impl RouteWatch {
+    /// Keeps `route` (of a migrating topic) for next time; under a strict-order hold, first puts
+    /// back the brokers the previous one had and this one lost. Returns their names.
+    pub(crate) fn steady(
+        &self,
+        side: Side,
+        topic: &str,
+        route: &mut TopicRouteData,
+        held: bool,
+    ) -> Vec<String> {
+        let mut last = self.last.lock().expect("last routes lock");
+        let key = (side, topic.to_string());
+        let kept = match (held, last.get(&key)) {
+            (true, Some(previous)) => route::keep_lost_brokers(route, previous),
+            _ => Vec::new(),
+        };
+        last.insert(key, route.clone());
+        kept
+    }
+
+    /// Forgets the last routes of topics no longer migrating.
+    pub fn retain_topics(&self, migrating: impl Fn(&str) -> bool) {
+        self.last.lock().expect("last routes lock").retain(|(_, topic), _| migrating(topic));
+    }
+
     pub(crate) fn record(&self, topic: &str, mut fetch: RouteFetch) {
         let mut all = self.fetches.write().expect("route watch lock");
         let size: usize = all.values().map(HashMap::len).sum();
@@ -354,11 +381,20 @@ async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, requ
         (None, Some(t), true) => fetch_route(t, &topic).await,
         (None, None, true) => Ok(None),
     };
-    let (source, target) = match (source, target) {
+    let (mut source, mut target) = match (source, target) {
         (Ok(s), Ok(t)) => (s, t),
         (Err(e), _) => return error(ResponseCode::SYSTEM_ERROR, format!("source NameServer: {e}")),
         (_, Err(e)) => return error(ResponseCode::SYSTEM_ERROR, format!("target NameServer: {e}")),
     };
+    if let Some(v) = versioned {
+        let held = v.policy.write_only.is_some();
+        for (side, route) in [(Side::Source, source.as_mut()), (Side::Target, target.as_mut())] {
+            let kept = route.map(|r| ctx.watch.steady(side, &topic, r, held)).unwrap_or_default();
+            if !kept.is_empty() {
+                tracing::debug!(%topic, %side, brokers = ?kept, "strict-order hold: queues of a lost master kept in the route");
+            }
+        }
+    }
     let relays = match relay_map(&ctx.relays, source.as_ref(), target.as_ref()) {
         Ok(r) => r,
         Err(e) => return error(ResponseCode::SYSTEM_ERROR, e.to_string()),

@@ -161,6 +161,34 @@ fn add_side(
     merged.topic_queue_mapping_by_broker = None;
 }
 
+/// Strict order under a hold: keeps in `current` the brokers of `last` whose master it lacks (a
+/// master that crashed leaves the NameServer's route), with their last queues and addresses, and
+/// returns their names. A producer ordering by key picks `hash(key) % writable queues`: were a
+/// broker's queues to leave the route, every key would move, some of them from the held side to
+/// the read one, and be read ahead of their older messages. With the queue set kept, sends of the
+/// keys on the dead master fail instead (the Java client does not move a selector send to another
+/// queue), which is RocketMQ's own strict order: unavailable rather than out of order.
+pub fn keep_lost_brokers(current: &mut TopicRouteData, last: &TopicRouteData) -> Vec<String> {
+    let has_master = |r: &TopicRouteData, name: &str| {
+        r.broker_datas.iter().any(|b| b.broker_name == name && b.master_addr().is_some())
+    };
+    let lost: Vec<String> = last
+        .queue_datas
+        .iter()
+        .map(|q| q.broker_name.clone())
+        .filter(|name| has_master(last, name) && !has_master(current, name))
+        .collect();
+    for name in &lost {
+        current.queue_datas.retain(|q| &q.broker_name != name);
+        current.broker_datas.retain(|b| &b.broker_name != name);
+        current.queue_datas.extend(last.queue_datas.iter().filter(|q| &q.broker_name == name).cloned());
+        current.broker_datas.extend(last.broker_datas.iter().filter(|b| &b.broker_name == name).cloned());
+    }
+    current.queue_datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+    current.broker_datas.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+    lost
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +302,27 @@ mod tests {
         assert_eq!(out.order_topic_conf, s.order_topic_conf);
         assert_eq!(out.queue_datas, s.queue_datas);
         assert_eq!(out.broker_datas[0].broker_addrs[&0], "ferry-source(10.0.0.1:10911)");
+    }
+
+    #[test]
+    fn a_held_topic_keeps_the_queues_of_a_master_that_left_the_route() {
+        let mut both = route("broker-a", "10.0.0.1:10911", 4);
+        let b = route("broker-b", "10.0.0.2:10911", 4);
+        both.queue_datas.extend(b.queue_datas);
+        both.broker_datas.extend(b.broker_datas);
+        // broker-a crashed: the NameServer lists broker-b only.
+        let mut now = route("broker-b", "10.0.0.2:10911", 4);
+        assert_eq!(keep_lost_brokers(&mut now, &both), ["broker-a"]);
+        assert_eq!(now.queue_datas, both.queue_datas);
+        assert_eq!(now.broker_datas, both.broker_datas);
+        // Its master gone, its slave still listed: the master's address comes back too.
+        let mut slave_only = both.clone();
+        slave_only.broker_datas[0].broker_addrs.remove(&0);
+        assert_eq!(keep_lost_brokers(&mut slave_only, &both), ["broker-a"]);
+        assert_eq!(slave_only.broker_datas[0].master_addr(), Some("10.0.0.1:10911"));
+        // Nothing lost: unchanged.
+        let mut same = both.clone();
+        assert!(keep_lost_brokers(&mut same, &both).is_empty());
+        assert_eq!(same, both);
     }
 }

@@ -193,10 +193,12 @@ fn clusters_reachable(e: &Evidence) -> Check {
     )
 }
 
+pub const ORDER_HOLD: &str = "order-hold";
+
 /// Strict order: a step that moves keys again waits until the hold of the last one is released
 /// (every group read the old side up to the barrier).
 fn order_hold(e: &Evidence) -> Option<Check> {
-    const NAME: &str = "order-hold";
+    const NAME: &str = ORDER_HOLD;
     let hold = e.hold.as_ref()?;
     Some(match &hold.behind {
         Ok(behind) if behind.is_empty() => Check::pass(NAME, "older messages all consumed"),

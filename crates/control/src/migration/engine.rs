@@ -593,6 +593,23 @@ impl Engine {
             return Err(EngineError::Blocked { topic: t.topic, from, to, report });
         }
         let ignored: Vec<Check> = report.failing().cloned().collect();
+        // A hold this step found read up to its barrier ends here, before the ticker saw it:
+        // the history says so as when the ticker releases one.
+        let released = report.checks.iter().any(|c| c.name == checks::ORDER_HOLD && c.passed);
+        if let (true, Some(hold)) = (released, &t.hold) {
+            let reason = format!("the {} is read again", hold.write_only);
+            self.record(
+                m.id,
+                &t.topic,
+                TransitionKind::Released,
+                Some(from),
+                Some(from),
+                "ferry",
+                Some(reason),
+                Vec::new(),
+            )
+            .await?;
+        }
         if t.strict_order {
             t.hold = hold_after(from, to);
         }
@@ -839,6 +856,7 @@ impl Engine {
     pub async fn tick(&self) -> Result<(), EngineError> {
         self.store.save_relay_assignments(&self.proxy.relay_assignments()).await?;
         self.proxy.registry.expire(Duration::from_secs(180));
+        self.proxy.routes.retain_topics(|t| self.proxy.stages.get(t).is_some());
         self.settled_once
             .lock()
             .expect("settled lock")
