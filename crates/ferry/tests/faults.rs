@@ -329,6 +329,8 @@ impl Walk {
 
     /// Fault a: SIGKILL `ferry serve` at `stage` and restart it; the stage is kept.
     fn kill_ferry(&self, ferry: &mut Ferry, stage: &str) {
+        // Apart from the step in time, so that a failed send says which of the two it met.
+        std::thread::sleep(Duration::from_millis(1500));
         let t = Instant::now();
         ferry.kill_and_restart();
         self.log(format!(
@@ -497,7 +499,19 @@ fn faults_at_every_step_fool_no_check_and_lose_nothing() {
     let killed_at = now_ms();
     source.kill_namesrv(0).unwrap();
     walk.log(format!("source NameServer {} killed (-9)", source.namesrv_addrs()[0]));
-    std::thread::sleep(Duration::from_secs(8));
+    std::thread::sleep(Duration::from_secs(6));
+    // Clients keep producing: the successful sends from 2 s to 6 s after the kill.
+    let during = producer.sent().unwrap();
+    let window: Vec<SentRecord> = sends_since(&during, killed_at + 2_000)
+        .into_iter()
+        .filter(|s| s.timestamp_ms <= killed_at + 6_000)
+        .cloned()
+        .collect();
+    assert!(
+        window.len() >= 80,
+        "a source NameServer down: producers kept sending? {} successful sends 2..6 s after",
+        window.len()
+    );
     // Routes still come from Ferry, with both source masters, for an old client and a new one.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let route = rt.block_on(async {
@@ -529,18 +543,10 @@ fn faults_at_every_step_fool_no_check_and_lose_nothing() {
             "a source NameServer down: a new client could not send to a new topic through Ferry: {e}"
         )),
     }
-    let during = producer.sent().unwrap();
-    let ok_during = sends_since(&during, killed_at + 2_000);
-    assert!(
-        ok_during.len() >= 100,
-        "a source NameServer down: producers kept sending? {} successful sends in the 6 s after",
-        ok_during.len()
-    );
-    let window: Vec<SentRecord> = ok_during.into_iter().cloned().collect();
     let missing = wait_for_delivery(&window, &[&plain[0], &plain[1]], Duration::from_secs(30)).unwrap();
     assert!(missing.is_empty(), "a source NameServer down: {} sends not consumed", missing.len());
     walk.log(format!(
-        "a source NameServer down: {} sends in 6 s, all consumed; the NameServer stays down",
+        "a source NameServer down: {} sends 2..6 s after, all consumed; the NameServer stays down",
         window.len()
     ));
 
@@ -680,17 +686,30 @@ fn faults_at_every_step_fool_no_check_and_lose_nothing() {
         &missing[..missing.len().min(5)]
     );
 
-    let mut plain_got: Vec<ReceivedRecord> = Vec::new();
-    for c in plain {
-        plain_got.extend(c.stop().unwrap());
-    }
-    let lazy_later = lazy2.stop().unwrap();
+    // Consumers take a few seconds each to shut down: all at once.
+    let [p1, p2] = plain;
+    let stops: Vec<_> =
+        [p1, p2, lazy2].into_iter().map(|c| std::thread::spawn(move || c.stop().unwrap())).collect();
+    let mut stopped: Vec<Vec<ReceivedRecord>> = stops.into_iter().map(|t| t.join().unwrap()).collect();
+    let lazy_later = stopped.pop().unwrap();
+    let plain_got: Vec<ReceivedRecord> = stopped.into_iter().flatten().collect();
     let from_killed = lazy_later.iter().filter(|r| r.broker_name.as_deref() == Some(src_a.as_str())).count();
     walk.log(format!("the lazy group read {from_killed} messages of {src_a} once it was back"));
     assert!(from_killed > 0, "the lazy group owed messages on {src_a} when it was killed");
     let mut lazy_got = lazy_first;
     lazy_got.extend(lazy_later);
     sent.sort_by_key(|s| s.n);
+    // Failed sends are allowed (a relay or broker gone mid-request); show when and why.
+    let t0 = now_ms() - start.elapsed().as_millis() as i64;
+    for s in sent.iter().filter(|s| !s.is_ok()) {
+        let error = s.error.as_deref().or(s.status.as_deref()).unwrap_or("?");
+        walk.log(format!(
+            "a send failed at [{:>6.1}s] after {} ms: {}",
+            (s.timestamp_ms - t0) as f64 / 1000.0,
+            s.elapsed_ms,
+            error.chars().take(400).collect::<String>()
+        ));
+    }
     let report = delivery_report(&sent, &[(PLAIN, &plain_got), (LAZY, &lazy_got)]);
     walk.log(format!("{report}"));
     assert!(report.all_delivered(), "{report}");
