@@ -3,11 +3,15 @@
 //! - [`namesrv`]: the NameServer front, answering routes merged by stage ([`route`]).
 //! - [`relay`]: one relay per backend broker, frames passed both ways as they are except where the
 //!   topic's stage refuses or answers them ([`verdict`]).
+//! - [`limits`]: what peers can hold of Ferry: connection caps (global and per address), a
+//!   deadline for unfinished frames, a byte budget for large ones, a bound in bytes on what waits
+//!   for a slow client, and the open-file limit raised at start.
 //! - [`traffic`] and [`registry`]: what the relays learn on the way; the registry only from
 //!   heartbeats the broker accepted, one client per relay connection.
 //!
 //! The proxy reads stages from a [`StageTable`]; it never decides them (the control crate does).
 
+pub mod limits;
 pub mod namesrv;
 pub mod registry;
 pub mod relay;
@@ -17,15 +21,14 @@ pub mod traffic;
 pub mod verdict;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-use ferry_remoting::frame::DEFAULT_MAX_FRAME;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use limits::{ConnectionCaps, OpenFiles};
 pub use namesrv::{RouteFetch, RouteWatch, Upstreams};
 pub use registry::{ClientRecord, ClientRegistry, MAX_CLIENTS};
 pub use relay::{RelayAssignment, RelayError, RelaySettings};
@@ -37,6 +40,10 @@ pub use traffic::{LatencySnapshot, TopicCounts, Traffic};
 pub struct ProxyConfig {
     /// Where the NameServer front listens: the address clients are given.
     pub namesrv_listen: String,
+    /// Connections to the NameServer front at most ([`ConnectionCaps::FRONT`]: 4,096 in all, 256
+    /// from one IP address), lowered at start to fit the open-file limit. Its peers share the
+    /// relays' frame timeout, large-frame budget and queue bound.
+    pub front_connections: ConnectionCaps,
     pub relays: RelaySettings,
 }
 
@@ -45,13 +52,8 @@ impl ProxyConfig {
     pub fn loopback(namesrv_port: u16, first_relay_port: u16, last_relay_port: u16) -> ProxyConfig {
         ProxyConfig {
             namesrv_listen: format!("127.0.0.1:{namesrv_port}"),
-            relays: RelaySettings {
-                bind_host: "127.0.0.1".into(),
-                advertised_host: "127.0.0.1".into(),
-                ports: (first_relay_port, last_relay_port),
-                max_frame: DEFAULT_MAX_FRAME,
-                connect_timeout: Duration::from_secs(3),
-            },
+            front_connections: ConnectionCaps::FRONT,
+            relays: RelaySettings::on("127.0.0.1", (first_relay_port, last_relay_port)),
         }
     }
 }
@@ -85,22 +87,40 @@ impl Drop for Proxy {
 }
 
 impl Proxy {
-    /// Starts the front and re-opens relays on the ports they had before (`restore`).
-    pub async fn start(config: ProxyConfig, restore: &[RelayAssignment]) -> Result<Proxy, ProxyError> {
+    /// Starts the front and re-opens relays on the ports they had before (`restore`). Raises the
+    /// process's soft open-file limit to its hard limit first, and fits the connection caps into
+    /// it (logged).
+    pub async fn start(mut config: ProxyConfig, restore: &[RelayAssignment]) -> Result<Proxy, ProxyError> {
+        let files = limits::raise_open_files();
+        let (relay_caps, front_caps, lowered) =
+            limits::fit_to_open_files(config.relays.connections, config.front_connections, files.soft);
+        if lowered {
+            tracing::warn!(
+                open_files = ?files.soft,
+                relays = relay_caps.max,
+                relays_per_ip = relay_caps.per_ip,
+                front = front_caps.max,
+                front_per_ip = front_caps.per_ip,
+                "connection caps lowered to fit the open-file limit (raise its hard limit, \
+                 LimitNOFILE= under systemd, for more)"
+            );
+        }
+        config.relays.connections = relay_caps;
         let shutdown = CancellationToken::new();
         let stages = Arc::new(StageTable::new());
         let traffic = Arc::new(Traffic::default());
         let registry = Arc::new(ClientRegistry::default());
         let max_frame = config.relays.max_frame;
-        let relays = Arc::new(relay::RelayTable::new(Arc::new(relay::RelayContext {
-            settings: config.relays,
-            traffic: traffic.clone(),
-            registry: registry.clone(),
-            connections: [AtomicUsize::new(0), AtomicUsize::new(0)],
-            stages: stages.clone(),
-            channels: std::sync::Mutex::new(std::collections::HashMap::new()),
-            shutdown: shutdown.clone(),
-        })));
+        let queue_bytes = config.relays.client_queue_bytes;
+        let relay_ctx = relay::RelayContext::new(
+            config.relays,
+            traffic.clone(),
+            registry.clone(),
+            stages.clone(),
+            shutdown.clone(),
+        );
+        let partial = relay_ctx.partial.clone();
+        let relays = Arc::new(relay::RelayTable::new(Arc::new(relay_ctx)));
         relays.restore(restore)?;
         let listener = TcpListener::bind(&config.namesrv_listen)
             .await
@@ -117,6 +137,9 @@ impl Proxy {
             watch: routes.clone(),
             max_frame,
             shutdown: shutdown.clone(),
+            admission: limits::Admission::new("NameServer front", front_caps),
+            partial,
+            queue_bytes,
         });
         let front_task = tokio::spawn(namesrv::serve(listener, front.clone()));
         tracing::info!(addr = %namesrv_addr, "NameServer front listening");
@@ -177,6 +200,35 @@ impl Proxy {
     pub fn connections(&self, side: Side) -> usize {
         self.relays.context().connections[side as usize].load(Ordering::Relaxed)
     }
+
+    /// What the connection limits see now.
+    pub fn limits(&self) -> LimitsSnapshot {
+        let ctx = self.relays.context();
+        LimitsSnapshot {
+            relay_caps: ctx.admission.caps(),
+            relay_connections: ctx.admission.open(),
+            relay_refused: ctx.admission.refused(),
+            front_caps: self.front.admission.caps(),
+            front_connections: self.front.admission.open(),
+            front_refused: self.front.admission.refused(),
+            partial_frame_bytes: ctx.partial.taken(),
+        }
+    }
+}
+
+/// Connections open and refused by the caps, and bytes of large unfinished frames held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitsSnapshot {
+    /// The relays' caps in force (perhaps lowered to fit the open-file limit).
+    pub relay_caps: ConnectionCaps,
+    pub relay_connections: usize,
+    /// Relay connections closed at accept for a cap, since the start.
+    pub relay_refused: u64,
+    pub front_caps: ConnectionCaps,
+    pub front_connections: usize,
+    pub front_refused: u64,
+    /// Of the budget for large unfinished frames.
+    pub partial_frame_bytes: usize,
 }
 
 /// Timestamps as Unix milliseconds in JSON.

@@ -9,14 +9,20 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use bytes::BytesMut;
 use ferry_admin::{Admin, AdminError, AdminOptions};
 use ferry_remoting::body::{ClusterInfo, TopicRouteData};
 use ferry_remoting::code::{RequestCode, ResponseCode};
+use ferry_remoting::frame;
+use ferry_remoting::header::Flags;
 use ferry_remoting::request::{GetRouteInfoRequestHeader, RequestHeader};
-use ferry_remoting::{fastjson, ConnectOptions, Connection, Frame, RequestHandler};
-use futures::future::BoxFuture;
+use ferry_remoting::{fastjson, Frame};
 use serde::Serialize;
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::limits::{self, Admission, Admitted, ClientQueue, FrameReader, PartialFrames, ReadError};
 
 use crate::relay::{RelayError, RelayTable};
 use crate::route::{self, RouteError, Side};
@@ -197,6 +203,12 @@ pub(crate) struct FrontContext {
     pub watch: Arc<RouteWatch>,
     pub max_frame: usize,
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Open connections against [`crate::ProxyConfig::front_connections`].
+    pub admission: Arc<Admission>,
+    /// The frame timeout and the budget of large unfinished frames, the relays' own.
+    pub partial: Arc<PartialFrames>,
+    /// Bytes of answers queued toward one client at most.
+    pub queue_bytes: usize,
 }
 
 impl FrontContext {
@@ -220,24 +232,10 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Arc<FrontContext>) {
         };
         match accepted {
             Ok((stream, peer)) => {
+                // Over a cap: closed at once (dropped), logged by the admission now and then.
+                let Ok(admitted) = ctx.admission.admit(peer) else { continue };
                 let _ = stream.set_nodelay(true);
-                let handler = Arc::new(FrontHandler { peer, ctx: ctx.clone() });
-                let options = ConnectOptions {
-                    max_frame: ctx.max_frame,
-                    handler: Some(handler),
-                    ..ConnectOptions::default()
-                };
-                let conn = Connection::from_stream(stream, peer.to_string(), options);
-                let shutdown = ctx.shutdown.clone();
-                let watch = ctx.watch.clone();
-                tokio::spawn(async move {
-                    tokio::select! {
-                        _ = conn.closed() => {}
-                        _ = shutdown.cancelled() => {}
-                    }
-                    watch.closed(&peer.to_string());
-                    tracing::debug!(client = %peer, "NameServer-front connection closed");
-                });
+                tokio::spawn(serve_connection(stream, peer, ctx.clone(), admitted));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "NameServer front accept failed");
@@ -247,16 +245,92 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Arc<FrontContext>) {
     }
 }
 
-struct FrontHandler {
-    peer: SocketAddr,
-    ctx: Arc<FrontContext>,
+/// Requests of one connection answered at once; reading pauses beyond that.
+const MAX_REQUESTS_PER_CONNECTION: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+enum FrontError {
+    #[error("{0}")]
+    Read(#[from] ReadError),
+    #[error("bad frame: {0}")]
+    Codec(#[from] ferry_remoting::CodecError),
 }
 
-impl RequestHandler for FrontHandler {
-    fn handle(&self, request: Frame) -> BoxFuture<'static, Option<Frame>> {
-        let ctx = self.ctx.clone();
-        let peer = self.peer;
-        Box::pin(async move { Some(answer(&ctx, peer, request).await) })
+/// One client connection: requests read within the frame timeout and the budget of large frames,
+/// answered concurrently (up to [`MAX_REQUESTS_PER_CONNECTION`]), answers queued within the
+/// connection's bound in bytes.
+async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: Arc<FrontContext>, _admitted: Admitted) {
+    let (mut r, mut w) = stream.into_split();
+    let (queue, mut answers) = ClientQueue::new(ctx.queue_bytes);
+    let writer = async move {
+        while let Some(queued) = answers.recv().await {
+            if w.write_all(&queued.bytes).await.is_err() {
+                return;
+            }
+        }
+    };
+    let reader = async {
+        let mut buf = BytesMut::with_capacity(limits::READ_BUFFER);
+        let mut frames = FrameReader::new(ctx.partial.clone());
+        let permits = Arc::new(Semaphore::new(MAX_REQUESTS_PER_CONNECTION));
+        loop {
+            let mut progressed = false;
+            while let Some(request) = frame::decode(&mut buf, ctx.max_frame)? {
+                progressed = true;
+                if request.header.is_response() {
+                    continue;
+                }
+                let permit = permits.clone().acquire_owned().await.expect("never closed");
+                tokio::spawn(answer_request(ctx.clone(), peer, request, queue.clone(), permit));
+            }
+            if !frames.read_more(&mut r, &mut buf, progressed).await? {
+                return Ok::<(), FrontError>(());
+            }
+        }
+    };
+    let ended = tokio::select! {
+        r = reader => r,
+        _ = writer => Ok(()),
+        _ = ctx.shutdown.cancelled() => Ok(()),
+    };
+    ctx.watch.closed(&peer.to_string());
+    match ended {
+        Ok(()) => tracing::debug!(client = %peer, "NameServer-front connection closed"),
+        Err(FrontError::Read(e @ ReadError::FrameTimeout { .. })) => {
+            ctx.partial.log_timeout("NameServer front", &peer.to_string(), &e)
+        }
+        Err(e) => tracing::warn!(client = %peer, error = %e, "NameServer-front connection dropped"),
+    }
+}
+
+async fn answer_request(
+    ctx: Arc<FrontContext>,
+    peer: SocketAddr,
+    request: Frame,
+    queue: ClientQueue,
+    _permit: OwnedSemaphorePermit,
+) {
+    let opaque = request.header.opaque;
+    let oneway = request.header.is_oneway();
+    let code = request.header.request_code();
+    let serialize_type = request.serialize_type;
+    // On a task of its own, so that a panic answering is an error answer, not a lost one.
+    let answered = tokio::spawn(async move { answer(&ctx, peer, request).await }).await;
+    if oneway {
+        return;
+    }
+    let mut response = answered.unwrap_or_else(|e| {
+        Frame::response(ResponseCode::SYSTEM_ERROR, opaque).with_remark(format!("handler failed: {e}"))
+    });
+    response.header.opaque = opaque;
+    response.header.flag.0 |= Flags::RESPONSE;
+    // Answer in the encoding the peer used.
+    response.serialize_type = serialize_type;
+    match frame::encode_to_bytes(&response) {
+        Ok(bytes) => {
+            let _ = queue.send(bytes).await;
+        }
+        Err(e) => tracing::warn!(%code, error = %e, "NameServer-front answer cannot be encoded"),
     }
 }
 

@@ -16,20 +16,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use ferry_remoting::body::HeartbeatData;
 use ferry_remoting::code::{RequestCode, ResponseCode};
 use ferry_remoting::frame::{self, PREFIX_LEN};
 use ferry_remoting::header::{Header, SerializeType};
 use ferry_remoting::{fastjson, CodecError, Frame};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::limits::{
+    self, Admission, Admitted, ClientQueue, ConnectionCaps, FrameReader, PartialFrames, QueueReader,
+};
 use crate::registry::{ClientRegistry, ConnectionId, Peer, Throttle, MAX_CLIENTS};
 use crate::route::Side;
 use crate::stage::StageTable;
@@ -80,6 +82,40 @@ pub struct RelaySettings {
     pub ports: (u16, u16),
     pub max_frame: usize,
     pub connect_timeout: Duration,
+    /// Relayed client connections at most, over all relays ([`ConnectionCaps::RELAYS`]: 8,192 in
+    /// all, 1,024 from one IP address), lowered at start to fit the open-file limit. One over a
+    /// cap is closed as soon as it is accepted.
+    pub connections: ConnectionCaps,
+    /// A client (or a NameServer-front peer) that started a frame must finish it within this
+    /// (default 30 s). A connection that sends nothing has no deadline, and a client waiting for
+    /// its broker's answer (a long-polling pull, held up to 15 s and more) has finished its
+    /// request: only frames being sent are timed.
+    pub frame_timeout: Duration,
+    /// Bytes of unfinished frames over 64 KiB ([`limits::SMALL_FRAME`]) held at most, all
+    /// connections together (default 256 MiB): beyond it a peer's large frame is not read
+    /// further until others finish, within its frame timeout.
+    pub partial_frame_budget: usize,
+    /// Bytes queued toward one client at most (default 1 MiB): beyond it the relay stops reading
+    /// from that client's broker connection until the client has read (a larger frame waits for
+    /// an empty queue).
+    pub client_queue_bytes: usize,
+}
+
+impl RelaySettings {
+    /// Everything on `host`, relay ports in `ports`, the other settings at their defaults.
+    pub fn on(host: &str, ports: (u16, u16)) -> RelaySettings {
+        RelaySettings {
+            bind_host: host.into(),
+            advertised_host: host.into(),
+            ports,
+            max_frame: frame::DEFAULT_MAX_FRAME,
+            connect_timeout: Duration::from_secs(3),
+            connections: ConnectionCaps::RELAYS,
+            frame_timeout: limits::DEFAULT_FRAME_TIMEOUT,
+            partial_frame_budget: limits::DEFAULT_PARTIAL_FRAME_BUDGET,
+            client_queue_bytes: limits::DEFAULT_CLIENT_QUEUE_BYTES,
+        }
+    }
 }
 
 /// What every relay shares: where to count and whom to tell.
@@ -94,9 +130,38 @@ pub struct RelayContext {
     /// A way to each client, for requests Ferry sends clients itself: a connection on which the
     /// broker accepted a heartbeat of that client id, the latest to claim it. Entries go when
     /// their connection closes; at most [`MAX_CHANNELS`].
-    pub channels: Mutex<HashMap<String, mpsc::Sender<Bytes>>>,
+    pub(crate) channels: Mutex<HashMap<String, ClientQueue>>,
     /// Cancelled when the proxy stops: every relayed connection closes with it.
     pub shutdown: CancellationToken,
+    /// Open relayed connections against [`RelaySettings::connections`].
+    pub(crate) admission: Arc<Admission>,
+    /// The frame timeout and the budget of large unfinished frames (shared with the front).
+    pub(crate) partial: Arc<PartialFrames>,
+}
+
+impl RelayContext {
+    /// A context with no connection open; the limits from `settings`.
+    pub fn new(
+        settings: RelaySettings,
+        traffic: Arc<Traffic>,
+        registry: Arc<ClientRegistry>,
+        stages: Arc<StageTable>,
+        shutdown: CancellationToken,
+    ) -> RelayContext {
+        let admission = Admission::new("relay", settings.connections);
+        let partial = PartialFrames::new(settings.frame_timeout, settings.partial_frame_budget);
+        RelayContext {
+            settings,
+            traffic,
+            registry,
+            connections: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            stages,
+            channels: Mutex::default(),
+            shutdown,
+            admission,
+            partial,
+        }
+    }
 }
 
 struct Relay {
@@ -216,7 +281,10 @@ async fn accept_loop(listener: TcpListener, side: Side, backend: String, ctx: Ar
         };
         match accepted {
             Ok((client, addr)) => {
-                tokio::spawn(serve_client(client, addr, side, backend.clone(), ctx.clone()));
+                // Over a cap: closed at once (dropped), logged by the admission now and then.
+                if let Ok(admitted) = ctx.admission.admit(addr) {
+                    tokio::spawn(serve_client(client, addr, side, backend.clone(), ctx.clone(), admitted));
+                }
             }
             Err(e) => {
                 // Out of file descriptors and the like: back off rather than spin.
@@ -242,6 +310,7 @@ async fn serve_client(
     side: Side,
     backend: String,
     ctx: Arc<RelayContext>,
+    _admitted: Admitted,
 ) {
     let counter = &ctx.connections[side as usize];
     counter.fetch_add(1, Ordering::Relaxed);
@@ -263,7 +332,7 @@ async fn serve_client(
     let _ = upstream.set_nodelay(true);
     // Everything bound for the client goes through one queue: the broker's frames, and answers
     // the relay gives itself.
-    let (to_client, queue) = mpsc::channel::<Bytes>(256);
+    let (to_client, queue) = ClientQueue::new(ctx.settings.client_queue_bytes);
     let state = Arc::new(ConnState {
         side,
         client_addr: addr.to_string(),
@@ -279,6 +348,7 @@ async fn serve_client(
     let down = to_client_pump(ur, to_client.clone(), state.clone(), ctx.clone());
     let mut writer = tokio::spawn(write_client(cw, queue));
     // Either side ending ends both: the client reconnects and re-sends, as with a broker restart.
+    let peer = addr.to_string();
     let ended = tokio::select! {
         r = up => ("client", r),
         r = down => ("broker", r),
@@ -289,7 +359,7 @@ async fn serve_client(
     // stored send would make the client send it again.
     if ended.0 == "broker" {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-        while to_client.capacity() < to_client.max_capacity() && tokio::time::Instant::now() < deadline {
+        while to_client.queued() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -305,6 +375,9 @@ async fn serve_client(
         ctx.registry.disconnected(id, state.connection);
     }
     match ended {
+        (_, Err(PumpError::Read(e @ limits::ReadError::FrameTimeout { .. }))) => {
+            ctx.partial.log_timeout("relay", &peer, &e)
+        }
         (_, Ok(())) => {
             tracing::debug!(%side, %backend, client = %addr, by = ended.0, "relay connection closed")
         }
@@ -382,7 +455,7 @@ struct ConnState {
     side: Side,
     client_addr: String,
     /// The queue of frames bound for the client, for requests Ferry itself sends it.
-    to_client: mpsc::Sender<Bytes>,
+    to_client: ClientQueue,
     pending: Mutex<PendingTable>,
     connection: ConnectionId,
     /// The client id of the connection's first heartbeat the broker accepted: the connection
@@ -417,10 +490,10 @@ fn claim(own: &mut Option<String>, id: &str) -> Claim {
 /// Records `tx` as the way to `id`: always on the connection's first claim (the client
 /// reconnected), otherwise only where there is none or its connection closed. A new id is not
 /// recorded beyond `cap` entries.
-fn remember_channel<T>(
-    channels: &mut HashMap<String, mpsc::Sender<T>>,
+fn remember_channel(
+    channels: &mut HashMap<String, ClientQueue>,
     id: &str,
-    tx: &mpsc::Sender<T>,
+    tx: &ClientQueue,
     first: bool,
     cap: usize,
 ) -> Remembered {
@@ -454,6 +527,8 @@ static CHANNELS_FULL: std::sync::LazyLock<Throttle> =
 enum PumpError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Read(#[from] limits::ReadError),
     #[error("bad frame: {0}")]
     Codec(#[from] CodecError),
     #[error("the client's side of the relay is gone")]
@@ -481,54 +556,36 @@ impl Action {
     }
 }
 
-async fn write_client(mut w: OwnedWriteHalf, mut queue: mpsc::Receiver<Bytes>) -> Result<(), PumpError> {
-    while let Some(bytes) = queue.recv().await {
-        w.write_all(&bytes).await?;
+async fn write_client(mut w: OwnedWriteHalf, mut queue: QueueReader) -> Result<(), PumpError> {
+    while let Some(queued) = queue.recv().await {
+        w.write_all(&queued.bytes).await?;
+        // Its room in the queue is given back only now: what the client has not read yet counts.
+        drop(queued);
     }
     Ok(())
 }
 
-async fn send_client(to_client: &mpsc::Sender<Bytes>, frame: &Frame) -> Result<(), PumpError> {
+async fn send_client(to_client: &ClientQueue, frame: &Frame) -> Result<(), PumpError> {
     let bytes = frame::encode_to_bytes(frame)?;
     to_client.send(bytes).await.map_err(|_| PumpError::ClientGone)
-}
-
-/// A connection's read buffer starts small: most connections are idle most of the time, and a
-/// thousand of them must stay cheap.
-const READ_BUFFER: usize = 8 * 1024;
-
-/// Reads more bytes into `buf`; false at the end of the stream. Runs of whole frames that pass
-/// unchanged leave `buf` as one split-off buffer each, without copying.
-async fn read_more(r: &mut OwnedReadHalf, buf: &mut BytesMut) -> Result<bool, PumpError> {
-    if buf.is_empty() && buf.capacity() > 2 * READ_BUFFER {
-        // A large frame went through: give its memory back rather than keep it per connection.
-        *buf = BytesMut::with_capacity(READ_BUFFER);
-    } else if buf.len() >= 4 {
-        // Part of a frame: room for the rest of it (its length word says how much), at least.
-        let frame_len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize + 4;
-        let want = frame_len.saturating_sub(buf.len()).clamp(READ_BUFFER / 2, 4 * 1024 * 1024);
-        if buf.capacity() - buf.len() < want {
-            buf.reserve(want);
-        }
-    } else if buf.capacity() - buf.len() < READ_BUFFER / 2 {
-        buf.reserve(READ_BUFFER);
-    }
-    Ok(r.read_buf(buf).await? > 0)
 }
 
 /// Client to broker: requests, and the client's answers to the broker's requests.
 async fn to_broker(
     mut r: OwnedReadHalf,
     mut w: OwnedWriteHalf,
-    to_client: mpsc::Sender<Bytes>,
+    to_client: ClientQueue,
     state: Arc<ConnState>,
     ctx: Arc<RelayContext>,
 ) -> Result<(), PumpError> {
     let max_frame = ctx.settings.max_frame;
-    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    let mut buf = BytesMut::with_capacity(limits::READ_BUFFER);
+    let mut reader = FrameReader::new(ctx.partial.clone());
     loop {
         let mut run = 0;
+        let mut progressed = false;
         while let Some(len) = frame::check(&buf[run..], max_frame)? {
+            progressed = true;
             match observe(&buf[run..run + len], Direction::ToBroker, &state, &ctx)? {
                 Action::Forward => run += len,
                 other => {
@@ -554,7 +611,7 @@ async fn to_broker(
         if run > 0 {
             w.write_all(&buf.split_to(run)).await?;
         }
-        if !read_more(&mut r, &mut buf).await? {
+        if !reader.read_more(&mut r, &mut buf, progressed).await? {
             return Ok(());
         }
     }
@@ -563,12 +620,12 @@ async fn to_broker(
 /// Broker to client: responses, and the broker's own requests.
 async fn to_client_pump(
     mut r: OwnedReadHalf,
-    to_client: mpsc::Sender<Bytes>,
+    to_client: ClientQueue,
     state: Arc<ConnState>,
     ctx: Arc<RelayContext>,
 ) -> Result<(), PumpError> {
     let max_frame = ctx.settings.max_frame;
-    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    let mut buf = BytesMut::with_capacity(limits::READ_BUFFER);
     loop {
         let mut run = 0;
         while let Some(len) = frame::check(&buf[run..], max_frame)? {
@@ -576,6 +633,7 @@ async fn to_client_pump(
                 Action::Forward => run += len,
                 Action::Replace(f) | Action::Answer(f, _) => {
                     if run > 0 {
+                        // Waits while the client's queue is full: the broker is not read meanwhile.
                         to_client
                             .send(buf.split_to(run).freeze())
                             .await
@@ -590,7 +648,7 @@ async fn to_client_pump(
         if run > 0 {
             to_client.send(buf.split_to(run).freeze()).await.map_err(|_| PumpError::ClientGone)?;
         }
-        if !read_more(&mut r, &mut buf).await? {
+        if !limits::read_more(&mut r, &mut buf).await? {
             return Ok(());
         }
     }
@@ -838,12 +896,12 @@ pub(crate) fn nudge(ctx: &RelayContext, client_id: &str, group: &str) -> bool {
     let Ok(bytes) = frame::encode_to_bytes(&frame) else { return false };
     match tx.try_send(bytes) {
         Ok(()) => true,
-        Err(mpsc::error::TrySendError::Closed(_)) => {
+        Err(limits::TrySendError::Closed) => {
             ctx.channels.lock().expect("channels lock").remove(client_id);
             false
         }
         // A client that is not reading will rebalance on its own schedule.
-        Err(mpsc::error::TrySendError::Full(_)) => false,
+        Err(limits::TrySendError::Full) => false,
     }
 }
 
@@ -862,8 +920,8 @@ mod tests {
 
     #[test]
     fn a_way_to_a_client_moves_only_with_its_own_accepted_heartbeat_and_is_bounded() {
-        let (a, _ra) = mpsc::channel::<u8>(1);
-        let (b, _rb) = mpsc::channel::<u8>(1);
+        let (a, _ra) = ClientQueue::new(1);
+        let (b, _rb) = ClientQueue::new(1);
         let mut map = HashMap::new();
         assert_eq!(remember_channel(&mut map, "c1", &a, true, 2), Remembered::Yes);
         // Another connection of the same client heartbeating again keeps the way where it is...
@@ -876,7 +934,7 @@ mod tests {
         assert_eq!(remember_channel(&mut map, "c3", &a, true, 2), Remembered::Full);
         assert_eq!(map.len(), 2);
         // A way whose connection closed is replaced by any connection of the client.
-        let (c, rc) = mpsc::channel::<u8>(1);
+        let (c, rc) = ClientQueue::new(1);
         assert_eq!(remember_channel(&mut map, "c2", &c, true, 2), Remembered::Yes);
         drop(rc);
         assert_eq!(remember_channel(&mut map, "c2", &a, false, 2), Remembered::Yes);
@@ -914,25 +972,17 @@ mod tests {
     }
 
     fn context(registry: ClientRegistry) -> RelayContext {
-        RelayContext {
-            settings: RelaySettings {
-                bind_host: "127.0.0.1".into(),
-                advertised_host: "127.0.0.1".into(),
-                ports: (1, 2),
-                max_frame: frame::DEFAULT_MAX_FRAME,
-                connect_timeout: Duration::from_secs(1),
-            },
-            traffic: Arc::default(),
-            registry: Arc::new(registry),
-            connections: [AtomicUsize::new(0), AtomicUsize::new(0)],
-            stages: Arc::default(),
-            channels: Mutex::default(),
-            shutdown: CancellationToken::new(),
-        }
+        RelayContext::new(
+            RelaySettings::on("127.0.0.1", (1, 2)),
+            Arc::default(),
+            Arc::new(registry),
+            Arc::default(),
+            CancellationToken::new(),
+        )
     }
 
-    fn connection(connection: ConnectionId) -> (ConnState, mpsc::Receiver<Bytes>) {
-        let (to_client, rx) = mpsc::channel(8);
+    fn connection(connection: ConnectionId) -> (ConnState, QueueReader) {
+        let (to_client, rx) = ClientQueue::new(1024);
         let state = ConnState {
             side: Side::Source,
             client_addr: format!("10.0.0.5:{connection}"),
@@ -1015,14 +1065,14 @@ mod tests {
         heartbeat_answered("10.0.0.5@1", 1, ResponseCode::NO_PERMISSION, &b, &ctx);
         assert!(nudge(&ctx, "10.0.0.5@1", "cg"));
         let sent = rx_a.try_recv().unwrap();
-        let f = frame::decode_one(&sent, frame::DEFAULT_MAX_FRAME).unwrap();
+        let f = frame::decode_one(&sent.bytes, frame::DEFAULT_MAX_FRAME).unwrap();
         assert_eq!(f.header.request_code(), RequestCode::NOTIFY_CONSUMER_IDS_CHANGED);
-        assert!(rx_b.try_recv().is_err());
+        assert!(rx_b.try_recv().is_none());
         // Accepted on B (the client reconnected): the way moves to B.
         heartbeat_answered("10.0.0.5@1", 2, ResponseCode::SUCCESS, &b, &ctx);
         assert_eq!(ctx.registry.clients()[0].connections, 2);
         assert!(nudge(&ctx, "10.0.0.5@1", "cg"));
-        assert!(rx_b.try_recv().is_ok() && rx_a.try_recv().is_err());
+        assert!(rx_b.try_recv().is_some() && rx_a.try_recv().is_none());
     }
 
     #[test]
