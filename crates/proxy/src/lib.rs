@@ -239,3 +239,26 @@ pub(crate) mod unix_millis {
         s.serialize_u64(t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+
+    #[tokio::test]
+    async fn the_soft_open_file_limit_is_raised_to_the_hard_limit_at_start() {
+        let hard = getrlimit(Resource::Nofile).maximum;
+        // As systemd starts a service: a soft limit well below the hard one.
+        let low = hard.map_or(512, |h| h.min(512));
+        setrlimit(Resource::Nofile, Rlimit { current: Some(low), maximum: hard }).unwrap();
+        let proxy = Proxy::start(ProxyConfig::loopback(0, 0, 0), &[]).await.unwrap();
+        let now = getrlimit(Resource::Nofile);
+        assert_eq!(now.current, hard, "soft raised to the hard limit");
+        assert_eq!(now.maximum, hard);
+        // The caps fit what it got.
+        let l = proxy.limits();
+        let (relays, front, _) =
+            limits::fit_to_open_files(ConnectionCaps::RELAYS, ConnectionCaps::FRONT, now.current);
+        assert_eq!((l.relay_caps, l.front_caps), (relays, front));
+    }
+}
