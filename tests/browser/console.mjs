@@ -430,6 +430,20 @@ try {
     await byTestId('tab-topics').click();
   });
 
+  await step('step 4: the brokers tab lists the masters the checks must hear from', async () => {
+    await byTestId('tab-brokers').click();
+    const table = byTestId('broker-table');
+    await table.waitFor();
+    const rows = table.locator('tbody tr');
+    await expectText(rows.first(), /source/);
+    const text = (await table.textContent()) ?? '';
+    assert.ok(/source/.test(text) && /target/.test(text), `both clusters' masters listed: ${text}`);
+    assert.equal(await table.getByText('registered', { exact: true }).count(), await rows.count(), `every master registered: ${text}`);
+    assert.equal(await table.locator('button').count(), 0, 'nothing to forget while every master is registered');
+    await shot('step4-brokers');
+    await byTestId('tab-topics').click();
+  });
+
   await step('step 5: complete, and the summary', async () => {
     await byTestId('next').click();
     await page.waitForURL(/\/5$/);
