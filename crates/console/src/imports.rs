@@ -173,8 +173,16 @@ static PARSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 /// file must not hold up the async workers that answer every other request, nor the relays).
 async fn read_upload(upload: Upload, valid_rows_only: bool) -> Result<SourceDocument, Unread> {
     let _permit = PARSING.acquire().await.map_err(|_| ApiError::internal("the upload parser is closed"))?;
+    let name = upload.name.trim().to_string();
     match tokio::task::spawn_blocking(move || parse_upload(&upload, valid_rows_only)).await {
         Ok(read) => read,
+        // A reader that panics on a file (calamine indexes shared strings unchecked, found by
+        // fuzzing) refuses that file; the process and every other request go on.
+        Err(e) if e.is_panic() => {
+            tracing::error!(file = %name, "the reader panicked on an uploaded file");
+            Err(ApiError::invalid(format!("{name}: the file could not be read (its reader failed on it)"))
+                .into())
+        }
         Err(e) => {
             tracing::error!(error = %e, "reading an uploaded file failed");
             Err(ApiError::internal(format!("reading the file failed: {e}")).into())
