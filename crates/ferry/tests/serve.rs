@@ -44,7 +44,19 @@ impl Drop for Server {
 
 /// Starts `ferry serve` and waits until it says where it listens.
 fn serve(dir: &Path, args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+    serve_with(Command::new(env!("CARGO_BIN_EXE_ferry")), dir, args)
+}
+
+/// `ferry serve` started as systemd starts a service, with a low soft open-file limit (its hard
+/// limit as it was).
+fn serve_with_soft_nofile(dir: &Path, args: &[&str], soft: u64) -> Server {
+    let mut sh = Command::new("sh");
+    sh.args(["-c", &format!("ulimit -Sn {soft} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_ferry")]);
+    serve_with(sh, dir, args)
+}
+
+fn serve_with(mut command: Command, dir: &Path, args: &[&str]) -> Server {
+    let mut child = command
         .arg("serve")
         .args(args)
         .current_dir(dir)
@@ -357,4 +369,82 @@ fn configuration_errors_flags_and_the_generated_token() {
     let (status, stderr) = server.stop();
     assert!(status.success(), "{stderr}");
     assert!(!stderr.contains("API token:"), "printed once only: {stderr}");
+}
+
+/// A connection to `to` from the loopback address `from` (127.0.0.x), as a stranger elsewhere.
+async fn connect_from(from: &str, to: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpStream> {
+    let s = tokio::net::TcpSocket::new_v4()?;
+    s.bind(format!("{from}:0").parse().unwrap())?;
+    s.connect(to).await
+}
+
+/// `GET /healthz` on a fresh connection, within `within`.
+fn healthz(api: &str, within: Duration) -> Result<String, String> {
+    use std::io::Write;
+    let addr = api.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+    s.set_read_timeout(Some(within)).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: ferry\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).map_err(|e| format!("read: {e}"))?;
+    Ok(answer)
+}
+
+#[test]
+fn healthz_and_the_front_answer_under_hundreds_of_unfinished_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), relay_range(1), "127.0.0.1:0", Some(TOKEN));
+    // As under systemd's default soft limit (the issue saw 300): Ferry raises it at start.
+    let server = serve_with_soft_nofile(dir.path(), &["--config", config.to_str().unwrap()], 300);
+    let front: std::net::SocketAddr = server.namesrv.parse().unwrap();
+    assert!(healthz(&server.api, Duration::from_secs(5)).unwrap().contains("200 OK"));
+
+    // 400 connections from one address, each starting a frame and never finishing it: the front
+    // takes 256 (its cap per address) and closes the rest at once.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let attackers = rt.block_on(async {
+        let mut all = Vec::new();
+        for _ in 0..400 {
+            match connect_from("127.0.0.2", front).await {
+                Ok(mut s) => {
+                    use tokio::io::AsyncWriteExt;
+                    // A 1,000-byte frame with a 2-byte JSON header: 12 bytes of it sent.
+                    let _ = s.write_all(&[0, 0, 3, 228, 0, 0, 0, 2, b'{', b'}', 1, 2]).await;
+                    all.push(s);
+                }
+                Err(e) => panic!("connect {}: {e}", all.len()),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        all
+    });
+    let closed = attackers
+        .iter()
+        .filter(|s| {
+            let mut b = [0u8; 1];
+            match s.try_read(&mut b) {
+                Ok(n) => n == 0,
+                Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+            }
+        })
+        .count();
+
+    // /healthz answers at once, and the front still answers a client of its own.
+    let started = Instant::now();
+    let health = healthz(&server.api, Duration::from_secs(5));
+    assert!(
+        health.as_ref().is_ok_and(|h| h.contains("200 OK")),
+        "/healthz under attack: {health:?}\n{}",
+        server.stderr.lock().unwrap()
+    );
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    let admin = Admin::new(&server.namesrv, AdminOptions::default()).unwrap();
+    let answer = rt.block_on(admin.topic_route("healthz-topic")).unwrap_err().to_string();
+    assert!(answer.contains("no source cluster yet"), "the front's own answer: {answer}");
+    assert_eq!(closed, 400 - 256, "over the front's cap per address");
+    drop(attackers);
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("open-file limit"), "what it got is logged: {stderr}");
 }
