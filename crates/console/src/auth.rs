@@ -314,6 +314,18 @@ pub enum Principal {
     Session(String),
 }
 
+impl Principal {
+    /// Who a migration's history records for this request: `token` (the bearer token's holder) or
+    /// `session:` and the first 8 hex digits of the console session's id (never the whole id, which
+    /// would let a reader of the history take the session over).
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Token => "token".to_string(),
+            Principal::Session(id) => format!("session:{}", id.get(..8).unwrap_or(id)),
+        }
+    }
+}
+
 struct Session {
     csrf: String,
     last_seen: Instant,
@@ -807,6 +819,15 @@ mod tests {
         let response = locked_out(Duration::from_millis(2500));
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+    }
+
+    #[test]
+    fn the_actor_is_the_authenticated_identity_without_the_session_id() {
+        assert_eq!(Principal::Token.actor(), "token");
+        let id = generate_token();
+        let actor = Principal::Session(id.clone()).actor();
+        assert_eq!(actor, format!("session:{}", &id[..8]));
+        assert!(!actor.contains(&id));
     }
 
     #[test]
