@@ -5,6 +5,7 @@ pub mod checks;
 pub mod engine;
 pub mod evidence;
 pub mod model;
+pub mod names;
 
 pub use checks::{gates, Evidence, RouteHolder, TopicUser, Unheard};
 pub use engine::{

@@ -12,6 +12,7 @@
 //! The proxy reads stages from a [`StageTable`]; it never decides them (the control crate does).
 
 pub mod limits;
+pub mod names;
 pub mod namesrv;
 pub mod registry;
 pub mod relay;

@@ -460,6 +460,10 @@ async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, requ
         (Err(e), _) => return error(ResponseCode::SYSTEM_ERROR, format!("source NameServer: {e}")),
         (_, Err(e)) => return error(ResponseCode::SYSTEM_ERROR, format!("target NameServer: {e}")),
     };
+    // Target brokers whose names are also the source's are shown under their alias.
+    if let Some(t) = target.as_mut() {
+        route::rename(t, &|real| ctx.stages.target_alias(real));
+    }
     if let Some(v) = versioned {
         let held = v.policy.write_only.is_some();
         for (side, route) in [(Side::Source, source.as_mut()), (Side::Target, target.as_mut())] {

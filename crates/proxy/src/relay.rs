@@ -676,7 +676,8 @@ fn observe(
     let verdict = match (dir, header.is_response()) {
         (Direction::ToBroker, false) => on_client_request(&header, body, state, ctx),
         (Direction::ToClient, true) => on_broker_response(&header, body, state, ctx),
-        // Broker-initiated requests and the client's answers pass without a look.
+        (Direction::ToClient, false) => on_broker_request(&header, body, ty, state, ctx),
+        // The client's answers to the broker's requests pass without a look.
         _ => Action::Forward,
     };
     // Ferry's own answers in the encoding of the frame they stand for, as a broker would.
@@ -691,6 +692,27 @@ fn observe(
         }
         Action::Forward => Action::Forward,
     })
+}
+
+/// Requests a broker sends the client. A target broker shown under an alias names itself in a
+/// reset of offsets (`RESET_CONSUMER_CLIENT_OFFSET`, matched by the client against its queues by
+/// broker name): the alias replaces it. Everything else passes as it is.
+fn on_broker_request(
+    header: &Header,
+    body: &[u8],
+    ty: SerializeType,
+    state: &ConnState,
+    ctx: &RelayContext,
+) -> Action {
+    if state.side != Side::Target || header.request_code() != RequestCode::RESET_CONSUMER_CLIENT_OFFSET {
+        return Action::Forward;
+    }
+    match crate::names::reset_offset_body(body, &|real| ctx.stages.target_alias(real)) {
+        Some(renamed) => {
+            Action::Replace(Frame { serialize_type: ty, header: header.clone(), body: renamed.into() })
+        }
+        None => Action::Forward,
+    }
 }
 
 /// The stage table's policy for the topic a decision needs, looked up now.

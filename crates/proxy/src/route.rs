@@ -161,6 +161,23 @@ fn add_side(
     merged.topic_queue_mapping_by_broker = None;
 }
 
+/// Shows a side's brokers under the names clients know them by: `alias` gives the name for a
+/// real one (`None`: its own). Two clusters whose brokers share a name (`broker-a` on both, as in
+/// Apache's sample configs) can then share one merged route: the client keys queues, offsets and
+/// locks by broker name.
+pub fn rename(route: &mut TopicRouteData, alias: &dyn Fn(&str) -> Option<String>) {
+    for q in &mut route.queue_datas {
+        if let Some(a) = alias(&q.broker_name) {
+            q.broker_name = a;
+        }
+    }
+    for b in &mut route.broker_datas {
+        if let Some(a) = alias(&b.broker_name) {
+            b.broker_name = a;
+        }
+    }
+}
+
 /// Strict order under a hold: keeps in `current` the brokers of `last` whose master it lacks (a
 /// master that crashed leaves the NameServer's route), with their last queues and addresses, and
 /// returns their names. A producer ordering by key picks `hash(key) % writable queues`: were a
@@ -324,5 +341,19 @@ mod tests {
         let mut same = both.clone();
         assert!(keep_lost_brokers(&mut same, &both).is_empty());
         assert_eq!(same, both);
+    }
+
+    #[test]
+    fn colliding_target_brokers_are_shown_under_their_alias_and_merge() {
+        let s = route("broker-a", "10.0.0.1:10911", 4);
+        let mut t = route("broker-a", "10.0.0.2:10911", 4);
+        let policy = TopicPolicy::at(Stage::DualReadWrite);
+        assert!(merge("orders", policy, Some(&s), Some(&t), &mut relay).is_err(), "refused as they are");
+        rename(&mut t, &|real| (real == "broker-a").then(|| "zz-broker-a".to_string()));
+        let merged = merge("orders", policy, Some(&s), Some(&t), &mut relay).unwrap().unwrap();
+        let names: Vec<&str> = merged.broker_datas.iter().map(|b| b.broker_name.as_str()).collect();
+        assert_eq!(names, ["broker-a", "zz-broker-a"]);
+        assert_eq!(merged.broker_datas[1].broker_addrs[&0], "ferry-target(10.0.0.2:10911)");
+        assert_eq!(merged.queue_datas[1].broker_name, "zz-broker-a");
     }
 }

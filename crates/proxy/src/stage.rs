@@ -94,6 +94,9 @@ struct Inner {
     /// The target cluster (its NameServer list) of each topic, when not the front's default:
     /// migrations to different targets share one front.
     targets: HashMap<String, std::sync::Arc<str>>,
+    /// Target brokers clients know by another name (their real name is also a source broker's):
+    /// real name to the name shown in routes and rewritten on the relays.
+    aliases: HashMap<String, String>,
     epoch: u64,
 }
 
@@ -120,6 +123,30 @@ impl StageTable {
             .topics
             .insert(topic.to_string(), Versioned { policy, epoch, changed_at: std::time::Instant::now() });
         epoch
+    }
+
+    /// Sets the names target brokers are shown under (real name to alias); an empty map shows
+    /// every broker under its own name. A change serves every migrating topic anew.
+    pub fn set_broker_aliases(&self, aliases: HashMap<String, String>) {
+        let mut inner = self.inner.write().expect("stage table lock");
+        if inner.aliases != aliases {
+            inner.aliases = aliases;
+            inner.epoch += 1;
+            let epoch = inner.epoch;
+            for v in inner.topics.values_mut() {
+                v.epoch = epoch;
+            }
+        }
+    }
+
+    /// The name clients know a target broker by.
+    pub fn target_alias(&self, real: &str) -> Option<String> {
+        self.inner.read().expect("stage table lock").aliases.get(real).cloned()
+    }
+
+    /// Every target broker shown under another name, real name to alias.
+    pub fn broker_aliases(&self) -> HashMap<String, String> {
+        self.inner.read().expect("stage table lock").aliases.clone()
     }
 
     pub fn remove(&self, topic: &str) {

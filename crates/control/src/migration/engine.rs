@@ -20,6 +20,7 @@ use crate::migration::model::{
     Check, CheckReport, ClusterEndpoint, Forgotten, Hold, Migration, MigrationBroker, MigrationId,
     MigrationStatus, MigrationTopic, Transition, TransitionKind,
 };
+use crate::migration::names;
 use crate::store::Store;
 use crate::task::{ItemRecord, NewImportTask, TaskId, Timestamp};
 
@@ -78,8 +79,6 @@ pub enum EngineError {
     NotRemovable { topic: String, stage: Stage },
     #[error("migration {id} cannot complete: not Completed yet: {topics}")]
     Incomplete { id: MigrationId, topics: String },
-    #[error("broker name {broker} exists in both clusters: clients key queues by broker name, so Ferry cannot merge their routes; rename one cluster's brokers")]
-    BrokerNameCollision { broker: String },
     #[error("reading the source's metadata: {0}")]
     Metadata(String),
 }
@@ -259,6 +258,7 @@ impl Engine {
             engine.front(&m)?;
             engine.sync_routes(m.id).await?;
         }
+        engine.sync_aliases().await?;
         Ok(engine)
     }
 
@@ -327,14 +327,19 @@ impl Engine {
         if let Some((_, master)) = target.masters().next() {
             probe.target.topic_configs(master).await.map_err(EngineError::Target)?;
         }
-        let source_names: BTreeSet<&str> = source.brokers.iter().map(|b| b.name.as_str()).collect();
-        if let Some(b) = target.brokers.iter().find(|b| source_names.contains(b.name.as_str())) {
-            return Err(EngineError::BrokerNameCollision { broker: b.name.clone() });
-        }
         let m = self.store.create_migration(new.name.trim(), &new.source, &new.target).await?;
         self.store.note_brokers(m.id, Side::Source, &evidence::registered_masters(&source)).await?;
         self.store.note_brokers(m.id, Side::Target, &evidence::registered_masters(&target)).await?;
+        // Brokers named alike on both sides (broker-a, broker-b from Apache's sample configs):
+        // the target's are shown to clients under aliases, chosen now and kept.
+        let names =
+            |c: &ferry_admin::Cluster| c.brokers.iter().map(|b| b.name.clone()).collect::<BTreeSet<_>>();
+        for (real, alias) in names::target_aliases(&names(&source), &names(&target)) {
+            self.store.set_broker_alias(m.id, Side::Target, &real, &alias).await?;
+            tracing::info!(migration = %m.id, broker = %real, %alias, "target broker shown under an alias");
+        }
         self.front(&m)?;
+        self.sync_aliases().await?;
         tracing::info!(migration = %m.id, name = %m.name, "migration created");
         Ok(m)
     }
@@ -862,8 +867,18 @@ impl Engine {
             .expect("settled lock")
             .retain(|(_, topic, epoch)| self.proxy.stages.get(topic).is_some_and(|v| v.epoch == *epoch));
         self.sample_traffic();
-        for m in self.store.migrations().await?.into_iter().filter(|m| m.status == MigrationStatus::Active) {
-            self.note_brokers(&m).await?;
+        let active: Vec<Migration> = self
+            .store
+            .migrations()
+            .await?
+            .into_iter()
+            .filter(|m| m.status == MigrationStatus::Active)
+            .collect();
+        for m in &active {
+            self.note_brokers(m).await?;
+        }
+        self.sync_aliases().await?;
+        for m in active {
             for t in self.store.migration_topics(m.id).await? {
                 // While clients take a new route, have consumers rebalance on it at once.
                 if self
@@ -969,6 +984,29 @@ impl Engine {
                 Err(e) => tracing::debug!(migration = %m.id, %side, error = %e, "layout not read"),
             }
         }
+        // A target broker that appears in a migration whose brokers have aliases gets one too.
+        let brokers = self.store.migration_brokers(m.id).await?;
+        let aliases: BTreeMap<String, String> =
+            brokers.iter().filter_map(|b| b.alias.as_ref().map(|a| (b.name.clone(), a.clone()))).collect();
+        for b in brokers.iter().filter(|b| b.side == Side::Target && b.alias.is_none()) {
+            if let Some(alias) = names::alias_for_new(&aliases, &b.name) {
+                self.store.set_broker_alias(m.id, Side::Target, &b.name, &alias).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the proxy the names target brokers are shown under, for every active migration.
+    async fn sync_aliases(&self) -> Result<(), EngineError> {
+        let mut aliases = HashMap::new();
+        for m in self.store.migrations().await?.into_iter().filter(|m| m.status == MigrationStatus::Active) {
+            for b in self.store.migration_brokers(m.id).await? {
+                if let (Side::Target, Some(alias)) = (b.side, b.alias) {
+                    aliases.insert(b.name, alias);
+                }
+            }
+        }
+        self.proxy.stages.set_broker_aliases(aliases);
         Ok(())
     }
 

@@ -249,6 +249,7 @@ async fn gather_target(
     admin: &Admin,
     layout: &Cluster,
     topic: &MigrationTopic,
+    expected: &[MigrationBroker],
     e: &mut Evidence,
 ) -> Result<(), AdminError> {
     let name = topic.topic.as_str();
@@ -257,6 +258,16 @@ async fn gather_target(
     if let Some(q) = target_queues {
         e.target_writes = q.writes;
         e.target_queues = q.read;
+    }
+    // Producers list queues by the names they are shown (a target broker may have an alias).
+    for (broker, _) in &mut e.target_writes {
+        if let Some(alias) = expected
+            .iter()
+            .find(|b| b.side == Side::Target && &b.name == broker)
+            .and_then(|b| b.alias.clone())
+        {
+            *broker = alias;
+        }
     }
     let groups: BTreeSet<String> = admin.group_names(layout).await?.into_iter().collect();
     e.groups_missing_on_target = topic.groups.iter().filter(|g| !groups.contains(*g)).cloned().collect();
@@ -311,7 +322,7 @@ pub async fn gather(
             let admin = clusters.admin(side);
             let read = match side {
                 Side::Source => gather_source(admin, &layout, topic, &mut e).await,
-                Side::Target => gather_target(admin, &layout, topic, &mut e).await,
+                Side::Target => gather_target(admin, &layout, topic, expected, &mut e).await,
             };
             if let Err(err) = read {
                 hearing.failed(&err);

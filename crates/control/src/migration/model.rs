@@ -234,6 +234,9 @@ pub struct Transition {
 pub struct MigrationBroker {
     pub side: Side,
     pub name: String,
+    /// The name clients know it by, when its own is also a broker's of the other cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     /// The master's address when last seen registered.
     pub addr: Option<String>,
     pub first_seen: Timestamp,

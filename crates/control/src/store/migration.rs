@@ -56,6 +56,7 @@ struct BrokerRow {
     forgotten_at: Option<Timestamp>,
     forgotten_by: Option<String>,
     forgotten_reason: Option<String>,
+    alias: Option<String>,
 }
 
 impl Store {
@@ -292,7 +293,7 @@ impl Store {
     /// Every broker a migration has recorded, forgotten ones included, by side then name.
     pub async fn migration_brokers(&self, id: MigrationId) -> Result<Vec<MigrationBroker>, StoreError> {
         let rows: Vec<BrokerRow> = sqlx::query_as(
-            "SELECT side, name, addr, first_seen, last_seen, forgotten_at, forgotten_by, forgotten_reason
+            "SELECT side, name, addr, first_seen, last_seen, forgotten_at, forgotten_by, forgotten_reason, alias
              FROM migration_brokers WHERE migration_id = $1 ORDER BY side, name",
         )
         .bind(id.0)
@@ -308,12 +309,36 @@ impl Store {
                         _ => None,
                     },
                     name: r.name,
+                    alias: r.alias,
                     addr: r.addr,
                     first_seen: r.first_seen,
                     last_seen: r.last_seen,
                 })
             })
             .collect()
+    }
+
+    /// Sets the name clients know a broker by, once: a broker that has one keeps it (it is client
+    /// state). False when the broker is unknown or already named.
+    pub async fn set_broker_alias(
+        &self,
+        id: MigrationId,
+        side: Side,
+        name: &str,
+        alias: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE migration_brokers SET alias = $1
+             WHERE migration_id = $2 AND side = $3 AND name = $4 AND alias IS NULL",
+        )
+        .bind(alias)
+        .bind(id.0)
+        .bind(side.name())
+        .bind(name)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.database(e))?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Marks a broker forgotten; false when the migration has no such broker.
@@ -545,6 +570,13 @@ mod tests {
         assert_eq!(store.migration_brokers(m.id).await.unwrap()[0].forgotten, Some(why));
         store.note_brokers(m.id, Side::Source, &seen(&[("broker-a", "10.0.0.1:10911")])).await.unwrap();
         assert_eq!(store.migration_brokers(m.id).await.unwrap()[0].forgotten, None, "back, so heard again");
+
+        assert!(store.set_broker_alias(m.id, Side::Source, "broker-b", "zz-broker-b").await.unwrap());
+        assert!(
+            !store.set_broker_alias(m.id, Side::Source, "broker-b", "other").await.unwrap(),
+            "kept once set"
+        );
+        assert_eq!(store.migration_brokers(m.id).await.unwrap()[1].alias.as_deref(), Some("zz-broker-b"));
     }
 
     #[tokio::test]
