@@ -46,6 +46,21 @@ pub(crate) fn check_unpacked_size(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs some of calamine's reading, turning a panic in it into the reason the workbook is refused.
+/// calamine is fuzzed here (fuzz/fuzz_targets/read_xlsx*.rs) and has panicked on malformed XML
+/// before (0.30 on a shared-string index past the table); a file must not take the process down.
+/// What the closure borrows is dropped unused after a panic, so it is unwind safe in effect.
+pub(crate) fn unpanicked<T>(read: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).map_err(|panic| {
+        let why = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+            (Some(s), _) => s.to_string(),
+            (_, Some(s)) => s.clone(),
+            _ => "a panic without a message".to_string(),
+        };
+        format!("the workbook is malformed (the reader failed: {why})")
+    })
+}
+
 /// The kept cells of one sheet: rows in order, each with its non-empty cells in column order.
 #[derive(Debug, Default)]
 pub(crate) struct Grid {

@@ -70,8 +70,10 @@ pub fn read_workbook(
 ) -> Result<WorkbookRead, XlsxError> {
     let unreadable = |detail: String| XlsxError::Unreadable { source_name: source_name.to_string(), detail };
     super::grid::check_unpacked_size(bytes).map_err(unreadable)?;
-    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
-        .map_err(|e: calamine::XlsxError| unreadable(e.to_string()))?;
+    let mut workbook: Xlsx<_> =
+        super::grid::unpanicked(|| calamine::open_workbook_from_rs(Cursor::new(bytes)))
+            .map_err(unreadable)?
+            .map_err(|e: calamine::XlsxError| unreadable(e.to_string()))?;
     let names = workbook.sheet_names();
     let find = |wanted: &str| names.iter().find(|n| n.trim().eq_ignore_ascii_case(wanted)).cloned();
     let (topics_sheet, groups_sheet) = (find(TOPICS_SHEET), find(GROUPS_SHEET));
@@ -85,7 +87,9 @@ pub fn read_workbook(
     let mut warnings = Vec::new();
     let mut grid_of = |name: &Option<String>| -> Result<Option<(String, Grid)>, XlsxError> {
         let Some(n) = name else { return Ok(None) };
-        match super::grid::read_sheet(&mut workbook, n) {
+        let read = super::grid::unpanicked(|| super::grid::read_sheet(&mut workbook, n))
+            .map_err(|why| unreadable(format!("sheet {n}: {why}")))?;
+        match read {
             Ok(Ok(grid)) => {
                 if let Some((count, first)) = &grid.ignored {
                     warnings.push(format!(

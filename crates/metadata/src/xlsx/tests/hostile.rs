@@ -133,3 +133,67 @@ fn a_sheet_whose_rows_come_out_of_order_reads_in_row_order() {
         ferry(&read(&bytes).unwrap().document).topics.iter().map(|t| t.name.clone()).collect();
     assert_eq!(names, ["orders", "billing"]);
 }
+
+/// A workbook of one sheet, Topics, whose sheet and shared strings XML are `parts`, as the fuzz
+/// target read_xlsx_parts packs its inputs: the two separated by the line `--ferry-part--`.
+fn from_parts(parts: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(parts).unwrap();
+    let (sheet, strings) = text.split_once("\n--ferry-part--\n").unwrap();
+    let base = topics_and(|_| {});
+    let mut zip = zip::ZipArchive::new(Cursor::new(base)).unwrap();
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).unwrap();
+        let name = part.name().to_string();
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut part, &mut content).unwrap();
+        let content = match name.as_str() {
+            "xl/worksheets/sheet1.xml" => sheet.as_bytes(),
+            "xl/sharedStrings.xml" => strings.as_bytes(),
+            _ => &content,
+        };
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(content).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_shared_string_index_past_the_table_is_refused_not_a_panic() {
+    // Found by fuzzing: calamine 0.30 indexed the shared strings unchecked and panicked, and
+    // `ferry export --from`, import and diff died with exit 101.
+    let bytes = from_parts(include_bytes!(
+        "../../../../../fuzz/regressions/read_xlsx_parts/shared-string-index-past-the-table.parts"
+    ));
+    for valid_rows_only in [false, true] {
+        let err = read_workbook(&bytes, "in.xlsx", ReadOptions { valid_rows_only }).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, XlsxError::Unreadable { .. }), "{text}");
+        assert!(
+            text.starts_with("in.xlsx: not an .xlsx workbook Ferry can read: sheet Topics: ")
+                && text.contains("shared strings"),
+            "{text}"
+        );
+    }
+    // The same sheet with an index in the table is read (a header row alone: the columns it
+    // lacks are what is wrong with it).
+    let text = std::str::from_utf8(include_bytes!(
+        "../../../../../fuzz/regressions/read_xlsx_parts/shared-string-index-past-the-table.parts"
+    ))
+    .unwrap()
+    .replace("<v>7</v>", "<v>0</v>");
+    let err = read(&from_parts(text.as_bytes())).unwrap_err();
+    assert!(matches!(err, XlsxError::Invalid { .. }), "{err}");
+}
+
+#[test]
+fn a_panic_in_the_reader_is_a_malformed_workbook() {
+    // Whatever calamine may still panic on is refused like any unreadable workbook.
+    let why = grid::unpanicked(|| -> u32 { panic!("index out of bounds: the len is 1 but the index is 7") })
+        .unwrap_err();
+    assert_eq!(
+        why,
+        "the workbook is malformed (the reader failed: index out of bounds: the len is 1 but the index is 7)"
+    );
+    assert_eq!(grid::unpanicked(|| 7), Ok(7));
+}
