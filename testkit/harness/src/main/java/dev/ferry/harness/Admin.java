@@ -155,6 +155,21 @@ final class Admin {
                     .put("brokers", brokers(route.getBrokerDatas())).put("orderTopicConf", route.getOrderTopicConf());
                 break;
             }
+            case "reset-offset": {
+                // As `mqadmin resetOffsetByTime -f true`: each broker of the topic's route sets the
+                // group's offsets to the timestamp and tells the group's online consumers
+                // (RESET_CONSUMER_CLIENT_OFFSET).
+                Args o = new Args(rest, new HashSet<>(), new HashSet<>(Arrays.asList("topic", "group", "timestamp")));
+                Map<org.apache.rocketmq.common.message.MessageQueue, Long> reset =
+                    admin.resetOffsetByTimestamp(o.str("topic"), o.str("group"), Long.parseLong(o.str("timestamp")), true);
+                List<Json> queues = new ArrayList<>();
+                for (Map.Entry<org.apache.rocketmq.common.message.MessageQueue, Long> e : reset.entrySet()) {
+                    queues.add(Json.obj().put("brokerName", e.getKey().getBrokerName()).put("queueId", e.getKey().getQueueId())
+                        .put("offset", e.getValue()));
+                }
+                result.put("topic", o.str("topic")).put("group", o.str("group")).put("queues", queues);
+                break;
+            }
             default:
                 throw new Main.UsageException("admin: unknown operation " + op.get(0));
         }
