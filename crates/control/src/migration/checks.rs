@@ -358,8 +358,11 @@ fn cadence(h: &RouteHolder, now_ms: i64) -> String {
     match h.every_ms {
         Some(every) => {
             let due = (h.fetched_ms + every - now_ms) / 1000;
-            let next =
-                if due > 0 { format!("next expected in {due} s") } else { format!("overdue by {} s", -due) };
+            let next = match due {
+                1.. => format!("next expected in {due} s"),
+                0 => "expected now".to_string(),
+                _ => format!("overdue by {} s", -due),
+            };
             format!("asks every ~{} s, {next}", (every + 500) / 1000)
         }
         None => format!("asked once, {} s ago", (now_ms - h.fetched_ms).max(0) / 1000),
