@@ -571,10 +571,17 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
                         (_, Some(false)) => "NOT REGISTERED: checks that need this side fail".into(),
                         (_, None) => "unknown (NameServer unreachable)".into(),
                     };
-                    vec![text(&b["side"]), text(&b["name"]), text(&b["addr"]), time(&b["lastSeen"]), state]
+                    vec![
+                        text(&b["side"]),
+                        text(&b["name"]),
+                        text(&b["alias"]),
+                        text(&b["addr"]),
+                        time(&b["lastSeen"]),
+                        state,
+                    ]
                 })
                 .collect();
-            print_table(&["SIDE", "BROKER", "MASTER", "LAST SEEN (UTC)", "STATE"], rows);
+            print_table(&["SIDE", "BROKER", "CLIENTS SEE", "MASTER", "LAST SEEN (UTC)", "STATE"], rows);
         }
         MigrateCommand::ForgetBroker(f) => {
             let id = f.id.to_string();

@@ -307,7 +307,7 @@ export function render(body, ctx) {
       table(
         [
           { title: 'Side', render: (b) => b.side },
-          { title: 'Broker', render: (b) => h('strong', null, b.name) },
+          { title: 'Broker', render: (b) => h('div', null, h('strong', null, b.name), b.alias ? h('div', { class: 'hint' }, `clients see ${b.alias}`) : null) },
           { title: 'Master', render: (b) => b.addr || '' },
           { title: 'Last seen', render: (b) => fmtTime(b.lastSeen) },
           { title: 'State', render: state },
