@@ -5,8 +5,10 @@
 #   read_json        metadata documents: Ferry's JSON, Apache's export.sh / exportMetadata files
 #   read_xlsx        .xlsx workbooks as uploaded (ZIP bytes)
 #   read_xlsx_parts  the XML inside a workbook (a sheet and the shared strings), packed into a valid ZIP
-# Installs a nightly toolchain and cargo-fuzz if they are missing. A crash, a panic, an input taking
-# over 10 s or a run over 1 GiB fails and leaves the input in fuzz/artifacts/<target>/.
+# Each target first replays the inputs that once crashed it (fuzz/regressions/<target>/, below): one
+# that fails again fails the run. Installs a nightly toolchain and cargo-fuzz if they are missing. A
+# crash, a panic, an input taking over 10 s or a run over 1 GiB fails and leaves the input in
+# fuzz/artifacts/<target>/.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   e.g. scripts/fuzz.sh 600 read_xlsx   (a longer run of one)
 #   scripts/fuzz.sh --seeds                 rewrite the document readers' seeds with Ferry's own writers
@@ -42,6 +44,13 @@ cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install --locked cargo-fu
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for target in "${targets[@]}"; do
+  regressions=(fuzz/regressions/"$target"/*)
+  if [[ -e "${regressions[0]}" ]]; then
+    echo "replaying ${#regressions[@]} regression input(s) of $target"
+    # Given files rather than a folder, libFuzzer runs each of them once and stops.
+    (cd fuzz && cargo +nightly fuzz run "$target" "${regressions[@]#fuzz/}" -- \
+      -rss_limit_mb=1024 -timeout=10)
+  fi
   echo "fuzzing $target for $seconds s"
   # Work on a copy so that new inputs do not dirty the committed seed corpus.
   mkdir -p "$work/$target"

@@ -3,8 +3,9 @@
 # (testkit/rocketmq.sh fetch), installs Chromium and Node.js (apt-get, when missing) and the browser
 # tests' npm packages, then runs every Rust test (unit, wire, integration tests against real
 # NameServers and brokers, and the web console in headless Chromium), the lints, and a short fuzzing
-# run of the frame decoder.
-#   FERRY_SKIP_FUZZ=1   skip the fuzzing run (it installs a nightly toolchain and cargo-fuzz once)
+# run of each fuzz target (the frame decoder and the JSON and .xlsx document readers).
+#   FERRY_SKIP_FUZZ=1        skip the fuzzing run (it installs a nightly toolchain and cargo-fuzz once)
+#   FERRY_FUZZ_SECONDS=N     fuzz each of the 4 targets N s (default 10, 40 s in all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,8 +35,8 @@ step "tests (real clusters start once per test binary)"
 cargo test --workspace --locked
 
 if [ "${FERRY_SKIP_FUZZ:-0}" != 1 ]; then
-  step "fuzzing the frame decoder for ${FERRY_FUZZ_SECONDS:-30} s"
-  scripts/fuzz.sh "${FERRY_FUZZ_SECONDS:-30}"
+  step "fuzzing each target for ${FERRY_FUZZ_SECONDS:-10} s"
+  scripts/fuzz.sh "${FERRY_FUZZ_SECONDS:-10}"
 fi
 
 step "all tests passed"
