@@ -6,8 +6,8 @@
 //! Asserted: the merged route shows the target's brokers under their aliases beside the source's;
 //! every successful send is consumed by both groups and the orderly group sees no key out of
 //! order; after Completed every send lands on a target broker, under its alias; and a reset of
-//! offsets a target broker sends (RESET_CONSUMER_CLIENT_OFFSET, by its real name) reaches the
-//! consumers renamed, so they really rewind (without the rename they would match no queue).
+//! offsets a target broker sends during DualReadWrite (RESET_CONSUMER_CLIENT_OFFSET, by its real
+//! name, which is also a source broker's) rewinds the consumer's target queues only.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -154,22 +154,22 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
         route["queues"].as_array().unwrap().iter().map(|q| q["brokerName"].as_str().unwrap()).collect();
     shown.sort();
     assert_eq!(shown, ["broker-a", "broker-b", "zz-broker-a", "zz-broker-b"], "{route}");
-    step(Stage::CuttingOver);
-    step(Stage::Completed);
 
-    // Completed: every send lands on the target, under the aliases clients know.
-    std::thread::sleep(Duration::from_secs(4));
-    let completed_ms = now_ms();
+    // Both sides read (the strict-order hold of this step released): a target broker resets the
+    // plain group's offsets to `reset_to`, naming itself by its real name, `broker-a`, which is
+    // also a source broker's. Through Ferry the consumer hears the alias and rewinds the target's
+    // queues only; unrenamed, the reset would land on the source's queues of the same name.
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    while rt.block_on(engine.topics(id)).unwrap()[0].hold.is_some() {
+        assert!(Instant::now() < deadline, "the hold of DualReadWrite was never released");
+        std::thread::sleep(Duration::from_millis(500));
+    }
     std::thread::sleep(Duration::from_secs(4));
     let reset_to = now_ms();
     std::thread::sleep(Duration::from_secs(4));
-
-    // A target broker resets the plain group's offsets to `reset_to`, naming itself by its real
-    // name; through Ferry the consumer hears the alias and rewinds, so it reads again what was
-    // stored since.
     let before_reset = consumers[1].received().unwrap().len();
-    let direct_to_target = target.harness();
-    let reset = direct_to_target
+    let reset = target
+        .harness()
         .admin(&[vec![
             "reset-offset".into(),
             "--topic".into(),
@@ -182,6 +182,13 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
         .unwrap();
     eprintln!("reset: {}", reset[0]);
     std::thread::sleep(Duration::from_secs(6));
+    step(Stage::CuttingOver);
+    step(Stage::Completed);
+
+    // Completed: every send lands on the target, under the aliases clients know.
+    std::thread::sleep(Duration::from_secs(4));
+    let completed_ms = now_ms();
+    std::thread::sleep(Duration::from_secs(4));
     let sent = producer.stop().unwrap();
     let late: Vec<_> = sent.iter().filter(|s| s.is_ok() && s.timestamp_ms > completed_ms).collect();
     assert!(!late.is_empty(), "producers kept sending after Completed");
@@ -214,22 +221,25 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
     );
     assert!(report.group(fifo).unwrap().out_of_order.is_empty(), "strict order with aliases: {report}");
 
-    // Rewound: messages stored after `reset_to` and consumed before the reset came again.
+    // Rewound: messages consumed before the reset came again, all from the target's queues.
     let plain_received = &received.iter().find(|(g, _)| g == plain).unwrap().1;
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for r in &plain_received[..before_reset.min(plain_received.len())] {
-        *seen.entry(r.msg_id.as_str()).or_default() += 1;
-    }
-    let again = plain_received[before_reset.min(plain_received.len())..]
-        .iter()
-        .filter(|r| seen.contains_key(r.msg_id.as_str()) && r.store_timestamp_ms >= reset_to)
-        .count();
-    assert!(
-        again > 0,
-        "the reset from the target broker did not rewind the consumer: nothing stored after the reset time was \
-         delivered again ({} deliveries before the reset)",
-        before_reset
+    let cut = before_reset.min(plain_received.len());
+    let before: std::collections::HashSet<&str> =
+        plain_received[..cut].iter().map(|r| r.msg_id.as_str()).collect();
+    let again: Vec<&ferry_testkit::ReceivedRecord> =
+        plain_received[cut..].iter().filter(|r| before.contains(r.msg_id.as_str())).collect();
+    let on = |prefix: &str| {
+        again.iter().filter(|r| r.broker_name.as_deref().is_some_and(|b| b.starts_with(prefix))).count()
+    };
+    eprintln!(
+        "colliding names: {} deliveries again after the target broker's reset, {} of them on the target",
+        again.len(),
+        on("zz-")
     );
-    eprintln!("colliding names: {again} messages delivered again after the target broker's reset");
+    assert!(
+        on("zz-broker-") > 0,
+        "the reset from the target broker did not rewind the target's queues ({cut} deliveries before)"
+    );
+    assert_eq!(on("broker-"), 0, "the target's reset rewound the source's queues of the same name");
     rt.block_on(engine.complete(id, "colliding-test")).unwrap();
 }
