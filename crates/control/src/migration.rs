@@ -9,8 +9,8 @@ pub mod names;
 
 pub use checks::{gates, Evidence, RouteHolder, TopicUser, Unheard};
 pub use engine::{
-    item_record, AccessPoint, BatchAction, BrokerStatus, BatchResult, Engine, EngineError, EngineSettings, GroupClients,
-    NewMigration, NewTopic, TopicClients, TopicsAdded, TrafficSample,
+    item_record, AccessPoint, BatchAction, BatchResult, BrokerStatus, Engine, EngineError, EngineSettings,
+    GroupClients, NewMigration, NewTopic, TopicClients, TopicsAdded, TrafficSample,
 };
 pub use model::{
     Check, CheckReport, ClusterEndpoint, Forgotten, Hold, Migration, MigrationBroker, MigrationId,
