@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use ferry_admin::{Admin, AdminError, AdminOptions, Credentials};
-use ferry_metadata::import::{self, Filter, ImportOptions, ItemOutcome, Selection};
-use ferry_metadata::{export_cluster, ExportOptions};
+use ferry_metadata::import::{self, Filter, ImportError, ImportOptions, ItemOutcome, Selection};
+use ferry_metadata::{export_cluster, ExportOptions, MetadataError};
 use ferry_proxy::{ClientRecord, Proxy, Side, Stage, TopicCounts, TopicPolicy, Upstreams};
 use serde::{Deserialize, Serialize};
 
@@ -79,8 +79,11 @@ pub enum EngineError {
     NotRemovable { topic: String, stage: Stage },
     #[error("migration {id} cannot complete: not Completed yet: {topics}")]
     Incomplete { id: MigrationId, topics: String },
-    #[error("reading the source's metadata: {0}")]
-    Metadata(String),
+    /// A document or layout Ferry could not read (a cluster's own refusal is `Source`/`Target`).
+    #[error("reading metadata: {0}")]
+    Metadata(MetadataError),
+    #[error("planning the import to the target: {0}")]
+    Plan(#[from] ImportError),
 }
 
 impl EngineError {
@@ -454,11 +457,15 @@ impl Engine {
         let doc =
             export_cluster(&clusters.source, &clusters.source_cluster, &ExportOptions::default(), &|_| {})
                 .await
-                .map_err(|e| EngineError::Metadata(e.to_string()))?;
+                .map_err(|e| match e {
+                    MetadataError::Admin(a) => EngineError::Source(a),
+                    other => EngineError::Metadata(other),
+                })?;
         let target = clusters.target_layout().await.map_err(EngineError::Target)?;
-        let layout = import::read_target(&clusters.target, &target)
-            .await
-            .map_err(|e| EngineError::Metadata(e.to_string()))?;
+        let layout = import::read_target(&clusters.target, &target).await.map_err(|e| match e {
+            MetadataError::Admin(a) => EngineError::Target(a),
+            other => EngineError::Metadata(other),
+        })?;
         let groups: BTreeSet<String> = chosen.iter().flat_map(|(_, g, _)| g.iter().cloned()).collect();
         let options = ImportOptions {
             selection: Selection {
@@ -472,7 +479,7 @@ impl Engine {
             },
             ..ImportOptions::default()
         };
-        let plan = import::plan(&doc, &layout, &options).map_err(|e| EngineError::Metadata(e.to_string()))?;
+        let plan = import::plan(&doc, &layout, &options)?;
         let task = self
             .store
             .create_import_task(NewImportTask {
