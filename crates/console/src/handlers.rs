@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use ferry_control::migration::{
     BatchAction, BrokerStatus, Migration, MigrationBroker, MigrationId, MigrationStatus, MigrationTopic,
     NewMigration, NewTopic, Transition,
@@ -15,23 +15,31 @@ use ferry_proxy::{ClientRecord, LatencySnapshot, RelayAssignment, Side, Stage, T
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::ApiState;
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
-/// The header naming who asks for a change; recorded in the topic's history.
+/// The header in which a client may say who asks for a change (`ferry migrate` sends `$USER`). It
+/// proves nothing: the history records the authenticated identity, with what the header says only
+/// as a note.
 pub const ACTOR_HEADER: &str = "x-ferry-actor";
-const DEFAULT_ACTOR: &str = "api";
 const MAX_ACTOR_CHARS: usize = 200;
 
-fn actor(headers: &HeaderMap) -> String {
-    headers
+/// Who a change is recorded as in the history: the authenticated identity ([`Principal::actor`]:
+/// `token`, or `session:` and 8 hex digits), followed by what `X-Ferry-Actor` says when it is
+/// given: `token (says alice)`.
+fn actor(who: &Principal, headers: &HeaderMap) -> String {
+    let says = headers
         .get(ACTOR_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().chars().filter(|c| !c.is_control()).take(MAX_ACTOR_CHARS).collect::<String>())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_ACTOR.to_string())
+        .filter(|v| !v.is_empty());
+    match says {
+        Some(says) => format!("{} (says {says})", who.actor()),
+        None => who.actor(),
+    }
 }
 
 pub(crate) fn migration_id(raw: &str) -> ApiResult<MigrationId> {
@@ -163,9 +171,10 @@ pub async fn show_migration(
 pub async fn complete(
     State(state): State<ApiState>,
     Path(id): Path<String>,
+    Extension(who): Extension<Principal>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Migration>> {
-    Ok(Json(state.engine.complete(migration_id(&id)?, &actor(&headers)).await?))
+    Ok(Json(state.engine.complete(migration_id(&id)?, &actor(&who, &headers)).await?))
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -175,12 +184,13 @@ pub async fn complete(
 pub async fn add_topics(
     State(state): State<ApiState>,
     Path(id): Path<String>,
+    Extension(who): Extension<Principal>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let id = migration_id(&id)?;
     let topics: Vec<NewTopic> = body(&bytes)?;
-    let actor = actor(&headers);
+    let actor = actor(&who, &headers);
     let added = state.engine.add_topics(id, topics, &actor).await?;
     Ok(Json(added).into_response())
 }
@@ -188,9 +198,10 @@ pub async fn add_topics(
 pub async fn remove_topic(
     State(state): State<ApiState>,
     Path((id, topic)): Path<(String, String)>,
+    Extension(who): Extension<Principal>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    state.engine.remove_topic(migration_id(&id)?, &topic, &actor(&headers)).await?;
+    state.engine.remove_topic(migration_id(&id)?, &topic, &actor(&who, &headers)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -230,25 +241,27 @@ fn ignore_reason(ignore_checks: bool, reason: Option<&str>) -> ApiResult<Option<
 pub async fn proceed(
     State(state): State<ApiState>,
     Path((id, topic)): Path<(String, String)>,
+    Extension(who): Extension<Principal>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Json<MigrationTopic>> {
     let id = migration_id(&id)?;
     let b: StepBody = optional_body(&bytes)?;
     let ignore = ignore_reason(b.ignore_checks, b.reason.as_deref())?;
-    Ok(Json(state.engine.proceed(id, &topic, ignore.as_deref(), &actor(&headers)).await?))
+    Ok(Json(state.engine.proceed(id, &topic, ignore.as_deref(), &actor(&who, &headers)).await?))
 }
 
 pub async fn rollback(
     State(state): State<ApiState>,
     Path((id, topic)): Path<(String, String)>,
+    Extension(who): Extension<Principal>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Json<MigrationTopic>> {
     let id = migration_id(&id)?;
     let b: StepBody = optional_body(&bytes)?;
     let ignore = ignore_reason(b.ignore_checks, b.reason.as_deref())?;
-    Ok(Json(state.engine.rollback(id, &topic, ignore.as_deref(), &actor(&headers)).await?))
+    Ok(Json(state.engine.rollback(id, &topic, ignore.as_deref(), &actor(&who, &headers)).await?))
 }
 
 #[derive(Deserialize)]
@@ -270,6 +283,7 @@ pub struct BatchResults {
 pub async fn batch(
     State(state): State<ApiState>,
     Path(id): Path<String>,
+    Extension(who): Extension<Principal>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Json<BatchResults>> {
@@ -282,7 +296,8 @@ pub async fn batch(
     if ignore.is_some() && b.action == BatchAction::Check {
         return Err(ApiError::invalid("ignoreChecks applies to proceed and rollback, not to check"));
     }
-    let results = state.engine.batch(id, b.action, &b.topics, ignore.as_deref(), &actor(&headers)).await?;
+    let results =
+        state.engine.batch(id, b.action, &b.topics, ignore.as_deref(), &actor(&who, &headers)).await?;
     Ok(Json(BatchResults { results }))
 }
 
@@ -326,6 +341,7 @@ pub struct ForgetBody {
 pub async fn forget_broker(
     State(state): State<ApiState>,
     Path((id, side, broker)): Path<(String, String, String)>,
+    Extension(who): Extension<Principal>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Json<MigrationBroker>> {
@@ -336,7 +352,7 @@ pub async fn forget_broker(
         other => return Err(ApiError::invalid(format!("side: '{other}' is neither source nor target"))),
     };
     let b: ForgetBody = body(&bytes)?;
-    Ok(Json(state.engine.forget_broker(id, side, &broker, &b.reason, &actor(&headers)).await?))
+    Ok(Json(state.engine.forget_broker(id, side, &broker, &b.reason, &actor(&who, &headers)).await?))
 }
 
 pub async fn access_point(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Response> {
@@ -578,15 +594,22 @@ mod tests {
     }
 
     #[test]
-    fn the_actor_header_is_trimmed_and_bounded() {
+    fn the_actor_is_who_authenticated_and_the_header_only_a_note() {
+        let token = Principal::Token;
+        let session = Principal::Session("0123456789abcdef0123456789abcdef".into());
         let mut h = HeaderMap::new();
-        assert_eq!(actor(&h), "api");
+        assert_eq!(actor(&token, &h), "token");
+        assert_eq!(actor(&session, &h), "session:01234567");
         h.insert(ACTOR_HEADER, "  alice ".parse().unwrap());
-        assert_eq!(actor(&h), "alice");
+        assert_eq!(actor(&token, &h), "token (says alice)");
+        assert_eq!(actor(&session, &h), "session:01234567 (says alice)");
+        // Whatever the header claims, the identity comes first.
+        h.insert(ACTOR_HEADER, "token".parse().unwrap());
+        assert_eq!(actor(&session, &h), "session:01234567 (says token)");
         h.insert(ACTOR_HEADER, "x".repeat(500).parse().unwrap());
-        assert_eq!(actor(&h).len(), MAX_ACTOR_CHARS);
+        assert_eq!(actor(&token, &h), format!("token (says {})", "x".repeat(MAX_ACTOR_CHARS)));
         h.insert(ACTOR_HEADER, "   ".parse().unwrap());
-        assert_eq!(actor(&h), "api");
+        assert_eq!(actor(&token, &h), "token");
     }
 
     #[test]

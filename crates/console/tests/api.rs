@@ -356,7 +356,8 @@ fn a_topic_walks_forward_and_back_through_the_api() {
     let a = forget("sideways", "api-gone-broker", json!({ "reason": "x" }));
     assert_eq!(a.status, 400, "{}", a.text);
     let a = forget("source", "api-gone-broker", json!({ "reason": "decommissioned last week" }));
-    assert_eq!(expect(&a, 200)["forgotten"]["actor"], "carol", "{}", a.text);
+    // The history records who authenticated (the token); the header is only a note.
+    assert_eq!(expect(&a, 200)["forgotten"]["actor"], "token (says carol)", "{}", a.text);
     let a = f.get(&format!("/api/migrations/{id}/history"));
     let last = expect(&a, 200)["transitions"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "broker_forgotten", "{last}");
@@ -407,7 +408,7 @@ fn a_topic_walks_forward_and_back_through_the_api() {
     let last = transitions.last().unwrap();
     assert_eq!(last["kind"], "forward");
     assert_eq!((last["from"].as_str(), last["to"].as_str()), (Some("DualRead"), Some("DualReadWrite")));
-    assert_eq!(last["actor"], "alice");
+    assert_eq!(last["actor"], "token (says alice)");
     assert_eq!(last["reason"], "no consumer yet in this test");
     let ignored: Vec<&str> =
         last["ignored"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
@@ -416,7 +417,7 @@ fn a_topic_walks_forward_and_back_through_the_api() {
     let forward_without_reason = &transitions[transitions.len() - 2];
     assert_eq!(
         (forward_without_reason["actor"].as_str(), forward_without_reason["reason"].is_null()),
-        (Some("api"), true)
+        (Some("token"), true)
     );
 
     // Only a topic at Initial can be removed.
@@ -526,7 +527,7 @@ fn a_topic_walks_forward_and_back_through_the_api() {
     assert_eq!(a.status, 204, "{}", a.text);
     let a = f.get(&format!("/api/migrations/{id}/history"));
     let last = expect(&a, 200)["transitions"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["kind"].as_str(), last["actor"].as_str()), (Some("removed"), Some("bob")));
+    assert_eq!((last["kind"].as_str(), last["actor"].as_str()), (Some("removed"), Some("token (says bob)")));
     let a = f.post_empty(&format!("{topic_path}/proceed"));
     assert_eq!(a.status, 404, "{}", a.text);
     let a = f.post_empty(&format!("/api/migrations/{id}/complete"));
