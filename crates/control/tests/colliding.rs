@@ -10,21 +10,18 @@
 //! name, which is also a source broker's) rewinds the consumer's target queues only.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferry_control::migration::{
-    ClusterEndpoint, Engine, EngineError, EngineSettings, NewMigration, NewTopic,
-};
-use ferry_control::Store;
-use ferry_proxy::{Proxy, ProxyConfig, Stage};
+mod common;
+
+use ferry_control::migration::{ClusterEndpoint, NewMigration, NewTopic};
+use ferry_proxy::Stage;
 use ferry_testkit::{
     delivery_report, wait_for_delivery, Cluster, ClusterSpec, ConsumeStream, GroupSpec, Harness,
     ProduceStream, RocketMqVersion, RunningConsumer, TopicSpec,
 };
 
 const CLIENT_POLL_MS: u64 = 1000;
-const STEP_TIMEOUT: Duration = Duration::from_secs(240);
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -46,26 +43,8 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
     )
     .unwrap();
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let namesrv_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let first = 10_000 + (std::process::id() % 80) as u16 * 100 + 20;
-    let engine: Arc<Engine> = rt.block_on(async {
-        let store = Store::open(&dir.path().join("ferry.db")).await.unwrap();
-        let proxy = Arc::new(
-            Proxy::start(ProxyConfig::loopback(namesrv_port, first, first + 39), &[]).await.unwrap(),
-        );
-        let settings = EngineSettings {
-            route_window: Duration::from_secs(5),
-            tick: Duration::from_secs(1),
-            ..EngineSettings::default()
-        };
-        Engine::start(store, proxy, settings).await.unwrap()
-    });
-    let _ticker = {
-        let _guard = rt.enter();
-        engine.spawn_ticker()
-    };
+    let ferry = common::Ferry::start(20);
+    let (rt, engine) = (&ferry.rt, &ferry.engine);
     let id = rt
         .block_on(engine.create_migration(NewMigration {
             name: "colliding".into(),
@@ -95,7 +74,7 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
     ))
     .unwrap();
 
-    let through = Harness::new(format!("127.0.0.1:{namesrv_port}"));
+    let through = Harness::new(ferry.namesrv.clone());
     let consume = |group: &str, instance: &str, orderly: bool| -> RunningConsumer {
         let mut c = ConsumeStream::new(topic, group)
             .instance(instance)
@@ -123,28 +102,7 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
     producer.wait_ready(Duration::from_secs(60)).unwrap();
     std::thread::sleep(Duration::from_secs(3));
 
-    let step = |to: Stage| {
-        let started = Instant::now();
-        let mut last = String::new();
-        loop {
-            match rt.block_on(engine.proceed(id, topic, None, "colliding-test")) {
-                Ok(t) => {
-                    assert_eq!(t.stage, to);
-                    eprintln!("[{:>5.1}s] now {to}", started.elapsed().as_secs_f32());
-                    return;
-                }
-                Err(EngineError::Blocked { report, .. }) => {
-                    if report.blockers() != last {
-                        last = report.blockers();
-                        eprintln!("[{:>5.1}s] toward {to}: {last}", started.elapsed().as_secs_f32());
-                    }
-                    assert!(started.elapsed() < STEP_TIMEOUT, "never ready for {to}: {last}");
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-                Err(e) => panic!("step to {to}: {e}"),
-            }
-        }
-    };
+    let step = |to: Stage| ferry.proceed(id, topic, to, "colliding-test");
     step(Stage::DualRead);
     step(Stage::DualReadWrite);
     // What a client is given: both clusters' brokers, the target's under their aliases.
@@ -159,7 +117,7 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
     // plain group's offsets to `reset_to`, naming itself by its real name, `broker-a`, which is
     // also a source broker's. Through Ferry the consumer hears the alias and rewinds the target's
     // queues only; unrenamed, the reset would land on the source's queues of the same name.
-    let deadline = Instant::now() + STEP_TIMEOUT;
+    let deadline = Instant::now() + common::STEP_TIMEOUT;
     while rt.block_on(engine.topics(id)).unwrap()[0].hold.is_some() {
         assert!(Instant::now() < deadline, "the hold of DualReadWrite was never released");
         std::thread::sleep(Duration::from_millis(500));

@@ -13,21 +13,18 @@
 //! beside "nothing lost".
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ferry_control::migration::{
-    ClusterEndpoint, Engine, EngineError, EngineSettings, NewMigration, NewTopic, TransitionKind,
-};
-use ferry_control::Store;
-use ferry_proxy::{Proxy, ProxyConfig, Stage};
+mod common;
+
+use ferry_control::migration::{ClusterEndpoint, NewMigration, NewTopic, TransitionKind};
+use ferry_proxy::Stage;
 use ferry_testkit::{
     delivery_report, wait_for_delivery, Cluster, ClusterSpec, ConsumeStream, GroupSpec, Harness,
     ProduceStream, ReceivedRecord, RocketMqVersion, SentRecord, TopicSpec,
 };
 
 const CLIENT_POLL_MS: u64 = 1000;
-const STEP_TIMEOUT: Duration = Duration::from_secs(240);
 const DOWN_FOR: Duration = Duration::from_secs(5);
 
 /// Out-of-order deliveries of one run, by what caused them.
@@ -159,26 +156,8 @@ fn a_source_master_killed_after_dual_read_write_keeps_the_hold_until_it_is_back_
     let (topic, group) = ("ordsrc-orders", "ordsrc-fifo");
     sh.create_topics(source.cluster_name(), &[TopicSpec::new(topic).queues(4, 4)]).unwrap();
     sh.create_groups(source.cluster_name(), &[GroupSpec::new(group).consume_orderly(true)]).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let namesrv_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let first = 10_000 + (std::process::id() % 80) as u16 * 100 + 60;
-    let engine: Arc<Engine> = rt.block_on(async {
-        let store = Store::open(&dir.path().join("ferry.db")).await.unwrap();
-        let proxy = Arc::new(
-            Proxy::start(ProxyConfig::loopback(namesrv_port, first, first + 39), &[]).await.unwrap(),
-        );
-        let settings = EngineSettings {
-            route_window: Duration::from_secs(5),
-            tick: Duration::from_secs(1),
-            ..EngineSettings::default()
-        };
-        Engine::start(store, proxy, settings).await.unwrap()
-    });
-    let _ticker = {
-        let _guard = rt.enter();
-        engine.spawn_ticker()
-    };
+    let ferry = common::Ferry::start(60);
+    let (rt, engine) = (&ferry.rt, &ferry.engine);
     let id = rt
         .block_on(engine.create_migration(NewMigration {
             name: "order-faults".into(),
@@ -193,33 +172,12 @@ fn a_source_master_killed_after_dual_read_write_keeps_the_hold_until_it_is_back_
         "order-test",
     ))
     .unwrap();
-    let through = Harness::new(format!("127.0.0.1:{namesrv_port}"));
+    let through = Harness::new(ferry.namesrv.clone());
     let consumer = orderly_consumer(&through, topic, group, "fifo-1");
     let producer = ordered_producer(&through, topic, "walk");
     std::thread::sleep(Duration::from_secs(3));
 
-    let step = |to: Stage| {
-        let started = Instant::now();
-        let mut last = String::new();
-        loop {
-            match rt.block_on(engine.proceed(id, topic, None, "order-test")) {
-                Ok(t) => {
-                    assert_eq!(t.stage, to);
-                    eprintln!("[{:>5.1}s] now {to}", started.elapsed().as_secs_f32());
-                    return;
-                }
-                Err(EngineError::Blocked { report, .. }) => {
-                    if report.blockers() != last {
-                        last = report.blockers();
-                        eprintln!("[{:>5.1}s] toward {to}: {last}", started.elapsed().as_secs_f32());
-                    }
-                    assert!(started.elapsed() < STEP_TIMEOUT, "never ready for {to}: {last}");
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-                Err(e) => panic!("step to {to}: {e}"),
-            }
-        }
-    };
+    let step = |to: Stage| ferry.proceed(id, topic, to, "order-test");
     step(Stage::DualRead);
     step(Stage::DualReadWrite);
     // Right after the step: before the hold's barrier is taken.
