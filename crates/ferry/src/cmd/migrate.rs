@@ -176,7 +176,9 @@ impl Failure {
 
     fn into_error(self) -> anyhow::Error {
         let code = self.exit_code();
-        let message = if self.kind == "unauthorized" {
+        // A locked-out address (429) is told when to try again, not how to give a token.
+        let locked_out = self.error.starts_with("too many wrong API tokens");
+        let message = if self.kind == "unauthorized" && !locked_out {
             format!(
                 "{}: give the server's API token with --token or FERRY_TOKEN (printed by `ferry serve` on its \
                  first start, or [api] token in its ferry.toml)",
