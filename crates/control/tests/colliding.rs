@@ -112,6 +112,23 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
         route["queues"].as_array().unwrap().iter().map(|q| q["brokerName"].as_str().unwrap()).collect();
     shown.sort();
     assert_eq!(shown, ["broker-a", "broker-b", "zz-broker-a", "zz-broker-b"], "{route}");
+    // An admin tool looking through Ferry sees the group's offsets on both clusters, apart.
+    let stats = through.admin(&[vec!["consume-stats".into(), "--group".into(), plain.into()]]).unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&stats[0]).unwrap();
+    let mut seen: Vec<(&str, i64)> = stats["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["topic"] == topic)
+        .map(|q| (q["brokerName"].as_str().unwrap(), q["queueId"].as_i64().unwrap()))
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 16, "4 queues on each of 4 brokers, none merged: {stats}");
+    assert!(
+        seen.iter().any(|(b, _)| *b == "zz-broker-a") && seen.iter().any(|(b, _)| *b == "broker-a"),
+        "{stats}"
+    );
 
     // Both sides read (the strict-order hold of this step released): a target broker resets the
     // plain group's offsets to `reset_to`, naming itself by its real name, `broker-a`, which is

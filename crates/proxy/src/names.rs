@@ -1,6 +1,8 @@
 //! Broker names on the wire. When a target broker is shown to clients under an alias (its name is
 //! also a source broker's), what a target broker sends clients with its own name in it must carry
-//! the alias instead: the client matches queues by name (PROTOCOL-NOTES.md section 14).
+//! the alias instead: the client matches queues by name (PROTOCOL-NOTES.md section 14). Admin
+//! reads answered by a target broker (consume stats, topic stats) are renamed the same way, so a
+//! tool looking through Ferry does not see two clusters' `broker-a` merged into one.
 
 /// RESET_CONSUMER_CLIENT_OFFSET's body with each real broker name replaced by its alias, or `None`
 /// when nothing changes. The broker writes it with fastjson (`Broker2Client.resetOffset`):
@@ -9,6 +11,13 @@
 /// cannot hold a quote, so the field is rewritten where it stands, leaving every other byte as the
 /// broker wrote it.
 pub fn reset_offset_body(body: &[u8], alias: &dyn Fn(&str) -> Option<String>) -> Option<Vec<u8>> {
+    broker_fields(body, alias)
+}
+
+/// A fastjson body with every `"brokerName":"<real>"` field carrying the alias instead, or `None`
+/// when nothing changes. Message queues are written that way wherever they appear (map keys of
+/// `ConsumeStats.offsetTable` and `TopicStatsTable.offsetTable`, `ResetOffsetBody`, lists).
+pub fn broker_fields(body: &[u8], alias: &dyn Fn(&str) -> Option<String>) -> Option<Vec<u8>> {
     const FIELD: &[u8] = b"\"brokerName\":\"";
     let mut out = Vec::with_capacity(body.len() + 16);
     let mut rest = body;

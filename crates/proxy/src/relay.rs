@@ -415,6 +415,12 @@ enum Pending {
     Other {
         started: Instant,
     },
+    /// An admin read whose answer names the broker (consume stats, topic stats): a target broker
+    /// shown under an alias is renamed in it, so tools looking through Ferry see the two clusters'
+    /// `broker-a` apart.
+    NamesBroker {
+        started: Instant,
+    },
 }
 
 /// The requests of one connection awaiting the broker's answer, by opaque.
@@ -750,6 +756,12 @@ fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &Rela
             }),
             None => Some(Pending::Other { started: now }),
         },
+        (
+            _,
+            RequestCode::GET_CONSUME_STATS
+            | RequestCode::GET_TOPIC_STATS_INFO
+            | RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+        ) if state.side == Side::Target => Some(Pending::NamesBroker { started: now }),
         _ => Some(Pending::Other { started: now }),
     };
     if let (Some(p), false) = (pending, header.is_oneway()) {
@@ -898,6 +910,21 @@ fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &Rel
             }
         }
         Pending::Other { started } => ctx.traffic.latency(state.side).record(started.elapsed()),
+        Pending::NamesBroker { started } => {
+            ctx.traffic.latency(state.side).record(started.elapsed());
+            if code == ResponseCode::SUCCESS {
+                if let Some(renamed) =
+                    crate::names::broker_fields(body, &|real| ctx.stages.target_alias(real))
+                {
+                    let frame = Frame {
+                        serialize_type: SerializeType::Json,
+                        header: header.clone(),
+                        body: renamed.into(),
+                    };
+                    return Action::Replace(frame);
+                }
+            }
+        }
     }
     Action::Forward
 }

@@ -170,6 +170,21 @@ final class Admin {
                 result.put("topic", o.str("topic")).put("group", o.str("group")).put("queues", queues);
                 break;
             }
+            case "consume-stats": {
+                // As `mqadmin consumerProgress -g`: the group's offsets on every broker of its
+                // retry topic's route, by queue.
+                Args o = new Args(rest, new HashSet<>(), new HashSet<>(Arrays.asList("group")));
+                org.apache.rocketmq.common.admin.ConsumeStats stats = admin.examineConsumeStats(o.str("group"));
+                List<Json> queues = new ArrayList<>();
+                for (Map.Entry<org.apache.rocketmq.common.message.MessageQueue, org.apache.rocketmq.common.admin.OffsetWrapper> e
+                    : stats.getOffsetTable().entrySet()) {
+                    queues.add(Json.obj().put("topic", e.getKey().getTopic()).put("brokerName", e.getKey().getBrokerName())
+                        .put("queueId", e.getKey().getQueueId()).put("brokerOffset", e.getValue().getBrokerOffset())
+                        .put("consumerOffset", e.getValue().getConsumerOffset()));
+                }
+                result.put("group", o.str("group")).put("queues", queues);
+                break;
+            }
             default:
                 throw new Main.UsageException("admin: unknown operation " + op.get(0));
         }
