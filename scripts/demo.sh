@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local demo, from a fresh machine: Ferry's main job on loopback.
 #
-#   1. two real RocketMQ clusters: the source (4.9.8) and the target (5.3.3);
+#   1. two real RocketMQ clusters: the source (4.9.8) and the target (5.3.3), each with a broker named
+#      broker-a, as Apache's sample configs name it (clients see the target's as zz-broker-a);
 #   2. a sample topic and two groups on the source, `ferry export` of its metadata;
 #   3. `ferry serve` in front; a real Java producer and consumer pointed at Ferry (only at Ferry),
 #      sending and consuming all the time;
@@ -56,8 +57,8 @@ cleanup() {
 trap cleanup EXIT
 
 step "starting the source (4.9.8) and the target (5.3.3) on loopback"
-source_ns=$(start demo-source 4.9.8 SourceCluster source-broker-a 24100)
-target_ns=$(start demo-target 5.3.3 TargetCluster target-broker-a 25100)
+source_ns=$(start demo-source 4.9.8 SourceCluster broker-a 24100)
+target_ns=$(start demo-target 5.3.3 TargetCluster broker-a 25100)
 echo "source NameServer $source_ns, target NameServer $target_ns"
 
 step "a sample topic and groups on the source (DefaultMQAdminExt, the mqadmin path)"
@@ -99,6 +100,7 @@ echo "clients use NameServer 127.0.0.1:$ferry_ns_port; the API is http://127.0.0
 
 migrate create --name demo --source-namesrv "$source_ns" --source-cluster SourceCluster \
   --target-namesrv "$target_ns" --target-cluster TargetCluster
+migrate brokers 1
 migrate add-topic 1 orders --group billing
 
 step "a producer and a consumer pointed at Ferry, running all the time"
