@@ -12,12 +12,12 @@
 //! Needs `node` and `chromium` (or `FERRY_CHROMIUM`); `scripts/test.sh` installs both and runs
 //! `npm ci` in `tests/browser` (done here too when `node_modules` is missing).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use ferry_metadata::xlsx::{self, Cell};
 use ferry_testkit::{
@@ -78,20 +78,7 @@ fn artifacts() -> PathBuf {
     dir
 }
 
-/// `ferry serve`, killed when dropped.
-struct Serve {
-    child: Child,
-    api: String,
-    namesrv: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::Serve;
 
 fn serve(dir: &Path) -> Serve {
     let (first, last) = relay_range();
@@ -101,48 +88,8 @@ fn serve(dir: &Path) -> Serve {
          [engine]\ntick_secs = 1\nroute_window_secs = 5\n"
     );
     std::fs::write(dir.join("ferry.toml"), config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["serve", "--config", "ferry.toml"])
-        .current_dir(dir)
-        .env_remove("FERRY_STORE")
-        .env_remove("FERRY_LOG")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ferry serve");
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let mut err = child.stderr.take().unwrap();
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = err.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let (mut api, mut namesrv) = (None, None);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while api.is_none() || namesrv.is_none() {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or_else(|_| {
-            panic!("ferry serve did not say where it listens; stderr:\n{}", stderr.lock().unwrap())
-        });
-        let after = |label: &str| {
-            line.split_once(label).map(|(_, r)| r.split_whitespace().next().unwrap().to_string())
-        };
-        api = api.or(after("API: "));
-        namesrv = namesrv.or(after("NameServer for clients: "));
-    }
-    Serve { child, api: api.unwrap(), namesrv: namesrv.unwrap(), stderr }
+    common::spawn(common::ferry(), dir, &["--config", "ferry.toml"])
+        .unwrap_or_else(|e| panic!("ferry serve did not start: {e}"))
 }
 
 impl Serve {

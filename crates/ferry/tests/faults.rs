@@ -19,12 +19,11 @@
 //! (rolled back where a wrong step would strand messages); the test fails at the end listing
 //! every such contract violation, after checking delivery.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use ferry_admin::{Admin, AdminOptions};
 use ferry_testkit::{
@@ -74,17 +73,21 @@ fn log(start: Instant, what: impl AsRef<str>) {
 
 /// The real `ferry serve`, on fixed ports so that a restart is found by the clients again.
 struct Ferry {
-    child: Child,
-    api: String,
-    namesrv: String,
-    stderr: Arc<Mutex<String>>,
+    serve: common::Serve,
     dir: PathBuf,
 }
 
-impl Drop for Ferry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Ferry {
+    type Target = common::Serve;
+
+    fn deref(&self) -> &common::Serve {
+        &self.serve
+    }
+}
+
+impl std::ops::DerefMut for Ferry {
+    fn deref_mut(&mut self) -> &mut common::Serve {
+        &mut self.serve
     }
 }
 
@@ -129,59 +132,8 @@ fn start_ferry(dir: &Path) -> Ferry {
 }
 
 fn try_start_ferry(dir: &Path) -> Result<Ferry, String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["serve", "--config", "ferry.toml"])
-        .current_dir(dir)
-        .env_remove("FERRY_STORE")
-        .env_remove("FERRY_LOG")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ferry serve");
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let mut err = child.stderr.take().unwrap();
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = err.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let (mut api, mut namesrv) = (None, None);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while api.is_none() || namesrv.is_none() {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                let after = |label: &str| {
-                    line.split_once(label).map(|(_, r)| r.split_whitespace().next().unwrap().to_string())
-                };
-                api = api.or(after("API: "));
-                namesrv = namesrv.or(after("NameServer for clients: "));
-            }
-            Err(_) => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    std::thread::sleep(Duration::from_millis(100));
-                    return Err(format!("exited with {status}: {}", stderr.lock().unwrap()));
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    return Err(format!("said nothing for 60 s: {}", stderr.lock().unwrap()));
-                }
-            }
-        }
-    }
-    Ok(Ferry { child, api: api.unwrap(), namesrv: namesrv.unwrap(), stderr, dir: dir.to_path_buf() })
+    let serve = common::spawn(common::ferry(), dir, &["--config", "ferry.toml"])?;
+    Ok(Ferry { serve, dir: dir.to_path_buf() })
 }
 
 impl Ferry {

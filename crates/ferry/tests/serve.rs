@@ -3,12 +3,12 @@
 //! moved, blocked by a check and moved anyway with a reason; SIGTERM saves relay ports and exits
 //! 0; a restart on the same store has the same stages and reopens the same relays.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::process::{Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use ferry_admin::{Admin, AdminOptions};
 use ferry_control::Store;
@@ -28,23 +28,11 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-struct Server {
-    child: Child,
-    api: String,
-    namesrv: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = common::Serve;
 
 /// Starts `ferry serve` and waits until it says where it listens.
 fn serve(dir: &Path, args: &[&str]) -> Server {
-    serve_with(Command::new(env!("CARGO_BIN_EXE_ferry")), dir, args)
+    serve_with(common::ferry(), dir, args)
 }
 
 /// `ferry serve` started as systemd starts a service, with a low soft open-file limit (its hard
@@ -55,55 +43,8 @@ fn serve_with_soft_nofile(dir: &Path, args: &[&str], soft: u64) -> Server {
     serve_with(sh, dir, args)
 }
 
-fn serve_with(mut command: Command, dir: &Path, args: &[&str]) -> Server {
-    let mut child = command
-        .arg("serve")
-        .args(args)
-        .current_dir(dir)
-        .env_remove("FERRY_STORE")
-        .env_remove("FERRY_LOG")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ferry serve");
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let mut err = child.stderr.take().unwrap();
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = err.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let (mut api, mut namesrv) = (None, None);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while api.is_none() || namesrv.is_none() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
-            panic!("ferry serve did not say where it listens; stderr:\n{}", stderr.lock().unwrap())
-        });
-        let word_after = |label: &str| {
-            line.split_once(label).map(|(_, rest)| rest.split_whitespace().next().unwrap().to_string())
-        };
-        if let Some(a) = word_after("API: ") {
-            api = Some(a);
-        }
-        if let Some(n) = word_after("NameServer for clients: ") {
-            namesrv = Some(n);
-        }
-    }
-    Server { child, api: api.unwrap(), namesrv: namesrv.unwrap(), stderr }
+fn serve_with(command: Command, dir: &Path, args: &[&str]) -> Server {
+    common::spawn(command, dir, args).unwrap_or_else(|e| panic!("ferry serve did not start: {e}"))
 }
 
 impl Server {
@@ -263,10 +204,10 @@ fn serve_and_migrate_on_real_clusters_then_restart_on_the_same_store() {
     let kinds: Vec<&str> = transitions.iter().map(|t| t["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["added", "forward", "forward"]);
     let last = transitions.last().unwrap();
-    assert_eq!(last["actor"], "carol");
+    assert_eq!(last["actor"], "token (says carol)", "who authenticated, and who the client says it is");
     assert_eq!(last["reason"], "serve test: no consumers");
     assert!(last["ignored"].as_array().unwrap().iter().any(|c| c["name"] == "offsets-on-target"), "{last}");
-    assert_eq!(transitions[1]["actor"], "serve-test", "the actor defaults to $USER");
+    assert_eq!(transitions[1]["actor"], "token (says serve-test)", "the claimed actor defaults to $USER");
     let table = ok(&server.migrate(&["history", &id]));
     assert!(
         table.contains("DualRead -> DualReadWrite") && table.contains("ignored offsets-on-target"),

@@ -1,0 +1,90 @@
+//! What the tests of the real `ferry serve` binary share: starting it and reading where it
+//! listens from what it prints.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// `ferry serve` as a child process, killed when dropped.
+pub struct Serve {
+    pub child: Child,
+    /// The API's base address and the NameServer address clients are given, as it printed them.
+    pub api: String,
+    pub namesrv: String,
+    /// Everything it wrote to stderr so far.
+    pub stderr: Arc<Mutex<String>>,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary under test.
+pub fn ferry() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ferry"))
+}
+
+/// Runs `command` (the binary, or a shell that execs it) with `serve ARGS` in `dir` and waits until
+/// it says where it listens; `Err` with its stderr when it exits first or says nothing for 60 s.
+pub fn spawn(mut command: Command, dir: &Path, args: &[&str]) -> Result<Serve, String> {
+    let mut child = command
+        .arg("serve")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FERRY_STORE")
+        .env_remove("FERRY_LOG")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ferry serve");
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut err = child.stderr.take().unwrap();
+    let sink = stderr.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut api, mut namesrv) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api.is_none() || namesrv.is_none() {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                let after = |label: &str| {
+                    line.split_once(label).map(|(_, r)| r.split_whitespace().next().unwrap().to_string())
+                };
+                api = api.or(after("API: "));
+                namesrv = namesrv.or(after("NameServer for clients: "));
+            }
+            Err(_) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    std::thread::sleep(Duration::from_millis(100));
+                    return Err(format!("exited with {status}: {}", stderr.lock().unwrap()));
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    return Err(format!("said nothing for 60 s: {}", stderr.lock().unwrap()));
+                }
+            }
+        }
+    }
+    Ok(Serve { child, api: api.unwrap(), namesrv: namesrv.unwrap(), stderr })
+}
