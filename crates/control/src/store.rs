@@ -23,6 +23,11 @@ use crate::task::{
 };
 
 mod migration;
+pub mod secrets;
+
+pub use secrets::{
+    KeySource, SecretError, SecretProblem, StoreKey, StoreKeyError, STORE_KEY_DOC, STORE_KEY_ENV,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -65,6 +70,8 @@ pub struct Store {
     pool: SqlitePool,
     /// The file, or `:memory:`; named in every error.
     path: Arc<PathBuf>,
+    /// Encrypts the secrets written and opens those read; `None`: written in plain text.
+    secret_key: Option<Arc<StoreKey>>,
 }
 
 impl Store {
@@ -154,7 +161,26 @@ impl Store {
             }
         }
         tracing::debug!(store = %path.display(), "store open");
-        Ok(Store { pool, path: Arc::new(path) })
+        Ok(Store { pool, path: Arc::new(path), secret_key: None })
+    }
+
+    /// This store with secrets encrypted at rest under `key`: secret keys written from now on are
+    /// encrypted, and encrypted ones are read. One pass first, at this call: secret keys an
+    /// earlier Ferry (or a run without a key) wrote in plain text are encrypted in place, and
+    /// every encrypted one is checked to open with `key`, so that a wrong key is told now, naming
+    /// a migration, rather than at its next check.
+    pub async fn with_secret_key(mut self, key: StoreKey) -> Result<Store, StoreError> {
+        self.secret_key = Some(Arc::new(key));
+        let sealed = self.seal_plain_secrets().await?;
+        if sealed > 0 {
+            tracing::info!(store = %self.path.display(), secrets = sealed, "plain secret keys encrypted in the store");
+        }
+        Ok(self)
+    }
+
+    /// Whether secrets are encrypted at rest (a store key was given).
+    pub fn encrypts_secrets(&self) -> bool {
+        self.secret_key.is_some()
     }
 
     /// The file this store keeps (`:memory:` for an in-memory store).

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use ferry_proxy::{Side, Stage};
 use serde::{Deserialize, Serialize};
 
+use crate::store::secrets::StoreKey;
 use crate::task::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -43,13 +44,19 @@ impl ClusterEndpoint {
         }
     }
 
-    /// The form written to the store: with the secret.
-    pub(crate) fn to_stored(&self) -> String {
+    /// The form written to the store: with the secret, encrypted when the store has a key
+    /// (`enc:v1:...`, see `store::secrets`), else in plain text.
+    pub(crate) fn to_stored(&self, key: Option<&StoreKey>) -> String {
+        let secret = match (&self.secret_key, key) {
+            (Some(s), Some(key)) => Some(key.seal(s)),
+            (secret, None) => secret.clone(),
+            (None, Some(_)) => None,
+        };
         serde_json::json!({
             "namesrv": self.namesrv,
             "cluster": self.cluster,
             "accessKey": self.access_key,
-            "secretKey": self.secret_key,
+            "secretKey": secret,
         })
         .to_string()
     }

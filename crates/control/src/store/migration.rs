@@ -4,6 +4,7 @@ use chrono::Utc;
 use ferry_proxy::{RelayAssignment, Side, Stage};
 use sqlx::FromRow;
 
+use super::secrets::{is_sealed, SecretError, SecretProblem};
 use super::Store;
 use crate::error::StoreError;
 use crate::migration::{
@@ -71,8 +72,8 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(name)
-        .bind(source.to_stored())
-        .bind(target.to_stored())
+        .bind(source.to_stored(self.secret_key.as_deref()))
+        .bind(target.to_stored(self.secret_key.as_deref()))
         .bind(MigrationStatus::Active.as_str())
         .bind(Utc::now())
         .fetch_one(&self.pool)
@@ -419,15 +420,79 @@ impl Store {
         Ok(())
     }
 
+    /// How many secret keys the store holds in plain text (written without a store key).
+    pub async fn plain_secrets(&self) -> Result<usize, StoreError> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, source, target FROM migrations")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.database(e))?;
+        Ok(rows
+            .iter()
+            .flat_map(|(_, source, target)| [source, target])
+            .filter(|text| matches!(stored_secret(text), Some(s) if !is_sealed(&s)))
+            .count())
+    }
+
+    /// With a store key: encrypts every secret key held in plain text, in place, and checks that
+    /// every encrypted one opens. The number encrypted.
+    pub(super) async fn seal_plain_secrets(&self) -> Result<usize, StoreError> {
+        let Some(key) = self.secret_key.clone() else { return Ok(0) };
+        let rows: Vec<(i64, String, String, String)> =
+            sqlx::query_as("SELECT id, name, source, target FROM migrations ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.database(e))?;
+        let mut sealed = 0;
+        for (id, name, source, target) in rows {
+            for (side, text) in [("source", source), ("target", target)] {
+                let mut value: serde_json::Value = match serde_json::from_str(&text) {
+                    Ok(v) => v,
+                    Err(_) => return Err(self.unreadable("a cluster endpoint", "(not shown)")),
+                };
+                let Some(secret) = value.get("secretKey").and_then(|s| s.as_str()).map(str::to_string) else {
+                    continue;
+                };
+                if is_sealed(&secret) {
+                    key.open(&secret).map_err(|problem| self.secret_error(id, &name, side, problem))?;
+                    continue;
+                }
+                value["secretKey"] = serde_json::Value::String(key.seal(&secret));
+                // Only if no one rewrote it meanwhile (another Ferry on the same file).
+                let sql = format!("UPDATE migrations SET {side} = $1 WHERE id = $2 AND {side} = $3");
+                let done = sqlx::query(&sql)
+                    .bind(value.to_string())
+                    .bind(id)
+                    .bind(&text)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| self.database(e))?;
+                sealed += usize::try_from(done.rows_affected()).unwrap_or(0);
+            }
+        }
+        Ok(sealed)
+    }
+
     fn migration_of(&self, r: MigrationRow) -> Result<Migration, StoreError> {
-        let endpoint = |text: &str| -> Result<ClusterEndpoint, StoreError> {
-            serde_json::from_str(text).map_err(|_| self.unreadable("a cluster endpoint", "(not shown)"))
+        let endpoint = |side: &'static str, text: &str| -> Result<ClusterEndpoint, StoreError> {
+            let mut e: ClusterEndpoint = serde_json::from_str(text)
+                .map_err(|_| self.unreadable("a cluster endpoint", "(not shown)"))?;
+            if let Some(stored) = e.secret_key.take() {
+                e.secret_key = Some(if is_sealed(&stored) {
+                    let key = self.secret_key.as_deref();
+                    key.ok_or(SecretProblem::NoKey)
+                        .and_then(|key| key.open(&stored))
+                        .map_err(|problem| self.secret_error(r.id, &r.name, side, problem))?
+                } else {
+                    stored
+                });
+            }
+            Ok(e)
         };
         Ok(Migration {
             id: MigrationId(r.id),
+            source: endpoint("source", &r.source)?,
+            target: endpoint("target", &r.target)?,
             name: r.name,
-            source: endpoint(&r.source)?,
-            target: endpoint(&r.target)?,
             status: MigrationStatus::parse(&r.status)
                 .ok_or_else(|| self.unreadable("a migration status", &r.status))?,
             created_at: r.created_at,
@@ -473,15 +538,31 @@ impl Store {
         StoreError::Unreadable { path: self.path.to_path_buf(), what, value: value.to_string() }
     }
 
+    /// A secret that cannot be read, as a store error: `store <file>: ... migration 3 ("move"):
+    /// the source cluster's secret key ...: set FERRY_STORE_KEY or [store] key_file ...`.
+    fn secret_error(&self, id: i64, name: &str, side: &'static str, problem: SecretProblem) -> StoreError {
+        let error = SecretError { migration: MigrationId(id), name: name.to_string(), side, problem };
+        self.database(sqlx::Error::Decode(Box::new(error)))
+    }
+
     fn migration_not_found(&self, id: MigrationId) -> StoreError {
         StoreError::MigrationNotFound { id, path: self.path.to_path_buf() }
     }
 }
 
+/// The `secretKey` of a stored endpoint, if it has one.
+fn stored_secret(text: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value.get("secretKey")?.as_str().map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::migration::Check;
+    use crate::store::{KeySource, StoreKey};
 
     #[tokio::test]
     async fn a_migration_its_topics_and_history_round_trip() {
@@ -577,6 +658,147 @@ mod tests {
             "kept once set"
         );
         assert_eq!(store.migration_brokers(m.id).await.unwrap()[1].alias.as_deref(), Some("zz-broker-b"));
+    }
+
+    fn key(byte: u8) -> StoreKey {
+        use base64::Engine as _;
+        let text = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+        StoreKey::from_base64(&text, KeySource::Env).unwrap()
+    }
+
+    async fn stored(store: &Store, id: MigrationId) -> String {
+        let (source, target): (String, String) =
+            sqlx::query_as("SELECT source, target FROM migrations WHERE id = $1")
+                .bind(id.0)
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        format!("{source} {target}")
+    }
+
+    fn with_secret(namesrv: &str, secret: &str) -> ClusterEndpoint {
+        let mut e = ClusterEndpoint::new(namesrv, "c");
+        e.access_key = Some("ak".into());
+        e.secret_key = Some(secret.into());
+        e
+    }
+
+    #[tokio::test]
+    async fn with_a_key_secrets_are_stored_encrypted_and_read_back() {
+        let store = Store::open_in_memory().await.unwrap().with_secret_key(key(1)).await.unwrap();
+        assert!(store.encrypts_secrets());
+        let m = store
+            .create_migration(
+                "move",
+                &with_secret("a:9876", "src-secret"),
+                &with_secret("b:9876", "dst-secret"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(m.source.secret_key.as_deref(), Some("src-secret"));
+        assert_eq!(m.target.secret_key.as_deref(), Some("dst-secret"));
+        let text = stored(&store, m.id).await;
+        assert!(!text.contains("src-secret") && !text.contains("dst-secret"), "{text}");
+        assert_eq!(text.matches("\"secretKey\":\"enc:v1:").count(), 2, "{text}");
+        assert!(text.contains("\"accessKey\":\"ak\""), "only the secret is encrypted: {text}");
+        assert_eq!(store.plain_secrets().await.unwrap(), 0);
+        let back = store.migrations().await.unwrap().remove(0);
+        assert_eq!(back.source, m.source);
+        assert_eq!(back.target, m.target);
+        // An endpoint without a secret stays without one.
+        let none = store
+            .create_migration(
+                "bare",
+                &ClusterEndpoint::new("a:9876", "c"),
+                &ClusterEndpoint::new("b:9876", "c"),
+            )
+            .await
+            .unwrap();
+        assert!(stored(&store, none.id).await.contains("\"secretKey\":null"));
+        assert_eq!(store.migration(none.id).await.unwrap().unwrap().source.secret_key, None);
+    }
+
+    #[tokio::test]
+    async fn an_encrypted_secret_without_its_key_is_an_error_naming_the_migration() {
+        let keyed = Store::open_in_memory().await.unwrap().with_secret_key(key(1)).await.unwrap();
+        let m = keyed
+            .create_migration(
+                "move",
+                &with_secret("a:9876", "src-secret"),
+                &ClusterEndpoint::new("b:9876", "c"),
+            )
+            .await
+            .unwrap();
+
+        let without = Store { secret_key: None, ..keyed.clone() };
+        let e = without.migrations().await.unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "migration {} (\"move\"): the source cluster's secret key is stored encrypted",
+                m.id
+            )) && e.contains("no store key is given: set FERRY_STORE_KEY or [store] key_file"),
+            "{e}"
+        );
+        assert!(!e.contains("src-secret") && !e.contains("enc:v1"), "{e}");
+        assert!(without.migration(m.id).await.is_err());
+
+        let wrong = Store { secret_key: Some(Arc::new(key(2))), ..keyed.clone() };
+        let e = wrong.migration(m.id).await.unwrap_err().to_string();
+        assert!(
+            e.contains("does not decrypt with the store key given") && e.contains("FERRY_STORE_KEY"),
+            "{e}"
+        );
+        assert!(!e.contains("src-secret"), "{e}");
+        // Given at start, the wrong key is told at once.
+        let e = without.clone().with_secret_key(key(2)).await.unwrap_err().to_string();
+        assert!(
+            e.contains("migration 1 (\"move\"): the source cluster's secret key does not decrypt"),
+            "{e}"
+        );
+
+        let damaged = format!(r#"{{"namesrv":"a:9876","cluster":"c","secretKey":"enc:v1:AAAA"}}"#);
+        sqlx::query("UPDATE migrations SET target = $1").bind(damaged).execute(&keyed.pool).await.unwrap();
+        let e = keyed.migration(m.id).await.unwrap_err().to_string();
+        assert!(e.contains("the target cluster's secret key is stored as an encrypted value"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn plain_secrets_of_older_stores_read_and_are_encrypted_once_a_key_is_given() {
+        let plain = Store::open_in_memory().await.unwrap();
+        assert!(!plain.encrypts_secrets());
+        let m = plain
+            .create_migration(
+                "old",
+                &with_secret("a:9876", "src-secret"),
+                &with_secret("b:9876", "dst-secret"),
+            )
+            .await
+            .unwrap();
+        assert!(
+            stored(&plain, m.id).await.contains("\"secretKey\":\"src-secret\""),
+            "as before, without a key"
+        );
+        assert_eq!(plain.plain_secrets().await.unwrap(), 2);
+
+        let keyed = plain.clone().with_secret_key(key(1)).await.unwrap();
+        let text = stored(&keyed, m.id).await;
+        assert!(!text.contains("src-secret") && !text.contains("dst-secret"), "{text}");
+        assert_eq!(keyed.plain_secrets().await.unwrap(), 0);
+        let back = keyed.migration(m.id).await.unwrap().unwrap();
+        assert_eq!(back.source.secret_key.as_deref(), Some("src-secret"));
+        assert_eq!(back.target.secret_key.as_deref(), Some("dst-secret"));
+        assert_eq!(back.source.access_key.as_deref(), Some("ak"));
+        // A second start with the same key has nothing left to do and changes nothing.
+        let again = keyed.clone().with_secret_key(key(1)).await.unwrap();
+        assert_eq!(stored(&again, m.id).await, text);
+
+        // Plain text still reads with a key (a row written by a Ferry without one, meanwhile).
+        sqlx::query("UPDATE migrations SET source = $1")
+            .bind(with_secret("a:9876", "later").to_stored(None))
+            .execute(&plain.pool)
+            .await
+            .unwrap();
+        assert_eq!(keyed.migration(m.id).await.unwrap().unwrap().source.secret_key.as_deref(), Some("later"));
     }
 
     #[tokio::test]
