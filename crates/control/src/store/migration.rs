@@ -756,7 +756,7 @@ mod tests {
             "{e}"
         );
 
-        let damaged = format!(r#"{{"namesrv":"a:9876","cluster":"c","secretKey":"enc:v1:AAAA"}}"#);
+        let damaged = r#"{"namesrv":"a:9876","cluster":"c","secretKey":"enc:v1:AAAA"}"#;
         sqlx::query("UPDATE migrations SET target = $1").bind(damaged).execute(&keyed.pool).await.unwrap();
         let e = keyed.migration(m.id).await.unwrap_err().to_string();
         assert!(e.contains("the target cluster's secret key is stored as an encrypted value"), "{e}");
