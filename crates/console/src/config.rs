@@ -15,6 +15,7 @@
 //!
 //! [store]
 //! path = "/var/lib/ferry/ferry.db"  # relative paths are relative to this file
+//! key_file = "/etc/ferry/store.key" # encrypts secrets in the store; FERRY_STORE_KEY wins over it
 //!
 //! [engine]
 //! route_window_secs = 90
@@ -108,6 +109,7 @@ struct ApiSection {
 #[serde(deny_unknown_fields)]
 struct StoreSection {
     path: Option<Spanned<String>>,
+    key_file: Option<Spanned<String>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -133,6 +135,9 @@ pub struct ServeConfig {
     pub behind_https_proxy: bool,
     /// `None`: the default store (`--store`, `FERRY_STORE`, `~/.local/share/ferry/ferry.db`).
     pub store_path: Option<PathBuf>,
+    /// A file holding the key (32 bytes in base64) the store's secrets are encrypted with;
+    /// `FERRY_STORE_KEY`, when set, wins over it. Neither: secrets are kept in plain text.
+    pub store_key_file: Option<PathBuf>,
     pub route_window: Duration,
     pub tick: Duration,
 }
@@ -148,6 +153,7 @@ impl fmt::Debug for ServeConfig {
             .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
             .field("behind_https_proxy", &self.behind_https_proxy)
             .field("store_path", &self.store_path)
+            .field("store_key_file", &self.store_key_file)
             .field("route_window", &self.route_window)
             .field("tick", &self.tick)
             .finish()
@@ -166,6 +172,7 @@ impl Default for ServeConfig {
             api_token: None,
             behind_https_proxy: false,
             store_path: None,
+            store_key_file: None,
             route_window: engine.route_window,
             tick: engine.tick,
         }
@@ -270,14 +277,19 @@ impl ServeConfig {
         if let Some(v) = file.api.behind_https_proxy {
             c.behind_https_proxy = v;
         }
-        if let Some(v) = file.store.path {
+        let file_path = |key: &str, v: Spanned<String>| -> Result<PathBuf, ConfigError> {
             let raw = v.get_ref().trim();
             if raw.is_empty() {
-                return Err(invalid("store.path", v.span(), "empty path".into()));
+                return Err(invalid(key, v.span(), "empty path".into()));
             }
             let p = PathBuf::from(raw);
-            c.store_path =
-                Some(if p.is_relative() { path.parent().map(|dir| dir.join(&p)).unwrap_or(p) } else { p });
+            Ok(if p.is_relative() { path.parent().map(|dir| dir.join(&p)).unwrap_or(p) } else { p })
+        };
+        if let Some(v) = file.store.path {
+            c.store_path = Some(file_path("store.path", v)?);
+        }
+        if let Some(v) = file.store.key_file {
+            c.store_key_file = Some(file_path("store.key_file", v)?);
         }
         let secs = |key: &str, v: Spanned<i64>| -> Result<Duration, ConfigError> {
             match u64::try_from(*v.get_ref()) {
@@ -413,6 +425,7 @@ mod tests {
             behind_https_proxy = true
             [store]
             path = "data/ferry.db"
+            key_file = "store.key"
             [engine]
             route_window_secs = 60
             tick_secs = 5
@@ -428,6 +441,7 @@ mod tests {
         assert_eq!(c.api_token.as_deref(), Some("0123456789abcdef0123"));
         assert!(c.behind_https_proxy);
         assert_eq!(c.store_path.as_deref(), Some(Path::new("/etc/ferry/data/ferry.db")));
+        assert_eq!(c.store_key_file.as_deref(), Some(Path::new("/etc/ferry/store.key")));
         assert_eq!((c.route_window, c.tick), (Duration::from_secs(60), Duration::from_secs(5)));
         assert!(!format!("{c:?}").contains("0123456789abcdef0123"), "the token is not in Debug");
     }
@@ -454,6 +468,9 @@ mod tests {
 
         let e = err("[api]\ntoken = \"short\"\n");
         assert!(e.contains(":2: api.token:") && !e.contains("short"), "the token is not repeated: {e}");
+
+        let e = err("[store]\nkey_file = \" \"\n");
+        assert!(e.contains(":2: store.key_file: empty path"), "{e}");
 
         let e = err("\n[engine]\ntick_secs = 0\n");
         assert!(e.contains(":3: engine.tick_secs:"), "{e}");

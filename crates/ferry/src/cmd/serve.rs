@@ -3,7 +3,7 @@
 //! (see `docs/ferry.example.toml`), overridden by flags.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -11,6 +11,7 @@ use clap::Args;
 use ferry_console::auth::TokenSource;
 use ferry_console::{api_token, ApiState, Auth, Overrides, ServeConfig};
 use ferry_control::migration::Engine;
+use ferry_control::store::{StoreKey, STORE_KEY_DOC, STORE_KEY_ENV};
 use ferry_control::Store;
 use ferry_proxy::Proxy;
 
@@ -100,6 +101,17 @@ fn client_namesrv(listening: SocketAddr, advertised: &str) -> String {
     }
 }
 
+/// Said at every start without a store key (secrets given later through the API are kept in plain
+/// text too, so not only when the store holds some now).
+fn plain_secrets_warning(store: &Path, plain_now: usize) -> String {
+    format!(
+        "no store key is given: the cluster secret keys of migrations are kept in plain text in {} \
+         ({plain_now} there now), protected only by the file's mode (0600). Set {STORE_KEY_ENV} or \
+         [store] key_file to 32 random bytes in base64 to keep them encrypted ({STORE_KEY_DOC})",
+        store.display()
+    )
+}
+
 /// SIGINT and SIGTERM, listened for from the moment this is made (before Ferry says it is up, so
 /// that a signal sent right after never meets the default action).
 struct StopSignals {
@@ -157,6 +169,20 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         args.store.store.clone().or_else(|| config.store_path.clone()).unwrap_or_else(|| args.store.path());
 
     let store = Store::open(&store_path).await?;
+    // FERRY_STORE_KEY first, then [store] key_file; a bad one stops the start (exit 2).
+    let store = match StoreKey::resolve(config.store_key_file.as_deref()).map_err(|e| Usage(e.to_string()))? {
+        Some((key, from)) => {
+            let store = store.with_secret_key(key).await?;
+            tracing::info!(key = %from, "secret keys in the store are encrypted at rest");
+            store
+        }
+        None => {
+            let warning = plain_secrets_warning(&store_path, store.plain_secrets().await?);
+            tracing::warn!(store = %store_path.display(), "{warning}");
+            eprintln!("warning: {warning}");
+            store
+        }
+    };
     let token = api_token(&store, config.api_token.as_deref()).await?;
     if token.source == TokenSource::Generated {
         eprintln!("API token: {} (saved in the store; set [api] token to choose your own)", token.value);
@@ -250,6 +276,14 @@ mod tests {
         assert!(plain_http_beyond_loopback(at("[::]:8080"), false));
         assert!(plain_http_beyond_loopback(at("10.0.0.5:8080"), false));
         assert!(!plain_http_beyond_loopback(at("10.0.0.5:8080"), true), "an HTTPS proxy in front");
+    }
+
+    #[test]
+    fn the_plain_secrets_warning_says_what_to_set_and_where_to_read() {
+        let w = plain_secrets_warning(Path::new("/var/lib/ferry/ferry.db"), 2);
+        assert!(w.contains("plain text in /var/lib/ferry/ferry.db (2 there now)"), "{w}");
+        assert!(w.contains("Set FERRY_STORE_KEY or [store] key_file"), "{w}");
+        assert!(w.contains("docs/seamless.md"), "{w}");
     }
 
     #[test]
