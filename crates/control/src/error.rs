@@ -19,6 +19,10 @@ pub enum StoreError {
     TaskNotFound { id: TaskId, path: PathBuf },
     #[error("migration {id} not found in {}", path.display())]
     MigrationNotFound { id: MigrationId, path: PathBuf },
+    /// A cluster's secret key the store holds encrypted and cannot open with the key given (or
+    /// without one): the operator must give the key it was written with.
+    #[error("store {}: {error}", path.display())]
+    Secret { path: PathBuf, error: crate::store::SecretError },
     /// Written by another (newer?) Ferry: a value this one does not know.
     #[error("store {} holds {what} {value:?}, which this Ferry does not know", path.display())]
     Unreadable { path: PathBuf, what: &'static str, value: String },

@@ -542,7 +542,7 @@ impl Store {
     /// the source cluster's secret key ...: set FERRY_STORE_KEY or [store] key_file ...`.
     fn secret_error(&self, id: i64, name: &str, side: &'static str, problem: SecretProblem) -> StoreError {
         let error = SecretError { migration: MigrationId(id), name: name.to_string(), side, problem };
-        self.database(sqlx::Error::Decode(Box::new(error)))
+        StoreError::Secret { path: self.path.to_path_buf(), error }
     }
 
     fn migration_not_found(&self, id: MigrationId) -> StoreError {
