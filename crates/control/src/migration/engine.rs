@@ -824,7 +824,10 @@ impl Engine {
     async fn retry_drained(&self, id: MigrationId, group: &str) -> bool {
         let Ok(m) = self.migration(id).await else { return false };
         let Ok(clusters) = self.clusters(&m) else { return false };
-        let Ok(source) = clusters.source_layout().await else { return false };
+        let Ok(expected) = self.store.migration_brokers(id).await else { return false };
+        // Silence is not zero: with a source master unheard, its retry backlog is unknown.
+        let hearing = evidence::Hearing::of(&clusters, Side::Source, &expected).await;
+        let Some(source) = hearing.complete().cloned() else { return false };
         let retry = format!("%RETRY%{group}");
         match clusters.source.group_backlog(&source, group, &[retry.clone()].into()).await {
             Ok(o) if o.backlog_of_topic(&retry) == 0 => {}
