@@ -4,11 +4,16 @@
 #
 #   testkit/rocketmq.sh fetch [VERSION...]          jars for 4.9.8 and 5.3.3 (default) + the Java harness
 #   testkit/rocketmq.sh start NAME --version V --namesrv-port P --broker-port B
-#                             [--cluster-name C] [--broker-name N] [--acl] [--seed-config DIR]
-#                             [--watch-pid PID] [--timeout-secs S]
+#                             [--cluster-name C] [--broker-name N] [--slave-port S] [--acl]
+#                             [--seed-config DIR] [--broker-prop KEY=VALUE] [--watch-pid PID]
+#                             [--timeout-secs S]
 #                             (--namesrv-port, --broker-port and --broker-name may repeat: several
-#                             NameServers, several master brokers, the i-th name with the i-th port)
-#   testkit/rocketmq.sh kill NAME ROLE              SIGKILL one JVM: namesrv, namesrv1, ..., broker, broker1, ...
+#                             NameServers, several master brokers, the i-th name with the i-th port;
+#                             --slave-port, given once per master or not at all, starts a slave of
+#                             the i-th master (brokerId 1) on the i-th port; --broker-prop adds a
+#                             line to every broker's conf)
+#   testkit/rocketmq.sh kill NAME ROLE              SIGKILL one JVM: namesrv, namesrv1, ..., broker,
+#                                                   broker1, ..., slave, slave1, ...
 #   testkit/rocketmq.sh restart NAME ROLE           start it again on the same ports, conf and store
 #   testkit/rocketmq.sh stop NAME | stop-all | status NAME | prune [--older-than-mins N]
 #   testkit/rocketmq.sh harness ARGS...             run the Java harness (produce / consume / admin)
@@ -266,16 +271,19 @@ fail_start() {
   exit "$code"
 }
 
-# write_broker_conf FILE BROKER_NAME PORT STORE_DIR (NameServers from $NAMESRV_LIST)
+# write_broker_conf FILE BROKER_NAME PORT STORE_DIR BROKER_ID (NameServers from $NAMESRV_LIST).
+# Id 0 is the master, 1 its slave: the slave finds the master's HA port (registered by the master
+# as brokerIP2:listenPort+1) through the NameServers' answer to its registration.
 write_broker_conf() {
-  local f=$1 name=$2 port=$3 store=$4
+  local f=$1 name=$2 port=$3 store=$4 id=$5 role=ASYNC_MASTER
+  ((id == 0)) || role=SLAVE
   cat >"$f" <<EOC
 # Written by testkit/rocketmq.sh start; keys map onto BrokerConfig / NettyServerConfig /
 # MessageStoreConfig (and AuthConfig in 5.x) by reflection (MixAll.properties2Object).
 brokerClusterName=$CLUSTER_NAME
 brokerName=$name
-brokerId=0
-brokerRole=ASYNC_MASTER
+brokerId=$id
+brokerRole=$role
 flushDiskType=ASYNC_FLUSH
 namesrvAddr=$NAMESRV_LIST
 listenPort=$port
@@ -327,6 +335,10 @@ migrateAuthFromV1Enabled=true
 EOC
         ;;
     esac
+  fi
+  if ((${#BROKER_PROPS[@]} > 0)); then
+    echo "# --broker-prop" >>"$f"
+    printf '%s\n' "${BROKER_PROPS[@]}" >>"$f"
   fi
 }
 
@@ -432,7 +444,7 @@ cmd_start() {
   [[ -n "$NAME" && "$NAME" != -* ]] || die "start: NAME is required"
   shift
   VERSION="" CLUSTER_NAME="" ACL=0 SEED="" WATCH_PID=""
-  NAMESRV_PORTS=() BROKER_PORTS=() BROKER_NAMES=()
+  NAMESRV_PORTS=() BROKER_PORTS=() BROKER_NAMES=() SLAVE_PORTS=() BROKER_PROPS=()
   timeout=90
   while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -441,6 +453,8 @@ cmd_start() {
       --broker-port) BROKER_PORTS+=("$2"); shift 2 ;;
       --cluster-name) CLUSTER_NAME=$2; shift 2 ;;
       --broker-name) BROKER_NAMES+=("$2"); shift 2 ;;
+      --slave-port) SLAVE_PORTS+=("$2"); shift 2 ;;
+      --broker-prop) BROKER_PROPS+=("$2"); shift 2 ;;
       --acl) ACL=1; shift ;;
       --seed-config) SEED=$2; shift 2 ;;
       --watch-pid) WATCH_PID=$2; shift 2 ;;
@@ -453,8 +467,12 @@ cmd_start() {
   ((${#NAMESRV_PORTS[@]} > 0 && ${#BROKER_PORTS[@]} > 0)) ||
     die "start: --namesrv-port and --broker-port are required"
   local p
-  for p in "${NAMESRV_PORTS[@]}" "${BROKER_PORTS[@]}"; do
+  for p in "${NAMESRV_PORTS[@]}" "${BROKER_PORTS[@]}" "${SLAVE_PORTS[@]}"; do
     [[ "$p" =~ ^[0-9]+$ ]] || die "start: port $p is not a number"
+  done
+  local kv
+  for kv in "${BROKER_PROPS[@]}"; do
+    [[ "$kv" =~ ^[A-Za-z][A-Za-z0-9.]*=[^[:space:]]*$ ]] || die "start: --broker-prop $kv is not KEY=VALUE"
   done
   CLUSTER_NAME=${CLUSTER_NAME:-$NAME-cluster}
   local nb=${#BROKER_PORTS[@]} i
@@ -464,6 +482,8 @@ cmd_start() {
     fi
   fi
   ((${#BROKER_NAMES[@]} == nb)) || die "start: give one --broker-name per --broker-port"
+  ((${#SLAVE_PORTS[@]} == 0 || ${#SLAVE_PORTS[@]} == nb)) ||
+    die "start: give one --slave-port per --broker-port, or none"
   if [[ -n "$SEED" ]]; then
     [[ -f "$SEED/topics.json" || -f "$SEED/subscriptionGroup.json" ]] ||
       die "start: --seed-config $SEED has neither topics.json nor subscriptionGroup.json"
@@ -478,7 +498,7 @@ cmd_start() {
   # Broker ports: listenPort, the "fast"/VIP server on listenPort-2 (BrokerController) and HA on
   # listenPort+1 (BrokerStartup).
   local ports=("${NAMESRV_PORTS[@]}")
-  for p in "${BROKER_PORTS[@]}"; do ports+=("$((p - 2))" "$p" "$((p + 1))"); done
+  for p in "${BROKER_PORTS[@]}" "${SLAVE_PORTS[@]}"; do ports+=("$((p - 2))" "$p" "$((p + 1))"); done
   for p in "${ports[@]}"; do
     if port_listening "$p"; then
       log "start: port $p is already in use"
@@ -518,7 +538,14 @@ cmd_start() {
         if [[ -f "$SEED/$f" ]]; then cp "$SEED/$f" "$INST/store$sfx/config/$f"; fi
       done
     fi
-    write_broker_conf "$INST/broker$sfx.conf" "${BROKER_NAMES[$i]}" "${BROKER_PORTS[$i]}" "$INST/store$sfx"
+    write_broker_conf "$INST/broker$sfx.conf" "${BROKER_NAMES[$i]}" "${BROKER_PORTS[$i]}" "$INST/store$sfx" 0
+  done
+  for ((i = 0; i < ${#SLAVE_PORTS[@]}; i++)); do
+    sfx=$(role_suffix "$i")
+    # A slave starts empty and copies its master's commit log and (every 10 s, SlaveSynchronize)
+    # its topics, groups and offsets: no seed.
+    mkdir -p "$INST/slave$sfx" "$INST/slavestore$sfx/config"
+    write_broker_conf "$INST/slave$sfx.conf" "${BROKER_NAMES[$i]}" "${SLAVE_PORTS[$i]}" "$INST/slavestore$sfx" 1
   done
   # What `kill` and `restart` need later.
   {
@@ -527,6 +554,7 @@ cmd_start() {
     echo "NAMESRV_PORTS=${NAMESRV_PORTS[*]}"
     echo "BROKER_PORTS=${BROKER_PORTS[*]}"
     echo "BROKER_NAMES=${BROKER_NAMES[*]}"
+    echo "SLAVE_PORTS=${SLAVE_PORTS[*]}"
   } >"$INST/roles.env"
 
   jvm_common
@@ -541,6 +569,12 @@ cmd_start() {
   for ((i = 0; i < nb; i++)); do spawn_broker "broker$(role_suffix "$i")"; done
   for ((i = 0; i < nb; i++)); do
     wait_broker "broker$(role_suffix "$i")" "${BROKER_NAMES[$i]}" "${BROKER_PORTS[$i]}" "$deadline"
+  done
+  # Slaves once their masters are registered (a slave asks the NameServers for its master's HA
+  # address when it registers).
+  for ((i = 0; i < ${#SLAVE_PORTS[@]}; i++)); do spawn_broker "slave$(role_suffix "$i")"; done
+  for ((i = 0; i < ${#SLAVE_PORTS[@]}; i++)); do
+    wait_broker "slave$(role_suffix "$i")" "${BROKER_NAMES[$i]}" "${SLAVE_PORTS[$i]}" "$deadline"
   done
   t2=$(now_ms)
   t3=$(now_ms)
@@ -577,6 +611,12 @@ cmd_start() {
       echo "STORE_$i=$INST/store$sfx"
       echo "BROKER_LOGS_$i=$INST/broker$sfx/logs/rocketmqlogs"
     done
+    echo "SLAVE_COUNT=${#SLAVE_PORTS[@]}"
+    for ((i = 0; i < ${#SLAVE_PORTS[@]}; i++)); do
+      sfx=$(role_suffix "$i")
+      echo "SLAVE_$i=127.0.0.1:${SLAVE_PORTS[$i]}"
+      echo "SLAVE_LOGS_$i=$INST/slave$sfx/logs/rocketmqlogs"
+    done
     echo "PORTS=${ports[*]}"
     if [[ "$ACL" == 1 ]]; then
       echo "PLAIN_ACL=$home/conf/plain_acl.yml"
@@ -599,6 +639,7 @@ load_roles() {
   NAME=$1
   INST="$RUN/$NAME"
   [[ -f "$INST/roles.env" ]] || die "no instance $NAME (or one started by an older rocketmq.sh)"
+  SLAVE_PORTS=()
   local k v
   while IFS='=' read -r k v; do
     case "$k" in
@@ -607,6 +648,7 @@ load_roles() {
       NAMESRV_PORTS) read -r -a NAMESRV_PORTS <<<"$v" ;;
       BROKER_PORTS) read -r -a BROKER_PORTS <<<"$v" ;;
       BROKER_NAMES) read -r -a BROKER_NAMES <<<"$v" ;;
+      SLAVE_PORTS) read -r -a SLAVE_PORTS <<<"$v" ;;
     esac
   done <"$INST/roles.env"
 }
@@ -617,7 +659,8 @@ role_info() {
   case "$role" in
     namesrv*) ROLE_KIND=namesrv; idx=${role#namesrv} ;;
     broker*) ROLE_KIND=broker; idx=${role#broker} ;;
-    *) die "unknown role $role (namesrv, namesrv1, ..., broker, broker1, ...)" ;;
+    slave*) ROLE_KIND=slave; idx=${role#slave} ;;
+    *) die "unknown role $role (namesrv, namesrv1, ..., broker, broker1, ..., slave, slave1, ...)" ;;
   esac
   [[ -z "$idx" || "$idx" =~ ^[1-9][0-9]*$ ]] || die "unknown role $role"
   ROLE_INDEX=${idx:-0}
@@ -625,8 +668,10 @@ role_info() {
     ((ROLE_INDEX < ${#NAMESRV_PORTS[@]})) || die "instance $NAME has no role $role"
     ROLE_PORTS=("${NAMESRV_PORTS[$ROLE_INDEX]}")
   else
-    ((ROLE_INDEX < ${#BROKER_PORTS[@]})) || die "instance $NAME has no role $role"
-    local p=${BROKER_PORTS[$ROLE_INDEX]}
+    local ports=("${BROKER_PORTS[@]}")
+    [[ "$ROLE_KIND" == broker ]] || ports=("${SLAVE_PORTS[@]}")
+    ((ROLE_INDEX < ${#ports[@]})) || die "instance $NAME has no role $role"
+    local p=${ports[$ROLE_INDEX]}
     ROLE_PORTS=("$((p - 2))" "$p" "$((p + 1))")
   fi
 }
@@ -680,7 +725,7 @@ cmd_restart() {
     wait_namesrv "$role" "${ROLE_PORTS[0]}" "$deadline"
   else
     spawn_broker "$role"
-    wait_broker "$role" "${BROKER_NAMES[$ROLE_INDEX]}" "${BROKER_PORTS[$ROLE_INDEX]}" "$deadline"
+    wait_broker "$role" "${BROKER_NAMES[$ROLE_INDEX]}" "${ROLE_PORTS[1]}" "$deadline"
   fi
   echo "PID=$(read_pid "$INST/$role.pid")"
   echo "STARTUP_MS=$(($(now_ms) - t0))"
@@ -690,10 +735,10 @@ cmd_restart() {
 # stop / status / watchdog
 # ---------------------------------------------------------------------------------------------
 
-# The pid files of an instance's JVMs (namesrv*.pid, broker*.pid).
+# The pid files of an instance's JVMs (namesrv*.pid, broker*.pid, slave*.pid).
 role_pidfiles() {
   local f
-  for f in "$1"/namesrv*.pid "$1"/broker*.pid; do
+  for f in "$1"/namesrv*.pid "$1"/broker*.pid "$1"/slave*.pid; do
     [[ -f "$f" ]] && echo "$f"
   done
   return 0

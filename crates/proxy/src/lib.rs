@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 pub use limits::{ConnectionCaps, OpenFiles};
 pub use namesrv::{RouteFetch, RouteWatch, Upstreams};
 pub use registry::{ClientRecord, ClientRegistry, MAX_CLIENTS};
-pub use relay::{RelayAssignment, RelayError, RelaySettings};
+pub use relay::{RelayAssignment, RelayError, RelaySettings, RelayTraffic};
 pub use route::{RouteError, Side};
 pub use stage::{Stage, StageTable, TopicPolicy, Versioned};
 pub use traffic::{LatencySnapshot, TopicCounts, Traffic};
@@ -172,6 +172,11 @@ impl Proxy {
 
     pub fn relay_assignments(&self) -> Vec<RelayAssignment> {
         self.relays.assignments()
+    }
+
+    /// Every relay with its open connections and the messages pulled through it.
+    pub fn relay_traffic(&self) -> Vec<relay::RelayTraffic> {
+        self.relays.traffic()
     }
 
     /// Whether a client address a broker reports is one of Ferry's relays: a client connected to

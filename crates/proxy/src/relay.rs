@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -166,7 +166,27 @@ impl RelayContext {
 
 struct Relay {
     assignment: RelayAssignment,
+    counts: Arc<RelayCounts>,
     accept_loops: Vec<JoinHandle<()>>,
+}
+
+/// What went through one relay: which broker addresses clients use through Ferry (a slave's
+/// relay pulled from once a master suggested it; none left once clients go direct).
+#[derive(Default)]
+struct RelayCounts {
+    connections: AtomicUsize,
+    pulled_messages: AtomicU64,
+}
+
+/// One relay's broker, its port and what went through it since Ferry started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RelayTraffic {
+    #[serde(flatten)]
+    pub assignment: RelayAssignment,
+    /// Client connections open through it now.
+    pub connections: usize,
+    /// Messages relayed in answers to pulls.
+    pub pulled_messages: u64,
 }
 
 impl Drop for Relay {
@@ -228,6 +248,21 @@ impl RelayTable {
         Err(RelayError::PortsExhausted { host: self.ctx.settings.bind_host.clone(), first, last })
     }
 
+    /// Every relay with its traffic, by port.
+    pub fn traffic(&self) -> Vec<RelayTraffic> {
+        let relays = self.relays.lock().expect("relay table lock");
+        let mut all: Vec<_> = relays
+            .values()
+            .map(|r| RelayTraffic {
+                assignment: r.assignment.clone(),
+                connections: r.counts.connections.load(Ordering::Relaxed),
+                pulled_messages: r.counts.pulled_messages.load(Ordering::Relaxed),
+            })
+            .collect();
+        all.sort_by_key(|t| t.assignment.port);
+        all
+    }
+
     pub fn assignments(&self) -> Vec<RelayAssignment> {
         let relays = self.relays.lock().expect("relay table lock");
         let mut all: Vec<_> = relays.values().map(|r| r.assignment.clone()).collect();
@@ -265,15 +300,25 @@ impl RelayTable {
         })?;
         let listeners = [bind(a.port)?, bind(vip)?];
         tracing::info!(side = %a.side, backend = %a.backend, port = a.port, "relay open");
+        let counts = Arc::new(RelayCounts::default());
         let accept_loops = listeners
             .into_iter()
-            .map(|l| tokio::spawn(accept_loop(l, a.side, a.backend.clone(), self.ctx.clone())))
+            .map(|l| {
+                let backend = a.backend.clone();
+                tokio::spawn(accept_loop(l, a.side, backend, counts.clone(), self.ctx.clone()))
+            })
             .collect();
-        Ok(Relay { assignment: a, accept_loops })
+        Ok(Relay { assignment: a, counts, accept_loops })
     }
 }
 
-async fn accept_loop(listener: TcpListener, side: Side, backend: String, ctx: Arc<RelayContext>) {
+async fn accept_loop(
+    listener: TcpListener,
+    side: Side,
+    backend: String,
+    counts: Arc<RelayCounts>,
+    ctx: Arc<RelayContext>,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -283,7 +328,8 @@ async fn accept_loop(listener: TcpListener, side: Side, backend: String, ctx: Ar
             Ok((client, addr)) => {
                 // Over a cap: closed at once (dropped), logged by the admission now and then.
                 if let Ok(admitted) = ctx.admission.admit(addr) {
-                    tokio::spawn(serve_client(client, addr, side, backend.clone(), ctx.clone(), admitted));
+                    let relay = (side, backend.clone(), counts.clone());
+                    tokio::spawn(serve_client(client, addr, relay, ctx.clone(), admitted));
                 }
             }
             Err(e) => {
@@ -307,14 +353,15 @@ impl Drop for Counted<'_> {
 async fn serve_client(
     client: TcpStream,
     addr: SocketAddr,
-    side: Side,
-    backend: String,
+    (side, backend, counts): (Side, String, Arc<RelayCounts>),
     ctx: Arc<RelayContext>,
     _admitted: Admitted,
 ) {
     let counter = &ctx.connections[side as usize];
     counter.fetch_add(1, Ordering::Relaxed);
     let _counted = Counted(counter);
+    counts.connections.fetch_add(1, Ordering::Relaxed);
+    let _counted_here = Counted(&counts.connections);
     let upstream = match tokio::time::timeout(ctx.settings.connect_timeout, TcpStream::connect(&backend))
         .await
     {
@@ -341,6 +388,7 @@ async fn serve_client(
         connection: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
         client_id: Mutex::new(None),
         warned_other_id: std::sync::atomic::AtomicBool::new(false),
+        counts: counts.clone(),
     });
     let (cr, cw) = client.into_split();
     let (ur, uw) = upstream.into_split();
@@ -469,6 +517,8 @@ struct ConnState {
     client_id: Mutex<Option<String>>,
     /// Whether a heartbeat with another client id was logged (once per connection).
     warned_other_id: std::sync::atomic::AtomicBool,
+    /// The relay's own counts.
+    counts: Arc<RelayCounts>,
 }
 
 /// How a heartbeat's client id stands to the connection's own.
@@ -892,7 +942,9 @@ fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &Rel
         }
         Pending::Pull { topic, .. } => {
             if code == ResponseCode::SUCCESS {
-                ctx.traffic.record_consume(state.side, &topic, count_messages(body), body.len() as u64);
+                let messages = count_messages(body);
+                ctx.traffic.record_consume(state.side, &topic, messages, body.len() as u64);
+                state.counts.pulled_messages.fetch_add(messages, Ordering::Relaxed);
             }
         }
         Pending::Heartbeat { hb, language, version, started } => {
@@ -1040,6 +1092,7 @@ mod tests {
             connection,
             client_id: Mutex::new(None),
             warned_other_id: Default::default(),
+            counts: Arc::default(),
         };
         (state, rx)
     }

@@ -77,6 +77,10 @@ pub struct ClusterSpec {
     pub more_brokers: Vec<String>,
     /// How many NameServers (1 or more); every broker registers with all of them.
     pub namesrvs: usize,
+    /// Whether every master gets a slave (brokerId 1, same name, its own ports and store).
+    pub slaves: bool,
+    /// `key=value` lines added to every broker's (and slave's) configuration.
+    pub broker_properties: Vec<(String, String)>,
     /// A directory with `topics.json` and/or `subscriptionGroup.json` for the broker to load at boot
     /// (see [`SeedConfig`]).
     pub seed_config: Option<PathBuf>,
@@ -91,6 +95,8 @@ impl ClusterSpec {
             broker_name: format!("{name}-broker"),
             more_brokers: Vec::new(),
             namesrvs: 1,
+            slaves: false,
+            broker_properties: Vec::new(),
             name,
             version,
             acl: false,
@@ -149,6 +155,29 @@ impl ClusterSpec {
         self
     }
 
+    /// A slave for every master: brokerId 1 under the master's name, replicating it (ASYNC_MASTER
+    /// -> SLAVE). Consumers pull from it when the master suggests so (see
+    /// [`ClusterSpec::pull_from_slaves`]).
+    pub fn slaves(mut self, slaves: bool) -> Self {
+        self.slaves = slaves;
+        self
+    }
+
+    /// A setting written into every broker's configuration (BrokerConfig / MessageStoreConfig
+    /// field names, e.g. `transactionCheckInterval`).
+    pub fn broker_property(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        self.broker_properties.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// Masters send consumers to their slave for every pull that has more to read behind it:
+    /// `slaveReadEnable` lets a master suggest its slave, and `accessMessageInMemoryMaxRatio=0`
+    /// makes it suggest so whenever messages remain past the pulled ones (the store compares that
+    /// distance with this share of the machine's memory: `DefaultMessageStore.getMessage`).
+    pub fn pull_from_slaves(self) -> Self {
+        self.broker_property("slaveReadEnable", true).broker_property("accessMessageInMemoryMaxRatio", 0)
+    }
+
     /// Every master's name, the first first.
     pub fn all_broker_names(&self) -> Vec<&str> {
         std::iter::once(self.broker_name.as_str())
@@ -178,6 +207,8 @@ pub struct Broker {
     /// Its store root and log directory.
     pub store_dir: PathBuf,
     pub log_dir: PathBuf,
+    /// Its slave's `127.0.0.1:<port>` (brokerId 1), when the cluster has slaves.
+    pub slave_addr: Option<String>,
 }
 
 /// A running cluster on 127.0.0.1: its NameServer(s) and master broker(s). Dropping it stops every JVM (and removes the
@@ -209,7 +240,9 @@ impl Cluster {
         let mut last_err = None;
         for _ in 0..PORT_ATTEMPTS {
             let names = spec.all_broker_names();
-            let (namesrv_ports, broker_ports) = pick_ports_for(spec.namesrvs, names.len());
+            let slaves = if spec.slaves { names.len() } else { 0 };
+            let (namesrv_ports, broker_ports) = pick_ports_for(spec.namesrvs, names.len() + slaves);
+            let (broker_ports, slave_ports) = broker_ports.split_at(names.len());
             let mut args: Vec<String> = vec![
                 "start".into(),
                 instance.clone(),
@@ -230,6 +263,12 @@ impl Cluster {
                     "--broker-name".into(),
                     name.to_string(),
                 ]);
+            }
+            for port in slave_ports {
+                args.extend(["--slave-port".into(), port.to_string()]);
+            }
+            for (key, value) in &spec.broker_properties {
+                args.extend(["--broker-prop".into(), format!("{key}={value}")]);
             }
             if spec.acl {
                 args.push("--acl".into());
@@ -259,6 +298,7 @@ impl Cluster {
                             role: if i == 0 { "broker".into() } else { format!("broker{i}") },
                             store_dir: get(&format!("STORE_{i}"))?.into(),
                             log_dir: get(&format!("BROKER_LOGS_{i}"))?.into(),
+                            slave_addr: if spec.slaves { Some(get(&format!("SLAVE_{i}"))?) } else { None },
                         });
                     }
                     return Ok(Cluster {
@@ -343,6 +383,27 @@ impl Cluster {
         let role = self.broker_role(name)?.role.clone();
         let started = Instant::now();
         run_script(&["restart".into(), self.instance.clone(), role]).map(|_| started.elapsed())
+    }
+
+    /// Kills the slave of that master with SIGKILL and waits until its ports are closed.
+    pub fn kill_slave(&self, name: &str) -> Result<()> {
+        let role = self.slave_role(name)?;
+        run_script(&["kill".into(), self.instance.clone(), role]).map(|_| ())
+    }
+
+    /// Starts a killed slave again; returns once it is registered in every running NameServer.
+    pub fn restart_slave(&self, name: &str) -> Result<Duration> {
+        let role = self.slave_role(name)?;
+        let started = Instant::now();
+        run_script(&["restart".into(), self.instance.clone(), role]).map(|_| started.elapsed())
+    }
+
+    fn slave_role(&self, name: &str) -> Result<String> {
+        let broker = self.broker_role(name)?;
+        if broker.slave_addr.is_none() {
+            return Err(Error::Parse(format!("cluster {} has no slaves", self.spec.name)));
+        }
+        Ok(broker.role.replacen("broker", "slave", 1))
     }
 
     /// Kills NameServer `index` (0-based, as in [`Cluster::namesrv_addrs`]) with SIGKILL and waits
