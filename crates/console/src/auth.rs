@@ -396,8 +396,8 @@ impl Auth {
     }
 
     /// Says whether the API is served over TLS, which makes the session cookie `Secure` (a
-    /// browser then never sends it over plain HTTP). Ferry does not terminate TLS itself yet:
-    /// set this when a TLS proxy in front of it does.
+    /// browser then never sends it over plain HTTP): by Ferry itself (`[api] tls_cert`), or by a
+    /// TLS proxy in front of it.
     pub fn served_over_tls(mut self, tls: bool) -> Auth {
         self.tls = tls;
         self

@@ -11,6 +11,8 @@
 //! [api]
 //! listen = "127.0.0.1:8080"
 //! token = "..."                     # else kept in the store, generated on first start
+//! tls_cert = "cert.pem"             # with tls_key: HTTPS (rustls); both or neither
+//! tls_key = "key.pem"
 //! behind_https_proxy = false        # true: reached only through an HTTPS proxy (Secure cookie)
 //!
 //! [store]
@@ -30,6 +32,8 @@ use ferry_control::migration::EngineSettings;
 use ferry_proxy::ProxyConfig;
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::tls::TlsFiles;
 
 pub const DEFAULT_NAMESRV_LISTEN: &str = "0.0.0.0:9876";
 pub const DEFAULT_RELAY_BIND: &str = "0.0.0.0";
@@ -102,6 +106,8 @@ struct ProxySection {
 struct ApiSection {
     listen: Option<Spanned<String>>,
     token: Option<Spanned<String>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
     behind_https_proxy: Option<bool>,
 }
 
@@ -129,9 +135,11 @@ pub struct ServeConfig {
     pub relay_ports: (u16, u16),
     pub api_listen: String,
     pub api_token: Option<String>,
-    /// The API and console are reached only through a proxy that terminates HTTPS (Ferry serves
-    /// plain HTTP itself): the session cookie is marked `Secure`, and listening beyond loopback is
-    /// not warned about.
+    /// Serve the API and console over HTTPS with this certificate and key (`[api] tls_cert`,
+    /// `tls_key`); `None`: plain HTTP.
+    pub api_tls: Option<TlsFiles>,
+    /// The API and console are reached only through a proxy that terminates HTTPS: the session
+    /// cookie is marked `Secure`, and listening beyond loopback is not warned about.
     pub behind_https_proxy: bool,
     /// `None`: the default store (`--store`, `FERRY_STORE`, `~/.local/share/ferry/ferry.db`).
     pub store_path: Option<PathBuf>,
@@ -151,6 +159,7 @@ impl fmt::Debug for ServeConfig {
             .field("relay_ports", &self.relay_ports)
             .field("api_listen", &self.api_listen)
             .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("api_tls", &self.api_tls)
             .field("behind_https_proxy", &self.behind_https_proxy)
             .field("store_path", &self.store_path)
             .field("store_key_file", &self.store_key_file)
@@ -170,6 +179,7 @@ impl Default for ServeConfig {
             relay_ports: DEFAULT_RELAY_PORTS,
             api_listen: DEFAULT_API_LISTEN.into(),
             api_token: None,
+            api_tls: None,
             behind_https_proxy: false,
             store_path: None,
             store_key_file: None,
@@ -285,6 +295,20 @@ impl ServeConfig {
             let p = PathBuf::from(raw);
             Ok(if p.is_relative() { path.parent().map(|dir| dir.join(&p)).unwrap_or(p) } else { p })
         };
+        let both = "HTTPS needs both api.tls_cert (the certificate) and api.tls_key (its private key)";
+        match (file.api.tls_cert, file.api.tls_key) {
+            (Some(cert), Some(key)) => {
+                let cert = file_path("api.tls_cert", cert)?;
+                c.api_tls = Some(TlsFiles { cert, key: file_path("api.tls_key", key)? });
+            }
+            (Some(cert), None) => {
+                return Err(invalid("api.tls_cert", cert.span(), format!("{both}: give api.tls_key too")))
+            }
+            (None, Some(key)) => {
+                return Err(invalid("api.tls_key", key.span(), format!("{both}: give api.tls_cert too")))
+            }
+            (None, None) => {}
+        }
         if let Some(v) = file.store.path {
             c.store_path = Some(file_path("store.path", v)?);
         }
@@ -422,6 +446,8 @@ mod tests {
             [api]
             listen = "127.0.0.1:18080"
             token = "0123456789abcdef0123"
+            tls_cert = "tls/cert.pem"
+            tls_key = "/secure/key.pem"
             behind_https_proxy = true
             [store]
             path = "data/ferry.db"
@@ -440,6 +466,9 @@ mod tests {
         assert_eq!(c.api_listen, "127.0.0.1:18080");
         assert_eq!(c.api_token.as_deref(), Some("0123456789abcdef0123"));
         assert!(c.behind_https_proxy);
+        let tls = c.api_tls.as_ref().unwrap();
+        assert_eq!(tls.cert, Path::new("/etc/ferry/tls/cert.pem"), "relative to the file");
+        assert_eq!(tls.key, Path::new("/secure/key.pem"));
         assert_eq!(c.store_path.as_deref(), Some(Path::new("/etc/ferry/data/ferry.db")));
         assert_eq!(c.store_key_file.as_deref(), Some(Path::new("/etc/ferry/store.key")));
         assert_eq!((c.route_window, c.tick), (Duration::from_secs(60), Duration::from_secs(5)));
@@ -474,6 +503,18 @@ mod tests {
 
         let e = err("\n[engine]\ntick_secs = 0\n");
         assert!(e.contains(":3: engine.tick_secs:"), "{e}");
+
+        // HTTPS takes both files or neither, each error placed at the one given.
+        let e = err("[api]\ntls_cert = \"cert.pem\"\n");
+        assert!(e.starts_with("/etc/ferry/ferry.toml:2: api.tls_cert: HTTPS needs both"), "{e}");
+        assert!(e.ends_with("give api.tls_key too"), "{e}");
+        let e = err("[api]\nlisten = \"127.0.0.1:8443\"\ntls_key = \"key.pem\"\n");
+        assert!(
+            e.starts_with("/etc/ferry/ferry.toml:3: api.tls_key: ") && e.ends_with("give api.tls_cert too"),
+            "{e}"
+        );
+        let e = err("[api]\ntls_cert = \"\"\ntls_key = \"key.pem\"\n");
+        assert!(e.contains(":2: api.tls_cert: empty path"), "{e}");
 
         // Unknown keys and wrong types are toml's own errors, with the line.
         let e = err("[proxy]\nrelay_port = \"30000-30999\"\n");

@@ -16,6 +16,7 @@ mod imports;
 mod metrics;
 mod plan_view;
 mod source;
+pub mod tls;
 mod web;
 
 use std::future::Future;
@@ -26,12 +27,14 @@ use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{self, MethodRouter};
 use axum::Router;
+use axum_server::tls_rustls::RustlsConfig;
 use ferry_control::migration::Engine;
 use tokio::net::TcpListener;
 
 pub use auth::{api_token, ApiToken, Auth, Limits, TokenSource};
 pub use config::{ConfigError, Overrides, ServeConfig};
 pub use error::{ApiError, ErrorKind, FileProblem};
+pub use tls::{TlsError, TlsFiles};
 
 /// The largest request body `POST /api/imports` and its preview take (an upload in base64).
 pub const UPLOAD_LIMIT: usize = 32 * 1024 * 1024;
@@ -155,4 +158,33 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// As [`serve`], over HTTPS with `tls` ([`TlsFiles::server_config`]). A connection that does not
+/// finish its TLS handshake within 10 s is closed (a plain-HTTP request among them); each is
+/// logged at debug level with its peer.
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let handle = axum_server::Handle::new();
+    let stop = {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            // No deadline, as `axum::serve`: idle connections close now, requests in flight finish.
+            handle.graceful_shutdown(None);
+        })
+    };
+    let served = axum_server::from_tcp_rustls(listener.into_std()?, RustlsConfig::from_config(tls))?
+        .handle(handle)
+        .http1_only()
+        .accept_error_handler(|peer, e| tracing::debug!(?peer, error = %e, "HTTPS connection not accepted"))
+        .serve(app)
+        .await;
+    stop.abort();
+    served
 }

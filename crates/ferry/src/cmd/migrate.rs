@@ -19,6 +19,10 @@ pub struct MigrateArgs {
     /// The API token (printed by `ferry serve` on its first start, or `[api] token` in its ferry.toml).
     #[arg(long, env = "FERRY_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
+    /// A PEM file of certificates to trust for an https:// server, besides the usual public
+    /// authorities: its own self-signed certificate, or a private CA's.
+    #[arg(long, env = "FERRY_CA_CERT", value_name = "FILE", global = true)]
+    ca_cert: Option<std::path::PathBuf>,
     /// Who asks, as kept in the topic's history [default: $USER].
     #[arg(long, env = "FERRY_ACTOR", global = true)]
     actor: Option<String>,
@@ -203,17 +207,21 @@ impl Api {
         let raw = args.server.trim();
         let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("http://{raw}") };
         let base = Url::parse(&with_scheme).map_err(|e| Usage(format!("--server {raw}: {e}")))?;
-        if base.scheme() != "http" {
-            return Err(Usage(format!(
-                "--server {raw}: only http:// is supported (this ferry has no TLS client); reach a remote \
-                 server through an SSH tunnel or a local TLS-terminating proxy"
-            ))
-            .into());
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(Usage(format!("--server {raw}: give an http:// or https:// address")).into());
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(args.timeout_secs.max(1)))
-            .build()
-            .map_err(|e| anyhow::anyhow!("HTTP client: {e}"))?;
+        let mut http = reqwest::Client::builder().timeout(Duration::from_secs(args.timeout_secs.max(1)));
+        if let Some(file) = &args.ca_cert {
+            let pem = std::fs::read(file).map_err(|e| Usage(format!("--ca-cert {}: {e}", file.display())))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| Usage(format!("--ca-cert {}: no PEM certificate in it", file.display())))?;
+            for cert in certs {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        let http = http.build().map_err(|e| anyhow::anyhow!("HTTP client: {e}"))?;
         let actor =
             args.actor.clone().or_else(|| std::env::var("USER").ok()).filter(|a| !a.trim().is_empty());
         Ok(Api { http, base, token: args.token.clone().filter(|t| !t.is_empty()), actor })
@@ -251,12 +259,24 @@ impl Api {
         if let Some(b) = body {
             request = request.json(&b);
         }
-        let response = request.send().await.map_err(|e| WithCode {
-            code: exit::UNREACHABLE,
-            message: format!(
-                "no answer from the Ferry server at {}: {e} (is `ferry serve` running? --server or FERRY_SERVER)",
-                self.base
-            ),
+        let response = request.send().await.map_err(|e| {
+            // reqwest's own words are only "error sending request": the cause (refused, a
+            // certificate not trusted ...) is in its sources.
+            let mut why = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                why = format!("{why}: {c}");
+                cause = c.source();
+            }
+            let hint = if self.base.scheme() == "https" {
+                "is `ferry serve` running, and its certificate trusted (--ca-cert)? --server or FERRY_SERVER"
+            } else {
+                "is `ferry serve` running? --server or FERRY_SERVER"
+            };
+            WithCode {
+                code: exit::UNREACHABLE,
+                message: format!("no answer from the Ferry server at {}: {why} ({hint})", self.base),
+            }
         })?;
         let status = response.status();
         let text = response.text().await.map_err(|e| WithCode {
@@ -882,9 +902,10 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_http_servers() {
-        let e = api("https://ferry:8443").err().unwrap();
-        assert!(e.to_string().contains("only http://"), "{e}");
+    fn http_and_https_servers_only() {
+        assert_eq!(api("https://ferry:8443").unwrap().base.as_str(), "https://ferry:8443/");
+        let e = api("ftp://ferry:8443").err().unwrap();
+        assert!(e.to_string().contains("give an http:// or https:// address"), "{e}");
     }
 
     #[test]

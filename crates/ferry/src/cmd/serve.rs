@@ -82,10 +82,10 @@ fn advertised_host(config: &ServeConfig) -> String {
     }
 }
 
-/// Whether the API is reachable from other machines over plain HTTP: it listens beyond loopback
-/// and no HTTPS proxy is said to be in front of it.
-fn plain_http_beyond_loopback(api: SocketAddr, behind_https_proxy: bool) -> bool {
-    !api.ip().is_loopback() && !behind_https_proxy
+/// Whether the API is reachable from other machines over plain HTTP: it listens beyond loopback,
+/// serves no HTTPS itself and no HTTPS proxy is said to be in front of it.
+fn plain_http_beyond_loopback(api: SocketAddr, config: &ServeConfig) -> bool {
+    !api.ip().is_loopback() && config.api_tls.is_none() && !config.behind_https_proxy
 }
 
 /// The NameServer address clients must use: the front's port at the advertised host when the
@@ -164,6 +164,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             advertised_host: args.advertised_host.clone(),
         })
         .map_err(|e| Usage(e.to_string()))?;
+    // A certificate or key that cannot be served with stops the start before anything opens.
+    let tls = match &config.api_tls {
+        Some(files) => Some(files.server_config().map_err(|e| Usage(e.to_string()))?),
+        None => None,
+    };
     // --store (or FERRY_STORE) first, then the file, then the default.
     let store_path =
         args.store.store.clone().or_else(|| config.store_path.clone()).unwrap_or_else(|| args.store.path());
@@ -202,11 +207,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("the API cannot listen on {}", config.api_listen))?;
     let api_addr = listener.local_addr()?;
-    if plain_http_beyond_loopback(api_addr, config.behind_https_proxy) {
+    if plain_http_beyond_loopback(api_addr, &config) {
         let warning = format!(
             "the API and console listen on {api_addr}, beyond loopback, over plain HTTP: the API token and \
              session cookies cross the network readable by anyone on the way. Listen on 127.0.0.1 (an SSH \
-             tunnel reaches it), or put an HTTPS proxy in front and set [api] behind_https_proxy = true"
+             tunnel reaches it), serve HTTPS with [api] tls_cert and tls_key, or put an HTTPS proxy in \
+             front and set [api] behind_https_proxy = true"
         );
         tracing::warn!(api = %api_addr, "{warning}");
         eprintln!("warning: {warning}");
@@ -217,8 +223,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let (first, last) = config.relay_ports;
     println!("Ferry is serving.");
     println!("  NameServer for clients: {for_clients}  (listening on {front})");
-    println!("  console: http://{api_addr}/  (log in with the API token)");
-    println!("  API: http://{api_addr}  (Authorization: Bearer <token>; documented at /api/openapi.yaml)");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("  console: {scheme}://{api_addr}/  (log in with the API token)");
+    println!(
+        "  API: {scheme}://{api_addr}  (Authorization: Bearer <token>; documented at /api/openapi.yaml)"
+    );
     println!(
         "  relays: {} ports {first}-{last}, advertised as {advertised} (room for {} brokers)",
         config.relay_bind,
@@ -226,8 +235,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     );
     println!("  store: {}", store_path.display());
     tracing::info!(
-        namesrv = %for_clients, api = %api_addr, relays_restored = assignments.len(), "ferry serve started"
+        namesrv = %for_clients, api = %api_addr, https = tls.is_some(), relays_restored = assignments.len(),
+        "ferry serve started"
     );
+    if let Some(files) = &config.api_tls {
+        tracing::info!(cert = %files.cert.display(), key = %files.key.display(), "the API and console serve HTTPS");
+    }
 
     let shutdown = {
         let store = store.clone();
@@ -241,9 +254,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             }
         }
     };
-    let auth = Auth::bearer(token.value).served_over_tls(config.behind_https_proxy);
+    let auth = Auth::bearer(token.value).served_over_tls(tls.is_some() || config.behind_https_proxy);
     let state = ApiState::new(engine.clone(), auth).with_client_namesrv(for_clients);
-    let served = ferry_console::serve(listener, state, shutdown).await;
+    let served = match tls {
+        Some(tls) => ferry_console::serve_tls(listener, tls, state, shutdown).await,
+        None => ferry_console::serve(listener, state, shutdown).await,
+    };
     ticker.abort();
     proxy.stop();
     drop(engine);
@@ -256,6 +272,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferry_console::TlsFiles;
 
     #[test]
     fn clients_are_given_the_advertised_host_when_the_front_listens_everywhere() {
@@ -270,12 +287,17 @@ mod tests {
     #[test]
     fn plain_http_beyond_loopback_is_warned_about() {
         let at = |s: &str| s.parse::<SocketAddr>().unwrap();
-        assert!(!plain_http_beyond_loopback(at("127.0.0.1:8080"), false));
-        assert!(!plain_http_beyond_loopback(at("[::1]:8080"), false));
-        assert!(plain_http_beyond_loopback(at("0.0.0.0:8080"), false));
-        assert!(plain_http_beyond_loopback(at("[::]:8080"), false));
-        assert!(plain_http_beyond_loopback(at("10.0.0.5:8080"), false));
-        assert!(!plain_http_beyond_loopback(at("10.0.0.5:8080"), true), "an HTTPS proxy in front");
+        let plain = ServeConfig::default();
+        assert!(!plain_http_beyond_loopback(at("127.0.0.1:8080"), &plain));
+        assert!(!plain_http_beyond_loopback(at("[::1]:8080"), &plain));
+        assert!(plain_http_beyond_loopback(at("0.0.0.0:8080"), &plain));
+        assert!(plain_http_beyond_loopback(at("[::]:8080"), &plain));
+        assert!(plain_http_beyond_loopback(at("10.0.0.5:8080"), &plain));
+        let proxied = ServeConfig { behind_https_proxy: true, ..ServeConfig::default() };
+        assert!(!plain_http_beyond_loopback(at("10.0.0.5:8080"), &proxied), "an HTTPS proxy in front");
+        let tls = TlsFiles { cert: "cert.pem".into(), key: "key.pem".into() };
+        let https = ServeConfig { api_tls: Some(tls), ..ServeConfig::default() };
+        assert!(!plain_http_beyond_loopback(at("0.0.0.0:8443"), &https), "Ferry serves HTTPS itself");
     }
 
     #[test]
