@@ -8,6 +8,11 @@
 //! advertised_host = "10.0.0.5"      # the host clients are told to reach relays (and the front) at
 //! relay_ports = "30000-30999"       # relay port pairs p-2 and p, one pair per broker
 //!
+//! [proxy.limits]                    # what peers of the front and the relays can hold of Ferry
+//! relay_connections = 8192          # and relay_connections_per_ip, front_connections(_per_ip),
+//! frame_timeout_secs = 30           # partial_frame_budget_bytes, client_queue_bytes,
+//! max_frame_bytes = 16777216        # (see ProxyLimits)
+//!
 //! [api]
 //! listen = "127.0.0.1:8080"
 //! token = "..."                     # else kept in the store, generated on first start
@@ -29,7 +34,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ferry_control::migration::EngineSettings;
-use ferry_proxy::ProxyConfig;
+use ferry_proxy::limits::{DEFAULT_CLIENT_QUEUE_BYTES, DEFAULT_FRAME_TIMEOUT, DEFAULT_PARTIAL_FRAME_BUDGET};
+use ferry_proxy::{ConnectionCaps, ProxyConfig};
+use ferry_remoting::frame::DEFAULT_MAX_FRAME;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -99,6 +106,23 @@ struct ProxySection {
     relay_bind: Option<Spanned<String>>,
     advertised_host: Option<Spanned<String>>,
     relay_ports: Option<Spanned<String>>,
+    /// `[proxy.limits]`: under `[proxy]` since they bound the front's and the relays' peers, not
+    /// the HTTP API's.
+    #[serde(default)]
+    limits: LimitsSection,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    relay_connections: Option<Spanned<i64>>,
+    relay_connections_per_ip: Option<Spanned<i64>>,
+    front_connections: Option<Spanned<i64>>,
+    front_connections_per_ip: Option<Spanned<i64>>,
+    frame_timeout_secs: Option<Spanned<i64>>,
+    partial_frame_budget_bytes: Option<Spanned<i64>>,
+    client_queue_bytes: Option<Spanned<i64>>,
+    max_frame_bytes: Option<Spanned<i64>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -125,6 +149,49 @@ struct EngineSection {
     tick_secs: Option<Spanned<i64>>,
 }
 
+/// What peers of the NameServer front and the relays can hold of Ferry (`[proxy.limits]`); the
+/// defaults are the proxy's own (see `ferry_proxy::limits`). Connection caps are lowered at start
+/// to fit the open-file limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProxyLimits {
+    /// Relayed client connections, all relays together and from one IP address.
+    pub relay_connections: ConnectionCaps,
+    /// Connections to the NameServer front, in all and from one IP address.
+    pub front_connections: ConnectionCaps,
+    /// A frame a peer started must be finished within this.
+    pub frame_timeout: Duration,
+    /// Bytes of unfinished frames over 64 KiB held at most, all connections together.
+    pub partial_frame_budget: usize,
+    /// Bytes queued toward one slow client at most.
+    pub client_queue_bytes: usize,
+    /// The largest frame taken from a client or a broker.
+    pub max_frame: usize,
+}
+
+impl Default for ProxyLimits {
+    fn default() -> Self {
+        ProxyLimits {
+            relay_connections: ConnectionCaps::RELAYS,
+            front_connections: ConnectionCaps::FRONT,
+            frame_timeout: DEFAULT_FRAME_TIMEOUT,
+            partial_frame_budget: DEFAULT_PARTIAL_FRAME_BUDGET,
+            client_queue_bytes: DEFAULT_CLIENT_QUEUE_BYTES,
+            max_frame: DEFAULT_MAX_FRAME,
+        }
+    }
+}
+
+/// Bounds of `[proxy.limits]` (inclusive). Far past what a host can hold, but catching a unit
+/// mistake (a size in MiB where bytes are meant, a timeout in milliseconds).
+const MAX_CONNECTIONS: u64 = 1 << 20;
+const FRAME_TIMEOUT_SECS: (u64, u64) = (1, 3600);
+/// At least what a frame up to 64 KiB reads outside the budget; at most 64 GiB.
+const PARTIAL_FRAME_BUDGET: (u64, u64) = (64 * 1024, 64 << 30);
+const CLIENT_QUEUE_BYTES: (u64, u64) = (4 * 1024, 1 << 30);
+/// Below 1 MiB, ordinary answers (a topic list, a batch of messages) would be refused; a frame's
+/// length is a 32-bit word, and RocketMQ's own default is 16 MiB.
+const MAX_FRAME_BYTES: (u64, u64) = (1 << 20, 1 << 30);
+
 /// What `ferry serve` runs with.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ServeConfig {
@@ -148,6 +215,7 @@ pub struct ServeConfig {
     pub store_key_file: Option<PathBuf>,
     pub route_window: Duration,
     pub tick: Duration,
+    pub limits: ProxyLimits,
 }
 
 impl fmt::Debug for ServeConfig {
@@ -165,6 +233,7 @@ impl fmt::Debug for ServeConfig {
             .field("store_key_file", &self.store_key_file)
             .field("route_window", &self.route_window)
             .field("tick", &self.tick)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -185,6 +254,7 @@ impl Default for ServeConfig {
             store_key_file: None,
             route_window: engine.route_window,
             tick: engine.tick,
+            limits: ProxyLimits::default(),
         }
     }
 }
@@ -255,7 +325,8 @@ impl ServeConfig {
             problem,
         };
         let mut c = ServeConfig::default();
-        let p = file.proxy;
+        let mut p = file.proxy;
+        let proxy_limits = std::mem::take(&mut p.limits);
         if let Some(v) = p.namesrv_listen {
             c.namesrv_listen =
                 listen_addr(v.get_ref()).map_err(|e| invalid("proxy.namesrv_listen", v.span(), e))?;
@@ -309,6 +380,7 @@ impl ServeConfig {
             }
             (None, None) => {}
         }
+        c.limits = limits(proxy_limits, &invalid)?;
         if let Some(v) = file.store.path {
             c.store_path = Some(file_path("store.path", v)?);
         }
@@ -364,12 +436,90 @@ impl ServeConfig {
         c.namesrv_listen = self.namesrv_listen.clone();
         c.relays.bind_host = self.relay_bind.clone();
         c.relays.advertised_host = advertised_host.to_string();
+        let l = self.limits;
+        c.front_connections = l.front_connections;
+        c.relays.connections = l.relay_connections;
+        c.relays.frame_timeout = l.frame_timeout;
+        c.relays.partial_frame_budget = l.partial_frame_budget;
+        c.relays.client_queue_bytes = l.client_queue_bytes;
+        c.relays.max_frame = l.max_frame;
         c
     }
 
     pub fn engine_settings(&self) -> EngineSettings {
         EngineSettings { route_window: self.route_window, tick: self.tick, ..EngineSettings::default() }
     }
+}
+
+/// `[proxy.limits]`, each value in its bounds and each cap per address within its total.
+fn limits(
+    s: LimitsSection,
+    invalid: &dyn Fn(&str, std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<ProxyLimits, ConfigError> {
+    let mut l = ProxyLimits::default();
+    let within =
+        |name: &str, v: &Spanned<i64>, (min, max): (u64, u64), unit: &str| -> Result<u64, ConfigError> {
+            match u64::try_from(*v.get_ref()) {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(invalid(
+                    &format!("proxy.limits.{name}"),
+                    v.span(),
+                    format!("{} is out of range: {min} to {max}{unit}", v.get_ref()),
+                )),
+            }
+        };
+    // Bounds are far below usize::MAX on 64-bit hosts; a 32-bit host saturates.
+    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let caps = |total: &Option<Spanned<i64>>,
+                per_ip: &Option<Spanned<i64>>,
+                names: (&str, &str),
+                mut caps: ConnectionCaps|
+     -> Result<ConnectionCaps, ConfigError> {
+        if let Some(v) = total {
+            caps.max = size(within(names.0, v, (1, MAX_CONNECTIONS), " connections")?);
+        }
+        if let Some(v) = per_ip {
+            caps.per_ip = size(within(names.1, v, (1, MAX_CONNECTIONS), " connections")?);
+            if caps.per_ip > caps.max {
+                return Err(invalid(
+                    &format!("proxy.limits.{}", names.1),
+                    v.span(),
+                    format!(
+                        "{} is more than {} ({}): at most that many from one address",
+                        caps.per_ip, names.0, caps.max
+                    ),
+                ));
+            }
+        }
+        Ok(caps)
+    };
+    l.relay_connections = caps(
+        &s.relay_connections,
+        &s.relay_connections_per_ip,
+        ("relay_connections", "relay_connections_per_ip"),
+        l.relay_connections,
+    )?;
+    l.front_connections = caps(
+        &s.front_connections,
+        &s.front_connections_per_ip,
+        ("front_connections", "front_connections_per_ip"),
+        l.front_connections,
+    )?;
+    if let Some(v) = &s.frame_timeout_secs {
+        l.frame_timeout =
+            Duration::from_secs(within("frame_timeout_secs", v, FRAME_TIMEOUT_SECS, " seconds")?);
+    }
+    if let Some(v) = &s.partial_frame_budget_bytes {
+        l.partial_frame_budget =
+            size(within("partial_frame_budget_bytes", v, PARTIAL_FRAME_BUDGET, " bytes")?);
+    }
+    if let Some(v) = &s.client_queue_bytes {
+        l.client_queue_bytes = size(within("client_queue_bytes", v, CLIENT_QUEUE_BYTES, " bytes")?);
+    }
+    if let Some(v) = &s.max_frame_bytes {
+        l.max_frame = size(within("max_frame_bytes", v, MAX_FRAME_BYTES, " bytes")?);
+    }
+    Ok(l)
 }
 
 /// `host:port` (IPv6 as `[::1]:port`).
@@ -443,6 +593,15 @@ mod tests {
             relay_bind = "10.0.0.5"
             advertised_host = "ferry.example.com"
             relay_ports = "31000-31099"
+            [proxy.limits]
+            relay_connections = 100
+            relay_connections_per_ip = 10
+            front_connections = 50
+            front_connections_per_ip = 5
+            frame_timeout_secs = 7
+            partial_frame_budget_bytes = 1_048_576
+            client_queue_bytes = 65536
+            max_frame_bytes = 4_194_304
             [api]
             listen = "127.0.0.1:18080"
             token = "0123456789abcdef0123"
@@ -469,6 +628,17 @@ mod tests {
         let tls = c.api_tls.as_ref().unwrap();
         assert_eq!(tls.cert, Path::new("/etc/ferry/tls/cert.pem"), "relative to the file");
         assert_eq!(tls.key, Path::new("/secure/key.pem"));
+        assert_eq!(
+            c.limits,
+            ProxyLimits {
+                relay_connections: ConnectionCaps { max: 100, per_ip: 10 },
+                front_connections: ConnectionCaps { max: 50, per_ip: 5 },
+                frame_timeout: Duration::from_secs(7),
+                partial_frame_budget: 1 << 20,
+                client_queue_bytes: 64 * 1024,
+                max_frame: 4 << 20,
+            }
+        );
         assert_eq!(c.store_path.as_deref(), Some(Path::new("/etc/ferry/data/ferry.db")));
         assert_eq!(c.store_key_file.as_deref(), Some(Path::new("/etc/ferry/store.key")));
         assert_eq!((c.route_window, c.tick), (Duration::from_secs(60), Duration::from_secs(5)));
@@ -530,6 +700,48 @@ mod tests {
     }
 
     #[test]
+    fn bad_limits_are_refused_naming_the_key_and_the_range() {
+        let limit =
+            |line: &str| err(&format!("[proxy]\nrelay_bind = \"0.0.0.0\"\n\n[proxy.limits]\n{line}\n"));
+        for (line, key, problem) in [
+            ("relay_connections = 0", "relay_connections", "0 is out of range: 1 to 1048576 connections"),
+            ("front_connections_per_ip = -3", "front_connections_per_ip", "-3 is out of range"),
+            ("frame_timeout_secs = 0", "frame_timeout_secs", "0 is out of range: 1 to 3600 seconds"),
+            ("frame_timeout_secs = 30000", "frame_timeout_secs", "30000 is out of range"),
+            (
+                "partial_frame_budget_bytes = 1024",
+                "partial_frame_budget_bytes",
+                "1024 is out of range: 65536 to ",
+            ),
+            ("client_queue_bytes = 0", "client_queue_bytes", "0 is out of range: 4096 to 1073741824 bytes"),
+            ("max_frame_bytes = 16", "max_frame_bytes", "16 is out of range: 1048576 to 1073741824 bytes"),
+            ("max_frame_bytes = 4294967296", "max_frame_bytes", "is out of range"),
+            (
+                "relay_connections_per_ip = 9000",
+                "relay_connections_per_ip",
+                "9000 is more than relay_connections (8192)",
+            ),
+        ] {
+            let e = limit(line);
+            assert!(e.starts_with(&format!("/etc/ferry/ferry.toml:5: proxy.limits.{key}: ")), "{line}: {e}");
+            assert!(e.contains(problem), "{line}: {e}");
+        }
+        // A cap per address is checked against the total given beside it.
+        let e = err("[proxy.limits]\nfront_connections = 10\nfront_connections_per_ip = 11\n");
+        assert!(
+            e.contains(":3: proxy.limits.front_connections_per_ip: 11 is more than front_connections (10)"),
+            "{e}"
+        );
+        let ok = parse("[proxy.limits]\nfront_connections = 10\nfront_connections_per_ip = 10\n").unwrap();
+        assert_eq!(ok.limits.front_connections, ConnectionCaps { max: 10, per_ip: 10 });
+        // Unknown keys and wrong types, with the line and the whole key.
+        let e = err("[proxy.limits]\nframe_timeout = 30\n");
+        assert!(e.starts_with("/etc/ferry/ferry.toml:2: proxy.limits.frame_timeout: unknown field"), "{e}");
+        let e = err("[proxy.limits]\nmax_frame_bytes = \"16MiB\"\n");
+        assert!(e.starts_with("/etc/ferry/ferry.toml:2: proxy.limits.max_frame_bytes: invalid type"), "{e}");
+    }
+
+    #[test]
     fn the_documented_example_is_valid() {
         let example = include_str!("../../../docs/ferry.example.toml");
         let c = ServeConfig::parse(Path::new("docs/ferry.example.toml"), example).unwrap();
@@ -577,5 +789,33 @@ mod tests {
         assert_eq!(p.relays.bind_host, "10.0.0.4");
         assert_eq!(p.relays.advertised_host, "10.0.0.5");
         assert_eq!(p.relays.ports, DEFAULT_RELAY_PORTS);
+        let defaults = ferry_proxy::RelaySettings::on("127.0.0.1", DEFAULT_RELAY_PORTS);
+        assert_eq!(
+            (p.front_connections, p.relays.connections, p.relays.frame_timeout, p.relays.max_frame),
+            (ConnectionCaps::FRONT, defaults.connections, defaults.frame_timeout, defaults.max_frame),
+            "the defaults are the proxy's"
+        );
+        assert_eq!(
+            (p.relays.partial_frame_budget, p.relays.client_queue_bytes),
+            (defaults.partial_frame_budget, defaults.client_queue_bytes)
+        );
+
+        let limits = ProxyLimits {
+            relay_connections: ConnectionCaps { max: 100, per_ip: 10 },
+            front_connections: ConnectionCaps { max: 50, per_ip: 5 },
+            frame_timeout: Duration::from_secs(7),
+            partial_frame_budget: 1 << 20,
+            client_queue_bytes: 64 * 1024,
+            max_frame: 4 << 20,
+        };
+        let p = ServeConfig { limits, ..c }.proxy_config("10.0.0.5");
+        assert_eq!(
+            (p.front_connections, p.relays.connections),
+            (limits.front_connections, limits.relay_connections)
+        );
+        assert_eq!(p.relays.frame_timeout, limits.frame_timeout);
+        assert_eq!(p.relays.partial_frame_budget, limits.partial_frame_budget);
+        assert_eq!(p.relays.client_queue_bytes, limits.client_queue_bytes);
+        assert_eq!(p.relays.max_frame, limits.max_frame);
     }
 }
