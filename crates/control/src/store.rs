@@ -23,7 +23,10 @@ use crate::task::{
 };
 
 mod migration;
+mod rekey;
 pub mod secrets;
+
+pub use rekey::Rekeyed;
 
 pub use secrets::{
     KeySource, SecretError, SecretProblem, StoreKey, StoreKeyError, STORE_KEY_DOC, STORE_KEY_ENV,

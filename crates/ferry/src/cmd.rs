@@ -6,6 +6,7 @@ pub mod import;
 pub mod lag;
 pub mod migrate;
 pub mod serve;
+pub mod store;
 pub mod switch_check;
 pub mod tasks;
 pub mod template;

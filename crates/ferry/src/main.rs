@@ -41,6 +41,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Drive seamless migrations on a running `ferry serve` through its API.
     Migrate(cmd::migrate::MigrateArgs),
+    /// Work on Ferry's store: `rekey` re-encrypts its secrets under a new store key.
+    Store(cmd::store::StoreCommandArgs),
 }
 
 fn main() {
@@ -72,6 +74,7 @@ fn main() {
             Command::Diff(args) => cmd::diff::run(args).await,
             Command::Serve(args) => cmd::serve::run(args).await,
             Command::Migrate(args) => cmd::migrate::run(args).await,
+            Command::Store(args) => cmd::store::run(args).await,
         }
     });
     if let Err(e) = result {

@@ -86,6 +86,13 @@ impl StoreKey {
         resolve_from(std::env::var_os(STORE_KEY_ENV), key_file)
     }
 
+    /// The key in a file (its base64 text); errors name the file, never its content.
+    pub fn from_file(path: &Path) -> Result<StoreKey, StoreKeyError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StoreKeyError::Unreadable { path: path.to_path_buf(), error: e.to_string() })?;
+        StoreKey::from_base64(&text, KeySource::File(path.to_path_buf()))
+    }
+
     /// `plain` encrypted under a fresh random nonce, as stored: `enc:v1:<base64>`.
     pub(crate) fn seal(&self, plain: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
@@ -124,10 +131,7 @@ fn resolve_from(
         return Ok(Some((StoreKey::from_base64(&text, KeySource::Env)?, KeySource::Env)));
     }
     let Some(path) = key_file else { return Ok(None) };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| StoreKeyError::Unreadable { path: path.to_path_buf(), error: e.to_string() })?;
-    let source = KeySource::File(path.to_path_buf());
-    Ok(Some((StoreKey::from_base64(&text, source.clone())?, source)))
+    Ok(Some((StoreKey::from_file(path)?, KeySource::File(path.to_path_buf()))))
 }
 
 /// Whether a stored secret is encrypted (else it is plain text, as older Ferry wrote it).
