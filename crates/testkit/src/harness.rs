@@ -81,6 +81,35 @@ impl Harness {
         run.values()?.iter().map(SentMessage::from_json).collect()
     }
 
+    /// Sends transactional messages through a real `TransactionMQProducer` and keeps it up for the
+    /// linger so that the broker's check-backs reach it. Returns one record per message id: those
+    /// sent by this run, and those of an earlier run (same producer group) only checked here.
+    pub fn produce_tx(&self, p: &ProduceTx) -> Result<Vec<TxRecord>> {
+        let mut args = vec![
+            "produce-tx".to_string(),
+            "--topic".into(),
+            p.topic.clone(),
+            "--count".into(),
+            p.count.to_string(),
+            "--local".into(),
+            p.local.as_str().into(),
+            "--check".into(),
+            p.check.as_str().into(),
+            "--linger-ms".into(),
+            p.linger_ms.to_string(),
+        ];
+        push_opt(&mut args, "--group", p.group.as_ref());
+        push_opt(&mut args, "--check-topic", p.check_topic.as_ref());
+        push_opt(&mut args, "--until-checks", p.until_checks.as_ref());
+        push_opt(&mut args, "--key-prefix", p.key_prefix.as_ref());
+        push_opt(&mut args, "--instance", p.instance.as_ref());
+        let run = self.run(args)?;
+        if !run.success {
+            return Err(run.error());
+        }
+        run.values()?.iter().map(TxRecord::from_json).collect()
+    }
+
     /// Runs a push consumer until `expect` distinct messages were consumed (Ok) or the timeout
     /// passed (`Error::NotAllConsumed`, which carries what did arrive). With `expect` 0 it consumes
     /// for the whole timeout and returns whatever arrived.
@@ -286,6 +315,158 @@ impl Produce {
     pub fn send_timeout_ms(mut self, ms: u64) -> Self {
         self.send_timeout_ms = Some(ms);
         self
+    }
+}
+
+/// A transaction's outcome as the harness's `TransactionListener` answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxState {
+    /// `LocalTransactionState.UNKNOW`: the half message stays prepared; the broker checks back.
+    Unknown,
+    Commit,
+    Rollback,
+}
+
+impl TxState {
+    fn as_str(self) -> &'static str {
+        match self {
+            TxState::Unknown => "unknown",
+            TxState::Commit => "commit",
+            TxState::Rollback => "rollback",
+        }
+    }
+}
+
+/// Transactional sends. `ProduceTx::new(topic, count)` sends `count` messages with keys `tx-<i>`
+/// in producer group `ferry-harness-tx`; the local transaction answers UNKNOW, check-backs answer
+/// COMMIT, and the producer exits right after the sends unless `.linger_ms(..)` keeps it up for
+/// check-backs (which brokers send once a half message is `transactionTimeOut`, 6 s, old, on their
+/// `transactionCheckInterval`: 60 s on 4.9, 30 s on 5.3). `count` 0 only answers check-backs.
+#[derive(Debug, Clone)]
+pub struct ProduceTx {
+    pub topic: String,
+    pub count: usize,
+    pub group: Option<String>,
+    pub local: TxState,
+    pub check: TxState,
+    /// Answer `check` only for messages of this topic, UNKNOW for the others.
+    pub check_topic: Option<String>,
+    pub linger_ms: u64,
+    /// Stop lingering once this many check-backs were answered.
+    pub until_checks: Option<usize>,
+    pub key_prefix: Option<String>,
+    pub instance: Option<String>,
+}
+
+impl ProduceTx {
+    pub fn new(topic: impl Into<String>, count: usize) -> Self {
+        ProduceTx {
+            topic: topic.into(),
+            count,
+            group: None,
+            local: TxState::Unknown,
+            check: TxState::Commit,
+            check_topic: None,
+            linger_ms: 0,
+            until_checks: None,
+            key_prefix: None,
+            instance: None,
+        }
+    }
+
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
+        self
+    }
+
+    pub fn local(mut self, state: TxState) -> Self {
+        self.local = state;
+        self
+    }
+
+    pub fn check(mut self, state: TxState) -> Self {
+        self.check = state;
+        self
+    }
+
+    pub fn check_topic(mut self, topic: impl Into<String>) -> Self {
+        self.check_topic = Some(topic.into());
+        self
+    }
+
+    pub fn linger_ms(mut self, ms: u64) -> Self {
+        self.linger_ms = ms;
+        self
+    }
+
+    pub fn until_checks(mut self, n: usize) -> Self {
+        self.until_checks = Some(n);
+        self
+    }
+
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = Some(prefix.into());
+        self
+    }
+
+    pub fn instance(mut self, name: impl Into<String>) -> Self {
+        self.instance = Some(name.into());
+        self
+    }
+}
+
+/// One transactional message as a `produce-tx` run saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxRecord {
+    /// The client's `UNIQ_KEY`, which is also the transaction id.
+    pub msg_id: String,
+    pub topic: Option<String>,
+    pub key: Option<String>,
+    /// Sent by this run (else only checked here).
+    pub sent: Option<TxSend>,
+    /// Check-backs this run answered for the message.
+    pub checks: u32,
+    /// The last answer given to a check-back (`COMMIT_MESSAGE`, `ROLLBACK_MESSAGE`, `UNKNOW`).
+    pub check_answer: Option<String>,
+}
+
+/// The send result of a transactional message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxSend {
+    pub index: i64,
+    /// `SEND_OK` and so on.
+    pub status: String,
+    /// What the local transaction answered (`UNKNOW`, `COMMIT_MESSAGE`, `ROLLBACK_MESSAGE`).
+    pub local_state: Option<String>,
+    pub offset_msg_id: Option<String>,
+    pub broker_name: String,
+    pub queue_id: i32,
+    /// The half message's offset in `RMQ_SYS_TRANS_HALF_TOPIC` queue 0.
+    pub queue_offset: i64,
+}
+
+impl TxRecord {
+    fn from_json(v: &Value) -> Result<Self> {
+        let sent = match v.get("send") {
+            Some(s) if v.get("sent").and_then(Value::as_bool) == Some(true) => Some(TxSend {
+                index: req_i64(s, "index")?,
+                status: req_str(s, "status")?,
+                local_state: opt_str(s, "localState"),
+                offset_msg_id: opt_str(s, "offsetMsgId"),
+                broker_name: req_str(s, "brokerName")?,
+                queue_id: req_i64(s, "queueId")? as i32,
+                queue_offset: req_i64(s, "queueOffset")?,
+            }),
+            _ => None,
+        };
+        Ok(TxRecord {
+            msg_id: req_str(v, "msgId")?,
+            topic: opt_str(v, "topic"),
+            key: opt_str(v, "key"),
+            sent,
+            checks: req_i64(v, "checks")? as u32,
+            check_answer: opt_str(v, "checkAnswer"),
+        })
     }
 }
 

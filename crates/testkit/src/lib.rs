@@ -40,7 +40,8 @@ pub use cluster::{
 };
 pub use error::{Error, Result};
 pub use harness::{
-    consumed_ids, Consume, Credentials, GroupSpec, Harness, Produce, ReceivedMessage, SentMessage, TopicSpec,
+    consumed_ids, Consume, Credentials, GroupSpec, Harness, Produce, ProduceTx, ReceivedMessage, SentMessage,
+    TopicSpec, TxRecord, TxSend, TxState,
 };
 pub use traffic::{
     delivery_report, wait_for_delivery, ConsumeStream, DeliveryReport, GroupReport, OutOfOrder,

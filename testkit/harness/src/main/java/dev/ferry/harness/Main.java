@@ -12,7 +12,7 @@ import org.apache.rocketmq.acl.common.SessionCredentials;
 import org.apache.rocketmq.remoting.RPCHook;
 
 /**
- * Entry point: {@code produce | consume | admin | produce-stream | consume-stream}. One JVM per
+ * Entry point: {@code produce | produce-tx | consume | admin | produce-stream | consume-stream}. One JVM per
  * call; results are JSON lines on {@code --out FILE} (or stdout), diagnostics on stderr. The two
  * stream commands run until their {@code --stop-file} exists.
  *
@@ -28,6 +28,10 @@ public final class Main {
         "usage: ferry-harness produce --namesrv A --topic T --count N [--group G] [--ordered-keys K]",
         "                             [--tag TAG] [--body-size BYTES] [--namespace NS] [--send-timeout-ms MS]",
         "                             [--ak AK --sk SK] [--out FILE]",
+        "       ferry-harness produce-tx --namesrv A --topic T --count N [--group G] [--local unknown|commit|rollback]",
+        "                             [--check commit|rollback|unknown] [--check-topic T] [--linger-ms MS]",
+        "                             [--until-checks N] [--tag TAG] [--key-prefix P] [--instance NAME]",
+        "                             [--send-timeout-ms MS] [--ak AK --sk SK] [--out FILE]",
         "       ferry-harness consume --namesrv A --topic T --group G --expect N --timeout-secs S",
         "                             [--orderly] [--from-first] [--tag-expr EXPR] [--namespace NS]",
         "                             [--reconsume-once] [--poll-namesrv-ms MS] [--ak AK --sk SK] [--out FILE]",
@@ -61,6 +65,9 @@ public final class Main {
             switch (argv[0]) {
                 case "produce":
                     code = Produce.run(rest);
+                    break;
+                case "produce-tx":
+                    code = ProduceTx.run(rest);
                     break;
                 case "consume":
                     code = Consume.run(rest);
