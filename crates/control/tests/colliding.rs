@@ -1,5 +1,6 @@
 //! Brokers named alike on both clusters, as Apache's sample configs name them: a two-master 4.9.8
-//! source and a two-master 5.3.3 target, both with `broker-a` and `broker-b`. Real Java clients
+//! source and a two-master 5.3.3 target, both with `broker-a` and `broker-b`, each master with a
+//! slave that its consumers are sent to whenever they have more to read. Real Java clients
 //! (an ordered producer, an orderly group and a plain group) pointed only at Ferry while a
 //! strict-order topic walks through the five stages.
 //!
@@ -7,7 +8,8 @@
 //! every successful send is consumed by both groups and the orderly group sees no key out of
 //! order; after Completed every send lands on a target broker, under its alias; and a reset of
 //! offsets a target broker sends during DualReadWrite (RESET_CONSUMER_CLIENT_OFFSET, by its real
-//! name, which is also a source broker's) rewinds the consumer's target queues only.
+//! name, which is also a source broker's) rewinds the consumer's target queues only; consumers
+//! pulled through the relays of every slave, on both clusters.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -30,10 +32,11 @@ fn now_ms() -> i64 {
 #[test]
 fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
     let names = ["broker-a", "broker-b"];
-    let source =
-        Cluster::start(ClusterSpec::new("clsrc", RocketMqVersion::V4_9_8).broker_names(names)).unwrap();
-    let target =
-        Cluster::start(ClusterSpec::new("cltgt", RocketMqVersion::V5_3_3).broker_names(names)).unwrap();
+    let spec = |name: &str, version| {
+        ClusterSpec::new(name, version).broker_names(names).slaves(true).pull_from_slaves()
+    };
+    let source = Cluster::start(spec("clsrc", RocketMqVersion::V4_9_8)).unwrap();
+    let target = Cluster::start(spec("cltgt", RocketMqVersion::V5_3_3)).unwrap();
     let (topic, fifo, plain) = ("cl-orders", "cl-fifo", "cl-plain");
     let sh = source.harness();
     sh.create_topics(source.cluster_name(), &[TopicSpec::new(topic).queues(4, 4)]).unwrap();
@@ -112,6 +115,29 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
         route["queues"].as_array().unwrap().iter().map(|q| q["brokerName"].as_str().unwrap()).collect();
     shown.sort();
     assert_eq!(shown, ["broker-a", "broker-b", "zz-broker-a", "zz-broker-b"], "{route}");
+    // The topic named after a broker finds that broker (the 5.x Proxy looks brokers up so): under
+    // its alias the target's, under the shared real name the source's.
+    for (named, side) in [("zz-broker-a", ferry_proxy::Side::Target), ("broker-a", ferry_proxy::Side::Source)]
+    {
+        let r = through.admin(&[vec!["topic-route".into(), "--topic".into(), named.into()]]).unwrap();
+        let r: serde_json::Value = serde_json::from_str(&r[0]).unwrap();
+        let real = match side {
+            ferry_proxy::Side::Target => target.broker("broker-a").unwrap(),
+            ferry_proxy::Side::Source => source.broker("broker-a").unwrap(),
+        };
+        let relays = engine.proxy().relay_assignments();
+        let relay_of = |backend: &str| {
+            let port = relays.iter().find(|a| a.side == side && a.backend == backend).map(|a| a.port);
+            port.map(|p| format!("127.0.0.1:{p}"))
+        };
+        assert_eq!(r["queues"][0]["brokerName"], named, "{r}");
+        let master = r["brokers"][0]["addrs"]["0"].as_str().map(str::to_string);
+        assert_eq!(
+            master,
+            relay_of(&real.addr),
+            "the route of topic {named} names the {side} master's relay: {r}"
+        );
+    }
     // An admin tool looking through Ferry sees the group's offsets on both clusters, apart.
     let stats = through.admin(&[vec!["consume-stats".into(), "--group".into(), plain.into()]]).unwrap();
     let stats: serde_json::Value = serde_json::from_str(&stats[0]).unwrap();
@@ -216,5 +242,27 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
         "the reset from the target broker did not rewind the target's queues ({cut} deliveries before)"
     );
     assert_eq!(on("broker-"), 0, "the target's reset rewound the source's queues of the same name");
+
+    // Slaves are relayed like their masters: masters sent consumers to them, through Ferry.
+    let relays = engine.proxy().relay_traffic();
+    for (side, cluster) in [(ferry_proxy::Side::Source, &source), (ferry_proxy::Side::Target, &target)] {
+        for broker in cluster.brokers() {
+            let slave = broker.slave_addr.as_deref().unwrap();
+            let pulled: u64 = relays
+                .iter()
+                .filter(|r| r.assignment.side == side && r.assignment.backend == slave)
+                .map(|r| r.pulled_messages)
+                .sum();
+            eprintln!(
+                "{side} slave of {} ({slave}): {pulled} messages pulled through its relay",
+                broker.name
+            );
+            assert!(
+                pulled > 0,
+                "no pull reached the {side} slave of {} through Ferry: {relays:?}",
+                broker.name
+            );
+        }
+    }
     rt.block_on(engine.complete(id, "colliding-test")).unwrap();
 }

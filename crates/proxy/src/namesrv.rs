@@ -441,7 +441,7 @@ async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, requ
     };
     let versioned = ctx.stages.get(&topic);
     let need_target = versioned.is_some_and(|v| v.policy.stage != Stage::Initial);
-    let source = if versioned.is_some_and(|v| v.policy.stage == Stage::Completed) {
+    let source = if versioned.is_some_and(|v| v.policy.stage.done()) {
         Ok(None)
     } else {
         fetch_route(&up.source, &topic).await
@@ -460,6 +460,12 @@ async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, requ
         (Err(e), _) => return error(ResponseCode::SYSTEM_ERROR, format!("source NameServer: {e}")),
         (_, Err(e)) => return error(ResponseCode::SYSTEM_ERROR, format!("target NameServer: {e}")),
     };
+    if versioned.is_none() && source.is_none() {
+        match target_only_route(ctx, up, &topic).await {
+            Ok(t) => target = t,
+            Err(e) => return error(ResponseCode::SYSTEM_ERROR, format!("target NameServer: {e}")),
+        }
+    }
     // Target brokers whose names are also the source's are shown under their alias.
     if let Some(t) = target.as_mut() {
         route::rename(t, &|real| ctx.stages.target_alias(real));
@@ -473,11 +479,18 @@ async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, requ
             }
         }
     }
-    let relays = match relay_map(&ctx.relays, source.as_ref(), target.as_ref()) {
+    // Direct: the target's brokers as they are, no relay in between (names stay as clients know
+    // them: a client keeps one address per broker name for all its topics).
+    let direct = versioned.is_some_and(|v| v.policy.stage == Stage::Direct);
+    let relayed_target = if direct { None } else { target.as_ref() };
+    let relays = match relay_map(&ctx.relays, source.as_ref(), relayed_target) {
         Ok(r) => r,
         Err(e) => return error(ResponseCode::SYSTEM_ERROR, e.to_string()),
     };
-    let mut relay = |side: Side, addr: &str| relays[&(side, addr.to_string())].clone();
+    let mut relay = |side: Side, addr: &str| match relays.get(&(side, addr.to_string())) {
+        Some(relay) => relay.clone(),
+        None => addr.to_string(),
+    };
     let route = match versioned {
         Some(v) => match route::merge(&topic, v.policy, source.as_ref(), target.as_ref(), &mut relay) {
             Ok(r) => r,
@@ -485,7 +498,10 @@ async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, requ
                 return error(ResponseCode::SYSTEM_ERROR, e.to_string())
             }
         },
-        None => source.as_ref().map(|s| route::pass_through(s, &mut relay)),
+        None => match (source.as_ref(), target.as_ref()) {
+            (Some(s), _) => Some(route::pass_through(Side::Source, s, &mut relay)),
+            (None, t) => t.map(|t| route::pass_through(Side::Target, t, &mut relay)),
+        },
     };
     let Some(route) = route else {
         // The NameServer's own words (`ClientRequestProcessor.getRouteInfoByTopic`).
@@ -508,6 +524,30 @@ async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, requ
         || request.header.field("acceptStandardJsonOnly").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let body = if standard { fastjson::to_vec(&route) } else { fastjson::to_vec_bare_int_keys(&route) };
     Frame::response(ResponseCode::SUCCESS, 0).with_body(body)
+}
+
+/// The route of a topic outside the migrations that the source does not have, from the front's
+/// target: a topic only the target has, the one named after a target broker (every broker has
+/// one, `TopicConfigManager`; the 5.x Proxy and clients find a broker's address by its route), or
+/// after the target cluster. A target broker shown under an alias is looked up by its real name
+/// (clients ask for the name they know). The target unreachable is an error only for an alias,
+/// which certainly names a target broker; otherwise the topic is said not to exist, as the source
+/// said.
+async fn target_only_route(
+    ctx: &FrontContext,
+    up: &Upstreams,
+    topic: &str,
+) -> Result<Option<TopicRouteData>, AdminError> {
+    let Some(target) = &up.target else { return Ok(None) };
+    let real = ctx.stages.target_real_name(topic);
+    match fetch_route(target, real.as_deref().unwrap_or(topic)).await {
+        Ok(route) => Ok(route),
+        Err(e) if real.is_some() => Err(e),
+        Err(e) => {
+            tracing::debug!(%topic, error = %e, "the source has no such topic and the target did not answer");
+            Ok(None)
+        }
+    }
 }
 
 type RelayMap = HashMap<(Side, String), String>;

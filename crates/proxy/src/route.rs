@@ -61,7 +61,7 @@ fn shows(policy: TopicPolicy) -> (Show, Show) {
         Stage::DualRead => (Show::AsIs, Show::ReadOnly),
         Stage::DualReadWrite => (Show::AsIs, Show::AsIs),
         Stage::CuttingOver => (Show::ReadOnly, Show::AsIs),
-        Stage::Completed => (Show::Absent, Show::AsIs),
+        Stage::Completed | Stage::Direct => (Show::Absent, Show::AsIs),
     };
     // Only a side that is written can be held write-only.
     let hold = |side: Side, show: Show| match (policy.write_only == Some(side), show) {
@@ -116,12 +116,17 @@ pub fn merge(
     Ok((!merged.queue_datas.is_empty()).then_some(merged))
 }
 
-/// A topic outside the migration: the source's route with addresses replaced by relays.
-pub fn pass_through(route: &TopicRouteData, relay: &mut dyn FnMut(Side, &str) -> String) -> TopicRouteData {
+/// A topic outside the migration: one side's route (the source's, or the target's for a topic
+/// only it has) with addresses replaced by relays.
+pub fn pass_through(
+    side: Side,
+    route: &TopicRouteData,
+    relay: &mut dyn FnMut(Side, &str) -> String,
+) -> TopicRouteData {
     let mut out = route.clone();
     for b in &mut out.broker_datas {
         for addr in b.broker_addrs.values_mut() {
-            *addr = relay(Side::Source, addr);
+            *addr = relay(side, addr);
         }
     }
     // Filter servers are a removed 4.x feature; their addresses would bypass Ferry.
@@ -315,10 +320,12 @@ mod tests {
     #[test]
     fn pass_through_rewrites_addresses_and_keeps_the_rest() {
         let s = route("broker-s", "10.0.0.1:10911", 4);
-        let out = pass_through(&s, &mut relay);
+        let out = pass_through(Side::Source, &s, &mut relay);
         assert_eq!(out.order_topic_conf, s.order_topic_conf);
         assert_eq!(out.queue_datas, s.queue_datas);
         assert_eq!(out.broker_datas[0].broker_addrs[&0], "ferry-source(10.0.0.1:10911)");
+        let t = pass_through(Side::Target, &s, &mut relay);
+        assert_eq!(t.broker_datas[0].broker_addrs[&0], "ferry-target(10.0.0.1:10911)");
     }
 
     #[test]

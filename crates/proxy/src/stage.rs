@@ -20,11 +20,21 @@ pub enum Stage {
     CuttingOver,
     /// All traffic on the target.
     Completed,
+    /// All traffic on the target, with no Ferry in between: routes name the target's brokers
+    /// themselves instead of relays, while Ferry still answers route lookups. The last step
+    /// before clients point their NameServer address at the target and Ferry stops.
+    Direct,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] =
-        [Stage::Initial, Stage::DualRead, Stage::DualReadWrite, Stage::CuttingOver, Stage::Completed];
+    pub const ALL: [Stage; 6] = [
+        Stage::Initial,
+        Stage::DualRead,
+        Stage::DualReadWrite,
+        Stage::CuttingOver,
+        Stage::Completed,
+        Stage::Direct,
+    ];
 
     pub fn next(self) -> Option<Stage> {
         Stage::ALL.get(self as usize + 1).copied()
@@ -41,7 +51,13 @@ impl Stage {
             Stage::DualReadWrite => "DualReadWrite",
             Stage::CuttingOver => "CuttingOver",
             Stage::Completed => "Completed",
+            Stage::Direct => "Direct",
         }
+    }
+
+    /// Traffic only on the target: Completed or beyond.
+    pub fn done(self) -> bool {
+        self >= Stage::Completed
     }
 
     pub fn parse(name: &str) -> Option<Stage> {
@@ -144,6 +160,12 @@ impl StageTable {
         self.inner.read().expect("stage table lock").aliases.get(real).cloned()
     }
 
+    /// The real name of the target broker clients know as `alias`.
+    pub fn target_real_name(&self, alias: &str) -> Option<String> {
+        let inner = self.inner.read().expect("stage table lock");
+        inner.aliases.iter().find(|(_, a)| a.as_str() == alias).map(|(real, _)| real.clone())
+    }
+
     /// Every target broker shown under another name, real name to alias.
     pub fn broker_aliases(&self) -> HashMap<String, String> {
         self.inner.read().expect("stage table lock").aliases.clone()
@@ -194,7 +216,10 @@ mod tests {
     #[test]
     fn stages_walk_in_order_both_ways() {
         assert_eq!(Stage::Initial.next(), Some(Stage::DualRead));
-        assert_eq!(Stage::Completed.next(), None);
+        assert_eq!(Stage::Completed.next(), Some(Stage::Direct));
+        assert_eq!(Stage::Direct.next(), None);
+        assert_eq!(Stage::Direct.previous(), Some(Stage::Completed));
+        assert!(Stage::Direct.done() && Stage::Completed.done() && !Stage::CuttingOver.done());
         assert_eq!(Stage::Initial.previous(), None);
         assert_eq!(Stage::CuttingOver.previous(), Some(Stage::DualReadWrite));
         assert_eq!(Stage::parse("dualreadwrite"), Some(Stage::DualReadWrite));

@@ -287,6 +287,10 @@ mod tests {
             (at(CuttingOver),          T, "FFFFFFFFFF"),
             (at(Completed),            S, "RRWXFFFFFF"),
             (at(Completed),            T, "FFFFFFFFFF"),
+            // Direct: routes name the target's brokers; a client with an older route still
+            // reaching a relay is treated as at Completed.
+            (at(Direct),               S, "RRWXFFFFFF"),
+            (at(Direct),               T, "FFFFFFFFFF"),
             // Strict-order holds: the held side is written, not read (and a read-only side held
             // is closed).
             (hold(Initial, S),         S, "FFWXFFFFFF"),
@@ -309,6 +313,10 @@ mod tests {
             (hold(Completed, S),       T, "FFFFFFFFFF"),
             (hold(Completed, T),       S, "RRWXFFFFFF"),
             (hold(Completed, T),       T, "FFWXFFFFFF"),
+            (hold(Direct, S),          S, "RRWXFFFFFF"),
+            (hold(Direct, S),          T, "FFFFFFFFFF"),
+            (hold(Direct, T),          S, "RRWXFFFFFF"),
+            (hold(Direct, T),          T, "FFWXFFFFFF"),
         ];
         let wrong: Vec<String> = table
             .iter()
