@@ -11,6 +11,7 @@
 //! [proxy.limits]                    # what peers of the front and the relays can hold of Ferry
 //! relay_connections = 8192          # and relay_connections_per_ip, front_connections(_per_ip),
 //! frame_timeout_secs = 30           # partial_frame_budget_bytes, client_queue_bytes,
+//! idle_timeout_secs = 60            # a relayed client silent this long is let go
 //! max_frame_bytes = 16777216        # (see ProxyLimits)
 //!
 //! [api]
@@ -34,7 +35,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ferry_control::migration::EngineSettings;
-use ferry_proxy::limits::{DEFAULT_CLIENT_QUEUE_BYTES, DEFAULT_FRAME_TIMEOUT, DEFAULT_PARTIAL_FRAME_BUDGET};
+use ferry_proxy::limits::{
+    DEFAULT_CLIENT_QUEUE_BYTES, DEFAULT_FRAME_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_PARTIAL_FRAME_BUDGET,
+};
 use ferry_proxy::{ConnectionCaps, ProxyConfig};
 use ferry_remoting::frame::DEFAULT_MAX_FRAME;
 use serde::Deserialize;
@@ -120,6 +123,7 @@ struct LimitsSection {
     front_connections: Option<Spanned<i64>>,
     front_connections_per_ip: Option<Spanned<i64>>,
     frame_timeout_secs: Option<Spanned<i64>>,
+    idle_timeout_secs: Option<Spanned<i64>>,
     partial_frame_budget_bytes: Option<Spanned<i64>>,
     client_queue_bytes: Option<Spanned<i64>>,
     max_frame_bytes: Option<Spanned<i64>>,
@@ -160,6 +164,8 @@ pub struct ProxyLimits {
     pub front_connections: ConnectionCaps,
     /// A frame a peer started must be finished within this.
     pub frame_timeout: Duration,
+    /// A relayed client connection that sent nothing for this long, awaiting no answer, is closed.
+    pub idle_timeout: Duration,
     /// Bytes of unfinished frames over 64 KiB held at most, all connections together.
     pub partial_frame_budget: usize,
     /// Bytes queued toward one slow client at most.
@@ -174,6 +180,7 @@ impl Default for ProxyLimits {
             relay_connections: ConnectionCaps::RELAYS,
             front_connections: ConnectionCaps::FRONT,
             frame_timeout: DEFAULT_FRAME_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             partial_frame_budget: DEFAULT_PARTIAL_FRAME_BUDGET,
             client_queue_bytes: DEFAULT_CLIENT_QUEUE_BYTES,
             max_frame: DEFAULT_MAX_FRAME,
@@ -185,6 +192,8 @@ impl Default for ProxyLimits {
 /// mistake (a size in MiB where bytes are meant, a timeout in milliseconds).
 const MAX_CONNECTIONS: u64 = 1 << 20;
 const FRAME_TIMEOUT_SECS: (u64, u64) = (1, 3600);
+/// Below the clients' 30 s heartbeat a client still using a relay would be cut off between two.
+const IDLE_TIMEOUT_SECS: (u64, u64) = (5, 86_400);
 /// At least what a frame up to 64 KiB reads outside the budget; at most 64 GiB.
 const PARTIAL_FRAME_BUDGET: (u64, u64) = (64 * 1024, 64 << 30);
 const CLIENT_QUEUE_BYTES: (u64, u64) = (4 * 1024, 1 << 30);
@@ -440,6 +449,7 @@ impl ServeConfig {
         c.front_connections = l.front_connections;
         c.relays.connections = l.relay_connections;
         c.relays.frame_timeout = l.frame_timeout;
+        c.relays.idle_timeout = l.idle_timeout;
         c.relays.partial_frame_budget = l.partial_frame_budget;
         c.relays.client_queue_bytes = l.client_queue_bytes;
         c.relays.max_frame = l.max_frame;
@@ -508,6 +518,9 @@ fn limits(
     if let Some(v) = &s.frame_timeout_secs {
         l.frame_timeout =
             Duration::from_secs(within("frame_timeout_secs", v, FRAME_TIMEOUT_SECS, " seconds")?);
+    }
+    if let Some(v) = &s.idle_timeout_secs {
+        l.idle_timeout = Duration::from_secs(within("idle_timeout_secs", v, IDLE_TIMEOUT_SECS, " seconds")?);
     }
     if let Some(v) = &s.partial_frame_budget_bytes {
         l.partial_frame_budget =
@@ -599,6 +612,7 @@ mod tests {
             front_connections = 50
             front_connections_per_ip = 5
             frame_timeout_secs = 7
+            idle_timeout_secs = 45
             partial_frame_budget_bytes = 1_048_576
             client_queue_bytes = 65536
             max_frame_bytes = 4_194_304
@@ -634,6 +648,7 @@ mod tests {
                 relay_connections: ConnectionCaps { max: 100, per_ip: 10 },
                 front_connections: ConnectionCaps { max: 50, per_ip: 5 },
                 frame_timeout: Duration::from_secs(7),
+                idle_timeout: Duration::from_secs(45),
                 partial_frame_budget: 1 << 20,
                 client_queue_bytes: 64 * 1024,
                 max_frame: 4 << 20,
@@ -708,6 +723,7 @@ mod tests {
             ("front_connections_per_ip = -3", "front_connections_per_ip", "-3 is out of range"),
             ("frame_timeout_secs = 0", "frame_timeout_secs", "0 is out of range: 1 to 3600 seconds"),
             ("frame_timeout_secs = 30000", "frame_timeout_secs", "30000 is out of range"),
+            ("idle_timeout_secs = 2", "idle_timeout_secs", "2 is out of range: 5 to 86400 seconds"),
             (
                 "partial_frame_budget_bytes = 1024",
                 "partial_frame_budget_bytes",
@@ -804,6 +820,7 @@ mod tests {
             relay_connections: ConnectionCaps { max: 100, per_ip: 10 },
             front_connections: ConnectionCaps { max: 50, per_ip: 5 },
             frame_timeout: Duration::from_secs(7),
+            idle_timeout: Duration::from_secs(45),
             partial_frame_budget: 1 << 20,
             client_queue_bytes: 64 * 1024,
             max_frame: 4 << 20,
@@ -814,6 +831,7 @@ mod tests {
             (limits.front_connections, limits.relay_connections)
         );
         assert_eq!(p.relays.frame_timeout, limits.frame_timeout);
+        assert_eq!(p.relays.idle_timeout, limits.idle_timeout);
         assert_eq!(p.relays.partial_frame_budget, limits.partial_frame_budget);
         assert_eq!(p.relays.client_queue_bytes, limits.client_queue_bytes);
         assert_eq!(p.relays.max_frame, limits.max_frame);

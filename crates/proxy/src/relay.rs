@@ -91,6 +91,9 @@ pub struct RelaySettings {
     /// its broker's answer (a long-polling pull, held up to 15 s and more) has finished its
     /// request: only frames being sent are timed.
     pub frame_timeout: Duration,
+    /// A client connection that sent nothing for this long, and awaits no answer, is closed
+    /// ([`limits::DEFAULT_IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
     /// Bytes of unfinished frames over 64 KiB ([`limits::SMALL_FRAME`]) held at most, all
     /// connections together (default 256 MiB): beyond it a peer's large frame is not read
     /// further until others finish, within its frame timeout.
@@ -112,6 +115,7 @@ impl RelaySettings {
             connect_timeout: Duration::from_secs(3),
             connections: ConnectionCaps::RELAYS,
             frame_timeout: limits::DEFAULT_FRAME_TIMEOUT,
+            idle_timeout: limits::DEFAULT_IDLE_TIMEOUT,
             partial_frame_budget: limits::DEFAULT_PARTIAL_FRAME_BUDGET,
             client_queue_bytes: limits::DEFAULT_CLIENT_QUEUE_BYTES,
         }
@@ -389,6 +393,7 @@ async fn serve_client(
         client_id: Mutex::new(None),
         warned_other_id: std::sync::atomic::AtomicBool::new(false),
         counts: counts.clone(),
+        last_request: Mutex::new(tokio::time::Instant::now()),
     });
     let (cr, cw) = client.into_split();
     let (ur, uw) = upstream.into_split();
@@ -401,6 +406,7 @@ async fn serve_client(
         r = up => ("client", r),
         r = down => ("broker", r),
         r = &mut writer => ("client", r.unwrap_or(Err(PumpError::ClientGone))),
+        _ = idle(&state, ctx.settings.idle_timeout) => ("Ferry (client idle)", Ok(())),
         _ = ctx.shutdown.cancelled() => ("Ferry", Ok(())),
     };
     // What the broker answered before it closed still reaches the client: a lost answer to a
@@ -519,6 +525,20 @@ struct ConnState {
     warned_other_id: std::sync::atomic::AtomicBool,
     /// The relay's own counts.
     counts: Arc<RelayCounts>,
+    /// When the client last sent a frame.
+    last_request: Mutex<tokio::time::Instant>,
+}
+
+/// Ends when the client has sent nothing for `timeout` and awaits no answer from the broker (a
+/// long-polling pull is awaited).
+async fn idle(state: &ConnState, timeout: Duration) {
+    loop {
+        let since = state.last_request.lock().expect("last request lock").elapsed();
+        if since >= timeout && state.pending.lock().expect("pending lock").map.is_empty() {
+            return;
+        }
+        tokio::time::sleep(timeout.saturating_sub(since).max(Duration::from_secs(1))).await;
+    }
 }
 
 /// How a heartbeat's client id stands to the connection's own.
@@ -641,6 +661,9 @@ async fn to_broker(
         let mut run = 0;
         let mut progressed = false;
         while let Some(len) = frame::check(&buf[run..], max_frame)? {
+            if !progressed {
+                *state.last_request.lock().expect("last request lock") = tokio::time::Instant::now();
+            }
             progressed = true;
             match observe(&buf[run..run + len], Direction::ToBroker, &state, &ctx)? {
                 Action::Forward => run += len,
@@ -1093,8 +1116,26 @@ mod tests {
             client_id: Mutex::new(None),
             warned_other_id: Default::default(),
             counts: Arc::default(),
+            last_request: Mutex::new(tokio::time::Instant::now()),
         };
         (state, rx)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_is_idle_only_when_silent_and_awaiting_nothing() {
+        let (state, _rx) = connection(1);
+        let timeout = Duration::from_secs(60);
+        let started = tokio::time::Instant::now();
+        // A pull held by the broker is awaited: not idle, however long it takes.
+        state.pending.lock().unwrap().insert(7, Pending::Other { started: Instant::now() });
+        let awaited = tokio::time::timeout(Duration::from_secs(300), idle(&state, timeout)).await;
+        assert!(awaited.is_err(), "idle while an answer was awaited");
+        state.pending.lock().unwrap().remove(7);
+        // A frame sent now restarts the wait.
+        *state.last_request.lock().unwrap() = tokio::time::Instant::now();
+        idle(&state, timeout).await;
+        let waited = started.elapsed() - Duration::from_secs(300);
+        assert!(waited >= timeout && waited <= timeout + Duration::from_secs(1), "{waited:?}");
     }
 
     /// A heartbeat through the relay and the broker's answer to it.
