@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod engine;
 pub mod evidence;
+pub mod leave;
 pub mod model;
 pub mod names;
 
@@ -12,6 +13,7 @@ pub use engine::{
     item_record, AccessPoint, BatchAction, BatchResult, BrokerStatus, Engine, EngineError, EngineSettings,
     GroupClients, NewMigration, NewTopic, TopicClients, TopicsAdded, TrafficSample,
 };
+pub use leave::{LeaveReport, LeaveVerdict};
 pub use model::{
     Check, CheckReport, ClusterEndpoint, Forgotten, Hold, Migration, MigrationBroker, MigrationId,
     MigrationStatus, MigrationTopic, Transition, TransitionKind,

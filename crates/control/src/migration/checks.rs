@@ -109,6 +109,8 @@ pub struct Evidence {
     pub source_backlog: BTreeMap<String, (i64, i64)>,
     /// Group to its backlog of the topic on the target.
     pub target_backlog: BTreeMap<String, i64>,
+    /// Other topics migrating to the same target that are not Completed yet, with their stage.
+    pub undone_topics: Vec<(String, Stage)>,
 }
 
 /// Steps that move keys of an ordered topic from one cluster to the other (the set of writable
@@ -166,6 +168,7 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
                 source_scheduled_empty(e),
             ]
         }
+        (true, Stage::Direct) => vec![target_reachable(e), migration_done(e)],
         // Rolling DualRead back hides the target's queues: nothing may be left there unread.
         (false, Stage::Initial) => vec![target_backlog_zero(e)],
         // Other steps back are free: an operator rolling back during a fault must not be stopped.
@@ -189,6 +192,35 @@ fn clusters_reachable(e: &Evidence) -> Check {
             "heard from every expected broker: source [{}], target [{}]",
             names(Side::Source),
             names(Side::Target)
+        ),
+    )
+}
+
+/// Every expected target broker answered: clients are about to be sent to them.
+fn target_reachable(e: &Evidence) -> Check {
+    const NAME: &str = "target-reachable";
+    if let Err(c) = hear(e, NAME, &[Side::Target], "clients would be sent to a broker Ferry cannot reach") {
+        return c;
+    }
+    let names = e.heard.get(&Side::Target).map(|b| b.iter().cloned().collect::<Vec<_>>().join(", "));
+    Check::pass(NAME, format!("heard from every expected target broker: [{}]", names.unwrap_or_default()))
+}
+
+/// Direct only once every topic migrating to the target is Completed: a client keeps one address
+/// per broker name for all its topics (`MQClientInstance.brokerAddrTable`, last route wins), so a
+/// topic still relayed and one direct would each move the other's traffic on or off the relays.
+fn migration_done(e: &Evidence) -> Check {
+    const NAME: &str = "migration-done";
+    if e.undone_topics.is_empty() {
+        return Check::pass(NAME, "every topic migrating to this target is Completed");
+    }
+    let open: Vec<String> = e.undone_topics.iter().map(|(t, s)| format!("{t} ({s})")).collect();
+    Check::fail(
+        NAME,
+        format!(
+            "topics migrating to this target are not Completed yet: {}; clients share one address per broker \
+             for all their topics, so none goes direct before all are done",
+            open.join(", ")
         ),
     )
 }
@@ -703,6 +735,19 @@ mod tests {
     }
 
     #[test]
+    fn direct_waits_for_every_topic_of_the_target_and_its_way_back_is_free() {
+        let mut e = evidence();
+        assert!(failing(&gates(Stage::Completed, Stage::Direct, &e)).is_empty());
+        e.undone_topics = vec![("payments".into(), Stage::DualReadWrite)];
+        let checks = gates(Stage::Completed, Stage::Direct, &e);
+        assert_eq!(failing(&checks), ["migration-done"]);
+        let detail = &checks.iter().find(|c| !c.passed).unwrap().detail;
+        assert!(detail.contains("payments (DualReadWrite)"), "{detail}");
+        e.unheard = vec![down(Side::Target, "broker-a"), down(Side::Source, "broker-b")];
+        assert!(gates(Stage::Direct, Stage::Completed, &e).is_empty(), "back to the relays is never stopped");
+    }
+
+    #[test]
     fn rolling_back_to_initial_refuses_to_strand_target_messages() {
         let mut e = evidence();
         e.target_backlog = [("billing".to_string(), 5)].into();
@@ -727,15 +772,18 @@ mod tests {
             (Stage::DualRead, Stage::DualReadWrite),
             (Stage::DualReadWrite, Stage::CuttingOver),
             (Stage::CuttingOver, Stage::Completed),
+            (Stage::Completed, Stage::Direct),
             (Stage::DualRead, Stage::Initial),
         ];
         #[rustfmt::skip]
-        let table: [(Side, [&[&str]; 5]); 2] = [
+        let table: [(Side, [&[&str]; 6]); 2] = [
             (Side::Source, [
                 &["clusters-reachable", "topic-on-source", "clients-through-ferry", "no-pop-consumers"],
                 &["clusters-reachable", "consumers-on-target"],
                 &["clusters-reachable", "consumers-on-target"],
                 &["clusters-reachable", "source-writes-stopped", "source-backlog-zero", "source-scheduled-empty"],
+                // The source plays no part once Completed.
+                &[],
                 &[],
             ]),
             (Side::Target, [
@@ -743,6 +791,7 @@ mod tests {
                 &["clusters-reachable", "consumers-on-target", "offsets-on-target"],
                 &["clusters-reachable", "consumers-on-target"],
                 &["clusters-reachable"],
+                &["target-reachable"],
                 &["target-backlog-zero"],
             ]),
         ];

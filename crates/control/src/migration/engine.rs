@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 use crate::migration::checks::{self, gates, moves_keys, Evidence};
 use crate::migration::evidence::{self, Clusters};
+use crate::migration::leave::{self, LeaveReport};
 use crate::migration::model::{
     Check, CheckReport, ClusterEndpoint, Forgotten, Hold, Migration, MigrationBroker, MigrationId,
     MigrationStatus, MigrationTopic, Transition, TransitionKind,
@@ -204,6 +205,10 @@ pub struct Engine {
     traffic: Mutex<HashMap<String, VecDeque<TrafficSample>>>,
     /// Topics (at a stage-table epoch) whose route a tick has seen settled.
     settled_once: Mutex<HashSet<(MigrationId, String, u64)>>,
+    /// Groups whose topics are all Completed and whose retry topic was seen drained on the
+    /// source: nothing can land there again, so the source may go (in memory: after a restart it
+    /// is read once more).
+    retry_left: Mutex<HashSet<(MigrationId, String)>>,
     /// Who asked for which route is kept in memory only: for one route window after a start,
     /// routes do not count as settled (clients have not all asked again yet).
     started: std::time::Instant,
@@ -252,6 +257,7 @@ impl Engine {
             steps: tokio::sync::Mutex::new(()),
             traffic: Mutex::new(HashMap::new()),
             settled_once: Mutex::new(HashSet::new()),
+            retry_left: Mutex::new(HashSet::new()),
             started: std::time::Instant::now(),
         });
         // Oldest first, so that the newest migration's clusters end up in front.
@@ -536,7 +542,7 @@ impl Engine {
             Vec::new()
         } else {
             let expected = self.store.migration_brokers(m.id).await?;
-            let e = evidence::gather(
+            let mut e = evidence::gather(
                 &clusters,
                 &self.proxy,
                 t,
@@ -545,9 +551,29 @@ impl Engine {
                 self.warming_up(),
             )
             .await;
+            if toward == Stage::Direct {
+                e.undone_topics = self.undone_topics(&m.target.namesrv, &t.topic).await?;
+            }
             gates(t.stage, toward, &e)
         };
         Ok(CheckReport { from: t.stage, toward, at: Utc::now(), checks })
+    }
+
+    /// Topics of active migrations to the target at `namesrv`, other than `except`, that are not
+    /// Completed yet.
+    async fn undone_topics(&self, namesrv: &str, except: &str) -> Result<Vec<(String, Stage)>, EngineError> {
+        let mut undone = Vec::new();
+        for m in self.store.migrations().await? {
+            if m.status != MigrationStatus::Active || m.target.namesrv != namesrv {
+                continue;
+            }
+            for t in self.store.migration_topics(m.id).await? {
+                if !t.stage.done() && t.topic != except {
+                    undone.push((t.topic, t.stage));
+                }
+            }
+        }
+        Ok(undone)
     }
 
     /// One step forward, after its checks pass, or with `ignore` (a reason) despite them.
@@ -677,16 +703,14 @@ impl Engine {
         Ok(results)
     }
 
-    /// Completes the migration once every topic is Completed. Routes keep pointing at the target.
+    /// Completes the migration once every topic is Completed (or Direct). Routes keep pointing at
+    /// the target.
     pub async fn complete(&self, id: MigrationId, actor: &str) -> Result<Migration, EngineError> {
         let _step = self.steps.lock().await;
         self.active(id).await?;
         let topics = self.store.migration_topics(id).await?;
-        let open: Vec<String> = topics
-            .iter()
-            .filter(|t| t.stage != Stage::Completed)
-            .map(|t| format!("{} ({})", t.topic, t.stage))
-            .collect();
+        let open: Vec<String> =
+            topics.iter().filter(|t| !t.stage.done()).map(|t| format!("{} ({})", t.topic, t.stage)).collect();
         if topics.is_empty() || !open.is_empty() {
             let topics =
                 if topics.is_empty() { "the migration has no topics".to_string() } else { open.join(", ") };
@@ -695,6 +719,20 @@ impl Engine {
         self.store.complete_migration(id).await?;
         tracing::info!(migration = %id, %actor, "migration completed");
         self.migration(id).await
+    }
+
+    /// Whether clients can leave Ferry: the migration's topics all Direct, relays empty, and
+    /// who still asks Ferry for routes (see [`leave`]).
+    pub async fn leave(&self, id: MigrationId) -> Result<LeaveReport, EngineError> {
+        self.migration(id).await?;
+        let topics: Vec<(String, Stage)> =
+            self.store.migration_topics(id).await?.into_iter().map(|t| (t.topic, t.stage)).collect();
+        Ok(leave::report(
+            &topics,
+            &self.proxy.relay_traffic(),
+            &self.proxy.registry.clients(),
+            self.proxy.limits().front_connections,
+        ))
     }
 
     pub async fn history(
@@ -799,13 +837,17 @@ impl Engine {
             }
         }
         // A group's retry topic is read on both clusters while any of its topics is on the move;
-        // it leaves the source only when all are Completed (and the tick saw its backlog drained).
+        // it leaves the source only when all are Completed (and the tick saw its backlog drained),
+        // and goes direct with them.
         for (group, stages) in group_stages {
             let policy = if stages.iter().all(|s| *s == Stage::Initial) {
                 None
-            } else if stages.iter().all(|s| *s == Stage::Completed) && self.retry_drained(id, group).await {
-                Some(TopicPolicy::at(Stage::Completed))
+            } else if stages.iter().all(|s| s.done()) && self.retry_drained(id, group).await {
+                self.retry_left.lock().expect("retry lock").insert((id, group.to_string()));
+                let all_direct = stages.iter().all(|s| *s == Stage::Direct);
+                Some(TopicPolicy::at(if all_direct { Stage::Direct } else { Stage::Completed }))
             } else {
+                self.retry_left.lock().expect("retry lock").remove(&(id, group.to_string()));
                 Some(TopicPolicy::at(Stage::DualReadWrite))
             };
             for name in [format!("%RETRY%{group}"), format!("%DLQ%{group}")] {
@@ -822,6 +864,9 @@ impl Engine {
     }
 
     async fn retry_drained(&self, id: MigrationId, group: &str) -> bool {
+        if self.retry_left.lock().expect("retry lock").contains(&(id, group.to_string())) {
+            return true;
+        }
         let Ok(m) = self.migration(id).await else { return false };
         let Ok(clusters) = self.clusters(&m) else { return false };
         let Ok(expected) = self.store.migration_brokers(id).await else { return false };
@@ -902,7 +947,7 @@ impl Engine {
                 if t.hold.is_some() {
                     self.release_if_read(&m, t.clone()).await?;
                 }
-                if t.stage != Stage::Completed {
+                if !t.stage.done() {
                     if let Err(e) = self.check(m.id, &t.topic).await {
                         tracing::debug!(topic = %t.topic, error = %e, "periodic check failed");
                     }
