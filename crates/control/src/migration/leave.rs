@@ -147,13 +147,16 @@ mod tests {
         }
     }
 
+    /// Topics, connections on the relay, of the client, to the front; verdict, words.
+    type Row<'a> = (&'a [(String, Stage)], usize, usize, usize, LeaveVerdict, &'a str);
+
     #[test]
     fn the_next_move_out_of_ferry() {
         use LeaveVerdict::*;
         let direct = [("orders".to_string(), Stage::Direct), ("refunds".to_string(), Stage::Direct)];
         let mixed = [("orders".to_string(), Stage::Direct), ("refunds".to_string(), Stage::Completed)];
         #[rustfmt::skip]
-        let table: [(&[(String, Stage)], usize, usize, usize, LeaveVerdict, &str); 6] = [
+        let table: [Row; 6] = [
             (&[],      0, 0, 0, StepTopicsToDirect,   "no topics"),
             (&mixed,   0, 0, 0, StepTopicsToDirect,   "refunds (Completed)"),
             (&direct,  3, 2, 5, WaitForRelaysToEmpty, "3 client connection(s) still go through 1 relay(s) (1 client(s) known)"),
