@@ -7,8 +7,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use ferry_control::migration::{
-    BatchAction, BrokerStatus, Migration, MigrationBroker, MigrationId, MigrationStatus, MigrationTopic,
-    NewMigration, NewTopic, Transition,
+    BatchAction, BrokerStatus, LeaveReport, Migration, MigrationBroker, MigrationId, MigrationStatus,
+    MigrationTopic, NewMigration, NewTopic, Transition,
 };
 use ferry_control::{ItemRecord, ItemStatus, TaskId, TaskStatus, TaskSummary, Timestamp};
 use ferry_proxy::{ClientRecord, LatencySnapshot, RelayAssignment, Side, Stage, TopicCounts, TopicPolicy};
@@ -95,7 +95,7 @@ pub async fn wrong_method() -> Response {
 // Migrations
 // ------------------------------------------------------------------------------------------------
 
-/// A migration as listed: with how many of its topics there are and how many are Completed.
+/// A migration as listed: with how many of its topics there are and how many are Completed (or Direct).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MigrationSummary {
@@ -128,7 +128,7 @@ pub async fn list_migrations(
         let topics = state.engine.topics(m.id).await?;
         migrations.push(MigrationSummary {
             topic_count: topics.len(),
-            completed_topics: topics.iter().filter(|t| t.stage == Stage::Completed).count(),
+            completed_topics: topics.iter().filter(|t| t.stage.done()).count(),
             migration: m,
         });
     }
@@ -319,6 +319,11 @@ pub async fn history(
     let id = migration_id(&id)?;
     let topic = q.topic.as_deref().filter(|t| !t.is_empty());
     Ok(Json(History { transitions: state.engine.history(id, topic).await? }))
+}
+
+/// Whether clients can leave Ferry for the target, and who holds it up.
+pub async fn leave(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<LeaveReport>> {
+    Ok(Json(state.engine.leave(migration_id(&id)?).await?))
 }
 
 #[derive(Serialize)]

@@ -117,6 +117,7 @@ fn routes() -> (Routes, Routes) {
         .post("/api/migrations/{id}/topics/{topic}/rollback", h::rollback)
         .post("/api/migrations/{id}/batch", h::batch)
         .get("/api/migrations/{id}/history", h::history)
+        .get("/api/migrations/{id}/leave", h::leave)
         .get("/api/migrations/{id}/brokers", h::brokers)
         .post("/api/migrations/{id}/brokers/{side}/{broker}/forget", h::forget_broker)
         .get("/api/migrations/{id}/clients", h::access_point)

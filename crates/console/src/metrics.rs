@@ -120,7 +120,7 @@ pub async fn render(engine: &Engine) -> Result<String, ApiError> {
     stages.family(
         "ferry_migration_topic_stage",
         "gauge",
-        "Stage of each migration topic: 0 Initial, 1 DualRead, 2 DualReadWrite, 3 CuttingOver, 4 Completed.",
+        "Stage of each migration topic: 0 Initial, 1 DualRead, 2 DualReadWrite, 3 CuttingOver, 4 Completed, 5 Direct.",
     );
     ready.family(
         "ferry_migration_topic_ready",

@@ -585,13 +585,14 @@ impl Engine {
         actor: &str,
     ) -> Result<MigrationTopic, EngineError> {
         let _step = self.steps.lock().await;
-        let m = self.active(id).await?;
+        let m = self.migration(id).await?;
         let t = self.topic(id, topic).await?;
         let to = t.stage.next().ok_or(EngineError::NoStep {
             topic: t.topic.clone(),
             stage: t.stage,
             direction: "after",
         })?;
+        self.steppable(&m, t.stage, to)?;
         self.step(&m, t, to, TransitionKind::Forward, ignore, actor).await
     }
 
@@ -605,14 +606,25 @@ impl Engine {
         actor: &str,
     ) -> Result<MigrationTopic, EngineError> {
         let _step = self.steps.lock().await;
-        let m = self.active(id).await?;
+        let m = self.migration(id).await?;
         let t = self.topic(id, topic).await?;
         let to = t.stage.previous().ok_or(EngineError::NoStep {
             topic: t.topic.clone(),
             stage: t.stage,
             direction: "before",
         })?;
+        self.steppable(&m, t.stage, to)?;
         self.step(&m, t, to, TransitionKind::Rollback, ignore, actor).await
+    }
+
+    /// A completed migration's topics still go Direct and back (leaving Ferry comes after the
+    /// migration), and no other way.
+    fn steppable(&self, m: &Migration, from: Stage, to: Stage) -> Result<(), EngineError> {
+        if m.status == MigrationStatus::Active || (from.done() && to.done()) {
+            Ok(())
+        } else {
+            Err(EngineError::Finished(m.id))
+        }
     }
 
     async fn step(

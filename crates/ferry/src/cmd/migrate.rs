@@ -66,6 +66,9 @@ enum MigrateCommand {
     ForgetBroker(ForgetArgs),
     /// Complete a migration whose topics are all Completed.
     Complete(IdArg),
+    /// Whether clients can leave Ferry: topics Direct, relays empty, who still asks Ferry for
+    /// routes. Exits 7 until no client uses a relay.
+    Leave(IdArg),
 }
 
 #[derive(Args)]
@@ -604,6 +607,41 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
                 })
                 .collect();
             print_table(&["SIDE", "BROKER", "CLIENTS SEE", "MASTER", "LAST SEEN (UTC)", "STATE"], rows);
+        }
+        MigrateCommand::Leave(a) => {
+            let id = a.id.to_string();
+            let v = api.must(Method::GET, &["api", "migrations", &id, "leave"], &[], None).await?;
+            if json {
+                print_json(&v)?;
+            } else {
+                println!("{}", text(&v["say"]));
+                let relays: Vec<Vec<String>> = v["relays_in_use"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| {
+                        vec![text(&r["side"]), text(&r["broker"]), text(&r["port"]), text(&r["connections"])]
+                    })
+                    .collect();
+                if !relays.is_empty() {
+                    println!();
+                    print_table(&["SIDE", "BROKER", "RELAY PORT", "CONNECTIONS"], relays);
+                }
+                let clients: Vec<Vec<String>> = v["clients_on_relays"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| vec![text(&c["client_id"]), text(&c["addr"]), text(&c["connections"])])
+                    .collect();
+                if !clients.is_empty() {
+                    println!();
+                    print_table(&["CLIENT ON A RELAY", "HOST", "CONNECTIONS"], clients);
+                }
+            }
+            match v["verdict"].as_str() {
+                Some("point_clients_at_target" | "safe_to_stop") => {}
+                _ => return Err(WithCode { code: exit::REFUSED, message: text(&v["say"]) }.into()),
+            }
         }
         MigrateCommand::ForgetBroker(f) => {
             let id = f.id.to_string();

@@ -1,6 +1,8 @@
 // Step 5, complete: enabled when every topic is Completed; a summary of the migration (its
-// clusters, times, topics and every step taken, with who took it and any checks ignored).
-// CLI: `ferry migrate complete ID`, `ferry migrate show ID`, `ferry migrate history ID`.
+// clusters, times, topics and every step taken, with who took it and any checks ignored), and
+// the way out of Ferry: topics Direct, relays emptied, clients pointed at the target.
+// CLI: `ferry migrate complete ID`, `ferry migrate show ID`, `ferry migrate history ID`,
+// `ferry migrate leave ID`.
 
 import { get, post } from '../../api.js';
 import { badge, dialog, errorBox, fill, fmtTime, h, table } from '../../dom.js';
@@ -12,6 +14,7 @@ export function render(body, ctx) {
   const head = h('div', { testid: 'complete-state' });
   const summary = h('div', { testid: 'summary' });
   const history = h('div', { testid: 'history' });
+  const leave = h('div', { testid: 'leave' });
   const error = h('div');
   const button = h('button', { type: 'button', class: 'primary', testid: 'complete', disabled: true }, 'Complete the migration');
   let drawn = '';
@@ -41,6 +44,7 @@ export function render(body, ctx) {
     try {
       detail = await ctx.refresh();
       transitions = (await get(`/api/migrations/${id}/history`)).transitions;
+      drawLeave(await get(`/api/migrations/${id}/leave`));
     } catch (e) {
       fill(error, h('div', { class: 'alert error' }, e.message));
       return;
@@ -50,7 +54,7 @@ export function render(body, ctx) {
     drawn = signature;
     const m = detail.migration;
     const topics = detail.topics;
-    const done = topics.filter((t) => t.stage === 'Completed').length;
+    const done = topics.filter((t) => t.stage === 'Completed' || t.stage === 'Direct').length;
     const finished = m.status === 'completed';
     button.disabled = finished || topics.length === 0 || done < topics.length;
     button.hidden = finished;
@@ -89,7 +93,7 @@ export function render(body, ctx) {
       table(
         [
           { title: 'Topic', render: (t) => t.topic },
-          { title: 'Stage', render: (t) => badge(t.stage, t.stage === 'Completed' ? 'ok' : 'info') },
+          { title: 'Stage', render: (t) => badge(t.stage, t.stage === 'Completed' || t.stage === 'Direct' ? 'ok' : 'info') },
           { title: 'Groups', render: (t) => t.groups.join(', ') },
           { title: 'Strict order', render: (t) => (t.strictOrder ? 'yes' : 'no') },
           { title: 'Last change', render: (t) => fmtTime(t.updatedAt) },
@@ -121,11 +125,45 @@ export function render(body, ctx) {
     );
   }
 
+  let leaveDrawn = '';
+  function drawLeave(r) {
+    const signature = JSON.stringify(r);
+    if (signature === leaveDrawn) return;
+    leaveDrawn = signature;
+    const kind = r.verdict === 'safe_to_stop' || r.verdict === 'point_clients_at_target' ? 'ok' : 'warn';
+    fill(
+      leave,
+      h('div', { class: `alert ${kind}`, testid: 'leave-verdict', 'data-verdict': r.verdict }, r.say),
+      r.relays_in_use.length
+        ? table(
+            [
+              { title: 'Relay', render: (x) => `${x.side} ${x.broker} (port ${x.port})` },
+              { title: 'Connections', class: 'num', render: (x) => String(x.connections) },
+            ],
+            r.relays_in_use,
+            { rowTestid: (x) => `relay-${x.port}` },
+          )
+        : null,
+      r.clients_on_relays.length
+        ? table(
+            [
+              { title: 'Client still on a relay', render: (x) => x.client_id },
+              { title: 'Host', render: (x) => x.addr },
+              { title: 'Connections', class: 'num', render: (x) => String(x.connections) },
+            ],
+            r.clients_on_relays,
+          )
+        : null,
+      h('p', { class: 'hint' }, `Connections asking Ferry for routes: ${r.front_connections}.`),
+    );
+  }
+
   fill(
     body,
     error,
     h('section', { class: 'card' }, head, h('div', { class: 'actions' }, button)),
     h('section', { class: 'card' }, h('h2', null, 'Summary'), summary),
+    h('section', { class: 'card' }, h('h2', null, 'Leaving Ferry'), leave),
     h('section', { class: 'card' }, h('h2', null, 'History'), history),
   );
   refresh();

@@ -13,7 +13,9 @@ import { badge, dialog, errorBox, fill, fmtRate, fmtTime, h, searchBox, table, t
 import { lineChart, rates } from '../../chart.js';
 
 const POLL_MS = 3000;
-const STAGES = ['Initial', 'DualRead', 'DualReadWrite', 'CuttingOver', 'Completed'];
+const STAGES = ['Initial', 'DualRead', 'DualReadWrite', 'CuttingOver', 'Completed', 'Direct'];
+/** Traffic on the target only. */
+const done = (stage) => stage === 'Completed' || stage === 'Direct';
 /** Where consumers read and producers write at each stage (DESIGN.md, "The stage machine"). */
 const FLOW = {
   Initial: [['source'], ['source']],
@@ -21,6 +23,8 @@ const FLOW = {
   DualReadWrite: [['source', 'target'], ['source', 'target']],
   CuttingOver: [['source', 'target'], ['target']],
   Completed: [['target'], ['target']],
+  // No relay in between: routes name the target's brokers (the last step before leaving Ferry).
+  Direct: [['target (direct)'], ['target (direct)']],
 };
 
 function flow(t) {
@@ -35,15 +39,16 @@ function stageCell(t) {
   return h(
     'div',
     null,
-    badge(t.stage, t.stage === 'Completed' ? 'ok' : 'info', `stage-${t.topic}`),
+    badge(t.stage, done(t.stage) ? 'ok' : 'info', `stage-${t.topic}`),
     h('div', { class: 'pips', 'aria-hidden': 'true' }, STAGES.map((_, n) => h('span', { class: n <= i ? 'pip on' : 'pip' }))),
     t.hold ? h('div', { class: 'hint' }, `strict order: the ${t.hold.writeOnly} is write-only until the other side is read`) : null,
   );
 }
 
 function readiness(t) {
-  if (t.stage === 'Completed') return badge('Completed', 'ok', `ready-${t.topic}`);
   const c = t.lastCheck;
+  // Completed may go Direct (its checks run on demand); Direct is the last step.
+  if (t.stage === 'Direct' || (t.stage === 'Completed' && !c)) return badge(t.stage, 'ok', `ready-${t.topic}`);
   if (!c) return h('span', { class: 'muted', testid: `ready-${t.topic}` }, 'Not checked yet');
   const failing = c.checks.filter((x) => !x.passed);
   return h(
@@ -93,7 +98,7 @@ export function render(body, ctx) {
   function draw() {
     const detail = ctx.detail;
     if (!detail) return;
-    next.disabled = !(detail.topics.length && detail.topics.every((x) => x.stage === 'Completed'));
+    next.disabled = !(detail.topics.length && detail.topics.every((x) => done(x.stage)));
     // Redrawn only when something shown changed (a click is never lost to a redraw of the same).
     const signature = JSON.stringify([detail.topics, clients && clients.groups, query, [...chosen]]);
     if (signature === drawn) return;
@@ -147,7 +152,7 @@ export function render(body, ctx) {
                     'td',
                     { class: 'row-actions' },
                     h('button', { type: 'button', class: 'small', testid: `check-${t.topic}`, onclick: () => act('check', [t.topic]) }, 'Check'),
-                    h('button', { type: 'button', class: 'small primary', testid: `proceed-${t.topic}`, disabled: t.stage === 'Completed', onclick: () => act('proceed', [t.topic]) }, 'Proceed'),
+                    h('button', { type: 'button', class: 'small primary', testid: `proceed-${t.topic}`, disabled: t.stage === 'Direct', onclick: () => act('proceed', [t.topic]) }, t.stage === 'Completed' ? 'Go direct' : 'Proceed'),
                     h('button', { type: 'button', class: 'small', testid: `rollback-${t.topic}`, disabled: t.stage === 'Initial', onclick: () => act('rollback', [t.topic]) }, 'Roll back'),
                   ),
                 );
