@@ -13,6 +13,7 @@
 
 pub mod limits;
 pub mod names;
+pub mod rename;
 pub mod namesrv;
 pub mod registry;
 pub mod relay;

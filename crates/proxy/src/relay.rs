@@ -33,6 +33,7 @@ use crate::limits::{
     self, Admission, Admitted, ClientQueue, ConnectionCaps, FrameReader, PartialFrames, QueueReader,
 };
 use crate::registry::{ClientRegistry, ConnectionId, Peer, Throttle, MAX_CLIENTS};
+use crate::rename;
 use crate::route::Side;
 use crate::stage::StageTable;
 use crate::traffic::{count_messages, Traffic};
@@ -475,6 +476,11 @@ enum Pending {
     NamesBroker {
         started: Instant,
     },
+    /// A POP on a target broker: retry messages in the answer carry the broker's `POP_CK`, with
+    /// its real name ([`crate::rename`]).
+    Pop {
+        started: Instant,
+    },
 }
 
 /// The requests of one connection awaiting the broker's answer, by opaque.
@@ -618,6 +624,9 @@ enum Action {
     Answer(Frame, Option<Duration>),
     /// Pass a different frame to the client instead.
     Replace(Frame),
+    /// Pass this frame on instead of the one read, the same way (a request renamed on its way to
+    /// the broker, [`crate::rename`]).
+    Rewrite(Frame),
 }
 
 impl Action {
@@ -674,6 +683,7 @@ async fn to_broker(
                     }
                     let _ = buf.split_to(len);
                     match other {
+                        Action::Rewrite(f) => w.write_all(&frame::encode_to_bytes(&f)?).await?,
                         Action::Answer(f, None) | Action::Replace(f) => send_client(&to_client, &f).await?,
                         Action::Answer(f, Some(pause)) => {
                             let to_client = to_client.clone();
@@ -710,7 +720,7 @@ async fn to_client_pump(
         while let Some(len) = frame::check(&buf[run..], max_frame)? {
             match observe(&buf[run..run + len], Direction::ToClient, &state, &ctx)? {
                 Action::Forward => run += len,
-                Action::Replace(f) | Action::Answer(f, _) => {
+                Action::Replace(f) | Action::Rewrite(f) | Action::Answer(f, _) => {
                     if run > 0 {
                         // Waits while the client's queue is full: the broker is not read meanwhile.
                         to_client
@@ -753,8 +763,8 @@ fn observe(
     let header = Header::decode(ty, &bytes[PREFIX_LEN..PREFIX_LEN + header_len])?;
     let body = &bytes[PREFIX_LEN + header_len..];
     let verdict = match (dir, header.is_response()) {
-        (Direction::ToBroker, false) => on_client_request(&header, body, state, ctx),
-        (Direction::ToClient, true) => on_broker_response(&header, body, state, ctx),
+        (Direction::ToBroker, false) => on_client_request(&header, body, ty, state, ctx),
+        (Direction::ToClient, true) => on_broker_response(&header, body, ty, state, ctx),
         (Direction::ToClient, false) => on_broker_request(&header, body, ty, state, ctx),
         // The client's answers to the broker's requests pass without a look.
         _ => Action::Forward,
@@ -768,6 +778,10 @@ fn observe(
         Action::Replace(mut f) => {
             f.serialize_type = ty;
             Action::Replace(f)
+        }
+        Action::Rewrite(mut f) => {
+            f.serialize_type = ty;
+            Action::Rewrite(f)
         }
         Action::Forward => Action::Forward,
     })
@@ -799,7 +813,13 @@ fn policy_of(seen: &Seen<'_>, ctx: &RelayContext) -> Option<crate::stage::TopicP
     seen.topic().and_then(|t| ctx.stages.get(t)).map(|v| v.policy)
 }
 
-fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) -> Action {
+fn on_client_request(
+    header: &Header,
+    body: &[u8],
+    ty: SerializeType,
+    state: &ConnState,
+    ctx: &RelayContext,
+) -> Action {
     let code = header.request_code();
     let now = Instant::now();
     let request = verdict::Request::of(header);
@@ -808,6 +828,23 @@ fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &Rela
         Verdict::Forward => {}
         other => return Action::of(other, header.opaque),
     }
+    // A target broker shown under an alias is told its real name where it checks it.
+    let action = match state.side {
+        Side::Target => match rename::client_request(ty, header, body, &|a| ctx.stages.target_real_name(a)) {
+            rename::ToBroker::Forward => Action::Forward,
+            rename::ToBroker::Rewrite(f) => Action::Rewrite(f),
+            rename::ToBroker::Refuse(f) => {
+                tracing::warn!(
+                    client = %state.client_addr,
+                    code = %code,
+                    "a signed request naming a renamed broker refused: renaming it would break its \
+                     ACL signature"
+                );
+                return Action::Answer(f, None);
+            }
+        },
+        Side::Source => Action::Forward,
+    };
     let pending = match (Op::of(code), code) {
         (Op::Send { v2 }, _) => {
             let (topic_field, group_field) = Op::send_fields(v2);
@@ -829,18 +866,22 @@ fn on_client_request(header: &Header, body: &[u8], state: &ConnState, ctx: &Rela
             }),
             None => Some(Pending::Other { started: now }),
         },
+        // QUERY_ASSIGNMENT: a 5.x consumer with client rebalance off (POP mode) is given its
+        // queues by the broker, named as the broker knows them (`QueryAssignmentProcessor`).
         (
             _,
             RequestCode::GET_CONSUME_STATS
             | RequestCode::GET_TOPIC_STATS_INFO
-            | RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+            | RequestCode::INVOKE_BROKER_TO_RESET_OFFSET
+            | RequestCode::QUERY_ASSIGNMENT,
         ) if state.side == Side::Target => Some(Pending::NamesBroker { started: now }),
+        (_, RequestCode::POP_MESSAGE) if state.side == Side::Target => Some(Pending::Pop { started: now }),
         _ => Some(Pending::Other { started: now }),
     };
     if let (Some(p), false) = (pending, header.is_oneway()) {
         state.pending.lock().expect("pending lock").insert(header.opaque, p);
     }
-    Action::Forward
+    action
 }
 
 /// A heartbeat, parsed and kept until the broker answers it: the registry believes the broker,
@@ -941,7 +982,13 @@ fn send_pending(
     Some(Pending::Send { topic: topic.to_string(), messages, bytes: body.len() as u64, started: now })
 }
 
-fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &RelayContext) -> Action {
+fn on_broker_response(
+    header: &Header,
+    body: &[u8],
+    ty: SerializeType,
+    state: &ConnState,
+    ctx: &RelayContext,
+) -> Action {
     let Some(pending) = state.pending.lock().expect("pending lock").remove(header.opaque) else {
         return Action::Forward;
     };
@@ -961,6 +1008,13 @@ fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &Rel
             // Stored, even when flushing or replication was slow.
             if matches!(code.0, 0 | 10 | 11 | 12) {
                 ctx.traffic.record_produce(state.side, &topic, messages, bytes);
+            }
+            // A delayed message's recall handle names the broker that stored it.
+            if state.side == Side::Target && header.ext_fields.contains_key("recallHandle") {
+                let alias = |real: &str| ctx.stages.target_alias(real);
+                if let Some(f) = rename::broker_response(ty, rename::Awaited::Send, header, body, &alias) {
+                    return Action::Replace(f);
+                }
             }
         }
         Pending::Pull { topic, .. } => {
@@ -985,6 +1039,13 @@ fn on_broker_response(header: &Header, body: &[u8], state: &ConnState, ctx: &Rel
             }
         }
         Pending::Other { started } => ctx.traffic.latency(state.side).record(started.elapsed()),
+        Pending::Pop { started } => {
+            ctx.traffic.latency(state.side).record(started.elapsed());
+            let alias = |real: &str| ctx.stages.target_alias(real);
+            if let Some(f) = rename::broker_response(ty, rename::Awaited::Pop, header, body, &alias) {
+                return Action::Replace(f);
+            }
+        }
         Pending::NamesBroker { started } => {
             ctx.traffic.latency(state.side).record(started.elapsed());
             if code == ResponseCode::SUCCESS {
@@ -1032,6 +1093,7 @@ pub(crate) fn nudge(ctx: &RelayContext, client_id: &str, group: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     #[test]
     fn a_connection_speaks_for_the_first_client_id_accepted_on_it() {
@@ -1227,5 +1289,90 @@ mod tests {
         heartbeat_answered("10.0.0.7@2", 1, ResponseCode::SUCCESS, &b, &ctx);
         assert_eq!(ids(&ctx), ["10.0.0.5@1"]);
         assert_eq!(ctx.channels.lock().unwrap().len(), 1);
+    }
+
+    /// The frame the relay passes on for `f` (the same one when it forwards it).
+    fn passed(f: &Frame, dir: Direction, state: &ConnState, ctx: &RelayContext) -> (&'static str, Frame) {
+        let bytes = frame::encode_to_bytes(f).unwrap();
+        match observe(&bytes, dir, state, ctx).unwrap() {
+            Action::Forward => ("forward", f.clone()),
+            Action::Rewrite(f) => ("rewrite", f),
+            Action::Replace(f) => ("replace", f),
+            Action::Answer(f, _) => ("answer", f),
+        }
+    }
+
+    #[test]
+    fn only_target_relays_rename_and_only_for_a_broker_shown_under_an_alias() {
+        let ctx = context(ClientRegistry::default());
+        ctx.stages.set_broker_aliases(HashMap::from([("broker-a".to_string(), "zz-broker-a".to_string())]));
+        let (mut target, _rx) = connection(1);
+        target.side = Side::Target;
+        let (source, _rx2) = connection(2);
+        let receipt = "5 1718000000000 60000 2 0 zz-broker-a 1 7";
+        let mut ack = Frame::request(RequestCode::ACK_MESSAGE).with_fields([
+            ("consumerGroup", "g"),
+            ("topic", "orders"),
+            ("extraInfo", receipt),
+        ]);
+        ack.header.opaque = 5;
+        let (what, f) = passed(&ack, Direction::ToBroker, &target, &ctx);
+        assert_eq!(what, "rewrite");
+        assert_eq!(f.header.field("extraInfo"), Some("5 1718000000000 60000 2 0 broker-a 1 7"));
+        assert_eq!((f.header.opaque, f.serialize_type), (5, SerializeType::Json));
+        assert_eq!(
+            passed(&ack, Direction::ToBroker, &source, &ctx).0,
+            "forward",
+            "source relays never rename"
+        );
+        // Signed: answered by Ferry, nothing sent to the broker.
+        let mut signed = ack.clone();
+        signed.header.opaque = 6;
+        ferry_remoting::acl::Credentials::new("app", "secret").sign(&mut signed);
+        let (what, f) = passed(&signed, Direction::ToBroker, &target, &ctx);
+        assert_eq!(
+            (what, f.header.response_code(), f.header.opaque),
+            ("answer", ResponseCode::NO_PERMISSION, 6)
+        );
+        // No alias any more (a migration without colliding names): nothing renamed.
+        ctx.stages.set_broker_aliases(HashMap::new());
+        assert_eq!(passed(&ack, Direction::ToBroker, &target, &ctx).0, "forward");
+        ctx.stages.set_broker_aliases(HashMap::from([("broker-a".to_string(), "zz-broker-a".to_string())]));
+
+        // A send's answer is renamed only when the relay kept the send (target side), in the
+        // encoding it came in.
+        let handle = base64::engine::general_purpose::URL_SAFE.encode("v1 orders broker-a 1718000060001 AB");
+        let mut send =
+            Frame::request(RequestCode::SEND_MESSAGE_V2).with_fields([("a", "pg"), ("b", "orders")]);
+        send.header.opaque = 7;
+        send.serialize_type = SerializeType::RocketMq;
+        let mut answer = Frame::response(ResponseCode::SUCCESS, 7).with_fields([
+            ("msgId", "AB"),
+            ("queueId", "0"),
+            ("queueOffset", "0"),
+            ("recallHandle", &handle),
+        ]);
+        answer.serialize_type = SerializeType::RocketMq;
+        for (state, want) in [(&target, "zz-broker-a"), (&source, "broker-a")] {
+            assert_eq!(passed(&send, Direction::ToBroker, state, &ctx).0, "forward");
+            let (_, f) = passed(&answer, Direction::ToClient, state, &ctx);
+            let decoded =
+                base64::engine::general_purpose::URL_SAFE.decode(f.header.field("recallHandle").unwrap());
+            assert_eq!(
+                String::from_utf8(decoded.unwrap()).unwrap(),
+                format!("v1 orders {want} 1718000060001 AB")
+            );
+            assert_eq!(f.serialize_type, SerializeType::RocketMq);
+        }
+
+        // QUERY_ASSIGNMENT's answer names queues as the broker knows them.
+        let mut query = Frame::request(RequestCode::QUERY_ASSIGNMENT).with_body(&b"{}"[..]);
+        query.header.opaque = 8;
+        let assigned = br#"{"messageQueueAssignments":[{"messageQueue":{"brokerName":"broker-a","queueId":0,"topic":"orders"},"mode":"POP"}]}"#;
+        let answer = Frame::response(ResponseCode::SUCCESS, 8).with_body(&assigned[..]);
+        passed(&query, Direction::ToBroker, &target, &ctx);
+        let (what, f) = passed(&answer, Direction::ToClient, &target, &ctx);
+        assert_eq!(what, "replace");
+        assert!(String::from_utf8_lossy(&f.body).contains(r#"{"brokerName":"zz-broker-a","queueId":0"#));
     }
 }

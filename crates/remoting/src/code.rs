@@ -144,6 +144,8 @@ codes! {
         GET_TOPIC_CONFIG = 351,
         GET_SUBSCRIPTIONGROUP_CONFIG = 352,
         LITE_PULL_MESSAGE = 361,
+        /// 5.3+: withdraw a delayed message before it is due, by the send answer's `recallHandle`.
+        RECALL_MESSAGE = 370,
         QUERY_ASSIGNMENT = 400,
         SET_MESSAGE_REQUEST_MODE = 401,
         GET_BROKER_MEMBER_GROUP = 901,
