@@ -17,6 +17,8 @@
 #   testkit/rocketmq.sh restart NAME ROLE           start it again on the same ports, conf and store
 #   testkit/rocketmq.sh stop NAME | stop-all | status NAME | prune [--older-than-mins N]
 #   testkit/rocketmq.sh harness ARGS...             run the Java harness (produce / consume / admin)
+#   testkit/rocketmq.sh harness5 ARGS...            run the 5.x harness (pop-consume / recall), built
+#                                                   with javac against the 5.3.3 jars
 #   testkit/rocketmq.sh mqadmin VERSION ARGS...     run that version's mqadmin (MQAdminStartup)
 #
 # Environment: FERRY_CACHE (default <repo>/.cache) holds jars and the harness build;
@@ -886,6 +888,39 @@ cmd_harness() {
     -jar "$CACHE/harness/build/ferry-harness.jar" "$@"
 }
 
+# The 5.x harness (testkit/harness5): what only a 5.x client does (POP, recall), with rocketmq-client
+# 5.3.3 from the 5.3.3 jars already fetched for the brokers: compiled with javac (no Maven) into
+# $CACHE/harness5/classes, again whenever its sources change.
+build_harness5() {
+  local src="$TESTKIT/harness5/src" out="$CACHE/harness5" stamp files
+  files=$(cd "$src" && find . -name '*.java' | LC_ALL=C sort | tr '\n' ' ')
+  # shellcheck disable=SC2086 # word splitting of the file list is intended
+  stamp=$(stamp_of "$src" $files)
+  if [[ -f "$out/.built" && "$(cat "$out/.built")" == "$stamp" ]]; then return 0; fi
+  log "building the 5.x harness into $out/classes"
+  rm -rf "$out/classes.tmp"
+  mkdir -p "$out/classes.tmp"
+  # shellcheck disable=SC2046 # one argument per source file
+  "${JAVA%java}javac" -nowarn -d "$out/classes.tmp" -cp "$CACHE/rocketmq/5.3.3/lib/*" \
+    $(find "$src" -name '*.java') >&2 || die "javac failed for $src"
+  rm -rf "$out/classes"
+  mv "$out/classes.tmp" "$out/classes"
+  echo "$stamp" >"$out/.built"
+}
+
+cmd_harness5() {
+  cmd_fetch 5.3.3 >/dev/null
+  (exec 9>"$CACHE/.fetch.lock"; flock 9; build_harness5)
+  local home="$RUN/.harness5-home"
+  mkdir -p "$home"
+  # shellcheck disable=SC2207
+  local opens=($(java_opens))
+  # shellcheck disable=SC2086 # FERRY_HARNESS_JAVA_OPTS is a list of options
+  exec "$JAVA" -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+PerfDisableSharedMem \
+    -Duser.home="$home" "${opens[@]}" ${FERRY_HARNESS_JAVA_OPTS:-} \
+    -cp "$CACHE/harness5/classes:$CACHE/rocketmq/5.3.3/lib/*" dev.ferry.harness5.Main "$@"
+}
+
 cmd_mqadmin() {
   local v=${1:-}
   [[ -n "$v" ]] || die "mqadmin: VERSION is required"
@@ -912,6 +947,7 @@ main() {
     prune) cmd_prune "$@" ;;
     status) cmd_status "$@" ;;
     harness) cmd_harness "$@" ;;
+    harness5) cmd_harness5 "$@" ;;
     mqadmin) cmd_mqadmin "$@" ;;
     kill) cmd_kill "$@" ;;
     restart) cmd_restart "$@" ;;

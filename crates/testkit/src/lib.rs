@@ -33,6 +33,7 @@
 mod cluster;
 mod error;
 mod harness;
+mod harness5;
 mod traffic;
 
 pub use cluster::{
@@ -43,6 +44,7 @@ pub use harness::{
     consumed_ids, Consume, Credentials, GroupSpec, Harness, Produce, ProduceTx, ReceivedMessage, SentMessage,
     TopicSpec, TxRecord, TxSend, TxState,
 };
+pub use harness5::{Harness5, PopConsume, Popped, Recalled};
 pub use traffic::{
     delivery_report, wait_for_delivery, ConsumeStream, DeliveryReport, GroupReport, OutOfOrder,
     ProduceStream, ReceivedRecord, RunningConsumer, RunningProducer, SentRecord,
