@@ -2,7 +2,8 @@
 //!
 //! - [`namesrv`]: the NameServer front, answering routes merged by stage ([`route`]).
 //! - [`relay`]: one relay per backend broker, frames passed both ways as they are except where the
-//!   topic's stage refuses or answers them ([`verdict`]).
+//!   topic's stage refuses or answers them ([`verdict`]), and where a target broker shown under an
+//!   alias is named in a value ([`names`], [`rename`]).
 //! - [`limits`]: what peers can hold of Ferry: connection caps (global and per address), a
 //!   deadline for unfinished frames, a byte budget for large ones, a bound in bytes on what waits
 //!   for a slow client, and the open-file limit raised at start.
@@ -13,10 +14,10 @@
 
 pub mod limits;
 pub mod names;
-pub mod rename;
 pub mod namesrv;
 pub mod registry;
 pub mod relay;
+pub mod rename;
 pub mod route;
 pub mod stage;
 pub mod traffic;

@@ -4,7 +4,9 @@
 //! where nobody reads any more is refused, a pull where the stage does not read is answered "no
 //! new message" after a pause, and a held pull's messages are replaced by "no new message" when
 //! the stage changed meanwhile. On the way the relay reads headers (never copying bodies) to count
-//! traffic and learn who the clients are. One to one relaying means opaques need no rewriting and
+//! traffic and learn who the clients are. On a target broker's relay, the few values that name a
+//! broker shown to clients under an alias are renamed both ways ([`crate::names`],
+//! [`crate::rename`]). One to one relaying means opaques need no rewriting and
 //! broker-initiated requests reach the right client by construction (DESIGN.md).
 //!
 //! Each relay listens on a pair of ports, `p` and `p - 2`: a 4.x client with the VIP channel on
