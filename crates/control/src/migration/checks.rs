@@ -57,6 +57,17 @@ pub struct HoldEvidence {
     pub behind: Result<Vec<String>, String>,
 }
 
+/// Half (prepared) transactional messages of the topic on one source master.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceHalves {
+    /// How the master is named: `source master broker-a (10.0.0.1:10911)`.
+    pub broker: String,
+    /// Transactions of the topic still prepared there; `Err` with the reason when the broker does
+    /// not let Ferry tell (an account that cannot read the system topics, a version Ferry does
+    /// not know).
+    pub outstanding: Result<u64, String>,
+}
+
 /// What the checks look at, gathered by `evidence::gather`.
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {
@@ -103,6 +114,9 @@ pub struct Evidence {
     /// unknown) and delay-level messages of any topic (brokers do not say which).
     pub source_timer_pending: Option<i64>,
     pub source_delayed_pending: i64,
+    /// Half (prepared) transactional messages of the topic, per registered source master. Read
+    /// only while the topic is CuttingOver (the one step that needs them); `None`: not read.
+    pub source_halves: Option<Vec<SourceHalves>>,
     /// Group to the target queues (`broker:queue`) it has committed an offset on.
     pub target_committed: BTreeMap<String, BTreeSet<String>>,
     /// Group to its backlog on the source: the topic, and its retry topic.
@@ -166,6 +180,7 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
                 source_writes_stopped(e),
                 source_backlog_zero(e),
                 source_scheduled_empty(e),
+                source_half_messages(e),
             ]
         }
         (true, Stage::Direct) => vec![target_reachable(e), migration_done(e)],
@@ -562,6 +577,64 @@ fn source_scheduled_empty(e: &Evidence) -> Check {
     }
 }
 
+pub const SOURCE_HALF_MESSAGES: &str = "source-half-messages";
+
+/// A half (prepared) transactional message waits on the broker that stored it until its producer
+/// ends it, or answers the broker's check-back (CHECK_TRANSACTION_STATE): a commit then writes
+/// the message into the topic there. After Completed nobody would read it.
+fn source_half_messages(e: &Evidence) -> Check {
+    const NAME: &str = SOURCE_HALF_MESSAGES;
+    if let Err(c) =
+        hear(e, NAME, &[Side::Source], "its half (prepared) transactional messages cannot be counted")
+    {
+        return c;
+    }
+    let Some(halves) = &e.source_halves else {
+        return Check::fail(NAME, "the source's half (prepared) transactional messages were not read");
+    };
+    let mut waiting = Vec::new();
+    let mut cannot = Vec::new();
+    for h in halves {
+        match &h.outstanding {
+            Ok(0) => {}
+            Ok(n) => waiting.push((h.broker.as_str(), *n)),
+            Err(why) => cannot.push(format!("{}: {why}", h.broker)),
+        }
+    }
+    let mut said = Vec::new();
+    if !waiting.is_empty() {
+        let total: u64 = waiting.iter().map(|(_, n)| n).sum();
+        let on: Vec<String> = waiting.iter().map(|(b, n)| format!("{n} on {b}")).collect();
+        said.push(format!(
+            "{total} half (prepared) transactional message(s) of {} wait on the source: {}; the broker asks \
+             their producer group for the outcome (CHECK_TRANSACTION_STATE) and a commit lands on the source: \
+             keep those producers running through Ferry until they are ended",
+            e.topic,
+            on.join(", ")
+        ));
+    }
+    if !cannot.is_empty() {
+        said.push(format!(
+            "whether half (prepared) transactional messages of {} wait on the source cannot be told: {} (if \
+             the topic has no transactional producer, ignore this check with a reason)",
+            e.topic,
+            cannot.join("; ")
+        ));
+    }
+    if said.is_empty() {
+        Check::pass(
+            NAME,
+            format!(
+                "no half (prepared) transactional message of {} waits on the {} source master(s)",
+                e.topic,
+                halves.len()
+            ),
+        )
+    } else {
+        Check::fail(NAME, said.join("; "))
+    }
+}
+
 fn source_backlog_zero(e: &Evidence) -> Check {
     const NAME: &str = "source-backlog-zero";
     if let Err(c) = hear(e, NAME, &[Side::Source], "its backlog cannot be proved zero") {
@@ -618,7 +691,15 @@ mod tests {
             route_epoch: 2,
             route_holders: vec![holder("10.0.0.5:5000", 2)],
             target_queues: ids(&["t:0", "t:1"]),
+            source_halves: Some(vec![halves("broker-a", Ok(0))]),
             ..Default::default()
+        }
+    }
+
+    fn halves(broker: &str, outstanding: Result<u64, &str>) -> SourceHalves {
+        SourceHalves {
+            broker: format!("source master {broker} (10.0.0.1:10911)"),
+            outstanding: outstanding.map_err(str::to_string),
         }
     }
 
@@ -725,6 +806,70 @@ mod tests {
         );
     }
 
+    /// Half (prepared) transactional messages of the topic on the source, as a table: what
+    /// `source-half-messages` says for each.
+    #[test]
+    fn half_messages_waiting_on_the_source_block_completion() {
+        const ACL: &str = "refused by 10.0.0.2:10911 (no permission: RMQ_SYS_TRANS_HALF_TOPIC)";
+        struct Row {
+            name: &'static str,
+            halves: Option<Vec<SourceHalves>>,
+            unheard: Vec<Unheard>,
+            passes: bool,
+            says: &'static [&'static str],
+        }
+        #[rustfmt::skip]
+        let rows = vec![
+            Row { name: "none prepared on any master",
+                halves: Some(vec![halves("broker-a", Ok(0)), halves("broker-b", Ok(0))]), unheard: vec![],
+                passes: true, says: &["no half (prepared) transactional message of orders waits on the 2 source master(s)"] },
+            Row { name: "halves waiting: the broker and its count named",
+                halves: Some(vec![halves("broker-a", Ok(0)), halves("broker-b", Ok(3))]), unheard: vec![],
+                passes: false, says: &["3 half (prepared) transactional message(s) of orders wait on the source: 3 on source master broker-b (10.0.0.1:10911)", "CHECK_TRANSACTION_STATE"] },
+            Row { name: "halves on two masters: summed, each named",
+                halves: Some(vec![halves("broker-a", Ok(2)), halves("broker-b", Ok(5))]), unheard: vec![],
+                passes: false, says: &["7 half (prepared)", "2 on source master broker-a", "5 on source master broker-b"] },
+            Row { name: "a master that cannot tell (ACL): fails with its reason, to be ignored with one",
+                halves: Some(vec![halves("broker-a", Ok(0)), halves("broker-b", Err(ACL))]), unheard: vec![],
+                passes: false, says: &["cannot be told: source master broker-b (10.0.0.1:10911): refused by 10.0.0.2:10911", "ignore this check with a reason"] },
+            Row { name: "waiting on one, cannot tell on the other: both said",
+                halves: Some(vec![halves("broker-a", Ok(1)), halves("broker-b", Err(ACL))]), unheard: vec![],
+                passes: false, says: &["1 on source master broker-a", "cannot be told: source master broker-b"] },
+            Row { name: "an unheard source master: silence is not zero",
+                halves: Some(vec![halves("broker-a", Ok(0))]), unheard: vec![down(Side::Source, "broker-b")],
+                passes: false, says: &["source master broker-b (10.0.0.1:10911) is not registered with the NameServer: its half (prepared) transactional messages cannot be counted"] },
+            Row { name: "an unheard target master plays no part",
+                halves: Some(vec![halves("broker-a", Ok(0))]), unheard: vec![down(Side::Target, "broker-b")],
+                passes: true, says: &["waits on the 1 source master(s)"] },
+            Row { name: "not read at all: never a pass",
+                halves: None, unheard: vec![],
+                passes: false, says: &["were not read"] },
+        ];
+        for row in rows {
+            let mut e = evidence();
+            e.source_halves = row.halves;
+            e.unheard = row.unheard;
+            let check = source_half_messages(&e);
+            assert_eq!(check.name, SOURCE_HALF_MESSAGES);
+            assert_eq!(check.passed, row.passes, "{}: {}", row.name, check.detail);
+            for said in row.says {
+                assert!(check.detail.contains(said), "{}: {:?} not in {}", row.name, said, check.detail);
+            }
+        }
+        let mut e = evidence();
+        e.source_halves = Some(vec![halves("broker-a", Ok(4))]);
+        assert_eq!(failing(&gates(Stage::CuttingOver, Stage::Completed, &e)), [SOURCE_HALF_MESSAGES]);
+        for (from, to) in [
+            (Stage::Initial, Stage::DualRead),
+            (Stage::DualRead, Stage::DualReadWrite),
+            (Stage::DualReadWrite, Stage::CuttingOver),
+            (Stage::Completed, Stage::Direct),
+            (Stage::CuttingOver, Stage::DualReadWrite),
+        ] {
+            assert!(gates(from, to, &e).iter().all(|c| c.name != SOURCE_HALF_MESSAGES), "{from} -> {to}");
+        }
+    }
+
     #[test]
     fn a_freshly_started_ferry_waits_before_calling_a_route_settled() {
         let mut e = evidence();
@@ -781,7 +926,7 @@ mod tests {
                 &["clusters-reachable", "topic-on-source", "clients-through-ferry", "no-pop-consumers"],
                 &["clusters-reachable", "consumers-on-target"],
                 &["clusters-reachable", "consumers-on-target"],
-                &["clusters-reachable", "source-writes-stopped", "source-backlog-zero", "source-scheduled-empty"],
+                &["clusters-reachable", "source-writes-stopped", "source-backlog-zero", "source-scheduled-empty", "source-half-messages"],
                 // The source plays no part once Completed.
                 &[],
                 &[],

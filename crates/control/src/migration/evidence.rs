@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use ferry_admin::{Admin, AdminError, Cluster};
-use ferry_proxy::{Proxy, Side};
+use ferry_admin::{Admin, AdminError, Cluster, OutstandingHalves};
+use ferry_proxy::{Proxy, Side, Stage};
 use ferry_remoting::ResponseCode;
 
-use crate::migration::checks::{Evidence, HoldEvidence, RouteHolder, TopicUser, Unheard};
+use crate::migration::checks::{Evidence, HoldEvidence, RouteHolder, SourceHalves, TopicUser, Unheard};
 use crate::migration::model::{Hold, MigrationBroker, MigrationTopic};
 
 /// The two clusters of a migration, connected.
@@ -232,6 +232,11 @@ async fn gather_source(
             *e.source_timer_pending.get_or_insert(0) += n;
         }
     }
+    // Only the step out of CuttingOver needs them, and reading them reads every half message the
+    // broker still checks.
+    if topic.stage == Stage::CuttingOver {
+        e.source_halves = Some(source_halves(admin, layout, name).await?);
+    }
     for group in &topic.groups {
         if pops(admin, layout, group).await? && !e.pop_groups.contains(group) {
             e.pop_groups.push(group.clone());
@@ -242,6 +247,25 @@ async fn gather_source(
         e.source_backlog.insert(group.clone(), (owed.backlog_of_topic(name), owed.backlog_of_topic(&retry)));
     }
     Ok(())
+}
+
+/// Half (prepared) transactional messages of `topic` on every registered source master. A broker
+/// that fails to answer is an error (it is then unheard); one that does not let Ferry tell is a
+/// reason, kept with the broker.
+async fn source_halves(
+    admin: &Admin,
+    layout: &Cluster,
+    topic: &str,
+) -> Result<Vec<SourceHalves>, AdminError> {
+    let mut halves = Vec::new();
+    for (broker, master) in layout.masters() {
+        let outstanding = match admin.outstanding_halves(master).await? {
+            known @ OutstandingHalves::Known { .. } => Ok(known.of_topic(topic).unwrap_or(0)),
+            OutstandingHalves::CannotTell { reason } => Err(reason),
+        };
+        halves.push(SourceHalves { broker: master_label(Side::Source, broker, Some(master)), outstanding });
+    }
+    Ok(halves)
 }
 
 /// The target side's part of the evidence.
