@@ -544,7 +544,8 @@ fn source_writes_stopped(e: &Evidence) -> Check {
             NAME,
             format!(
                 "the source stored a message {:.1} s ago, after writes moved to the target; waiting for {:.0} s \
-                 without one (a producer that keeps writing there reaches the source directly: point it at Ferry)",
+                 without one (a producer that keeps writing there reaches the source directly: point it at \
+                 Ferry; or a transaction prepared there was just committed)",
                 (e.now_ms - last) as f64 / 1000.0,
                 e.quiet_ms as f64 / 1000.0
             ),
