@@ -435,13 +435,21 @@ async fn fetch_route(admin: &Admin, topic: &str) -> Result<Option<TopicRouteData
     }
 }
 
+/// The topic whose route producers use to create topics (`TopicValidator.AUTO_CREATE_TOPIC_KEY_TOPIC`).
+const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
+
 async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, request: &Frame) -> Frame {
     let Some(topic) = request.header.field("topic").map(str::to_string) else {
         return error(ResponseCode::SYSTEM_ERROR, "the custom field <topic> is null");
     };
     let versioned = ctx.stages.get(&topic);
+    // Every Java client keeps the route of the default topic key (producers look it up to create
+    // topics, `DefaultMQProducerImpl.start`, and every client has an inner producer): once every
+    // migrating topic is Direct it comes from the target, direct too, or it alone would hold
+    // clients to the source's relays.
+    let leaving = versioned.is_none() && topic == AUTO_CREATE_TOPIC_KEY && ctx.stages.all_direct();
     let need_target = versioned.is_some_and(|v| v.policy.stage != Stage::Initial);
-    let source = if versioned.is_some_and(|v| v.policy.stage.done()) {
+    let source = if leaving || versioned.is_some_and(|v| v.policy.stage.done()) {
         Ok(None)
     } else {
         fetch_route(&up.source, &topic).await
@@ -481,7 +489,7 @@ async fn route_answer(ctx: &FrontContext, up: &Upstreams, peer: SocketAddr, requ
     }
     // Direct: the target's brokers as they are, no relay in between (names stay as clients know
     // them: a client keeps one address per broker name for all its topics).
-    let direct = versioned.is_some_and(|v| v.policy.stage == Stage::Direct);
+    let direct = leaving || versioned.is_some_and(|v| v.policy.stage == Stage::Direct);
     let relayed_target = if direct { None } else { target.as_ref() };
     let relays = match relay_map(&ctx.relays, source.as_ref(), relayed_target) {
         Ok(r) => r,

@@ -171,6 +171,12 @@ impl StageTable {
         self.inner.read().expect("stage table lock").aliases.clone()
     }
 
+    /// Some topic is migrating and every one is Direct (retry and dead-letter topics included).
+    pub fn all_direct(&self) -> bool {
+        let inner = self.inner.read().expect("stage table lock");
+        !inner.topics.is_empty() && inner.topics.values().all(|v| v.policy.stage == Stage::Direct)
+    }
+
     pub fn remove(&self, topic: &str) {
         let mut inner = self.inner.write().expect("stage table lock");
         inner.targets.remove(topic);
@@ -212,6 +218,17 @@ impl StageTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_direct_needs_a_topic_and_every_one_direct() {
+        let table = StageTable::default();
+        assert!(!table.all_direct(), "nothing migrating");
+        table.set("orders", TopicPolicy::at(Stage::Direct));
+        table.set("%RETRY%billing", TopicPolicy::at(Stage::Completed));
+        assert!(!table.all_direct());
+        table.set("%RETRY%billing", TopicPolicy::at(Stage::Direct));
+        assert!(table.all_direct());
+    }
 
     #[test]
     fn stages_walk_in_order_both_ways() {
