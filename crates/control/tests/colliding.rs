@@ -36,7 +36,13 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
         ClusterSpec::new(name, version).broker_names(names).slaves(true).pull_from_slaves()
     };
     let source = Cluster::start(spec("clsrc", RocketMqVersion::V4_9_8)).unwrap();
-    let target = Cluster::start(spec("cltgt", RocketMqVersion::V5_3_3)).unwrap();
+    // A consumer connected to a broker both through a relay and directly counts twice in its group
+    // until the unused connection goes (docs/seamless.md, "Leaving Ferry"): after a rollback from
+    // Direct, when the broker expires it (120 s by default; 4.9.8 cannot be told otherwise).
+    let target = Cluster::start(
+        spec("cltgt", RocketMqVersion::V5_3_3).broker_property("channelExpiredTimeout", "10000"),
+    )
+    .unwrap();
     let (topic, fifo, plain) = ("cl-orders", "cl-fifo", "cl-plain");
     let sh = source.harness();
     sh.create_topics(source.cluster_name(), &[TopicSpec::new(topic).queues(4, 4)]).unwrap();
@@ -190,7 +196,74 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
     std::thread::sleep(Duration::from_secs(4));
     let completed_ms = now_ms();
     std::thread::sleep(Duration::from_secs(4));
+
+    // Direct: routes name the target's own brokers, no relay in between; clients take it at their
+    // next route refresh and the relays let them go once idle. Nothing is lost across it and its
+    // rollback, and rolled back the relays carry the clients again.
+    step(Stage::Direct);
+    let direct_at = Instant::now();
+    let open_relays = || -> Vec<(String, usize)> {
+        engine
+            .proxy()
+            .relay_traffic()
+            .into_iter()
+            .filter(|r| r.connections > 0)
+            .map(|r| (format!("{} {}", r.assignment.side, r.assignment.backend), r.connections))
+            .collect()
+    };
+    let route = through.admin(&[vec!["topic-route".into(), "--topic".into(), topic.into()]]).unwrap();
+    let route: serde_json::Value = serde_json::from_str(&route[0]).unwrap();
+    let masters: Vec<String> = target.brokers().iter().map(|b| b.addr.clone()).collect();
+    for b in route["brokers"].as_array().unwrap() {
+        let master = b["addrs"]["0"].as_str().unwrap().to_string();
+        assert!(masters.contains(&master), "a Direct route names the target's own masters: {route}");
+        assert!(b["brokerName"].as_str().unwrap().starts_with("zz-broker-"), "names kept: {route}");
+    }
+    let limit = Duration::from_secs(CLIENT_POLL_MS / 1000 + 30) + common::RELAY_IDLE_TIMEOUT;
+    loop {
+        let open = open_relays();
+        if open.is_empty() {
+            break;
+        }
+        if direct_at.elapsed() >= limit {
+            let stages = &engine.proxy().stages;
+            let policies: Vec<String> = [fifo, plain]
+                .iter()
+                .flat_map(|g| [format!("%RETRY%{g}"), format!("%DLQ%{g}")])
+                .map(|t| format!("{t}: {:?}", stages.get(&t).map(|v| v.policy)))
+                .collect();
+            let clients: Vec<String> = engine
+                .proxy()
+                .registry
+                .clients()
+                .into_iter()
+                .map(|c| format!("{} {:?} {} conn", c.client_id, c.sides, c.connections))
+                .collect();
+            panic!("clients still on relays {limit:?} after Direct: {open:?}; {policies:?}; {clients:?}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("Direct: every relay empty {:.1} s after the step", direct_at.elapsed().as_secs_f32());
+    let leave = rt.block_on(engine.leave(id)).unwrap();
+    assert_eq!(leave.verdict, ferry_control::migration::LeaveVerdict::PointClientsAtTarget, "{}", leave.say);
+    std::thread::sleep(Duration::from_secs(4));
+    let direct_ms = now_ms();
+    rt.block_on(engine.rollback(id, topic, None, "colliding-test")).unwrap();
+    let back_at = Instant::now();
+    while open_relays().iter().filter(|(r, _)| r.starts_with("target")).count() < 2 {
+        assert!(back_at.elapsed() < Duration::from_secs(30), "clients did not come back to the relays");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!(
+        "rolled back to Completed: relays carry clients again after {:.1} s",
+        back_at.elapsed().as_secs_f32()
+    );
+    std::thread::sleep(Duration::from_secs(4));
     let sent = producer.stop().unwrap();
+    assert!(
+        sent.iter().any(|s| s.is_ok() && s.timestamp_ms > completed_ms && s.timestamp_ms < direct_ms),
+        "producers kept sending while Direct"
+    );
     let late: Vec<_> = sent.iter().filter(|s| s.is_ok() && s.timestamp_ms > completed_ms).collect();
     assert!(!late.is_empty(), "producers kept sending after Completed");
     assert!(
@@ -200,6 +273,31 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
 
     for c in &consumers {
         let missing = wait_for_delivery(&sent, &[c], Duration::from_secs(120)).unwrap();
+        if !missing.is_empty() {
+            // Where and when the missing were sent, against the Direct step and its rollback.
+            let mut at: Vec<String> = sent
+                .iter()
+                .filter(|s| s.msg_id.as_ref().is_some_and(|m| missing.contains(m)))
+                .map(|s| {
+                    format!(
+                        "{:?}:{:?}@{:?} {:+} ms from Direct's rollback",
+                        s.broker_name,
+                        s.queue_id,
+                        s.queue_offset,
+                        s.timestamp_ms - direct_ms
+                    )
+                })
+                .collect();
+            at.sort();
+            let got = c.received().unwrap();
+            let mut last: HashMap<String, i64> = HashMap::new();
+            for r in &got {
+                let q = format!("{:?}:{}", r.broker_name, r.queue_id);
+                let e = last.entry(q).or_insert(-1);
+                *e = (*e).max(r.queue_offset);
+            }
+            eprintln!("{}: missing {at:?}; newest offset consumed per queue {last:?}", c.group());
+        }
         assert!(
             missing.is_empty(),
             "{}: {} never consumed: {:?}",

@@ -11,6 +11,9 @@ use ferry_proxy::{Proxy, ProxyConfig, Stage};
 /// How long a step may wait for its checks.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(240);
 
+/// How long a relay keeps a client that sends nothing (60 s by default).
+pub const RELAY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Ferry in this process, ticking every second, routes settled after a 5 s window.
 pub struct Ferry {
     pub rt: tokio::runtime::Runtime,
@@ -30,7 +33,9 @@ impl Ferry {
         let first = 10_000 + (std::process::id() % 80) as u16 * 100 + relay_offset;
         let engine = rt.block_on(async {
             let store = Store::open(&dir.path().join("ferry.db")).await.unwrap();
-            let config = ProxyConfig::loopback(port, first, first + 39);
+            let mut config = ProxyConfig::loopback(port, first, first + 39);
+            // Clients here heartbeat every second: one that stops using a relay is let go soon.
+            config.relays.idle_timeout = RELAY_IDLE_TIMEOUT;
             let proxy = Arc::new(Proxy::start(config, &[]).await.unwrap());
             let settings = EngineSettings {
                 route_window: Duration::from_secs(5),
