@@ -1,5 +1,5 @@
 //! Seamless migrations: the per-topic stage machine, its health checks and the engine that runs
-//! them (DESIGN.md, "The stage machine" and "Health gates").
+//! them (docs/seamless.md, "Stages" and "Health checks").
 
 pub mod checks;
 pub mod engine;

@@ -1,6 +1,6 @@
 //! Broker names on the wire. When a target broker is shown to clients under an alias (its name is
 //! also a source broker's), what a target broker sends clients with its own name in it must carry
-//! the alias instead: the client matches queues by name (PROTOCOL-NOTES.md section 14). Admin
+//! the alias instead: the client matches queues by name (docs/protocol-notes.md section 14). Admin
 //! reads answered by a target broker (consume stats, topic stats) are renamed the same way, so a
 //! tool looking through Ferry does not see two clusters' `broker-a` merged into one.
 

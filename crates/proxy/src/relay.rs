@@ -7,7 +7,7 @@
 //! traffic and learn who the clients are. On a target broker's relay, the few values that name a
 //! broker shown to clients under an alias are renamed both ways ([`crate::names`],
 //! [`crate::rename`]). One to one relaying means opaques need no rewriting and
-//! broker-initiated requests reach the right client by construction (DESIGN.md).
+//! broker-initiated requests reach the right client by construction.
 //!
 //! Each relay listens on a pair of ports, `p` and `p - 2`: a 4.x client with the VIP channel on
 //! sends to port − 2 of the broker address it was given.

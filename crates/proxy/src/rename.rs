@@ -2,7 +2,7 @@
 //! acknowledgements and recall handles. When a target broker is shown under an alias (its real
 //! name is also a source broker's), a client builds these with the alias and the broker checks
 //! them against its real name, and a broker builds some with its real name that the client then
-//! uses to find the broker (PROTOCOL-NOTES.md section 14). A target-side relay renames them on the
+//! uses to find the broker (docs/protocol-notes.md section 14). A target-side relay renames them on the
 //! way: [`client_request`] alias -> real toward the broker, [`broker_response`] real -> alias
 //! toward the client. Both are pure; the relay applies what they decide.
 //!
@@ -33,7 +33,7 @@
 //!   broker the handle names (`DefaultMQProducerImpl.recallMessage` L1563-1594), which refuses a
 //!   handle naming another broker (`RecallMessageProcessor` L108).
 //!
-//! ACL signs every header field and the body (PROTOCOL-NOTES.md section 8). Ferry does not hold
+//! ACL signs every header field and the body (docs/protocol-notes.md section 8). Ferry does not hold
 //! the secret keys of the accounts clients sign with, so a signed request that would have to be
 //! renamed is refused with [`SIGNED_REFUSAL`], never forwarded with a signature it broke.
 

@@ -1,5 +1,5 @@
-//! Merging a topic's routes from the source and target clusters by its stage (DESIGN.md, "The
-//! stage machine"). Pure: routes in, route out; the NameServer front does the fetching.
+//! Merging a topic's routes from the source and target clusters by its stage (docs/seamless.md,
+//! "Stages"). Pure: routes in, route out; the NameServer front does the fetching.
 //!
 //! The 4.x client publishes only to writable queues and rebalances consumers only over readable
 //! ones (`MQClientInstance.topicRouteData2TopicPublishInfo` / `...SubscribeInfo`), so permission

@@ -6,8 +6,8 @@ use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 
-/// Where a topic is in its move from the source cluster to the target (DESIGN.md, "The stage
-/// machine"). The order of the variants is the order of the walk.
+/// Where a topic is in its move from the source cluster to the target (docs/seamless.md,
+/// "Stages"). The order of the variants is the order of the walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Stage {
     /// All traffic on the source, through Ferry.

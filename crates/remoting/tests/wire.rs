@@ -9,7 +9,7 @@ use ferry_remoting::{CodecError, RequestCode};
 use proptest::prelude::*;
 
 /// A GET_ROUTEINFO_BY_TOPIC request in the form the 4.9.8 Java client writes (fastjson, sorted
-/// properties, `serializeTypeCurrentRPC` included), written by hand from PROTOCOL-NOTES; frames
+/// properties, `serializeTypeCurrentRPC` included), written by hand from docs/protocol-notes.md; frames
 /// captured from real servers are replayed in `captured_java_frames_decode_and_re_encode_exactly`.
 const JAVA_ROUTE_REQUEST_HEADER: &str = r#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":3,"serializeTypeCurrentRPC":"JSON","version":409}"#;
 

@@ -1,4 +1,4 @@
-//! The health gates of each step (DESIGN.md, "Health gates"), as pure functions of the evidence
+//! The health gates of each step (docs/seamless.md, "Health checks"), as pure functions of the evidence
 //! gathered from both clusters and from Ferry's own proxy. Each check says in words what it saw.
 //!
 //! Silence is not zero: a check that needs a side's brokers fails while any broker the migration

@@ -2,7 +2,7 @@
 //! clusters that both have `broker-a` (Apache's sample configs, most clusters rebuilt from the
 //! same templates) cannot share one merged route as they are: the target's brokers are shown
 //! under another name, chosen once per migration and kept (it becomes client state), and the
-//! relays rewrite the few places a name travels (DESIGN.md; PROTOCOL-NOTES.md section 14).
+//! relays rewrite the few places a name travels (docs/protocol-notes.md section 14).
 
 use std::collections::{BTreeMap, BTreeSet};
 

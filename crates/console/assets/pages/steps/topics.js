@@ -16,7 +16,7 @@ const POLL_MS = 3000;
 const STAGES = ['Initial', 'DualRead', 'DualReadWrite', 'CuttingOver', 'Completed', 'Direct'];
 /** Traffic on the target only. */
 const done = (stage) => stage === 'Completed' || stage === 'Direct';
-/** Where consumers read and producers write at each stage (DESIGN.md, "The stage machine"). */
+/** Where consumers read and producers write at each stage (docs/seamless.md, "Stages"). */
 const FLOW = {
   Initial: [['source'], ['source']],
   DualRead: [['source', 'target'], ['source']],
