@@ -7,12 +7,13 @@
 #   bench/proxy.sh [--source-version 4.9.8] [--target-version 5.3.3] [--threads 8] [--body-size 1024]
 #                  [--rounds 6] [--round-secs 3] [--warmup-secs 5] [--latency-rate 0]
 #                  [--consume-count 400000] [--connections 1000] [--conn-sends 100] [--cycles 3]
-#                  [--ferry PATH] [--keep] [--no-results]
+#                  [--no-direct] [--ferry PATH] [--keep] [--no-results]
 #
-# Boots a source cluster (measured) and a target cluster (a migration needs one; idle here), starts
-# `ferry serve` (release build) with its own store and ferry.toml on free loopback ports, creates a
-# migration with `ferry migrate create` and adds the benchmark topic to it (`add-topic`: it sits at
-# Initial, written and read on the source, so every frame passes the relay's stage checks). Then,
+# Boots a source cluster (measured) and a target cluster (a migration needs one; idle until the
+# Direct phase), starts `ferry serve` (release build) with its own store and ferry.toml on free
+# loopback ports, creates a migration with `ferry migrate create` and adds the benchmark topic to it
+# (`add-topic`: it sits at Initial, written and read on the source, so every frame passes the
+# relay's stage checks). Then,
 # in one warm client JVM per phase, rounds alternate between the source's own NameServer ("direct")
 # and Ferry's front ("ferry"), in ABBA order:
 #   1. load     --threads synchronous senders as fast as the sends return: msgs/s, p50/p99 latency.
@@ -23,12 +24,18 @@
 # RocketMQ frame; the relay opens one broker connection per client connection), and Ferry's RSS
 # (VmRSS / VmHWM from /proc) idle, after the traffic, with the connections open and after they close;
 # --cycles times, with new client ids each cycle (as restarted clients have), to see what stays.
+# Then (unless --no-direct; about 50 s at the defaults) a second topic on both clusters, added to the
+# migration and stepped to Direct (Ferry's front answers its route with the target broker's own
+# address), and the load phase again on it, alternating between the target's own NameServer
+# ("target") and Ferry's front ("ferry"): the ratio should be ~1.0, and the relays must carry none of
+# it (checked from Ferry's API and metrics; any relayed traffic of that topic fails the run).
 # --ferry PATH benchmarks that binary instead of building one (`cargo build --release -p ferry`).
 # Prints a Markdown table (ratios and differences against the direct runs of the same run, goals met
 # or not) and writes it to bench/results/proxy-<date>-<time>.md (git-ignored). See bench/README.md.
 #
 # Exit: 0 when everything ran, whether or not the goals were met (the table says); 1 on any error
-# (a cluster or Ferry that did not start, a failed send or consume, a connection not answered);
+# (a cluster or Ferry that did not start, a failed send or consume, a connection not answered; also
+# traffic of the Direct topic through a relay, after the table is printed and written);
 # 2 usage. Every process it starts is stopped on exit (trap); clusters also have a watchdog on
 # this script's pid.
 set -euo pipefail
@@ -63,6 +70,8 @@ SOURCE_CLUSTER=bench-source
 SOURCE_BROKER=bench-source-a
 TARGET_CLUSTER=bench-target
 TARGET_BROKER=bench-target-a
+DIRECT=1
+DIRECT_TOPIC=ferry-bench-direct
 
 die() { echo "proxy.sh: FAIL: $*" >&2; exit 1; }
 log() { echo "proxy.sh: $*" >&2; }
@@ -82,6 +91,8 @@ while [[ $# -gt 0 ]]; do
     --connections) CONNECTIONS=$2; shift 2 ;;
     --cycles) CYCLES=$2; shift 2 ;;
     --conn-sends) CONN_SENDS=$2; shift 2 ;;
+    --direct) DIRECT=1; shift ;;
+    --no-direct) DIRECT=0; shift ;;
     --ferry) FERRY_GIVEN=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --no-results) WRITE_RESULTS=0; shift ;;
@@ -104,6 +115,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-proxy.XXXXXX")
 STARTED=()      # cluster instance names, stopped by the trap
 FERRY_PID=""    # ferry serve
 CURRENT_PID=""  # a harness JVM or the connection opener in flight
+WATCHER_PID=""  # direct-watch.py, polling Ferry's API during the Direct topic's rounds
 OK=0            # set once everything ran; failures keep the work dir and instance logs
 
 # stop_pid PID: TERM, up to 5 s, then KILL; waits for it (our own child).
@@ -118,11 +130,12 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
-# shellcheck disable=SC2317 # invoked by the trap
+# shellcheck disable=SC2317,SC2329 # invoked by the trap
 cleanup() {
   local rc=$? name
   trap - EXIT
   if [[ -n "${CURRENT_PID:-}" ]]; then stop_pid "$CURRENT_PID"; fi
+  if [[ -n "${WATCHER_PID:-}" ]]; then stop_pid "$WATCHER_PID"; fi
   if [[ -n "${FERRY_PID:-}" ]]; then stop_pid "$FERRY_PID"; fi
   for name in ${STARTED[@]+"${STARTED[@]}"}; do
     stop_cluster "$name"
@@ -269,10 +282,94 @@ def q(p):
 print(count, q(0.5) if count else "-", q(0.99) if count else "-")
 PY
 
-# summarize.py PHASE FILE [RELAY_FILE]: rows of the report for one phase's JSON lines (one per
-# round and target). Per-round ratios ferry/direct (throughput) and differences ferry - direct
-# (latency), then their medians: each round's pair ran back to back, so the pairs share the
-# machine's state. Prints KEY=VALUE lines for the script, then "ROW ..." Markdown table rows.
+# route.py HOST PORT TOPIC: asks a NameServer (Ferry's front) for TOPIC's route the way a 4.9
+# client does (GET_ROUTEINFO_BY_TOPIC, JSON header); prints the broker addresses the answer names,
+# one per line; exit 1 unless it answers SUCCESS.
+cat >"$WORK/route.py" <<'PY'
+import json, re, socket, struct, sys
+host, port, topic = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+header = json.dumps({"code": 105, "extFields": {"topic": topic}, "flag": 0, "language": "JAVA", "opaque": 1,
+                     "serializeTypeCurrentRPC": "JSON", "version": 401}, separators=(",", ":")).encode()
+s = socket.create_connection((host, port), timeout=30)
+s.sendall(struct.pack(">II", 4 + len(header), len(header)) + header)
+def exact(k):
+    buf = bytearray()
+    while len(buf) < k:
+        chunk = s.recv(k - len(buf))
+        if not chunk:
+            raise EOFError("connection closed")
+        buf += chunk
+    return bytes(buf)
+total, = struct.unpack(">I", exact(4))
+rest = exact(total)
+hlen = struct.unpack(">I", rest[:4])[0] & 0xFFFFFF
+h = json.loads(rest[4:4 + hlen])
+if h.get("code") != 0:
+    sys.exit("route of %s: answered %s" % (topic, h))
+# brokerAddrs is {0:"host:port"} (fastjson's integer keys: not JSON), so the addresses are matched.
+for addr in sorted(set(re.findall(r'"(\d+\.\d+\.\d+\.\d+:\d+)"', rest[4 + hlen:].decode()))):
+    print(addr)
+PY
+
+# direct-watch.py BASE TOKEN MIGRATION BROKER STOP WATCH_PID OUT: while the Direct topic's rounds
+# run, polls Ferry's API every 0.25 s: client connections through the target's relays
+# (/api/proxy), those through the relay for BROKER and connections to the front (the migration's
+# leave report, /api/migrations/ID/leave). Until STOP exists or WATCH_PID is gone; then writes
+# "samples max_target_side max_broker_relay max_front" to OUT.
+cat >"$WORK/direct-watch.py" <<'PY'
+import json, os, sys, time, urllib.request
+base, token, mid, broker, stop, watch, out = sys.argv[1:8]
+def get(path):
+    req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read().decode())
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+n = side = relay = front = 0
+while not os.path.exists(stop) and alive(int(watch)):
+    side = max(side, get("/api/proxy")["connections"]["target"])
+    leave = get("/api/migrations/%s/leave" % mid)
+    relay = max([relay] + [r["connections"] for r in leave["relays_in_use"]
+                           if str(r["side"]).lower() == "target" and r["broker"] == broker])
+    front = max(front, leave["front_connections"])
+    n += 1
+    time.sleep(0.25)
+with open(out + ".tmp", "w") as f:
+    f.write("%d %d %d %d\n" % (n, side, relay, front))
+os.rename(out + ".tmp", out)
+PY
+
+# relayed.py METRICS_BEFORE METRICS_AFTER PROXY_BEFORE PROXY_AFTER TOPIC: what went through the
+# relays between two snapshots: TOPIC's messages produced and consumed (ferry_*_messages_total of
+# /metrics, both sides), and requests in the target side's latency histogram (/api/proxy).
+# Prints "produced consumed target_requests".
+cat >"$WORK/relayed.py" <<'PY'
+import json, re, sys
+mb, ma, pb, pa, topic = sys.argv[1:6]
+def counters(path):
+    out = {}
+    for line in open(path):
+        m = re.match(r'(ferry_(?:produced|consumed)_messages_total)\{(.*)\} (\S+)$', line.strip())
+        if m and 'topic="%s"' % topic in m.group(2):
+            out[m.group(1)] = out.get(m.group(1), 0) + float(m.group(3))
+    return out
+b, a = counters(mb), counters(ma)
+delta = lambda k: a.get(k, 0) - b.get(k, 0)
+reqs = json.load(open(pa))["latency"]["target"]["count"] - json.load(open(pb))["latency"]["target"]["count"]
+print("%d %d %d" % (delta("ferry_produced_messages_total"), delta("ferry_consumed_messages_total"), reqs))
+PY
+
+# summarize.py PHASE FILE: figures of one phase's JSON lines (one per round and target). Per-round
+# ratios ferry/direct (throughput) and differences ferry - direct (latency), then their medians:
+# each round's pair ran back to back, so the pairs share the machine's state. In the phase "direct"
+# (the Direct topic) the baseline is named "target" (the target's own NameServer). Prints
+# KEY=VALUE lines for the script, then "RAW ..." Markdown rows of the raw rounds.
 cat >"$WORK/summarize.py" <<'PY'
 import json, statistics, sys
 phase, path = sys.argv[1], sys.argv[2]
@@ -282,7 +379,8 @@ for line in open(path):
     if line:
         r = json.loads(line)
         rounds.setdefault(r["round"], {})[r["target"]] = r
-pairs = [(rounds[k]["direct"], rounds[k]["ferry"]) for k in sorted(rounds) if {"direct", "ferry"} <= set(rounds[k])]
+base = "target" if phase == "direct" else "direct"
+pairs = [(rounds[k][base], rounds[k]["ferry"]) for k in sorted(rounds) if {base, "ferry"} <= set(rounds[k])]
 if not pairs:
     sys.exit("no complete round in " + path)
 med = statistics.median
@@ -291,7 +389,7 @@ def col(key, who):
 out = {}
 def fmt_list(xs, f):
     return ", ".join(f % x for x in xs)
-if phase in ("load", "latency"):
+if phase in ("load", "latency", "direct"):
     d_tp, f_tp = col("msgsPerSec", 0), col("msgsPerSec", 1)
     ratios = [f / d for d, f in zip(d_tp, f_tp)]
     out["TP_DIRECT"] = "%.0f" % med(d_tp)
@@ -376,13 +474,13 @@ mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
 api() { python3 "$WORK/api.py" "$API" "$TOKEN" "$1"; }
 
 # harness PHASE ARGS...: one harness JVM (in the background, so the trap can stop it), JSON lines to
-# WORK/PHASE.jsonl, its stderr to WORK/PHASE.stderr.
+# WORK/PHASE.jsonl, its stderr to WORK/PHASE.stderr; CPU of Ferry and of MEASURED_BROKER_PID.
 harness() {
   local phase=$1 rc=0
   shift
   # C2 like an application's JVM (the testkit's default is C1 only, for short test clients).
   FERRY_HARNESS_JAVA_OPTS="-XX:TieredStopAtLevel=4 -Xms256m -Xmx512m" \
-    bash "$RMQ" harness "$@" --clk-tck "$CLK_TCK" --cpu-pids "ferry=$FERRY_PID,broker=$SOURCE_BROKER_PID" \
+    bash "$RMQ" harness "$@" --clk-tck "$CLK_TCK" --cpu-pids "ferry=$FERRY_PID,broker=$MEASURED_BROKER_PID" \
     --out "$WORK/$phase.jsonl" 2>"$WORK/$phase.stderr" &
   CURRENT_PID=$!
   wait "$CURRENT_PID" || rc=$?
@@ -428,9 +526,11 @@ bash "$RMQ" fetch "${all_versions[@]}"
 start_cluster "$SOURCE_VERSION" "bench-proxy-src-$$" "$SOURCE_CLUSTER" "$SOURCE_BROKER"
 SOURCE_NS=$NAMESRV SOURCE_BROKER_ADDR=$BROKER_ADDR
 SOURCE_BROKER_PID=$(env_of "$WORK/start-bench-proxy-src-$$.env" BROKER_PID)
+MEASURED_BROKER_PID=$SOURCE_BROKER_PID
 log "source RocketMQ $SOURCE_VERSION up at $SOURCE_NS (broker $SOURCE_BROKER_ADDR) in $STARTUP_MS ms"
 start_cluster "$TARGET_VERSION" "bench-proxy-dst-$$" "$TARGET_CLUSTER" "$TARGET_BROKER"
-TARGET_NS=$NAMESRV
+TARGET_NS=$NAMESRV TARGET_BROKER_ADDR=$BROKER_ADDR
+TARGET_BROKER_PID=$(env_of "$WORK/start-bench-proxy-dst-$$.env" BROKER_PID)
 log "target RocketMQ $TARGET_VERSION up at $TARGET_NS in $STARTUP_MS ms"
 
 log "creating topic $TOPIC (8 queues) on the source"
@@ -614,6 +714,72 @@ for ((cycle = 2; cycle <= CYCLES; cycle++)); do
     'BEGIN { printf "%+.0f KiB (%+.2f KiB per connection)", a - b, (a - b) / n }')
 done
 
+# ------------------------------------------------------------------------------------------------
+# A topic at Direct: the target's own NameServer vs Ferry's front (routes only); --no-direct skips it
+# ------------------------------------------------------------------------------------------------
+
+if ((DIRECT == 1)); then
+  T_DIRECT0=${EPOCHREALTIME//[!0-9]/}
+  # On both clusters, 8 queues each: a migration moves clients, not messages, so the target needs
+  # the topic (add-topic would import it too, and then finds it unchanged).
+  for side in source target; do
+    if [[ "$side" == source ]]; then ns=$SOURCE_NS cluster=$SOURCE_CLUSTER; else ns=$TARGET_NS cluster=$TARGET_CLUSTER; fi
+    log "creating topic $DIRECT_TOPIC (8 queues) on the $side"
+    bash "$RMQ" harness admin --namesrv "$ns" create-topic --cluster "$cluster" --topic "$DIRECT_TOPIC" \
+      --read 8 --write 8 >"$WORK/admin-direct-$side.out" 2>"$WORK/admin-direct-$side.err" ||
+      { cat "$WORK/admin-direct-$side.err" >&2; die "could not create $DIRECT_TOPIC on the $side"; }
+  done
+  "$FERRY" migrate add-topic "$MIGRATION" "$DIRECT_TOPIC" --json >"$WORK/add-topic-direct.json" 2>"$WORK/migrate.err" ||
+    { cat "$WORK/migrate.err" >&2; die "ferry migrate add-topic $DIRECT_TOPIC failed"; }
+  # Every step with --ignore-checks: their checks need what this benchmark does not run (consumers
+  # of the topic registered on both sides with offsets on the target, clients that fetched each new
+  # route, no backlog on the source; and Direct's migration-done wants every topic of the migration
+  # Completed, while the first topic stays at Initial). The reason is kept in the topic's history.
+  for stage in DualRead DualReadWrite CuttingOver Completed Direct; do
+    "$FERRY" migrate proceed "$MIGRATION" "$DIRECT_TOPIC" --ignore-checks \
+      --reason "bench/proxy.sh --direct: no live consumers in a benchmark; measuring a Direct topic's throughput" \
+      --json >"$WORK/proceed-$stage.json" 2>"$WORK/migrate.err" ||
+      { cat "$WORK/migrate.err" >&2; die "ferry migrate proceed $DIRECT_TOPIC (to $stage) failed"; }
+  done
+  api /api/proxy >"$WORK/proxy-d0.json"
+  stage=$(python3 -c '
+import json, sys
+print(",".join(s["stage"] for s in json.load(open(sys.argv[1]))["stages"] if s["topic"] == sys.argv[2]) or "none")' \
+    "$WORK/proxy-d0.json" "$DIRECT_TOPIC")
+  [[ "$stage" == Direct ]] || die "$DIRECT_TOPIC is at $stage in Ferry's stage table after five steps, not Direct"
+  python3 "$WORK/route.py" 127.0.0.1 "$FRONT_PORT" "$DIRECT_TOPIC" >"$WORK/route-direct.txt" ||
+    die "Ferry's front did not answer the route of $DIRECT_TOPIC"
+  DIRECT_ROUTE=$(paste -sd' ' "$WORK/route-direct.txt")
+  [[ "$DIRECT_ROUTE" == "$TARGET_BROKER_ADDR" ]] ||
+    die "Ferry's front routes $DIRECT_TOPIC to ${DIRECT_ROUTE:-nothing}, not to the target broker $TARGET_BROKER_ADDR alone"
+  DIRECT_SETUP_MS=$(ms_since "$T_DIRECT0")
+  log "$DIRECT_TOPIC is Direct: Ferry's front routes it to $DIRECT_ROUTE (the target broker) (set up in $DIRECT_SETUP_MS ms)"
+
+  api /metrics >"$WORK/metrics-d0.txt"
+  rm -f "$WORK"/direct-watch.{stop,out}
+  python3 "$WORK/direct-watch.py" "$API" "$TOKEN" "$MIGRATION" "$TARGET_BROKER_ADDR" "$WORK/direct-watch.stop" $$ \
+    "$WORK/direct-watch.out" 2>"$WORK/direct-watch.err" &
+  WATCHER_PID=$!
+  MEASURED_BROKER_PID=$TARGET_BROKER_PID
+  log "direct: $DIRECT_TOPIC, the target's NameServer vs Ferry's front, $THREADS threads, warm-up ${WARMUP_SECS} s per target, $ROUNDS x $ROUND_SECS s rounds each"
+  harness direct bench-produce --namesrv "target=$TARGET_NS,ferry=$FERRY_NS" --topic "$DIRECT_TOPIC" \
+    --threads "$THREADS" --body-size "$BODY" --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$WARMUP_SECS"
+  : >"$WORK/direct-watch.stop"
+  wait "$WATCHER_PID" || die "polling Ferry's API during the direct phase failed: $(tail -n 3 "$WORK/direct-watch.err")"
+  WATCHER_PID=""
+  read -r WATCH_N WATCH_SIDE WATCH_RELAY WATCH_FRONT <"$WORK/direct-watch.out"
+  api /metrics >"$WORK/metrics-d1.txt"
+  api /api/proxy >"$WORK/proxy-d1.json"
+  read -r RELAYED_PRODUCED RELAYED_CONSUMED RELAYED_REQS < <(python3 "$WORK/relayed.py" "$WORK/metrics-d0.txt" \
+    "$WORK/metrics-d1.txt" "$WORK/proxy-d0.json" "$WORK/proxy-d1.json" "$DIRECT_TOPIC")
+  rc=0
+  "$FERRY" migrate leave "$MIGRATION" --json >"$WORK/leave.json" 2>"$WORK/migrate.err" || rc=$?
+  ((rc == 0 || rc == 7)) || { cat "$WORK/migrate.err" >&2; die "ferry migrate leave failed (exit $rc)"; }
+  LEAVE_VERDICT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["verdict"])' "$WORK/leave.json")
+  DIRECT_MS=$(ms_since "$T_DIRECT0")
+  log "direct: relayed meanwhile: $RELAYED_PRODUCED messages of $DIRECT_TOPIC produced, $RELAYED_CONSUMED consumed, $RELAYED_REQS requests through target relays; at most $WATCH_SIDE connections through target relays, $WATCH_RELAY through the relay for $TARGET_BROKER_ADDR, $WATCH_FRONT to the front ($WATCH_N polls); leave: $LEAVE_VERDICT (exit $rc)"
+fi
+
 log "stopping ferry serve (SIGTERM)"
 kill -TERM "$FERRY_PID"
 rc=0
@@ -641,9 +807,11 @@ RAW=()
 load_env load "$WORK/load.jsonl" L
 load_env latency "$WORK/latency.jsonl" T
 load_env consume "$WORK/consume.jsonl" C
+if ((DIRECT == 1)); then load_env direct "$WORK/direct.jsonl" D; fi
 # shellcheck disable=SC2154 # set by load_env
 {
   ((L_FAILED == 0 && T_FAILED == 0)) || die "failed sends: $L_FAILED under load, $T_FAILED in the latency phase"
+  ((DIRECT == 0 || D_FAILED == 0)) || die "failed sends: $D_FAILED in the direct phase"
 }
 
 verdict() { if awk "BEGIN { exit !($1) }"; then echo "**met**"; else echo "**missed**"; fi; }
@@ -658,6 +826,30 @@ verdict() { if awk "BEGIN { exit !($1) }"; then echo "**met**"; else echo "**mis
 }
 ms() { awk -v us="$1" 'BEGIN { printf "%.3f ms", us / 1000 }'; }
 added() { awk -v v="$1" 'BEGIN { printf "%+.3f ms", v }'; }
+# The Direct topic's rows and notes (--direct), and whether the relays carried any of it.
+DIRECT_ROWS="" DIRECT_NOTE="" RELAYED_ANY=0
+# shellcheck disable=SC2154 # D_* come from load_env
+if ((DIRECT == 1)); then
+  if ((RELAYED_PRODUCED != 0 || RELAYED_CONSUMED != 0 || RELAYED_REQS != 0 || WATCH_SIDE != 0)); then RELAYED_ANY=1; fi
+  V_DRATIO=$(verdict "$D_TP_RATIO >= $GOAL_RATIO")
+  V_RELAYED=$(verdict "$RELAYED_ANY == 0")
+  DIRECT_ROWS="| **Direct topic** ($THREADS threads, ${BODY} B, sync; direct = the target's NameServer, Ferry = its front: routes only) | producer throughput | $D_TP_DIRECT msgs/s | $D_TP_FERRY msgs/s | **${D_TP_RATIO}×** | ≥ $GOAL_RATIO | $V_DRATIO |
+| | send latency p50 | $(ms "$D_P50US_DIRECT") | $(ms "$D_P50US_FERRY") | $(added "$D_P50US_ADDED_MS") | | |
+| | send latency p99 | $(ms "$D_P99US_DIRECT") | $(ms "$D_P99US_FERRY") | **$(added "$D_P99US_ADDED_MS")** | | |
+| | through the relays meanwhile | | $RELAYED_PRODUCED msgs, $RELAYED_REQS requests, ≤ $WATCH_SIDE connections | | 0 | $V_RELAYED |"
+  DIRECT_NOTE=$'\n'"- Direct topic: \`$DIRECT_TOPIC\` (8 queues) created on both clusters, added to the migration and
+  stepped Initial → DualRead → DualReadWrite → CuttingOver → Completed → Direct with \`--ignore-checks\`
+  (the checks need consumers this benchmark does not run); Ferry's front then routed it to $DIRECT_ROUTE,
+  the target broker itself. One client JVM, rounds alternating the target's own NameServer and Ferry's
+  front in ABBA order, on the target broker ($TARGET_VERSION). Per-round ratios $D_TP_RATIOS; added p99 per
+  round $D_P99US_ADDED_LIST ms. CPU seconds (client JVM / target broker / Ferry): target $D_CPU_CLIENT_DIRECT /
+  $D_CPU_BROKER_DIRECT / $D_CPU_FERRY_DIRECT, ferry $D_CPU_CLIENT_FERRY / $D_CPU_BROKER_FERRY / $D_CPU_FERRY_FERRY. During the rounds
+  ($WATCH_N polls of \`/api/proxy\` and \`/api/migrations/$MIGRATION/leave\`): at most $WATCH_SIDE client connections
+  through the target's relays, $WATCH_RELAY through the relay for $TARGET_BROKER_ADDR, $WATCH_FRONT to the front;
+  through the relays (\`/metrics\`, \`/api/proxy\`): $RELAYED_PRODUCED messages of the topic produced, $RELAYED_CONSUMED
+  consumed, $RELAYED_REQS requests on the target side. \`ferry migrate leave\` afterwards: $LEAVE_VERDICT (the first
+  topic is still at Initial). Set up in $((DIRECT_SETUP_MS / 1000)) s; the whole phase took $((DIRECT_MS / 1000)) s."
+fi
 per_conn=$(awk -v a="$C1_RSS" -v b="$C1_PRE_RSS" -v n="$CONNECTIONS" 'BEGIN { printf "%.1f KiB", (a - b) / n }')
 BUSY_ROW=""
 if [[ -n "$C1_BUSY_RSS" ]]; then
@@ -705,6 +897,7 @@ ${BUSY_ROW}
 | | $CYCLES cycles of $CONNECTIONS clients (new ids each), open | | ${CYCLES_OPEN[*]} | | | |
 | | the same cycles, after they closed | | ${CYCLES_CLOSED[*]} | last cycle ${LAST_GROWTH:-n/a} | | |
 | | peak (VmHWM) of the whole run | | $(mib "$MEM_HWM") | | | |
+${DIRECT_ROWS}
 
 - Per-round ratios: load $L_TP_RATIOS; latency $T_TP_RATIOS; consume $C_TP_RATIOS. Added p99 per round: load
   $L_P99US_ADDED_LIST ms; latency $T_P99US_ADDED_LIST ms.
@@ -730,7 +923,7 @@ ${BUSY_ROW}
   connection): $C1_UP KiB up and $C1_DOWN KiB down per connection, in $C1_SENT_MS ms in all.}
   Each further cycle opened $CONNECTIONS connections with new client ids (as restarted clients have,
   one heartbeat each, no sends) after the previous ones had closed; a leak grows RSS by about the
-  same amount every cycle.
+  same amount every cycle.${DIRECT_NOTE}
 - Ferry's log: $WARNINGS WARN/ERROR lines; it stopped cleanly on SIGTERM. The whole benchmark took $((total_ms / 1000)) s.
 
 Raw rounds:
@@ -749,5 +942,6 @@ if [[ "$WRITE_RESULTS" == 1 ]]; then
   echo
   echo "written to ${results#"$REPO_ROOT"/} (git-ignored)"
 fi
+((RELAYED_ANY == 0)) || die "the Direct topic's traffic went through Ferry's relays (see the table); kept the work dir"
 OK=1
 exit 0
