@@ -4,6 +4,7 @@ mod cluster_args;
 mod cmd;
 mod exit;
 mod source_args;
+mod table;
 
 use clap::{Parser, Subcommand};
 

@@ -10,6 +10,7 @@ use ferry_metadata::system;
 use serde::Serialize;
 
 use crate::cluster_args::ClusterArgs;
+use crate::table::Table;
 
 #[derive(Args)]
 pub struct LagArgs {
@@ -120,29 +121,26 @@ fn report(cluster: &str, offsets: &[GroupOffsets], topic: Option<&str>, per_queu
 }
 
 fn print_table(r: &LagReport, per_queue: bool) {
-    let w_group = r.rows.iter().map(|x| x.group.len()).chain([5]).max().unwrap_or(5);
-    let w_topic = r.rows.iter().map(|x| x.topic.len()).chain([5]).max().unwrap_or(5);
-    if per_queue {
-        let w_broker =
-            r.rows.iter().filter_map(|x| x.broker.as_ref().map(String::len)).chain([6]).max().unwrap_or(6);
-        println!(
-            "{:w_group$}  {:w_topic$}  {:w_broker$}  {:>5}  {:>14}  {:>15}  {:>10}",
-            "GROUP", "TOPIC", "BROKER", "QUEUE", "BROKER OFFSET", "CONSUMER OFFSET", "LAG"
-        );
-        for x in &r.rows {
-            let broker = x.broker.as_deref().unwrap_or("");
-            let queue = x.queue_id.unwrap_or_default();
-            println!(
-                "{:w_group$}  {:w_topic$}  {broker:w_broker$}  {queue:>5}  {:>14}  {:>15}  {:>10}",
-                x.group, x.topic, x.broker_offset, x.consumer_offset, x.lag
-            );
-        }
+    let table = if per_queue {
+        Table::new(&["GROUP", "TOPIC", "BROKER", "QUEUE", "BROKER OFFSET", "CONSUMER OFFSET", "LAG"])
+            .right(&[3, 4, 5, 6])
+            .with_rows(r.rows.iter().map(|x| {
+                vec![
+                    x.group.clone(),
+                    x.topic.clone(),
+                    x.broker.clone().unwrap_or_default(),
+                    x.queue_id.unwrap_or_default().to_string(),
+                    x.broker_offset.to_string(),
+                    x.consumer_offset.to_string(),
+                    x.lag.to_string(),
+                ]
+            }))
     } else {
-        println!("{:w_group$}  {:w_topic$}  {:>10}", "GROUP", "TOPIC", "LAG");
-        for x in &r.rows {
-            println!("{:w_group$}  {:w_topic$}  {:>10}", x.group, x.topic, x.lag);
-        }
-    }
+        Table::new(&["GROUP", "TOPIC", "LAG"])
+            .right(&[2])
+            .with_rows(r.rows.iter().map(|x| vec![x.group.clone(), x.topic.clone(), x.lag.to_string()]))
+    };
+    table.print();
     println!();
     for (g, t) in &r.group_totals {
         println!("group {g}: {t}");

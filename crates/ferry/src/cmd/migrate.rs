@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde_json::{json, Value};
 
 use crate::exit::{self, Usage, WithCode};
+use crate::table::print as print_table;
 
 #[derive(Args)]
 pub struct MigrateArgs {
@@ -877,39 +878,6 @@ fn bytes(v: &Value) -> String {
         n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
         n if n >= 1e3 => format!("{:.1} kB", n / 1e3),
         n => format!("{n} B"),
-    }
-}
-
-/// Columns two spaces apart; the last one unpadded, its extra lines indented to where it starts.
-fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
-    let n = header.len();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row).take(n - 1) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let indent: usize = widths[..n - 1].iter().map(|w| w + 2).sum();
-    let line = |cells: Vec<String>| {
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == n {
-                let mut lines = cell.lines();
-                out.push_str(lines.next().unwrap_or(""));
-                for l in lines {
-                    out.push('\n');
-                    out.push_str(&" ".repeat(indent));
-                    out.push_str(l);
-                }
-            } else {
-                out.push_str(&format!("{cell:w$}  ", w = widths[i]));
-            }
-        }
-        println!("{}", out.trim_end());
-    };
-    line(header.iter().map(|h| h.to_string()).collect());
-    for row in rows {
-        line(row);
     }
 }
 

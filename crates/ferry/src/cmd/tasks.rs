@@ -12,6 +12,7 @@ use ferry_control::{
 use serde::Serialize;
 
 use crate::exit::Usage;
+use crate::table::Table;
 
 /// Where Ferry keeps its tasks; `#[command(flatten)]` it into every command that reads or writes them.
 #[derive(Args, Clone, Debug, Default)]
@@ -184,8 +185,7 @@ fn print_tasks(tasks: &[TaskSummary]) {
         .collect();
     let header = ["ID", "KIND", "TARGET CLUSTER", "TOPICS", "GROUPS", "ACCOUNTS", "CREATED (UTC)", "STATUS"];
     // Numbers are right-aligned.
-    let right = [true, false, false, true, true, true, false, false];
-    print_table(&header, &right, &rows);
+    Table::new(&header).right(&[0, 3, 4, 5]).with_rows(rows.into_iter().map(Vec::from)).print();
 }
 
 fn print_task(t: &TaskSummary, items: &[ItemRecord], filter: Option<ItemStatus>) {
@@ -230,7 +230,7 @@ fn print_task(t: &TaskSummary, items: &[ItemRecord], filter: Option<ItemStatus>)
         })
         .collect();
     let header = ["KIND", "SOURCE NAME", "TARGET NAME", "NAMESPACE", "STATUS", "CAUSE"];
-    print_table(&header, &[false; 6], &rows);
+    Table::new(&header).with_rows(rows.into_iter().map(Vec::from)).print();
 }
 
 /// `2025-05-01 10:22:03` (UTC).
@@ -241,39 +241,4 @@ fn timestamp(t: Timestamp) -> String {
 /// `succeeded/total`.
 fn imported(c: ItemCounts) -> String {
     format!("{}/{}", c.succeeded, c.total)
-}
-
-/// Columns two spaces apart, each as wide as its widest cell. The last column is not padded; its
-/// extra lines are indented to where it starts.
-fn print_table<const N: usize>(header: &[&str; N], right: &[bool; N], rows: &[[String; N]]) {
-    let mut widths = header.map(|h| h.chars().count());
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row).take(N - 1) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let indent = widths[..N - 1].iter().map(|w| w + 2).sum::<usize>();
-    let line = |cells: [&str; N]| {
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == N {
-                let mut lines = cell.lines();
-                out.push_str(lines.next().unwrap_or(""));
-                for l in lines {
-                    out.push('\n');
-                    out.push_str(&" ".repeat(indent));
-                    out.push_str(l);
-                }
-            } else if right[i] {
-                out.push_str(&format!("{cell:>w$}  ", w = widths[i]));
-            } else {
-                out.push_str(&format!("{cell:w$}  ", w = widths[i]));
-            }
-        }
-        println!("{}", out.trim_end());
-    };
-    line(*header);
-    for row in rows {
-        line(row.each_ref().map(String::as_str));
-    }
 }
