@@ -20,6 +20,13 @@
 #   testkit/rocketmq.sh harness5 ARGS...            run the 5.x harness (pop-consume / recall), built
 #                                                   with javac against the 5.3.3 jars
 #   testkit/rocketmq.sh mqadmin VERSION ARGS...     run that version's mqadmin (MQAdminStartup)
+#   testkit/rocketmq.sh proxy-start NAME --version V --namesrv ADDR --grpc-port P --remoting-port R
+#                             [--cluster-name C] [--prop KEY=JSON ...] [--watch-pid PID] [--timeout-secs S]
+#                                                   the Apache RocketMQ Proxy (5.x) in cluster mode,
+#                                                   a remoting client of the brokers through ADDR;
+#                                                   `stop NAME` stops it
+#   testkit/rocketmq.sh harness-grpc ARGS...        run the gRPC harness (produce-stream /
+#                                                   simple-consume) on rocketmq-client-java
 #
 # Environment: FERRY_CACHE (default <repo>/.cache) holds jars and the harness build;
 # FERRY_RUN (default <repo>/.cache/run) holds one directory per instance; MVN (default mvn);
@@ -81,6 +88,22 @@ fetch_version() {
   mvn_run -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
     -DoutputDirectory="$dir/lib.tmp"
   # Swap in atomically-ish so a half-finished download is never taken for a complete one.
+  rm -rf "${dir:?}/lib"
+  mv "$dir/lib.tmp" "$dir/lib"
+  echo "$stamp" >"$dir/.fetched"
+}
+
+# Jars of one more artifact, for what only some tests need (the Proxy, the gRPC client): pom
+# testkit/poms/NAME.xml, jars into $CACHE/NAME/lib. Same marker and swap as fetch_version.
+fetch_artifact() {
+  local n=$1 pom="$TESTKIT/poms/$1.xml" dir="$CACHE/$1" stamp
+  [[ -f "$pom" ]] || die "no pom $pom"
+  stamp=$(stamp_of "$TESTKIT/poms" "$n.xml")
+  if [[ -f "$dir/.fetched" && "$(cat "$dir/.fetched")" == "$stamp" ]]; then return 0; fi
+  log "fetching $n from Maven Central into $dir/lib"
+  rm -rf "$dir/lib.tmp"
+  mkdir -p "$dir"
+  mvn_run -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir/lib.tmp"
   rm -rf "${dir:?}/lib"
   mv "$dir/lib.tmp" "$dir/lib"
   echo "$stamp" >"$dir/.fetched"
@@ -740,7 +763,7 @@ cmd_restart() {
 # The pid files of an instance's JVMs (namesrv*.pid, broker*.pid, slave*.pid).
 role_pidfiles() {
   local f
-  for f in "$1"/namesrv*.pid "$1"/broker*.pid "$1"/slave*.pid; do
+  for f in "$1"/namesrv*.pid "$1"/broker*.pid "$1"/slave*.pid "$1"/proxy*.pid; do
     [[ -f "$f" ]] && echo "$f"
   done
   return 0
@@ -921,6 +944,126 @@ cmd_harness5() {
     -cp "$CACHE/harness5/classes:$CACHE/rocketmq/5.3.3/lib/*" dev.ferry.harness5.Main "$@"
 }
 
+# ---------------------------------------------------------------------------------------------
+# The Apache RocketMQ Proxy (5.x) and the gRPC harness
+# ---------------------------------------------------------------------------------------------
+
+# proxy-start NAME --version V --namesrv ADDR --grpc-port P --remoting-port R [--cluster-name C]
+#   [--prop KEY=JSON ...] [--watch-pid PID] [--timeout-secs S]
+# ProxyStartup (proxy/.../ProxyStartup.java @ rocketmq-all-5.3.3) reads rmq-proxy.json from
+# -Dcom.rocketmq.proxy.configPath (config/Configuration.java L56), fields of ProxyConfig: proxyMode
+# CLUSTER (its default) makes it a remoting client of the brokers found through namesrvAddr.
+# --prop adds a field (value as JSON: 5, true, "text"), e.g. topicRouteServiceCacheRefreshSeconds=1.
+# Ready = the gRPC port listens. Prints KEY=VALUE lines (kept in <instance>/instance.env).
+cmd_proxy_start() {
+  NAME=${1:-}
+  [[ -n "$NAME" && "$NAME" != --* ]] || die "proxy-start: NAME is required"
+  shift
+  local version=5.3.3 namesrv="" grpc="" remoting="" cluster=DefaultCluster watch="" timeout=90 props=()
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --version) version=$2; shift 2 ;;
+      --namesrv) namesrv=$2; shift 2 ;;
+      --grpc-port) grpc=$2; shift 2 ;;
+      --remoting-port) remoting=$2; shift 2 ;;
+      --cluster-name) cluster=$2; shift 2 ;;
+      --prop) props+=("$2"); shift 2 ;;
+      --watch-pid) watch=$2; shift 2 ;;
+      --timeout-secs) timeout=$2; shift 2 ;;
+      *) die "proxy-start: unknown option $1" ;;
+    esac
+  done
+  [[ -n "$namesrv" && -n "$grpc" && -n "$remoting" ]] || die "proxy-start: --namesrv, --grpc-port and --remoting-port are required"
+  INST="$RUN/$NAME"
+  if [[ -d "$INST" ]] && instance_running "$INST"; then die "instance $NAME is running"; fi
+  local p
+  for p in "$grpc" "$remoting"; do
+    if port_listening "$p"; then echo "rocketmq.sh: port $p is taken" >&2; exit 3; fi
+  done
+  (exec 9>"$CACHE/.fetch.lock"; flock 9; fetch_artifact "rocketmq-proxy-$version")
+  rm -rf "$INST"
+  mkdir -p "$INST/home/conf" "$INST/proxy"
+  {
+    echo "{"
+    echo "  \"rocketMQClusterName\": \"$cluster\","
+    echo "  \"namesrvAddr\": \"$namesrv\","
+    echo "  \"proxyMode\": \"cluster\","
+    echo "  \"grpcServerPort\": $grpc,"
+    echo "  \"remotingListenPort\": $remoting,"
+    for p in "${props[@]}"; do echo "  \"${p%%=*}\": ${p#*=},"; done
+    echo "  \"proxyName\": \"$NAME\""
+    echo "}"
+  } >"$INST/home/conf/rmq-proxy.json"
+  # shellcheck disable=SC2207 # the flags contain no spaces
+  local opens=($(java_opens)) t0 deadline
+  t0=$(now_ms)
+  ROCKETMQ_HOME="$INST/home" spawn "$INST/proxy.pid" "$INST/proxy.out" \
+    "$JAVA" -server -Xms128m -Xmx256m -XX:MaxDirectMemorySize=256m -XX:+UseSerialGC -XX:+PerfDisableSharedMem \
+    -Duser.home="$INST/proxy" -Drocketmq.home.dir="$INST/home" \
+    -Dcom.rocketmq.proxy.configPath="$INST/home/conf/rmq-proxy.json" "${opens[@]}" \
+    -cp "$CACHE/rocketmq-proxy-$version/lib/*" org.apache.rocketmq.proxy.ProxyStartup
+  if [[ -n "$watch" ]]; then
+    spawn "$INST/watchdog.pid" "$INST/watchdog.log" bash "$SELF" _watch "$NAME" "$watch"
+  fi
+  deadline=$(($(date +%s) + timeout))
+  while ! port_listening "$grpc"; do
+    if ! pid_is_ours "$(read_pid "$INST/proxy.pid")" "$INST/"; then
+      tail -n 40 "$INST/proxy.out" >&2 || true
+      die "the proxy exited before its gRPC port $grpc listened"
+    fi
+    if (($(date +%s) > deadline)); then
+      tail -n 40 "$INST/proxy.out" >&2 || true
+      stop_instance "$NAME" quiet
+      die "the proxy's gRPC port $grpc did not listen within ${timeout}s"
+    fi
+    sleep 0.2
+  done
+  {
+    echo "NAME=$NAME"
+    echo "VERSION=$version"
+    echo "GRPC=127.0.0.1:$grpc"
+    echo "REMOTING=127.0.0.1:$remoting"
+    echo "NAMESRV=$namesrv"
+    echo "PROXY_PID=$(read_pid "$INST/proxy.pid")"
+    echo "PROXY_LOGS=$INST/proxy/logs/rocketmqlogs"
+    echo "PORTS=$grpc $remoting"
+    echo "STARTUP_MS=$(($(now_ms) - t0))"
+  } >"$INST/instance.env"
+  cat "$INST/instance.env"
+}
+
+# The gRPC harness (testkit/harness-grpc): rocketmq-client-java (one shaded jar) compiled with
+# javac into $CACHE/harness-grpc/classes, again whenever its sources change.
+GRPC_CLIENT=rocketmq-client-java-5.0.8
+build_harness_grpc() {
+  local src="$TESTKIT/harness-grpc/src" out="$CACHE/harness-grpc" stamp files
+  files=$(cd "$src" && find . -name '*.java' | LC_ALL=C sort | tr '\n' ' ')
+  # shellcheck disable=SC2086 # word splitting of the file list is intended
+  stamp=$(stamp_of "$src" $files)-$GRPC_CLIENT
+  if [[ -f "$out/.built" && "$(cat "$out/.built")" == "$stamp" ]]; then return 0; fi
+  log "building the gRPC harness into $out/classes"
+  rm -rf "$out/classes.tmp"
+  mkdir -p "$out/classes.tmp"
+  # shellcheck disable=SC2046 # one argument per source file
+  "${JAVA%java}javac" -nowarn -d "$out/classes.tmp" -cp "$CACHE/$GRPC_CLIENT/lib/*" \
+    $(find "$src" -name '*.java') >&2 || die "javac failed for $src"
+  rm -rf "$out/classes"
+  mv "$out/classes.tmp" "$out/classes"
+  echo "$stamp" >"$out/.built"
+}
+
+cmd_harness_grpc() {
+  mkdir -p "$CACHE"
+  (exec 9>"$CACHE/.fetch.lock"; flock 9; fetch_artifact "$GRPC_CLIENT"; build_harness_grpc)
+  local home="$RUN/.harness-grpc-home"
+  mkdir -p "$home"
+  # The client logs under ~/logs/rocketmq (its own logback): user.home keeps them in $RUN.
+  # shellcheck disable=SC2086 # FERRY_HARNESS_JAVA_OPTS is a list of options
+  exec "$JAVA" -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+PerfDisableSharedMem \
+    -Duser.home="$home" ${FERRY_HARNESS_JAVA_OPTS:-} \
+    -cp "$CACHE/harness-grpc/classes:$CACHE/$GRPC_CLIENT/lib/*" dev.ferry.harnessgrpc.Main "$@"
+}
+
 cmd_mqadmin() {
   local v=${1:-}
   [[ -n "$v" ]] || die "mqadmin: VERSION is required"
@@ -949,6 +1092,8 @@ main() {
     harness) cmd_harness "$@" ;;
     harness5) cmd_harness5 "$@" ;;
     mqadmin) cmd_mqadmin "$@" ;;
+    proxy-start) cmd_proxy_start "$@" ;;
+    harness-grpc) cmd_harness_grpc "$@" ;;
     kill) cmd_kill "$@" ;;
     restart) cmd_restart "$@" ;;
     _watch) cmd_watch "$@" ;;

@@ -228,8 +228,8 @@ pub struct Cluster {
 }
 
 /// Attempts when the picked ports turn out to be taken (the script exits with status 3).
-const PORT_ATTEMPTS: usize = 5;
-const EXIT_PORT_BUSY: i32 = 3;
+pub(crate) const PORT_ATTEMPTS: usize = 5;
+pub(crate) const EXIT_PORT_BUSY: i32 = 3;
 
 impl Cluster {
     /// Fetches the jars if needed, picks free loopback ports and starts the cluster; returns once the
@@ -624,7 +624,7 @@ pub fn ensure_fetched() -> Result<()> {
         .map_err(Error::Parse)
 }
 
-fn parse_env(stdout: &str) -> HashMap<String, String> {
+pub(crate) fn parse_env(stdout: &str) -> HashMap<String, String> {
     stdout
         .lines()
         .filter_map(|l| l.split_once('='))
@@ -654,7 +654,7 @@ fn pick_ports() -> (u16, u16) {
 }
 
 /// `namesrvs` NameServer ports and `brokers` broker ports, as [`pick_ports`] picks them.
-fn pick_ports_for(namesrvs: usize, brokers: usize) -> (Vec<u16>, Vec<u16>) {
+pub(crate) fn pick_ports_for(namesrvs: usize, brokers: usize) -> (Vec<u16>, Vec<u16>) {
     static TAKEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
     let mut taken = TAKEN.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
     let mut pick = |span: &[i32]| loop {

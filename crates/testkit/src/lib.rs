@@ -26,12 +26,17 @@
 //! consumers in the background until stopped, and [`delivery_report`] checks what every group got
 //! (missing, duplicates, per-key order).
 //!
+//! 5.x gRPC clients: [`GrpcProxy`] runs the Apache RocketMQ Proxy in cluster mode in front of a
+//! NameServer (a cluster's, or Ferry's front), and [`GrpcHarness`] drives the official
+//! `rocketmq-client-java` through it (a producer, SimpleConsumers).
+//!
 //! For a cluster shared by all tests of one binary use [`shared`]. JVMs never outlive the test
 //! process: each cluster has a watchdog that stops it when the process that started it exits.
 //! Linux only (the script reads `/proc`). See `testkit/README.md`.
 
 mod cluster;
 mod error;
+mod grpc;
 mod harness;
 mod harness5;
 mod traffic;
@@ -40,6 +45,10 @@ pub use cluster::{
     ensure_fetched, repo_root, script_path, shared, Broker, Cluster, ClusterSpec, RocketMqVersion, SeedConfig,
 };
 pub use error::{Error, Result};
+pub use grpc::{
+    grpc_group_report, GrpcGroupReport, GrpcHarness, GrpcProduce, GrpcProxy, GrpcProxySpec, GrpcReceived,
+    GrpcSent, RunningGrpc, SimpleConsume,
+};
 pub use harness::{
     consumed_ids, Consume, Credentials, GroupSpec, Harness, Produce, ProduceTx, ReceivedMessage, SentMessage,
     TopicSpec, TxRecord, TxSend, TxState,

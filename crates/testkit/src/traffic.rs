@@ -192,7 +192,9 @@ impl Harness {
         push_opt(&mut args, "--send-timeout-ms", p.send_timeout_ms.as_ref());
         push_opt(&mut args, "--poll-namesrv-ms", p.poll_namesrv_ms.as_ref());
         push_opt(&mut args, "--heartbeat-ms", p.heartbeat_ms.as_ref());
-        Ok(RunningProducer { stream: Stream::spawn(self, args, instance)? })
+        Ok(RunningProducer {
+            stream: Stream::spawn(args, instance, |a, out| self.command(a, out, STREAM_HEAP))?,
+        })
     }
 
     /// Starts a push consumer JVM in the background; it consumes until [`RunningConsumer::stop`].
@@ -218,7 +220,10 @@ impl Harness {
         push_opt(&mut args, "--consume-threads", c.consume_threads.as_ref());
         push_opt(&mut args, "--poll-namesrv-ms", c.poll_namesrv_ms.as_ref());
         push_opt(&mut args, "--heartbeat-ms", c.heartbeat_ms.as_ref());
-        Ok(RunningConsumer { stream: Stream::spawn(self, args, instance)?, group: c.group.clone() })
+        Ok(RunningConsumer {
+            stream: Stream::spawn(args, instance, |a, out| self.command(a, out, STREAM_HEAP))?,
+            group: c.group.clone(),
+        })
     }
 }
 
@@ -354,7 +359,7 @@ fn sent_ok_ids(sent: &[SentRecord]) -> impl Iterator<Item = &str> {
 /// One background harness JVM and its files (`<base>.jsonl` records, `.log` stdout+stderr,
 /// `.stop`, `.ready`).
 #[derive(Debug)]
-struct Stream {
+pub(crate) struct Stream {
     command: String,
     instance: String,
     child: Mutex<Child>,
@@ -370,7 +375,12 @@ struct Stream {
 }
 
 impl Stream {
-    fn spawn(h: &Harness, mut args: Vec<String>, instance: String) -> Result<Stream> {
+    /// Starts `build(args + stream options, out file)` in the background.
+    pub(crate) fn spawn(
+        mut args: Vec<String>,
+        instance: String,
+        build: impl FnOnce(Vec<String>, &std::path::Path) -> (std::process::Command, String),
+    ) -> Result<Stream> {
         ensure_fetched()?;
         let base = temp_base(&args[0]);
         let with_ext = |ext: &str| {
@@ -390,7 +400,7 @@ impl Stream {
             ready_file.display().to_string(),
             "--exit-on-stdin-eof".into(),
         ]);
-        let (mut cmd, command) = h.command(args, &out, STREAM_HEAP);
+        let (mut cmd, command) = build(args, &out);
         let log_file = File::create(&log)?;
         cmd.stdin(Stdio::piped()).stdout(log_file.try_clone()?).stderr(log_file);
         let mut child = cmd.spawn()?;
@@ -409,7 +419,7 @@ impl Stream {
         })
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -422,11 +432,11 @@ impl Stream {
         }
     }
 
-    fn is_running(&self) -> bool {
+    pub(crate) fn is_running(&self) -> bool {
         matches!(self.child.lock().unwrap_or_else(|e| e.into_inner()).try_wait(), Ok(None))
     }
 
-    fn wait_ready(&self, timeout: Duration) -> Result<String> {
+    pub(crate) fn wait_ready(&self, timeout: Duration) -> Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(id) = std::fs::read_to_string(&self.ready_file) {
@@ -443,7 +453,7 @@ impl Stream {
     }
 
     /// The complete lines written so far (a half-written last line is left for later).
-    fn records<T>(&self, parse: fn(&Value) -> Result<T>) -> Result<Vec<T>> {
+    pub(crate) fn records<T>(&self, parse: fn(&Value) -> Result<T>) -> Result<Vec<T>> {
         let bytes = match std::fs::read(&self.out) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -452,7 +462,7 @@ impl Stream {
         parse_lines(&bytes)?.iter().map(parse).collect()
     }
 
-    fn stop(&mut self, timeout: Duration) -> Result<()> {
+    pub(crate) fn stop(&mut self, timeout: Duration) -> Result<()> {
         if self.exited {
             return Ok(());
         }
