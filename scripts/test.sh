@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: fetches the RocketMQ jars and builds the Java harness
-# (testkit/rocketmq.sh fetch), installs Chromium and Node.js (apt-get, when missing) and the browser
-# tests' npm packages, then runs every Rust test (unit, wire, integration tests against real
+# (testkit/rocketmq.sh fetch), installs Chromium, Node.js and PostgreSQL (apt-get, when missing) and the
+# browser tests' npm packages, starts a throwaway PostgreSQL server on loopback for the store's tests
+# (scripts/postgres.sh; stopped on exit), then runs every Rust test (unit, wire, integration tests against real
 # NameServers and brokers, and the web console in headless Chromium), the lints, and a short fuzzing
 # run of each fuzz target (the frame decoder and the JSON and .xlsx document readers).
 #   FERRY_SKIP_FUZZ=1        skip the fuzzing run (it installs a nightly toolchain and cargo-fuzz once)
@@ -26,6 +27,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 (cd tests/browser && npm ci --no-audit --no-fund)
+
+step "PostgreSQL (Debian's packages) and a throwaway server on loopback for the store's tests"
+scripts/postgres.sh install
+pg_dir=$(mktemp -d)
+trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
+FERRY_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir")
+export FERRY_TEST_POSTGRES_URL
+echo "PostgreSQL at $FERRY_TEST_POSTGRES_URL (a database per test)"
 
 step "format and lints"
 cargo fmt --all -- --check

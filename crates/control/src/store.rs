@@ -1,20 +1,26 @@
-//! The store: one SQLite file (by default `~/.local/share/ferry/ferry.db`) holding tasks and the
-//! result of each of their items. Its methods are the only way in; no SQL lives outside this
-//! module. Queries are checked at run time and use `$n` parameters and `ON CONFLICT` / `RETURNING`,
-//! which PostgreSQL reads too: a PostgreSQL backend (several Ferry instances sharing one migration)
-//! adds its own migrations under `migrations/postgres/` and a pool beside this one.
+//! The store: tasks and migrations with everything they need after a restart, in one SQLite file
+//! (by default `~/.local/share/ferry/ferry.db`) or in a PostgreSQL database (several Ferry
+//! instances sharing one migration). Its methods are the only way in; no SQL lives outside this
+//! module. Which one is chosen by how the store is named ([`StoreLocation`]: a path or
+//! `sqlite://...`, or `postgresql://...`).
+//!
+//! One implementation for both: every query is written once, inside [`on_pool!`], which compiles
+//! it for each backend's own driver (sqlx's `Sqlite` and `Postgres`, not its `Any` driver: see
+//! `backend.rs` for why). The SQL is what both read: `$n` parameters, `ON CONFLICT` / `RETURNING`.
+//! Each backend has its own embedded migrations (`migrations/sqlite/`, `migrations/postgres/`,
+//! the same versions, each in its own column types); what differs in behaviour (how a write
+//! transaction locks; later, advisory locks and notifications for a fleet) is in `backend.rs`.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use chrono::Utc;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::FromRow;
 
 use crate::error::StoreError;
@@ -22,20 +28,28 @@ use crate::task::{
     ItemCounts, ItemKind, ItemRecord, ItemStatus, NewImportTask, TaskId, TaskStatus, TaskSummary, IMPORT,
 };
 
+mod backend;
+mod location;
 mod migration;
 mod rekey;
 pub mod secrets;
 
+use backend::{on_pool, Pool, StoredTime, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+pub use location::{redact_url, StoreLocation, StoreLocationError};
 pub use rekey::Rekeyed;
 
 pub use secrets::{
     KeySource, SecretError, SecretProblem, StoreKey, StoreKeyError, STORE_KEY_DOC, STORE_KEY_ENV,
 };
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-
 /// How long a write waits for another writer (another Ferry process on the same file).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a PostgreSQL store waits for a connection (the server down or unreachable).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections a PostgreSQL store keeps at most (each `ferry serve` holds its own pool).
+const POSTGRES_CONNECTIONS: u32 = 8;
 
 /// The store's file when none is given: `$FERRY_STORE`, else `ferry/ferry.db` under
 /// `$XDG_DATA_HOME`, else under `$HOME/.local/share`, else `ferry.db` in the working directory.
@@ -68,16 +82,59 @@ fn is_busy(error: &sqlx::Error) -> bool {
 }
 
 /// Ferry's store of tasks. Cheap to clone: clones share one connection pool.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
-    /// The file, or `:memory:`; named in every error.
+    pool: Pool,
+    /// The file, `:memory:`, or the PostgreSQL URL without its password; named in every error.
     path: Arc<PathBuf>,
     /// Encrypts the secrets written and opens those read; `None`: written in plain text.
     secret_key: Option<Arc<StoreKey>>,
 }
 
+/// Names the store (never a password) and whether it encrypts secrets; never a key.
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.pool.kind())
+            .field("store", &self.path)
+            .field("encrypts_secrets", &self.secret_key.is_some())
+            .finish()
+    }
+}
+
 impl Store {
+    /// Opens the store `location` names: an SQLite file ([`Store::open`]) or a PostgreSQL
+    /// database ([`Store::open_postgres`]).
+    pub async fn open_location(location: &StoreLocation) -> Result<Store, StoreError> {
+        match location {
+            StoreLocation::File(path) => Store::open(path).await,
+            StoreLocation::Postgres(url) => Store::open_postgres(url).await,
+        }
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgresql://user[:password]@host[:port]/db`)
+    /// and brings its tables up to date. The database must exist; Ferry creates its tables. Errors
+    /// and logs name the URL without its password. Several Ferry processes may open the same
+    /// database at once: sqlx's migrator holds an advisory lock while it works.
+    pub async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let name = PathBuf::from(redact_url(url));
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| StoreError::Open { path: name.clone(), error })?
+            .application_name("ferry");
+        let pool = PgPoolOptions::new()
+            .max_connections(POSTGRES_CONNECTIONS)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|error| StoreError::Open { path: name.clone(), error })?;
+        POSTGRES_MIGRATIONS
+            .run(&pool)
+            .await
+            .map_err(|error| StoreError::Migrate { path: name.clone(), error })?;
+        tracing::debug!(store = %name.display(), "store open");
+        Ok(Store { pool: Pool::Postgres(pool), path: Arc::new(name), secret_key: None })
+    }
+
     /// Opens the store at `path`, creating the file and its folder if missing and bringing its
     /// tables up to date. The file is in WAL mode, so readers never wait for a writer.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
@@ -149,7 +206,7 @@ impl Store {
         Store::migrated(pool, path).await
     }
 
-    async fn migrated(pool: SqlitePool, path: PathBuf) -> Result<Store, StoreError> {
+    async fn migrated(pool: sqlx::SqlitePool, path: PathBuf) -> Result<Store, StoreError> {
         let mut attempt = 0;
         loop {
             match SQLITE_MIGRATIONS.run(&pool).await {
@@ -164,7 +221,7 @@ impl Store {
             }
         }
         tracing::debug!(store = %path.display(), "store open");
-        Ok(Store { pool, path: Arc::new(path), secret_key: None })
+        Ok(Store { pool: Pool::Sqlite(pool), path: Arc::new(path), secret_key: None })
     }
 
     /// This store with secrets encrypted at rest under `key`: secret keys written from now on are
@@ -186,9 +243,15 @@ impl Store {
         self.secret_key.is_some()
     }
 
-    /// The file this store keeps (`:memory:` for an in-memory store).
+    /// The file this store keeps (`:memory:` for an in-memory store), or for PostgreSQL its URL
+    /// without the password: how the store is named to people.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `sqlite` or `postgresql`.
+    pub fn backend(&self) -> &'static str {
+        self.pool.kind()
     }
 
     /// Waits for every connection to close. Dropping the store closes them too, in the background.
@@ -198,7 +261,7 @@ impl Store {
 
     /// Records a new import task, Running and with no items yet.
     pub async fn create_import_task(&self, new: NewImportTask) -> Result<TaskId, StoreError> {
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = on_pool!(self, |pool| sqlx::query_scalar(
             "INSERT INTO tasks (kind, target_namesrv, target_cluster, source, mode, created_at, status)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              RETURNING id",
@@ -208,10 +271,10 @@ impl Store {
         .bind(&new.target_cluster)
         .bind(&new.source)
         .bind(&new.mode)
-        .bind(Utc::now())
+        .bind(StoredTime(Utc::now()))
         .bind(TaskStatus::Running.as_str())
-        .fetch_one(&self.pool)
-        .await
+        .fetch_one(pool)
+        .await)
         .map_err(|e| self.database(e))?;
         tracing::debug!(store = %self.path.display(), task = id, "import task created");
         Ok(TaskId(id))
@@ -221,7 +284,7 @@ impl Store {
     /// and target name. Allowed after the task finished; finish it again to update its status.
     pub async fn record_item(&self, task: TaskId, item: &ItemRecord) -> Result<(), StoreError> {
         let warnings = serde_json::to_string(&item.warnings).expect("a list of strings is JSON");
-        sqlx::query(
+        on_pool!(self, |pool| sqlx::query(
             "INSERT INTO task_items
                  (task_id, kind, target_name, source_name, namespace, status, cause, warnings, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -241,9 +304,10 @@ impl Store {
         .bind(item.status.as_str())
         .bind(&item.cause)
         .bind(warnings)
-        .bind(item.updated_at)
-        .execute(&self.pool)
+        .bind(StoredTime(item.updated_at))
+        .execute(pool)
         .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_foreign_key_violation() => self.not_found(task),
             _ => self.database(e),
@@ -256,14 +320,17 @@ impl Store {
     pub async fn finish_task(&self, task: TaskId) -> Result<TaskStatus, StoreError> {
         let counts = self.counts(Some(task)).await?.remove(&task).unwrap_or_default();
         let status = TaskStatus::finished(counts.topics.plus(counts.groups).plus(counts.accounts));
-        let done = sqlx::query("UPDATE tasks SET status = $1, finished_at = $2 WHERE id = $3")
-            .bind(status.as_str())
-            .bind(Utc::now())
-            .bind(task.0)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.database(e))?;
-        if done.rows_affected() == 0 {
+        let done = on_pool!(self, |pool| sqlx::query(
+            "UPDATE tasks SET status = $1, finished_at = $2 WHERE id = $3"
+        )
+        .bind(status.as_str())
+        .bind(StoredTime(Utc::now()))
+        .bind(task.0)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(|e| self.database(e))?;
+        if done == 0 {
             return Err(self.not_found(task));
         }
         tracing::debug!(store = %self.path.display(), task = task.0, %status, "task finished");
@@ -272,9 +339,10 @@ impl Store {
 
     /// Every task, newest first, with its item counts so far.
     pub async fn tasks(&self) -> Result<Vec<TaskSummary>, StoreError> {
-        let rows: Vec<TaskRow> = sqlx::query_as(&format!("{SELECT_TASKS} ORDER BY id DESC"))
-            .fetch_all(&self.pool)
-            .await
+        let rows: Vec<TaskRow> =
+            on_pool!(self, |pool| sqlx::query_as(&format!("{SELECT_TASKS} ORDER BY id DESC"))
+                .fetch_all(pool)
+                .await)
             .map_err(|e| self.database(e))?;
         let mut counts = self.counts(None).await?;
         rows.into_iter()
@@ -292,10 +360,11 @@ impl Store {
         id: TaskId,
         status: Option<ItemStatus>,
     ) -> Result<Option<(TaskSummary, Vec<ItemRecord>)>, StoreError> {
-        let row: Option<TaskRow> = sqlx::query_as(&format!("{SELECT_TASKS} WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
+        let row: Option<TaskRow> =
+            on_pool!(self, |pool| sqlx::query_as(&format!("{SELECT_TASKS} WHERE id = $1"))
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await)
             .map_err(|e| self.database(e))?;
         let Some(row) = row else { return Ok(None) };
         let summary = self.summary(row, self.counts(Some(id)).await?.remove(&id))?;
@@ -306,11 +375,14 @@ impl Store {
              WHERE task_id = $1 {filter}
              ORDER BY CASE kind WHEN 'topic' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target_name"
         );
-        let mut query = sqlx::query_as::<_, ItemRow>(&sql).bind(id.0);
-        if let Some(status) = status {
-            query = query.bind(status.as_str());
-        }
-        let rows = query.fetch_all(&self.pool).await.map_err(|e| self.database(e))?;
+        let rows: Vec<ItemRow> = on_pool!(self, |pool| {
+            let mut query = sqlx::query_as(&sql).bind(id.0);
+            if let Some(status) = status {
+                query = query.bind(status.as_str());
+            }
+            query.fetch_all(pool).await
+        })
+        .map_err(|e| self.database(e))?;
         let items = rows.into_iter().map(|row| self.item(row)).collect::<Result<_, _>>()?;
         Ok(Some((summary, items)))
     }
@@ -322,11 +394,14 @@ impl Store {
             "SELECT task_id, kind, status, COUNT(*) AS n FROM task_items {filter}
              GROUP BY task_id, kind, status"
         );
-        let mut query = sqlx::query_as::<_, CountRow>(&sql);
-        if let Some(task) = task {
-            query = query.bind(task.0);
-        }
-        let rows = query.fetch_all(&self.pool).await.map_err(|e| self.database(e))?;
+        let rows: Vec<CountRow> = on_pool!(self, |pool| {
+            let mut query = sqlx::query_as(&sql);
+            if let Some(task) = task {
+                query = query.bind(task.0);
+            }
+            query.fetch_all(pool).await
+        })
+        .map_err(|e| self.database(e))?;
         let mut out: HashMap<TaskId, KindCounts> = HashMap::new();
         for row in rows {
             let kind: ItemKind = self.parse("item kind", &row.kind)?;
@@ -352,8 +427,8 @@ impl Store {
             target_namesrv: row.target_namesrv,
             source: row.source,
             mode: row.mode,
-            created_at: row.created_at,
-            finished_at: row.finished_at,
+            created_at: row.created_at.0,
+            finished_at: row.finished_at.map(Into::into),
             topics: counts.topics,
             groups: counts.groups,
             accounts: counts.accounts,
@@ -374,7 +449,7 @@ impl Store {
             namespace: row.namespace,
             cause: row.cause,
             warnings,
-            updated_at: row.updated_at,
+            updated_at: row.updated_at.0,
         })
     }
 
@@ -406,8 +481,8 @@ struct TaskRow {
     target_cluster: String,
     source: String,
     mode: String,
-    created_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
+    created_at: StoredTime,
+    finished_at: Option<StoredTime>,
     status: String,
 }
 
@@ -420,7 +495,7 @@ struct ItemRow {
     status: String,
     cause: Option<String>,
     warnings: String,
-    updated_at: DateTime<Utc>,
+    updated_at: StoredTime,
 }
 
 #[derive(FromRow)]

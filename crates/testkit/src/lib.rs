@@ -33,12 +33,16 @@
 //! For a cluster shared by all tests of one binary use [`shared`]. JVMs never outlive the test
 //! process: each cluster has a watchdog that stops it when the process that started it exits.
 //! Linux only (the script reads `/proc`). See `testkit/README.md`.
+//!
+//! The store's PostgreSQL backend: [`postgres_database`] makes a new database per test on the
+//! test server ([`postgres_server`]), and [`store_tests!`] declares a test for both backends.
 
 mod cluster;
 mod error;
 mod grpc;
 mod harness;
 mod harness5;
+mod postgres;
 mod traffic;
 
 pub use cluster::{
@@ -54,6 +58,7 @@ pub use harness::{
     TopicSpec, TxRecord, TxSend, TxState,
 };
 pub use harness5::{Harness5, PopConsume, Popped, Recalled};
+pub use postgres::{postgres_database, postgres_script, postgres_server, POSTGRES_URL_ENV};
 pub use traffic::{
     delivery_report, wait_for_delivery, ConsumeStream, DeliveryReport, GroupReport, OutOfOrder,
     ProduceStream, ReceivedRecord, RunningConsumer, RunningProducer, SentRecord,

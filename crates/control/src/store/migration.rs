@@ -4,14 +4,14 @@ use chrono::Utc;
 use ferry_proxy::{RelayAssignment, Side, Stage};
 use sqlx::FromRow;
 
+use super::backend::StoredTime;
 use super::secrets::{is_sealed, SecretError, SecretProblem};
-use super::Store;
+use super::{on_pool, Store};
 use crate::error::StoreError;
 use crate::migration::{
     CheckReport, ClusterEndpoint, Forgotten, Migration, MigrationBroker, MigrationId, MigrationStatus,
     MigrationTopic, Transition, TransitionKind,
 };
-use crate::task::Timestamp;
 
 #[derive(FromRow)]
 struct MigrationRow {
@@ -20,8 +20,8 @@ struct MigrationRow {
     source: String,
     target: String,
     status: String,
-    created_at: Timestamp,
-    completed_at: Option<Timestamp>,
+    created_at: StoredTime,
+    completed_at: Option<StoredTime>,
 }
 
 #[derive(FromRow)]
@@ -32,7 +32,7 @@ struct TopicRow {
     strict_order: bool,
     hold: Option<String>,
     last_check: Option<String>,
-    updated_at: Timestamp,
+    updated_at: StoredTime,
 }
 
 #[derive(FromRow)]
@@ -44,7 +44,7 @@ struct TransitionRow {
     actor: String,
     reason: Option<String>,
     ignored: String,
-    at: Timestamp,
+    at: StoredTime,
 }
 
 #[derive(FromRow)]
@@ -52,9 +52,9 @@ struct BrokerRow {
     side: String,
     name: String,
     addr: Option<String>,
-    first_seen: Timestamp,
-    last_seen: Timestamp,
-    forgotten_at: Option<Timestamp>,
+    first_seen: StoredTime,
+    last_seen: StoredTime,
+    forgotten_at: Option<StoredTime>,
     forgotten_by: Option<String>,
     forgotten_reason: Option<String>,
     alias: Option<String>,
@@ -67,7 +67,7 @@ impl Store {
         source: &ClusterEndpoint,
         target: &ClusterEndpoint,
     ) -> Result<Migration, StoreError> {
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = on_pool!(self, |pool| sqlx::query_scalar(
             "INSERT INTO migrations (name, source, target, status, created_at)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -75,39 +75,44 @@ impl Store {
         .bind(source.to_stored(self.secret_key.as_deref()))
         .bind(target.to_stored(self.secret_key.as_deref()))
         .bind(MigrationStatus::Active.as_str())
-        .bind(Utc::now())
-        .fetch_one(&self.pool)
-        .await
+        .bind(StoredTime(Utc::now()))
+        .fetch_one(pool)
+        .await)
         .map_err(|e| self.database(e))?;
         self.migration(MigrationId(id)).await?.ok_or_else(|| self.migration_not_found(MigrationId(id)))
     }
 
     /// Every migration, newest first.
     pub async fn migrations(&self) -> Result<Vec<Migration>, StoreError> {
-        let rows: Vec<MigrationRow> = sqlx::query_as("SELECT * FROM migrations ORDER BY id DESC")
-            .fetch_all(&self.pool)
-            .await
+        let rows: Vec<MigrationRow> =
+            on_pool!(self, |pool| sqlx::query_as("SELECT * FROM migrations ORDER BY id DESC")
+                .fetch_all(pool)
+                .await)
             .map_err(|e| self.database(e))?;
         rows.into_iter().map(|r| self.migration_of(r)).collect()
     }
 
     pub async fn migration(&self, id: MigrationId) -> Result<Option<Migration>, StoreError> {
-        let row: Option<MigrationRow> = sqlx::query_as("SELECT * FROM migrations WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
+        let row: Option<MigrationRow> =
+            on_pool!(self, |pool| sqlx::query_as("SELECT * FROM migrations WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await)
             .map_err(|e| self.database(e))?;
         row.map(|r| self.migration_of(r)).transpose()
     }
 
     pub async fn complete_migration(&self, id: MigrationId) -> Result<(), StoreError> {
-        sqlx::query("UPDATE migrations SET status = $1, completed_at = $2 WHERE id = $3")
-            .bind(MigrationStatus::Completed.as_str())
-            .bind(Utc::now())
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.database(e))?;
+        on_pool!(self, |pool| sqlx::query(
+            "UPDATE migrations SET status = $1, completed_at = $2 WHERE id = $3"
+        )
+        .bind(MigrationStatus::Completed.as_str())
+        .bind(StoredTime(Utc::now()))
+        .bind(id.0)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(|e| self.database(e))?;
         Ok(())
     }
 
@@ -119,7 +124,7 @@ impl Store {
         groups: &[String],
         strict_order: bool,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = on_pool!(self, |pool| sqlx::query(
             "INSERT INTO migration_topics
                  (migration_id, topic, groups, stage, strict_order, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -130,23 +135,25 @@ impl Store {
         .bind(serde_json::to_string(groups).expect("a list of strings is JSON"))
         .bind(Stage::Initial.name())
         .bind(strict_order)
-        .bind(Utc::now())
-        .execute(&self.pool)
+        .bind(StoredTime(Utc::now()))
+        .execute(pool)
         .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_foreign_key_violation() => self.migration_not_found(id),
             _ => self.database(e),
         })?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 
     pub async fn migration_topics(&self, id: MigrationId) -> Result<Vec<MigrationTopic>, StoreError> {
-        let rows: Vec<TopicRow> =
-            sqlx::query_as("SELECT * FROM migration_topics WHERE migration_id = $1 ORDER BY topic")
-                .bind(id.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.database(e))?;
+        let rows: Vec<TopicRow> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT * FROM migration_topics WHERE migration_id = $1 ORDER BY topic"
+        )
+        .bind(id.0)
+        .fetch_all(pool)
+        .await)
+        .map_err(|e| self.database(e))?;
         rows.into_iter().map(|r| self.topic_of(r)).collect()
     }
 
@@ -158,7 +165,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let last_check = t.last_check.as_ref().map(|c| serde_json::to_string(c).expect("a report is JSON"));
         let hold = t.hold.as_ref().map(|h| serde_json::to_string(h).expect("a hold is JSON"));
-        sqlx::query(
+        on_pool!(self, |pool| sqlx::query(
             "UPDATE migration_topics
              SET groups = $1, stage = $2, strict_order = $3, hold = $4, last_check = $5,
                  updated_at = $6
@@ -169,11 +176,12 @@ impl Store {
         .bind(t.strict_order)
         .bind(hold)
         .bind(last_check)
-        .bind(t.updated_at)
+        .bind(StoredTime(t.updated_at))
         .bind(id.0)
         .bind(&t.topic)
-        .execute(&self.pool)
+        .execute(pool)
         .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| self.database(e))?;
         Ok(())
     }
@@ -185,28 +193,34 @@ impl Store {
         topic: &str,
         report: &CheckReport,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE migration_topics SET last_check = $1 WHERE migration_id = $2 AND topic = $3")
-            .bind(serde_json::to_string(report).expect("a report is JSON"))
-            .bind(id.0)
-            .bind(topic)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.database(e))?;
+        on_pool!(self, |pool| sqlx::query(
+            "UPDATE migration_topics SET last_check = $1 WHERE migration_id = $2 AND topic = $3"
+        )
+        .bind(serde_json::to_string(report).expect("a report is JSON"))
+        .bind(id.0)
+        .bind(topic)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(|e| self.database(e))?;
         Ok(())
     }
 
     pub async fn remove_migration_topic(&self, id: MigrationId, topic: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM migration_topics WHERE migration_id = $1 AND topic = $2")
-            .bind(id.0)
-            .bind(topic)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.database(e))?;
+        on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM migration_topics WHERE migration_id = $1 AND topic = $2"
+        )
+        .bind(id.0)
+        .bind(topic)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(|e| self.database(e))?;
         Ok(())
     }
 
     pub async fn record_transition(&self, id: MigrationId, t: &Transition) -> Result<(), StoreError> {
-        sqlx::query(
+        on_pool!(self, |pool| sqlx::query(
             "INSERT INTO migration_transitions
                  (migration_id, topic, action, from_stage, to_stage, actor, reason, ignored, at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -219,9 +233,10 @@ impl Store {
         .bind(&t.actor)
         .bind(&t.reason)
         .bind(serde_json::to_string(&t.ignored).expect("checks are JSON"))
-        .bind(t.at)
-        .execute(&self.pool)
+        .bind(StoredTime(t.at))
+        .execute(pool)
         .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| self.database(e))?;
         Ok(())
     }
@@ -232,7 +247,7 @@ impl Store {
         id: MigrationId,
         topic: Option<&str>,
     ) -> Result<Vec<Transition>, StoreError> {
-        let rows: Vec<TransitionRow> = sqlx::query_as(
+        let rows: Vec<TransitionRow> = on_pool!(self, |pool| sqlx::query_as(
             "SELECT topic, action, from_stage, to_stage, actor, reason, ignored, at
              FROM migration_transitions
              WHERE migration_id = $1 AND ($2 IS NULL OR topic = $2)
@@ -240,8 +255,8 @@ impl Store {
         )
         .bind(id.0)
         .bind(topic)
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(pool)
+        .await)
         .map_err(|e| self.database(e))?;
         rows.into_iter()
             .map(|r| {
@@ -255,7 +270,7 @@ impl Store {
                     topic: r.topic,
                     actor: r.actor,
                     reason: r.reason,
-                    at: r.at,
+                    at: r.at.0,
                 })
             })
             .collect()
@@ -272,7 +287,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = Utc::now();
         for (name, addr) in seen {
-            sqlx::query(
+            on_pool!(self, |pool| sqlx::query(
                 "INSERT INTO migration_brokers (migration_id, side, name, addr, first_seen, last_seen)
                  VALUES ($1, $2, $3, $4, $5, $5)
                  ON CONFLICT (migration_id, side, name) DO UPDATE
@@ -283,9 +298,10 @@ impl Store {
             .bind(side.name())
             .bind(name)
             .bind(addr)
-            .bind(now)
-            .execute(&self.pool)
+            .bind(StoredTime(now))
+            .execute(pool)
             .await
+            .map(|r| r.rows_affected()))
             .map_err(|e| self.database(e))?;
         }
         Ok(())
@@ -293,27 +309,27 @@ impl Store {
 
     /// Every broker a migration has recorded, forgotten ones included, by side then name.
     pub async fn migration_brokers(&self, id: MigrationId) -> Result<Vec<MigrationBroker>, StoreError> {
-        let rows: Vec<BrokerRow> = sqlx::query_as(
+        let rows: Vec<BrokerRow> = on_pool!(self, |pool| sqlx::query_as(
             "SELECT side, name, addr, first_seen, last_seen, forgotten_at, forgotten_by, forgotten_reason, alias
              FROM migration_brokers WHERE migration_id = $1 ORDER BY side, name",
         )
         .bind(id.0)
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(pool)
+        .await)
         .map_err(|e| self.database(e))?;
         rows.into_iter()
             .map(|r| {
                 Ok(MigrationBroker {
                     side: self.side(&r.side)?,
                     forgotten: match (r.forgotten_at, r.forgotten_by, r.forgotten_reason) {
-                        (Some(at), Some(actor), Some(reason)) => Some(Forgotten { at, actor, reason }),
+                        (Some(at), Some(actor), Some(reason)) => Some(Forgotten { at: at.0, actor, reason }),
                         _ => None,
                     },
                     name: r.name,
                     alias: r.alias,
                     addr: r.addr,
-                    first_seen: r.first_seen,
-                    last_seen: r.last_seen,
+                    first_seen: r.first_seen.0,
+                    last_seen: r.last_seen.0,
                 })
             })
             .collect()
@@ -328,7 +344,7 @@ impl Store {
         name: &str,
         alias: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = on_pool!(self, |pool| sqlx::query(
             "UPDATE migration_brokers SET alias = $1
              WHERE migration_id = $2 AND side = $3 AND name = $4 AND alias IS NULL",
         )
@@ -336,10 +352,11 @@ impl Store {
         .bind(id.0)
         .bind(side.name())
         .bind(name)
-        .execute(&self.pool)
+        .execute(pool)
         .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| self.database(e))?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 
     /// Marks a broker forgotten; false when the migration has no such broker.
@@ -350,28 +367,30 @@ impl Store {
         name: &str,
         forgotten: &Forgotten,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = on_pool!(self, |pool| sqlx::query(
             "UPDATE migration_brokers SET forgotten_at = $1, forgotten_by = $2, forgotten_reason = $3
              WHERE migration_id = $4 AND side = $5 AND name = $6",
         )
-        .bind(forgotten.at)
+        .bind(StoredTime(forgotten.at))
         .bind(&forgotten.actor)
         .bind(&forgotten.reason)
         .bind(id.0)
         .bind(side.name())
         .bind(name)
-        .execute(&self.pool)
+        .execute(pool)
         .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| self.database(e))?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 
     pub async fn relay_assignments(&self) -> Result<Vec<RelayAssignment>, StoreError> {
-        let rows: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT side, backend, port FROM relay_assignments ORDER BY port")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.database(e))?;
+        let rows: Vec<(String, String, i64)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT side, backend, port FROM relay_assignments ORDER BY port"
+        )
+        .fetch_all(pool)
+        .await)
+        .map_err(|e| self.database(e))?;
         rows.into_iter()
             .map(|(side, backend, port)| {
                 let side = self.side(&side)?;
@@ -385,46 +404,49 @@ impl Store {
     /// Adds relay assignments not yet kept (existing ones keep their port).
     pub async fn save_relay_assignments(&self, all: &[RelayAssignment]) -> Result<(), StoreError> {
         for a in all {
-            sqlx::query(
+            on_pool!(self, |pool| sqlx::query(
                 "INSERT INTO relay_assignments (side, backend, port) VALUES ($1, $2, $3)
                  ON CONFLICT (side, backend) DO NOTHING",
             )
             .bind(a.side.name())
             .bind(&a.backend)
             .bind(i64::from(a.port))
-            .execute(&self.pool)
+            .execute(pool)
             .await
+            .map(|r| r.rows_affected()))
             .map_err(|e| self.database(e))?;
         }
         Ok(())
     }
 
     pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        on_pool!(self, |pool| sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
             .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.database(e))
+            .fetch_optional(pool)
+            .await)
+        .map_err(|e| self.database(e))
     }
 
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query(
+        on_pool!(self, |pool| sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(key)
         .bind(value)
-        .execute(&self.pool)
+        .execute(pool)
         .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| self.database(e))?;
         Ok(())
     }
 
     /// How many secret keys the store holds in plain text (written without a store key).
     pub async fn plain_secrets(&self) -> Result<usize, StoreError> {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, source, target FROM migrations")
-            .fetch_all(&self.pool)
-            .await
+        let rows: Vec<(i64, String, String)> =
+            on_pool!(self, |pool| sqlx::query_as("SELECT id, source, target FROM migrations")
+                .fetch_all(pool)
+                .await)
             .map_err(|e| self.database(e))?;
         Ok(rows
             .iter()
@@ -437,11 +459,12 @@ impl Store {
     /// every encrypted one opens. The number encrypted.
     pub(super) async fn seal_plain_secrets(&self) -> Result<usize, StoreError> {
         let Some(key) = self.secret_key.clone() else { return Ok(0) };
-        let rows: Vec<(i64, String, String, String)> =
-            sqlx::query_as("SELECT id, name, source, target FROM migrations ORDER BY id")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.database(e))?;
+        let rows: Vec<(i64, String, String, String)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT id, name, source, target FROM migrations ORDER BY id"
+        )
+        .fetch_all(pool)
+        .await)
+        .map_err(|e| self.database(e))?;
         let mut sealed = 0;
         for (id, name, source, target) in rows {
             for (side, text) in [("source", source), ("target", target)] {
@@ -459,14 +482,15 @@ impl Store {
                 value["secretKey"] = serde_json::Value::String(key.seal(&secret));
                 // Only if no one rewrote it meanwhile (another Ferry on the same file).
                 let sql = format!("UPDATE migrations SET {side} = $1 WHERE id = $2 AND {side} = $3");
-                let done = sqlx::query(&sql)
+                let done = on_pool!(self, |pool| sqlx::query(&sql)
                     .bind(value.to_string())
                     .bind(id)
                     .bind(&text)
-                    .execute(&self.pool)
+                    .execute(pool)
                     .await
-                    .map_err(|e| self.database(e))?;
-                sealed += usize::try_from(done.rows_affected()).unwrap_or(0);
+                    .map(|r| r.rows_affected()))
+                .map_err(|e| self.database(e))?;
+                sealed += usize::try_from(done).unwrap_or(0);
             }
         }
         Ok(sealed)
@@ -495,8 +519,8 @@ impl Store {
             name: r.name,
             status: MigrationStatus::parse(&r.status)
                 .ok_or_else(|| self.unreadable("a migration status", &r.status))?,
-            created_at: r.created_at,
-            completed_at: r.completed_at,
+            created_at: r.created_at.0,
+            completed_at: r.completed_at.map(Into::into),
         })
     }
 
@@ -518,7 +542,7 @@ impl Store {
                 .map(|h| serde_json::from_str(h).map_err(|_| self.unreadable("a hold", h)))
                 .transpose()?,
             last_check,
-            updated_at: r.updated_at,
+            updated_at: r.updated_at.0,
         })
     }
 
@@ -564,100 +588,102 @@ mod tests {
     use crate::migration::Check;
     use crate::store::{KeySource, StoreKey};
 
-    #[tokio::test]
-    async fn a_migration_its_topics_and_history_round_trip() {
-        let store = Store::open_in_memory().await.unwrap();
-        let mut source = ClusterEndpoint::new("10.0.0.1:9876", "src");
-        source.access_key = Some("ak".into());
-        source.secret_key = Some("very-secret".into());
-        let m = store
-            .create_migration("move", &source, &ClusterEndpoint::new("10.0.0.2:9876", "dst"))
-            .await
-            .unwrap();
-        assert_eq!(m.source.secret_key.as_deref(), Some("very-secret"), "kept for checks after a restart");
-        assert!(!serde_json::to_string(&m).unwrap().contains("very-secret"), "never shown");
-        assert!(!format!("{m:?}").contains("very-secret"));
+    ferry_testkit::store_tests! {
+        async fn a_migration_its_topics_and_history_round_trip(opened) {
+            let store = opened;
+            let mut source = ClusterEndpoint::new("10.0.0.1:9876", "src");
+            source.access_key = Some("ak".into());
+            source.secret_key = Some("very-secret".into());
+            let m = store
+                .create_migration("move", &source, &ClusterEndpoint::new("10.0.0.2:9876", "dst"))
+                .await
+                .unwrap();
+            assert_eq!(m.source.secret_key.as_deref(), Some("very-secret"), "kept for checks after a restart");
+            assert!(!serde_json::to_string(&m).unwrap().contains("very-secret"), "never shown");
+            assert!(!format!("{m:?}").contains("very-secret"));
 
-        assert!(store.add_migration_topic(m.id, "orders", &["billing".into()], true).await.unwrap());
-        assert!(!store.add_migration_topic(m.id, "orders", &[], false).await.unwrap(), "added once");
-        let mut t = store.migration_topics(m.id).await.unwrap().remove(0);
-        assert_eq!(
-            (t.stage, t.strict_order, t.groups.clone()),
-            (Stage::Initial, true, vec!["billing".to_string()])
-        );
-        t.stage = Stage::DualRead;
-        t.last_check = Some(CheckReport {
-            from: Stage::DualRead,
-            toward: Stage::DualReadWrite,
-            at: Utc::now(),
-            checks: vec![Check::fail("route-settled", "1 client behind")],
-        });
-        store.update_migration_topic(m.id, &t).await.unwrap();
-        let back = store.migration_topics(m.id).await.unwrap().remove(0);
-        assert_eq!(back.stage, Stage::DualRead);
-        assert_eq!(back.last_check, t.last_check);
+            assert!(store.add_migration_topic(m.id, "orders", &["billing".into()], true).await.unwrap());
+            assert!(!store.add_migration_topic(m.id, "orders", &[], false).await.unwrap(), "added once");
+            let mut t = store.migration_topics(m.id).await.unwrap().remove(0);
+            assert_eq!(
+                (t.stage, t.strict_order, t.groups.clone()),
+                (Stage::Initial, true, vec!["billing".to_string()])
+            );
+            t.stage = Stage::DualRead;
+            t.last_check = Some(CheckReport {
+                from: Stage::DualRead,
+                toward: Stage::DualReadWrite,
+                at: Utc::now(),
+                checks: vec![Check::fail("route-settled", "1 client behind")],
+            });
+            store.update_migration_topic(m.id, &t).await.unwrap();
+            let back = store.migration_topics(m.id).await.unwrap().remove(0);
+            assert_eq!(back.stage, Stage::DualRead);
+            assert_eq!(back.last_check, t.last_check);
 
-        let tr = Transition {
-            topic: "orders".into(),
-            kind: TransitionKind::Forward,
-            from: Some(Stage::Initial),
-            to: Some(Stage::DualRead),
-            actor: "ops".into(),
-            reason: Some("checked by hand".into()),
-            ignored: vec![Check::fail("clients-through-ferry", "10.0.0.9@1 direct")],
-            at: Utc::now(),
-        };
-        store.record_transition(m.id, &tr).await.unwrap();
-        let h = store.transitions(m.id, Some("orders")).await.unwrap();
-        assert_eq!(h.len(), 1);
-        assert_eq!(h[0].ignored, tr.ignored);
-        assert!(store.transitions(m.id, Some("other")).await.unwrap().is_empty());
+            let tr = Transition {
+                topic: "orders".into(),
+                kind: TransitionKind::Forward,
+                from: Some(Stage::Initial),
+                to: Some(Stage::DualRead),
+                actor: "ops".into(),
+                reason: Some("checked by hand".into()),
+                ignored: vec![Check::fail("clients-through-ferry", "10.0.0.9@1 direct")],
+                at: Utc::now(),
+            };
+            store.record_transition(m.id, &tr).await.unwrap();
+            let h = store.transitions(m.id, Some("orders")).await.unwrap();
+            assert_eq!(h.len(), 1);
+            assert_eq!(h[0].ignored, tr.ignored);
+            assert!(store.transitions(m.id, Some("other")).await.unwrap().is_empty());
 
-        let err = store.add_migration_topic(MigrationId(99), "x", &[], false).await.unwrap_err();
-        assert!(err.to_string().contains("migration 99 not found"), "{err}");
+            let err = store.add_migration_topic(MigrationId(99), "x", &[], false).await.unwrap_err();
+            assert!(err.to_string().contains("migration 99 not found"), "{err}");
+        }
     }
 
-    #[tokio::test]
-    async fn brokers_are_kept_when_they_disappear_and_forgotten_only_on_purpose() {
-        let store = Store::open_in_memory().await.unwrap();
-        let m = store
-            .create_migration(
-                "move",
-                &ClusterEndpoint::new("a:9876", "src"),
-                &ClusterEndpoint::new("b:9876", "dst"),
-            )
-            .await
-            .unwrap();
-        let seen =
-            |v: &[(&str, &str)]| v.iter().map(|(n, a)| (n.to_string(), a.to_string())).collect::<Vec<_>>();
-        store
-            .note_brokers(
-                m.id,
-                Side::Source,
-                &seen(&[("broker-a", "10.0.0.1:10911"), ("broker-b", "10.0.0.2:10911")]),
-            )
-            .await
-            .unwrap();
-        // broker-a is down: only broker-b is listed now, at a new address.
-        store.note_brokers(m.id, Side::Source, &seen(&[("broker-b", "10.0.0.3:10911")])).await.unwrap();
-        let all = store.migration_brokers(m.id).await.unwrap();
-        let names: Vec<_> = all.iter().map(|b| (b.name.as_str(), b.addr.as_deref())).collect();
-        assert_eq!(names, [("broker-a", Some("10.0.0.1:10911")), ("broker-b", Some("10.0.0.3:10911"))]);
-        assert_eq!(all[0].label(), "source broker broker-a (10.0.0.1:10911)");
+    ferry_testkit::store_tests! {
+        async fn brokers_are_kept_when_they_disappear_and_forgotten_only_on_purpose(opened) {
+            let store = opened;
+            let m = store
+                .create_migration(
+                    "move",
+                    &ClusterEndpoint::new("a:9876", "src"),
+                    &ClusterEndpoint::new("b:9876", "dst"),
+                )
+                .await
+                .unwrap();
+            let seen =
+                |v: &[(&str, &str)]| v.iter().map(|(n, a)| (n.to_string(), a.to_string())).collect::<Vec<_>>();
+            store
+                .note_brokers(
+                    m.id,
+                    Side::Source,
+                    &seen(&[("broker-a", "10.0.0.1:10911"), ("broker-b", "10.0.0.2:10911")]),
+                )
+                .await
+                .unwrap();
+            // broker-a is down: only broker-b is listed now, at a new address.
+            store.note_brokers(m.id, Side::Source, &seen(&[("broker-b", "10.0.0.3:10911")])).await.unwrap();
+            let all = store.migration_brokers(m.id).await.unwrap();
+            let names: Vec<_> = all.iter().map(|b| (b.name.as_str(), b.addr.as_deref())).collect();
+            assert_eq!(names, [("broker-a", Some("10.0.0.1:10911")), ("broker-b", Some("10.0.0.3:10911"))]);
+            assert_eq!(all[0].label(), "source broker broker-a (10.0.0.1:10911)");
 
-        let why = Forgotten { at: Utc::now(), actor: "ops".into(), reason: "decommissioned".into() };
-        assert!(store.forget_broker(m.id, Side::Source, "broker-a", &why).await.unwrap());
-        assert!(!store.forget_broker(m.id, Side::Target, "broker-a", &why).await.unwrap(), "no such broker");
-        assert_eq!(store.migration_brokers(m.id).await.unwrap()[0].forgotten, Some(why));
-        store.note_brokers(m.id, Side::Source, &seen(&[("broker-a", "10.0.0.1:10911")])).await.unwrap();
-        assert_eq!(store.migration_brokers(m.id).await.unwrap()[0].forgotten, None, "back, so heard again");
+            let why = Forgotten { at: Utc::now(), actor: "ops".into(), reason: "decommissioned".into() };
+            assert!(store.forget_broker(m.id, Side::Source, "broker-a", &why).await.unwrap());
+            assert!(!store.forget_broker(m.id, Side::Target, "broker-a", &why).await.unwrap(), "no such broker");
+            assert_eq!(store.migration_brokers(m.id).await.unwrap()[0].forgotten, Some(why));
+            store.note_brokers(m.id, Side::Source, &seen(&[("broker-a", "10.0.0.1:10911")])).await.unwrap();
+            assert_eq!(store.migration_brokers(m.id).await.unwrap()[0].forgotten, None, "back, so heard again");
 
-        assert!(store.set_broker_alias(m.id, Side::Source, "broker-b", "zz-broker-b").await.unwrap());
-        assert!(
-            !store.set_broker_alias(m.id, Side::Source, "broker-b", "other").await.unwrap(),
-            "kept once set"
-        );
-        assert_eq!(store.migration_brokers(m.id).await.unwrap()[1].alias.as_deref(), Some("zz-broker-b"));
+            assert!(store.set_broker_alias(m.id, Side::Source, "broker-b", "zz-broker-b").await.unwrap());
+            assert!(
+                !store.set_broker_alias(m.id, Side::Source, "broker-b", "other").await.unwrap(),
+                "kept once set"
+            );
+            assert_eq!(store.migration_brokers(m.id).await.unwrap()[1].alias.as_deref(), Some("zz-broker-b"));
+        }
     }
 
     fn key(byte: u8) -> StoreKey {
@@ -667,12 +693,13 @@ mod tests {
     }
 
     async fn stored(store: &Store, id: MigrationId) -> String {
-        let (source, target): (String, String) =
+        let (source, target): (String, String) = on_pool!(store, |pool| {
             sqlx::query_as("SELECT source, target FROM migrations WHERE id = $1")
                 .bind(id.0)
-                .fetch_one(&store.pool)
+                .fetch_one(pool)
                 .await
-                .unwrap();
+                .unwrap()
+        });
         format!("{source} {target}")
     }
 
@@ -683,131 +710,139 @@ mod tests {
         e
     }
 
-    #[tokio::test]
-    async fn with_a_key_secrets_are_stored_encrypted_and_read_back() {
-        let store = Store::open_in_memory().await.unwrap().with_secret_key(key(1)).await.unwrap();
-        assert!(store.encrypts_secrets());
-        let m = store
-            .create_migration(
-                "move",
-                &with_secret("a:9876", "src-secret"),
-                &with_secret("b:9876", "dst-secret"),
-            )
-            .await
-            .unwrap();
-        assert_eq!(m.source.secret_key.as_deref(), Some("src-secret"));
-        assert_eq!(m.target.secret_key.as_deref(), Some("dst-secret"));
-        let text = stored(&store, m.id).await;
-        assert!(!text.contains("src-secret") && !text.contains("dst-secret"), "{text}");
-        assert_eq!(text.matches("\"secretKey\":\"enc:v1:").count(), 2, "{text}");
-        assert!(text.contains("\"accessKey\":\"ak\""), "only the secret is encrypted: {text}");
-        assert_eq!(store.plain_secrets().await.unwrap(), 0);
-        let back = store.migrations().await.unwrap().remove(0);
-        assert_eq!(back.source, m.source);
-        assert_eq!(back.target, m.target);
-        // An endpoint without a secret stays without one.
-        let none = store
-            .create_migration(
-                "bare",
-                &ClusterEndpoint::new("a:9876", "c"),
-                &ClusterEndpoint::new("b:9876", "c"),
-            )
-            .await
-            .unwrap();
-        assert!(stored(&store, none.id).await.contains("\"secretKey\":null"));
-        assert_eq!(store.migration(none.id).await.unwrap().unwrap().source.secret_key, None);
+    ferry_testkit::store_tests! {
+        async fn with_a_key_secrets_are_stored_encrypted_and_read_back(opened) {
+            let store = opened.with_secret_key(key(1)).await.unwrap();
+            assert!(store.encrypts_secrets());
+            let m = store
+                .create_migration(
+                    "move",
+                    &with_secret("a:9876", "src-secret"),
+                    &with_secret("b:9876", "dst-secret"),
+                )
+                .await
+                .unwrap();
+            assert_eq!(m.source.secret_key.as_deref(), Some("src-secret"));
+            assert_eq!(m.target.secret_key.as_deref(), Some("dst-secret"));
+            let text = stored(&store, m.id).await;
+            assert!(!text.contains("src-secret") && !text.contains("dst-secret"), "{text}");
+            assert_eq!(text.matches("\"secretKey\":\"enc:v1:").count(), 2, "{text}");
+            assert!(text.contains("\"accessKey\":\"ak\""), "only the secret is encrypted: {text}");
+            assert_eq!(store.plain_secrets().await.unwrap(), 0);
+            let back = store.migrations().await.unwrap().remove(0);
+            assert_eq!(back.source, m.source);
+            assert_eq!(back.target, m.target);
+            // An endpoint without a secret stays without one.
+            let none = store
+                .create_migration(
+                    "bare",
+                    &ClusterEndpoint::new("a:9876", "c"),
+                    &ClusterEndpoint::new("b:9876", "c"),
+                )
+                .await
+                .unwrap();
+            assert!(stored(&store, none.id).await.contains("\"secretKey\":null"));
+            assert_eq!(store.migration(none.id).await.unwrap().unwrap().source.secret_key, None);
+        }
     }
 
-    #[tokio::test]
-    async fn an_encrypted_secret_without_its_key_is_an_error_naming_the_migration() {
-        let keyed = Store::open_in_memory().await.unwrap().with_secret_key(key(1)).await.unwrap();
-        let m = keyed
-            .create_migration(
-                "move",
-                &with_secret("a:9876", "src-secret"),
-                &ClusterEndpoint::new("b:9876", "c"),
-            )
-            .await
-            .unwrap();
+    ferry_testkit::store_tests! {
+        async fn an_encrypted_secret_without_its_key_is_an_error_naming_the_migration(opened) {
+            let keyed = opened.with_secret_key(key(1)).await.unwrap();
+            let m = keyed
+                .create_migration(
+                    "move",
+                    &with_secret("a:9876", "src-secret"),
+                    &ClusterEndpoint::new("b:9876", "c"),
+                )
+                .await
+                .unwrap();
 
-        let without = Store { secret_key: None, ..keyed.clone() };
-        let e = without.migrations().await.unwrap_err().to_string();
-        assert!(
-            e.contains(&format!(
-                "migration {} (\"move\"): the source cluster's secret key is stored encrypted",
-                m.id
-            )) && e.contains("no store key is given: set FERRY_STORE_KEY or [store] key_file"),
-            "{e}"
-        );
-        assert!(!e.contains("src-secret") && !e.contains("enc:v1"), "{e}");
-        assert!(without.migration(m.id).await.is_err());
+            let without = Store { secret_key: None, ..keyed.clone() };
+            let e = without.migrations().await.unwrap_err().to_string();
+            assert!(
+                e.contains(&format!(
+                    "migration {} (\"move\"): the source cluster's secret key is stored encrypted",
+                    m.id
+                )) && e.contains("no store key is given: set FERRY_STORE_KEY or [store] key_file"),
+                "{e}"
+            );
+            assert!(!e.contains("src-secret") && !e.contains("enc:v1"), "{e}");
+            assert!(without.migration(m.id).await.is_err());
 
-        let wrong = Store { secret_key: Some(Arc::new(key(2))), ..keyed.clone() };
-        let e = wrong.migration(m.id).await.unwrap_err().to_string();
-        assert!(
-            e.contains("does not decrypt with the store key given") && e.contains("FERRY_STORE_KEY"),
-            "{e}"
-        );
-        assert!(!e.contains("src-secret"), "{e}");
-        // Given at start, the wrong key is told at once.
-        let e = without.clone().with_secret_key(key(2)).await.unwrap_err().to_string();
-        assert!(
-            e.contains("migration 1 (\"move\"): the source cluster's secret key does not decrypt"),
-            "{e}"
-        );
+            let wrong = Store { secret_key: Some(Arc::new(key(2))), ..keyed.clone() };
+            let e = wrong.migration(m.id).await.unwrap_err().to_string();
+            assert!(
+                e.contains("does not decrypt with the store key given") && e.contains("FERRY_STORE_KEY"),
+                "{e}"
+            );
+            assert!(!e.contains("src-secret"), "{e}");
+            // Given at start, the wrong key is told at once.
+            let e = without.clone().with_secret_key(key(2)).await.unwrap_err().to_string();
+            assert!(
+                e.contains("migration 1 (\"move\"): the source cluster's secret key does not decrypt"),
+                "{e}"
+            );
 
-        let damaged = r#"{"namesrv":"a:9876","cluster":"c","secretKey":"enc:v1:AAAA"}"#;
-        sqlx::query("UPDATE migrations SET target = $1").bind(damaged).execute(&keyed.pool).await.unwrap();
-        let e = keyed.migration(m.id).await.unwrap_err().to_string();
-        assert!(e.contains("the target cluster's secret key is stored as an encrypted value"), "{e}");
+            let damaged = r#"{"namesrv":"a:9876","cluster":"c","secretKey":"enc:v1:AAAA"}"#;
+            on_pool!(keyed, |pool| {
+                sqlx::query("UPDATE migrations SET target = $1").bind(damaged).execute(pool).await.unwrap();
+            });
+            let e = keyed.migration(m.id).await.unwrap_err().to_string();
+            assert!(e.contains("the target cluster's secret key is stored as an encrypted value"), "{e}");
+        }
     }
 
-    #[tokio::test]
-    async fn plain_secrets_of_older_stores_read_and_are_encrypted_once_a_key_is_given() {
-        let plain = Store::open_in_memory().await.unwrap();
-        assert!(!plain.encrypts_secrets());
-        let m = plain
-            .create_migration(
-                "old",
-                &with_secret("a:9876", "src-secret"),
-                &with_secret("b:9876", "dst-secret"),
-            )
-            .await
-            .unwrap();
-        assert!(
-            stored(&plain, m.id).await.contains("\"secretKey\":\"src-secret\""),
-            "as before, without a key"
-        );
-        assert_eq!(plain.plain_secrets().await.unwrap(), 2);
+    ferry_testkit::store_tests! {
+        async fn plain_secrets_of_older_stores_read_and_are_encrypted_once_a_key_is_given(opened) {
+            let plain = opened;
+            assert!(!plain.encrypts_secrets());
+            let m = plain
+                .create_migration(
+                    "old",
+                    &with_secret("a:9876", "src-secret"),
+                    &with_secret("b:9876", "dst-secret"),
+                )
+                .await
+                .unwrap();
+            assert!(
+                stored(&plain, m.id).await.contains("\"secretKey\":\"src-secret\""),
+                "as before, without a key"
+            );
+            assert_eq!(plain.plain_secrets().await.unwrap(), 2);
 
-        let keyed = plain.clone().with_secret_key(key(1)).await.unwrap();
-        let text = stored(&keyed, m.id).await;
-        assert!(!text.contains("src-secret") && !text.contains("dst-secret"), "{text}");
-        assert_eq!(keyed.plain_secrets().await.unwrap(), 0);
-        let back = keyed.migration(m.id).await.unwrap().unwrap();
-        assert_eq!(back.source.secret_key.as_deref(), Some("src-secret"));
-        assert_eq!(back.target.secret_key.as_deref(), Some("dst-secret"));
-        assert_eq!(back.source.access_key.as_deref(), Some("ak"));
-        // A second start with the same key has nothing left to do and changes nothing.
-        let again = keyed.clone().with_secret_key(key(1)).await.unwrap();
-        assert_eq!(stored(&again, m.id).await, text);
+            let keyed = plain.clone().with_secret_key(key(1)).await.unwrap();
+            let text = stored(&keyed, m.id).await;
+            assert!(!text.contains("src-secret") && !text.contains("dst-secret"), "{text}");
+            assert_eq!(keyed.plain_secrets().await.unwrap(), 0);
+            let back = keyed.migration(m.id).await.unwrap().unwrap();
+            assert_eq!(back.source.secret_key.as_deref(), Some("src-secret"));
+            assert_eq!(back.target.secret_key.as_deref(), Some("dst-secret"));
+            assert_eq!(back.source.access_key.as_deref(), Some("ak"));
+            // A second start with the same key has nothing left to do and changes nothing.
+            let again = keyed.clone().with_secret_key(key(1)).await.unwrap();
+            assert_eq!(stored(&again, m.id).await, text);
 
-        // Plain text still reads with a key (a row written by a Ferry without one, meanwhile).
-        sqlx::query("UPDATE migrations SET source = $1")
-            .bind(with_secret("a:9876", "later").to_stored(None))
-            .execute(&plain.pool)
-            .await
-            .unwrap();
-        assert_eq!(keyed.migration(m.id).await.unwrap().unwrap().source.secret_key.as_deref(), Some("later"));
+            // Plain text still reads with a key (a row written by a Ferry without one, meanwhile).
+            on_pool!(plain, |pool| {
+                sqlx::query("UPDATE migrations SET source = $1")
+                    .bind(with_secret("a:9876", "later").to_stored(None))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            });
+            assert_eq!(keyed.migration(m.id).await.unwrap().unwrap().source.secret_key.as_deref(), Some("later"));
+        }
     }
 
-    #[tokio::test]
-    async fn relay_ports_are_kept_once() {
-        let store = Store::open_in_memory().await.unwrap();
-        let a = RelayAssignment { side: Side::Source, backend: "10.0.0.1:10911".into(), port: 30002 };
-        store.save_relay_assignments(std::slice::from_ref(&a)).await.unwrap();
-        let moved = RelayAssignment { port: 30006, ..a.clone() };
-        store.save_relay_assignments(&[moved]).await.unwrap();
-        assert_eq!(store.relay_assignments().await.unwrap(), vec![a]);
+    ferry_testkit::store_tests! {
+        async fn relay_ports_are_kept_once(opened) {
+            let store = opened;
+            let a = RelayAssignment { side: Side::Source, backend: "10.0.0.1:10911".into(), port: 30002 };
+            store.save_relay_assignments(std::slice::from_ref(&a)).await.unwrap();
+            let moved = RelayAssignment { port: 30006, ..a.clone() };
+            store.save_relay_assignments(&[moved]).await.unwrap();
+            assert_eq!(store.relay_assignments().await.unwrap(), vec![a]);
+        }
     }
 }

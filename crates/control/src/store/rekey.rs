@@ -3,8 +3,9 @@
 //! second run, or a run after an interrupted one, changes nothing; a secret that opens with
 //! neither key refuses the whole run, naming the migration and the side, with nothing written.
 
+use super::backend::begin_exclusive;
 use super::secrets::{is_sealed, SecretError, SecretProblem, StoreKey};
-use super::Store;
+use super::{on_pool, Store};
 use crate::error::StoreError;
 use crate::migration::MigrationId;
 
@@ -41,44 +42,49 @@ impl Store {
     /// write lock is taken first, so no other writer interleaves; a `ferry serve` running on this
     /// store would still hold the old key, hence the command asks for it to be stopped.
     pub async fn rekey(&self, old: Option<&StoreKey>, new: &StoreKey) -> Result<Rekeyed, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.database(e))?;
-        let rows: Vec<(i64, String, String, String)> =
-            sqlx::query_as("SELECT id, name, source, target FROM migrations ORDER BY id")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.database(e))?;
-        let mut done = Rekeyed::default();
-        for (id, name, source, target) in rows {
-            for (side, text) in [("source", source), ("target", target)] {
-                let mut value: serde_json::Value =
-                    serde_json::from_str(&text).map_err(|_| self.unreadable_endpoint())?;
-                let Some(stored) = value.get("secretKey").and_then(|s| s.as_str()) else { continue };
-                let sealed = match self.rekey_one(stored, old, new, id, &name, side)? {
-                    Outcome::Already => {
-                        done.already += 1;
-                        continue;
-                    }
-                    Outcome::Reencrypted(s) => {
-                        done.reencrypted += 1;
-                        s
-                    }
-                    Outcome::Encrypted(s) => {
-                        done.encrypted += 1;
-                        s
-                    }
-                };
-                value["secretKey"] = serde_json::Value::String(sealed);
-                let sql = format!("UPDATE migrations SET {side} = $1 WHERE id = $2");
-                sqlx::query(&sql)
-                    .bind(value.to_string())
-                    .bind(id)
-                    .execute(&mut *tx)
+        // Other writers of `migrations` wait until this commits or rolls back (SQLite: the
+        // file's write lock; PostgreSQL: the table's).
+        let done = on_pool!(self, |pool| {
+            let mut tx = begin_exclusive(pool, "migrations").await.map_err(|e| self.database(e))?;
+            let rows: Vec<(i64, String, String, String)> =
+                sqlx::query_as("SELECT id, name, source, target FROM migrations ORDER BY id")
+                    .fetch_all(&mut *tx)
                     .await
                     .map_err(|e| self.database(e))?;
+            let mut done = Rekeyed::default();
+            for (id, name, source, target) in rows {
+                for (side, text) in [("source", source), ("target", target)] {
+                    let mut value: serde_json::Value =
+                        serde_json::from_str(&text).map_err(|_| self.unreadable_endpoint())?;
+                    let Some(stored) = value.get("secretKey").and_then(|s| s.as_str()) else { continue };
+                    let sealed = match self.rekey_one(stored, old, new, id, &name, side)? {
+                        Outcome::Already => {
+                            done.already += 1;
+                            continue;
+                        }
+                        Outcome::Reencrypted(s) => {
+                            done.reencrypted += 1;
+                            s
+                        }
+                        Outcome::Encrypted(s) => {
+                            done.encrypted += 1;
+                            s
+                        }
+                    };
+                    value["secretKey"] = serde_json::Value::String(sealed);
+                    let sql = format!("UPDATE migrations SET {side} = $1 WHERE id = $2");
+                    sqlx::query(&sql)
+                        .bind(value.to_string())
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| self.database(e))?;
+                }
             }
-        }
-        // Dropping `tx` on an error above rolls it back.
-        tx.commit().await.map_err(|e| self.database(e))?;
+            // Dropping `tx` on an error above rolls it back.
+            tx.commit().await.map_err(|e| self.database(e))?;
+            done
+        });
         if done.changed() {
             tracing::info!(
                 store = %self.path.display(),
@@ -151,10 +157,9 @@ mod tests {
 
     /// Every migration's stored source and target, as written.
     async fn raw(store: &Store) -> Vec<(String, String)> {
-        sqlx::query_as("SELECT source, target FROM migrations ORDER BY id")
-            .fetch_all(&store.pool)
-            .await
-            .unwrap()
+        on_pool!(store, |pool| {
+            sqlx::query_as("SELECT source, target FROM migrations ORDER BY id").fetch_all(pool).await.unwrap()
+        })
     }
 
     /// The same store (same connection) under another key, or none, without the start-up pass.
@@ -167,87 +172,90 @@ mod tests {
         Ok((m.source.secret_key.unwrap(), m.target.secret_key.unwrap()))
     }
 
-    #[tokio::test]
-    async fn a_rekeyed_store_opens_with_the_new_key_only_and_a_second_run_changes_nothing() {
-        let old = Store::open_in_memory().await.unwrap().with_secret_key(key(1)).await.unwrap();
-        let a = old
-            .create_migration("a", &with_secret("a:1", "src-a"), &with_secret("b:1", "dst-a"))
-            .await
-            .unwrap();
-        let b = old
-            .create_migration("b", &with_secret("a:1", "src-b"), &ClusterEndpoint::new("b:1", "c"))
-            .await
-            .unwrap();
+    ferry_testkit::store_tests! {
+        async fn a_rekeyed_store_opens_with_the_new_key_only_and_a_second_run_changes_nothing(opened) {
+            let old = opened.with_secret_key(key(1)).await.unwrap();
+            let a = old
+                .create_migration("a", &with_secret("a:1", "src-a"), &with_secret("b:1", "dst-a"))
+                .await
+                .unwrap();
+            let b = old
+                .create_migration("b", &with_secret("a:1", "src-b"), &ClusterEndpoint::new("b:1", "c"))
+                .await
+                .unwrap();
 
-        let done = old.rekey(Some(&key(1)), &key(2)).await.unwrap();
-        assert_eq!(done, Rekeyed { reencrypted: 3, encrypted: 0, already: 0 });
-        let text = format!("{:?}", raw(&old).await);
-        assert_eq!(text.matches("enc:v1:").count(), 3, "{text}");
-        assert!(!text.contains("src-a") && !text.contains("dst-a") && !text.contains("src-b"), "{text}");
+            let done = old.rekey(Some(&key(1)), &key(2)).await.unwrap();
+            assert_eq!(done, Rekeyed { reencrypted: 3, encrypted: 0, already: 0 });
+            let text = format!("{:?}", raw(&old).await);
+            assert_eq!(text.matches("enc:v1:").count(), 3, "{text}");
+            assert!(!text.contains("src-a") && !text.contains("dst-a") && !text.contains("src-b"), "{text}");
 
-        let new = under(&old, None).with_secret_key(key(2)).await.unwrap();
-        assert_eq!(secrets(&new, a.id).await.unwrap(), ("src-a".into(), "dst-a".into()));
-        assert_eq!(new.migration(b.id).await.unwrap().unwrap().source.secret_key.as_deref(), Some("src-b"));
-        let e = under(&old, None).with_secret_key(key(1)).await.unwrap_err().to_string();
-        assert!(e.contains("migration 1 (\"a\"): the source cluster's secret key does not decrypt"), "{e}");
+            let new = under(&old, None).with_secret_key(key(2)).await.unwrap();
+            assert_eq!(secrets(&new, a.id).await.unwrap(), ("src-a".into(), "dst-a".into()));
+            assert_eq!(new.migration(b.id).await.unwrap().unwrap().source.secret_key.as_deref(), Some("src-b"));
+            let e = under(&old, None).with_secret_key(key(1)).await.unwrap_err().to_string();
+            assert!(e.contains("migration 1 (\"a\"): the source cluster's secret key does not decrypt"), "{e}");
 
-        let before = raw(&old).await;
-        let again = old.rekey(Some(&key(1)), &key(2)).await.unwrap();
-        assert_eq!(again, Rekeyed { reencrypted: 0, encrypted: 0, already: 3 });
-        assert!(!again.changed());
-        assert_eq!(raw(&old).await, before, "a second run writes nothing");
+            let before = raw(&old).await;
+            let again = old.rekey(Some(&key(1)), &key(2)).await.unwrap();
+            assert_eq!(again, Rekeyed { reencrypted: 0, encrypted: 0, already: 3 });
+            assert!(!again.changed());
+            assert_eq!(raw(&old).await, before, "a second run writes nothing");
+        }
     }
 
-    #[tokio::test]
-    async fn a_secret_the_old_key_does_not_open_refuses_the_run_and_changes_nothing() {
-        let store = Store::open_in_memory().await.unwrap().with_secret_key(key(1)).await.unwrap();
-        store
-            .create_migration("a", &with_secret("a:1", "src-a"), &with_secret("b:1", "dst-a"))
-            .await
-            .unwrap();
-        // The second migration's target was written under a third key.
-        under(&store, Some(key(3)))
-            .create_migration("b", &with_secret("a:1", "src-b"), &with_secret("b:1", "dst-b"))
-            .await
-            .unwrap();
-        let before = raw(&store).await;
+    ferry_testkit::store_tests! {
+        async fn a_secret_the_old_key_does_not_open_refuses_the_run_and_changes_nothing(opened) {
+            let store = opened.with_secret_key(key(1)).await.unwrap();
+            store
+                .create_migration("a", &with_secret("a:1", "src-a"), &with_secret("b:1", "dst-a"))
+                .await
+                .unwrap();
+            // The second migration's target was written under a third key.
+            under(&store, Some(key(3)))
+                .create_migration("b", &with_secret("a:1", "src-b"), &with_secret("b:1", "dst-b"))
+                .await
+                .unwrap();
+            let before = raw(&store).await;
 
-        let e = store.rekey(Some(&key(1)), &key(2)).await.unwrap_err();
-        assert!(matches!(e, StoreError::Secret { .. }), "{e:?}");
-        let e = e.to_string();
-        assert!(e.contains("migration 2 (\"b\"): the source cluster's secret key does not decrypt"), "{e}");
-        assert_eq!(
-            raw(&store).await,
-            before,
-            "the first migration's secrets, re-encrypted first, rolled back"
-        );
+            let e = store.rekey(Some(&key(1)), &key(2)).await.unwrap_err();
+            assert!(matches!(e, StoreError::Secret { .. }), "{e:?}");
+            let e = e.to_string();
+            assert!(e.contains("migration 2 (\"b\"): the source cluster's secret key does not decrypt"), "{e}");
+            assert_eq!(
+                raw(&store).await,
+                before,
+                "the first migration's secrets, re-encrypted first, rolled back"
+            );
 
-        // A wrong old key altogether: refused at the first secret, nothing written.
-        let e = store.rekey(Some(&key(9)), &key(2)).await.unwrap_err().to_string();
-        assert!(e.contains("migration 1 (\"a\"): the source cluster's secret key does not decrypt"), "{e}");
-        assert_eq!(raw(&store).await, before);
-        assert!(!e.contains("src-") && !e.contains("enc:v1:"), "no secret in the error: {e}");
+            // A wrong old key altogether: refused at the first secret, nothing written.
+            let e = store.rekey(Some(&key(9)), &key(2)).await.unwrap_err().to_string();
+            assert!(e.contains("migration 1 (\"a\"): the source cluster's secret key does not decrypt"), "{e}");
+            assert_eq!(raw(&store).await, before);
+            assert!(!e.contains("src-") && !e.contains("enc:v1:"), "no secret in the error: {e}");
+        }
     }
 
-    #[tokio::test]
-    async fn plain_secrets_are_encrypted_and_encrypted_ones_need_the_old_key() {
-        let plain = Store::open_in_memory().await.unwrap();
-        let m = plain
-            .create_migration("p", &with_secret("a:1", "src-p"), &with_secret("b:1", "dst-p"))
-            .await
-            .unwrap();
-        assert_eq!(plain.plain_secrets().await.unwrap(), 2);
+    ferry_testkit::store_tests! {
+        async fn plain_secrets_are_encrypted_and_encrypted_ones_need_the_old_key(opened) {
+            let plain = opened;
+            let m = plain
+                .create_migration("p", &with_secret("a:1", "src-p"), &with_secret("b:1", "dst-p"))
+                .await
+                .unwrap();
+            assert_eq!(plain.plain_secrets().await.unwrap(), 2);
 
-        let done = plain.rekey(None, &key(2)).await.unwrap();
-        assert_eq!(done, Rekeyed { reencrypted: 0, encrypted: 2, already: 0 });
-        assert_eq!(plain.plain_secrets().await.unwrap(), 0);
-        let keyed = under(&plain, Some(key(2)));
-        assert_eq!(secrets(&keyed, m.id).await.unwrap(), ("src-p".into(), "dst-p".into()));
+            let done = plain.rekey(None, &key(2)).await.unwrap();
+            assert_eq!(done, Rekeyed { reencrypted: 0, encrypted: 2, already: 0 });
+            assert_eq!(plain.plain_secrets().await.unwrap(), 0);
+            let keyed = under(&plain, Some(key(2)));
+            assert_eq!(secrets(&keyed, m.id).await.unwrap(), ("src-p".into(), "dst-p".into()));
 
-        // Encrypted secrets and no old key given: refused, naming what to set.
-        let before = raw(&plain).await;
-        let e = plain.rekey(None, &key(4)).await.unwrap_err().to_string();
-        assert!(e.contains("is stored encrypted and no store key is given"), "{e}");
-        assert_eq!(raw(&plain).await, before);
+            // Encrypted secrets and no old key given: refused, naming what to set.
+            let before = raw(&plain).await;
+            let e = plain.rekey(None, &key(4)).await.unwrap_err().to_string();
+            assert!(e.contains("is stored encrypted and no store key is given"), "{e}");
+            assert_eq!(raw(&plain).await, before);
+        }
     }
 }
