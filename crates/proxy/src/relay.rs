@@ -478,9 +478,11 @@ enum Pending {
     NamesBroker {
         started: Instant,
     },
-    /// A POP on a target broker: retry messages in the answer carry the broker's `POP_CK`, with
-    /// its real name ([`crate::rename`]).
+    /// A POP: its answer's messages are handed out whatever the stage is by then
+    /// ([`verdict::Awaited::Pop`]). On a target broker, retry messages in the answer carry the
+    /// broker's `POP_CK`, with its real name ([`crate::rename`]).
     Pop {
+        topic: String,
         started: Instant,
     },
 }
@@ -877,7 +879,9 @@ fn on_client_request(
             | RequestCode::INVOKE_BROKER_TO_RESET_OFFSET
             | RequestCode::QUERY_ASSIGNMENT,
         ) if state.side == Side::Target => Some(Pending::NamesBroker { started: now }),
-        (_, RequestCode::POP_MESSAGE) if state.side == Side::Target => Some(Pending::Pop { started: now }),
+        (Op::Pop, _) => {
+            Some(Pending::Pop { topic: request.topic.unwrap_or_default().to_string(), started: now })
+        }
         _ => Some(Pending::Other { started: now }),
     };
     if let (Some(p), false) = (pending, header.is_oneway()) {
@@ -997,6 +1001,7 @@ fn on_broker_response(
     let code = header.response_code();
     let awaited = match &pending {
         Pending::Pull { topic, queue_offset } => Awaited::Pull { topic, queue_offset },
+        Pending::Pop { topic, .. } => Awaited::Pop { topic },
         _ => Awaited::Other,
     };
     let seen = Seen::Response { code, awaited };
@@ -1041,8 +1046,15 @@ fn on_broker_response(
             }
         }
         Pending::Other { started } => ctx.traffic.latency(state.side).record(started.elapsed()),
-        Pending::Pop { started } => {
+        Pending::Pop { topic, started } => {
             ctx.traffic.latency(state.side).record(started.elapsed());
+            if code == ResponseCode::SUCCESS {
+                let messages = count_messages(body);
+                ctx.traffic.record_consume(state.side, &topic, messages, body.len() as u64);
+            }
+            if state.side == Side::Source {
+                return Action::Forward;
+            }
             let alias = |real: &str| ctx.stages.target_alias(real);
             if let Some(f) = rename::broker_response(ty, rename::Awaited::Pop, header, body, &alias) {
                 return Action::Replace(f);

@@ -28,7 +28,15 @@ pub enum Op {
     Send { v2: bool },
     /// `PULL_MESSAGE` and `LITE_PULL_MESSAGE`.
     Pull,
-    /// Anything else: passes (POP, ACK, heartbeats, locks, offset commits, end-transaction...).
+    /// `POP_MESSAGE` (5.x): the 5.x Proxy's gRPC consumers and remoting POP consumers. Its header
+    /// names `topic`, `consumerGroup`, `invisibleTime`, `pollTime` and `bornTime`
+    /// (remoting/.../header/PopMessageRequestHeader.java L31-48 @ rocketmq-all-5.3.3).
+    Pop,
+    /// Anything else: passes. Among them the follow-ups of a POP (ACK_MESSAGE, BATCH_ACK_MESSAGE,
+    /// CHANGE_MESSAGE_INVISIBLETIME, CONSUMER_SEND_MSG_BACK), END_TRANSACTION and RECALL_MESSAGE:
+    /// they go to the broker that handed the message out or holds it, whatever the stage, or the
+    /// message would come back or stay (never refused by stage), and heartbeats, locks, offset
+    /// commits...
     Other,
 }
 
@@ -40,6 +48,7 @@ impl Op {
             | RequestCode::SEND_REPLY_MESSAGE_V2 => Op::Send { v2: true },
             RequestCode::SEND_MESSAGE | RequestCode::SEND_REPLY_MESSAGE => Op::Send { v2: false },
             RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => Op::Pull,
+            RequestCode::POP_MESSAGE => Op::Pop,
             _ => Op::Other,
         }
     }
@@ -58,21 +67,40 @@ impl Op {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request<'a> {
     pub code: RequestCode,
-    /// The topic of a send or a pull (other requests are not looked at).
+    /// The topic of a send, a pull or a POP (other requests are not looked at).
     pub topic: Option<&'a str>,
     /// A pull's `queueOffset`.
     pub queue_offset: Option<&'a str>,
+    /// A POP's `invisibleTime`, `pollTime` and `bornTime` (milliseconds).
+    pub pop: Option<PopFields<'a>>,
+}
+
+/// What an answer to a POP echoes or waits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PopFields<'a> {
+    pub invisible_time: Option<&'a str>,
+    pub poll_time: Option<&'a str>,
+    pub born_time: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
     pub fn of(header: &'a Header) -> Request<'a> {
         let code = header.request_code();
-        let (topic, queue_offset) = match Op::of(code) {
-            Op::Send { v2 } => (header.field(Op::send_fields(v2).0), None),
-            Op::Pull => (header.field("topic"), header.field("queueOffset")),
-            Op::Other => (None, None),
-        };
-        Request { code, topic, queue_offset }
+        let mut r = Request { code, topic: None, queue_offset: None, pop: None };
+        match Op::of(code) {
+            Op::Send { v2 } => r.topic = header.field(Op::send_fields(v2).0),
+            Op::Pull => (r.topic, r.queue_offset) = (header.field("topic"), header.field("queueOffset")),
+            Op::Pop => {
+                r.topic = header.field("topic");
+                r.pop = Some(PopFields {
+                    invisible_time: header.field("invisibleTime"),
+                    poll_time: header.field("pollTime"),
+                    born_time: header.field("bornTime"),
+                });
+            }
+            Op::Other => {}
+        }
+        r
     }
 }
 
@@ -81,6 +109,11 @@ impl<'a> Request<'a> {
 pub enum Awaited<'a> {
     /// A pull the broker may have held (long polling) while the stage changed.
     Pull { topic: &'a str, queue_offset: &'a str },
+    /// A POP the broker may have held while the stage changed. Unlike a pull's, its messages are
+    /// already handed out when the answer comes (the broker moved the group's offset and wrote
+    /// its checkpoint: B/processor/PopMessageProcessor.java @ rocketmq-all-5.3.3), so they are
+    /// passed whatever the stage: withheld, they would only come back after their invisible time.
+    Pop { topic: &'a str },
     /// Any other request the relay keeps for counting or for the registry.
     Other,
 }
@@ -103,7 +136,9 @@ impl<'a> Seen<'a> {
     pub fn topic(&self) -> Option<&'a str> {
         match self {
             Seen::Request(r) => r.topic,
-            Seen::Response { awaited: Awaited::Pull { topic, .. }, .. } => Some(topic),
+            Seen::Response { awaited: Awaited::Pull { topic, .. } | Awaited::Pop { topic }, .. } => {
+                Some(topic)
+            }
             _ => None,
         }
     }
@@ -127,6 +162,14 @@ pub enum Verdict {
 pub enum Answer {
     /// PULL_NOT_FOUND, offsets unchanged: the client pulls again from where it was.
     NoNewMessage { queue_offset: String },
+    /// What a broker answers a POP that found nothing within its poll time: POLLING_TIMEOUT with
+    /// the four fields the client decodes even then (`popTime`, `invisibleTime`, `reviveQid`,
+    /// `restNum`, all `@CFNotNull` in PopMessageResponseHeader.java L26-37; decoded in
+    /// MQClientAPIImpl.processPopResponse L1050-1081 before it looks at the status, which the
+    /// 5.x Proxy uses too), plus the empty offset infos (PopMessageProcessor L577-586 @
+    /// rocketmq-all-5.3.3). `popTime` is the request's `bornTime`: the client reads it only from
+    /// answers with messages.
+    NoPopMessage { pop_time: String, invisible_time: String },
 }
 
 impl Answer {
@@ -140,6 +183,18 @@ impl Answer {
                     ("maxOffset", queue_offset.as_str()),
                 ])
                 .with_remark("Ferry: this queue is not read in the topic's current stage"),
+            Answer::NoPopMessage { pop_time, invisible_time } => {
+                Frame::response(ResponseCode::POLLING_TIMEOUT, opaque)
+                    .with_fields([
+                        ("popTime", pop_time.as_str()),
+                        ("invisibleTime", invisible_time.as_str()),
+                        ("reviveQid", "0"),
+                        ("restNum", "0"),
+                        ("startOffsetInfo", ""),
+                        ("msgOffsetInfo", ""),
+                    ])
+                    .with_remark("Ferry: this topic is not read on this cluster in its current stage")
+            }
         }
     }
 }
@@ -182,6 +237,21 @@ pub fn decide(seen: Seen<'_>, side: Side, policy: Option<TopicPolicy>) -> Verdic
                 HELD_PULL_PAUSE,
                 Answer::NoNewMessage { queue_offset: req.queue_offset.unwrap_or("0").to_string() },
             ),
+            // A POP where the stage does not read: never forwarded (the broker would hand messages
+            // out and move the group's offset), answered as a broker answers a POP that found
+            // nothing, after the pause or the client's own poll time if shorter (the Proxy asks
+            // again, round-robin over the brokers it sees readable).
+            (Op::Pop, Some(p)) if !route::readable(p, side) => {
+                let pop = req.pop.unwrap_or_default();
+                let poll = pop.poll_time.and_then(|t| t.parse::<u64>().ok()).map(Duration::from_millis);
+                Verdict::AnswerAfter(
+                    poll.map_or(HELD_PULL_PAUSE, |p| p.min(HELD_PULL_PAUSE)),
+                    Answer::NoPopMessage {
+                        pop_time: pop.born_time.unwrap_or("0").to_string(),
+                        invisible_time: pop.invisible_time.unwrap_or("0").to_string(),
+                    },
+                )
+            }
             _ => Verdict::Forward,
         },
         // The stage changed while the broker held the pull: these messages may not be read now;
@@ -203,7 +273,10 @@ mod tests {
     const TOPIC: &str = "orders";
 
     /// The operations of the table's columns, each as the relay would see it.
-    const OPS: [&str; 10] = ["send", "batch", "pull", "held", "pop", "ack", "hb", "lock", "commit", "endtx"];
+    const OPS: [&str; 15] = [
+        "send", "batch", "pull", "held", "pop", "heldpop", "ack", "batchack", "chinv", "sendback", "endtx",
+        "recall", "hb", "lock", "commit",
+    ];
 
     fn request(code: RequestCode, fields: &[(&str, &str)]) -> Header {
         Frame::request(code).with_fields(fields.iter().copied()).header
@@ -211,7 +284,7 @@ mod tests {
 
     /// One letter per verdict: F forward, R refused with NO_PERMISSION, W answered "no new
     /// message" after the pause (never reaching the broker), X the broker's answer replaced by
-    /// "no new message".
+    /// "no new message", P a POP answered "nothing found" (POLLING_TIMEOUT) after the pause.
     fn letter(v: &Verdict) -> char {
         match v {
             Verdict::Forward => 'F',
@@ -222,6 +295,11 @@ mod tests {
                 'W'
             }
             Verdict::Replace(Answer::NoNewMessage { queue_offset }) if queue_offset == "7" => 'X',
+            Verdict::AnswerAfter(HELD_PULL_PAUSE, Answer::NoPopMessage { pop_time, invisible_time })
+                if pop_time == "1700000000000" && invisible_time == "60000" =>
+            {
+                'P'
+            }
             other => panic!("unexpected verdict {other:?}"),
         }
     }
@@ -239,8 +317,53 @@ mod tests {
                 };
                 return decide(seen, side, policy);
             }
-            "pop" => request(RequestCode::POP_MESSAGE, &[("consumerGroup", "cg"), ("topic", TOPIC)]),
-            "ack" => request(RequestCode::ACK_MESSAGE, &[("consumerGroup", "cg"), ("topic", TOPIC)]),
+            // As the 5.x Proxy sends it: all queues (-1), a long poll.
+            "pop" => request(
+                RequestCode::POP_MESSAGE,
+                &[
+                    ("consumerGroup", "cg"),
+                    ("topic", TOPIC),
+                    ("queueId", "-1"),
+                    ("maxMsgNums", "32"),
+                    ("invisibleTime", "60000"),
+                    ("pollTime", "20000"),
+                    ("bornTime", "1700000000000"),
+                    ("initMode", "1"),
+                ],
+            ),
+            // The broker held the POP and answers with messages under the row's policy.
+            "heldpop" => {
+                let seen =
+                    Seen::Response { code: ResponseCode::SUCCESS, awaited: Awaited::Pop { topic: TOPIC } };
+                return decide(seen, side, policy);
+            }
+            // The follow-ups of a POP, as the 5.x Proxy sends them (topic and group named).
+            "ack" => request(
+                RequestCode::ACK_MESSAGE,
+                &[
+                    ("consumerGroup", "cg"),
+                    ("topic", TOPIC),
+                    ("queueId", "0"),
+                    ("offset", "7"),
+                    ("extraInfo", "x"),
+                ],
+            ),
+            "batchack" => request(RequestCode::BATCH_ACK_MESSAGE, &[]),
+            "chinv" => request(
+                RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
+                &[
+                    ("consumerGroup", "cg"),
+                    ("topic", TOPIC),
+                    ("queueId", "0"),
+                    ("offset", "7"),
+                    ("extraInfo", "x"),
+                ],
+            ),
+            "sendback" => request(
+                RequestCode::CONSUMER_SEND_MSG_BACK,
+                &[("group", "cg"), ("originTopic", TOPIC), ("offset", "7"), ("delayLevel", "0")],
+            ),
+            "recall" => request(RequestCode::RECALL_MESSAGE, &[("producerGroup", "pg"), ("topic", TOPIC)]),
             "hb" => request(RequestCode::HEART_BEAT, &[]),
             "lock" => request(RequestCode::LOCK_BATCH_MQ, &[]),
             "commit" => request(
@@ -269,54 +392,57 @@ mod tests {
         let at = TopicPolicy::at;
         let hold = |stage, side| TopicPolicy { stage, write_only: Some(side) };
         // Columns, in order: send, batch send, pull, a held pull answered with messages after the
-        // stage changed to the row's, POP_MESSAGE (200050), ACK_MESSAGE (200051), HEART_BEAT,
-        // LOCK_BATCH_MQ, UPDATE_CONSUMER_OFFSET, END_TRANSACTION.
-        // POP, ACK, heartbeats, locks, offset commits and end-transaction always pass: 5.x POP
-        // consumers cannot be steered by routes (the no-pop-consumers check guards DualRead), and
-        // the others name no queue the stage closes.
+        // stage changed to the row's, POP_MESSAGE (200050), a held POP answered with messages
+        // after the stage changed, ACK_MESSAGE (200051), BATCH_ACK_MESSAGE (200151),
+        // CHANGE_MESSAGE_INVISIBLETIME (200053), CONSUMER_SEND_MSG_BACK (36), END_TRANSACTION
+        // (37), RECALL_MESSAGE (370), HEART_BEAT, LOCK_BATCH_MQ, UPDATE_CONSUMER_OFFSET.
+        // A POP is read where a pull is; a held POP's messages are already handed out and pass.
+        // The follow-ups of handed-out messages, transactions and recalls go to the broker that
+        // holds them whatever the stage; heartbeats, locks and offset commits name no queue the
+        // stage closes.
         #[rustfmt::skip]
         let table: Vec<(TopicPolicy, Side, &str)> = vec![
-            // policy                side  send, batch, pull, held, pop, ack, hb, lock, commit, endtx
-            (at(Initial),              S, "FFFFFFFFFF"),
-            (at(Initial),              T, "RRWXFFFFFF"),
-            (at(DualRead),             S, "FFFFFFFFFF"),
-            (at(DualRead),             T, "FFFFFFFFFF"), // read-only: stale sends are still consumed
-            (at(DualReadWrite),        S, "FFFFFFFFFF"),
-            (at(DualReadWrite),        T, "FFFFFFFFFF"),
-            (at(CuttingOver),          S, "FFFFFFFFFF"), // read-only: stale sends are still consumed
-            (at(CuttingOver),          T, "FFFFFFFFFF"),
-            (at(Completed),            S, "RRWXFFFFFF"),
-            (at(Completed),            T, "FFFFFFFFFF"),
+            // policy                side  send batch pull held pop heldpop | follow-ups | hb lock commit
+            (at(Initial),              S, "FFFFFFFFFFFFFFF"),
+            (at(Initial),              T, "RRWXPFFFFFFFFFF"),
+            (at(DualRead),             S, "FFFFFFFFFFFFFFF"),
+            (at(DualRead),             T, "FFFFFFFFFFFFFFF"), // read-only: stale sends are still consumed
+            (at(DualReadWrite),        S, "FFFFFFFFFFFFFFF"),
+            (at(DualReadWrite),        T, "FFFFFFFFFFFFFFF"),
+            (at(CuttingOver),          S, "FFFFFFFFFFFFFFF"), // read-only: stale sends are still consumed
+            (at(CuttingOver),          T, "FFFFFFFFFFFFFFF"),
+            (at(Completed),            S, "RRWXPFFFFFFFFFF"),
+            (at(Completed),            T, "FFFFFFFFFFFFFFF"),
             // Direct: routes name the target's brokers; a client with an older route still
             // reaching a relay is treated as at Completed.
-            (at(Direct),               S, "RRWXFFFFFF"),
-            (at(Direct),               T, "FFFFFFFFFF"),
+            (at(Direct),               S, "RRWXPFFFFFFFFFF"),
+            (at(Direct),               T, "FFFFFFFFFFFFFFF"),
             // Strict-order holds: the held side is written, not read (and a read-only side held
             // is closed).
-            (hold(Initial, S),         S, "FFWXFFFFFF"),
-            (hold(Initial, S),         T, "RRWXFFFFFF"),
-            (hold(Initial, T),         S, "FFFFFFFFFF"),
-            (hold(Initial, T),         T, "RRWXFFFFFF"),
-            (hold(DualRead, S),        S, "FFWXFFFFFF"),
-            (hold(DualRead, S),        T, "FFFFFFFFFF"),
-            (hold(DualRead, T),        S, "FFFFFFFFFF"),
-            (hold(DualRead, T),        T, "RRWXFFFFFF"),
-            (hold(DualReadWrite, S),   S, "FFWXFFFFFF"),
-            (hold(DualReadWrite, S),   T, "FFFFFFFFFF"),
-            (hold(DualReadWrite, T),   S, "FFFFFFFFFF"),
-            (hold(DualReadWrite, T),   T, "FFWXFFFFFF"),
-            (hold(CuttingOver, S),     S, "RRWXFFFFFF"),
-            (hold(CuttingOver, S),     T, "FFFFFFFFFF"),
-            (hold(CuttingOver, T),     S, "FFFFFFFFFF"),
-            (hold(CuttingOver, T),     T, "FFWXFFFFFF"),
-            (hold(Completed, S),       S, "RRWXFFFFFF"),
-            (hold(Completed, S),       T, "FFFFFFFFFF"),
-            (hold(Completed, T),       S, "RRWXFFFFFF"),
-            (hold(Completed, T),       T, "FFWXFFFFFF"),
-            (hold(Direct, S),          S, "RRWXFFFFFF"),
-            (hold(Direct, S),          T, "FFFFFFFFFF"),
-            (hold(Direct, T),          S, "RRWXFFFFFF"),
-            (hold(Direct, T),          T, "FFWXFFFFFF"),
+            (hold(Initial, S),         S, "FFWXPFFFFFFFFFF"),
+            (hold(Initial, S),         T, "RRWXPFFFFFFFFFF"),
+            (hold(Initial, T),         S, "FFFFFFFFFFFFFFF"),
+            (hold(Initial, T),         T, "RRWXPFFFFFFFFFF"),
+            (hold(DualRead, S),        S, "FFWXPFFFFFFFFFF"),
+            (hold(DualRead, S),        T, "FFFFFFFFFFFFFFF"),
+            (hold(DualRead, T),        S, "FFFFFFFFFFFFFFF"),
+            (hold(DualRead, T),        T, "RRWXPFFFFFFFFFF"),
+            (hold(DualReadWrite, S),   S, "FFWXPFFFFFFFFFF"),
+            (hold(DualReadWrite, S),   T, "FFFFFFFFFFFFFFF"),
+            (hold(DualReadWrite, T),   S, "FFFFFFFFFFFFFFF"),
+            (hold(DualReadWrite, T),   T, "FFWXPFFFFFFFFFF"),
+            (hold(CuttingOver, S),     S, "RRWXPFFFFFFFFFF"),
+            (hold(CuttingOver, S),     T, "FFFFFFFFFFFFFFF"),
+            (hold(CuttingOver, T),     S, "FFFFFFFFFFFFFFF"),
+            (hold(CuttingOver, T),     T, "FFWXPFFFFFFFFFF"),
+            (hold(Completed, S),       S, "RRWXPFFFFFFFFFF"),
+            (hold(Completed, S),       T, "FFFFFFFFFFFFFFF"),
+            (hold(Completed, T),       S, "RRWXPFFFFFFFFFF"),
+            (hold(Completed, T),       T, "FFWXPFFFFFFFFFF"),
+            (hold(Direct, S),          S, "RRWXPFFFFFFFFFF"),
+            (hold(Direct, S),          T, "FFFFFFFFFFFFFFF"),
+            (hold(Direct, T),          S, "RRWXPFFFFFFFFFF"),
+            (hold(Direct, T),          T, "FFWXPFFFFFFFFFF"),
         ];
         let wrong: Vec<String> = table
             .iter()
@@ -364,7 +490,12 @@ mod tests {
         let lite = request(RequestCode::LITE_PULL_MESSAGE, &[("topic", TOPIC), ("queueOffset", "3")]);
         assert_eq!(
             Request::of(&lite),
-            Request { code: RequestCode::LITE_PULL_MESSAGE, topic: Some(TOPIC), queue_offset: Some("3") }
+            Request {
+                code: RequestCode::LITE_PULL_MESSAGE,
+                topic: Some(TOPIC),
+                queue_offset: Some("3"),
+                pop: None
+            }
         );
         // Requests the relay does not steer are not even looked up.
         let commit = request(RequestCode::UPDATE_CONSUMER_OFFSET, &[("topic", TOPIC)]);
@@ -391,5 +522,48 @@ mod tests {
         assert_eq!(f.header.field("nextBeginOffset"), Some("0"), "no offset given: from 0");
         assert_eq!(f.header.field("maxOffset"), Some("0"));
         assert_eq!(Verdict::Forward.frame(1), None);
+    }
+
+    #[test]
+    fn a_pop_where_the_stage_does_not_read_is_answered_as_a_broker_that_found_nothing() {
+        let done = Some(TopicPolicy::at(Stage::Completed));
+        let v = verdict("pop", Side::Source, done);
+        let f = v.frame(21).unwrap();
+        assert_eq!(f.header.response_code(), ResponseCode::POLLING_TIMEOUT);
+        assert_eq!(f.header.response_code().0, 210);
+        assert_eq!(f.header.opaque, 21);
+        // Every @CFNotNull field of PopMessageResponseHeader, so that the client's decode passes.
+        for (k, want) in [
+            ("popTime", "1700000000000"),
+            ("invisibleTime", "60000"),
+            ("reviveQid", "0"),
+            ("restNum", "0"),
+            ("startOffsetInfo", ""),
+            ("msgOffsetInfo", ""),
+        ] {
+            assert_eq!(f.header.field(k), Some(want), "{k}");
+        }
+        assert!(f.body.is_empty());
+        // A short poll waits no longer than the client asked; a POP without one waits the pause.
+        let short = request(
+            RequestCode::POP_MESSAGE,
+            &[("topic", TOPIC), ("pollTime", "300"), ("invisibleTime", "5000"), ("bornTime", "9")],
+        );
+        let v = decide(Seen::Request(Request::of(&short)), Side::Source, done);
+        assert!(
+            matches!(v, Verdict::AnswerAfter(d, Answer::NoPopMessage { .. }) if d == Duration::from_millis(300))
+        );
+        let bare = request(RequestCode::POP_MESSAGE, &[("topic", TOPIC)]);
+        let v = decide(Seen::Request(Request::of(&bare)), Side::Source, done);
+        let f = v.frame(1).unwrap();
+        assert_eq!((f.header.field("popTime"), f.header.field("invisibleTime")), (Some("0"), Some("0")));
+        // Where the stage reads, or outside any migration, a POP goes to the broker.
+        assert_eq!(verdict("pop", Side::Target, done), Verdict::Forward);
+        assert_eq!(verdict("pop", Side::Source, None), Verdict::Forward);
+        // A held POP's other answers pass too.
+        for code in [ResponseCode::POLLING_TIMEOUT, ResponseCode::POLLING_FULL, ResponseCode::SYSTEM_ERROR] {
+            let seen = Seen::Response { code, awaited: Awaited::Pop { topic: TOPIC } };
+            assert_eq!(decide(seen, Side::Source, done), Verdict::Forward, "{code}");
+        }
     }
 }
