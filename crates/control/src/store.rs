@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection;
 use sqlx::FromRow;
 
 use crate::error::StoreError;
@@ -121,6 +122,12 @@ impl Store {
         let options = PgConnectOptions::from_str(url)
             .map_err(|error| StoreError::Open { path: name.clone(), error })?
             .application_name("ferry");
+        // One connection first: a server that refuses, or a bad user or database, is told at once
+        // in the server's words (the pool would retry until its timeout and say only that).
+        let first = PgConnection::connect_with(&options)
+            .await
+            .map_err(|error| StoreError::Open { path: name.clone(), error })?;
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(POSTGRES_CONNECTIONS)
             .acquire_timeout(CONNECT_TIMEOUT)
