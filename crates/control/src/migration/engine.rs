@@ -25,6 +25,12 @@ use crate::migration::names;
 use crate::store::Store;
 use crate::task::{ItemRecord, NewImportTask, TaskId, Timestamp};
 
+mod brokers;
+mod hold;
+mod ticker;
+
+use hold::{hold_after, released_transition};
+
 /// How often the Java and Go clients re-read routes by default (`pollNameServerInterval`).
 const CLIENT_ROUTE_REFRESH: Duration = Duration::from_secs(30);
 
@@ -434,17 +440,9 @@ impl Engine {
         let mut already_there = Vec::new();
         for (topic, groups, strict) in chosen {
             if self.store.add_migration_topic(id, &topic, &groups, strict).await? {
-                self.record(
-                    id,
-                    &topic,
-                    TransitionKind::Added,
-                    None,
-                    Some(Stage::Initial),
-                    actor,
-                    None,
-                    Vec::new(),
-                )
-                .await?;
+                let t =
+                    Transition::new(&topic, TransitionKind::Added, actor).stages(None, Some(Stage::Initial));
+                self.record(id, t).await?;
                 added.push(topic);
             } else {
                 already_there.push(topic);
@@ -513,8 +511,11 @@ impl Engine {
         }
         self.store.remove_migration_topic(id, topic).await?;
         self.proxy.stages.remove(topic);
-        self.record(id, topic, TransitionKind::Removed, Some(Stage::Initial), None, actor, None, Vec::new())
-            .await?;
+        self.record(
+            id,
+            Transition::new(topic, TransitionKind::Removed, actor).stages(Some(Stage::Initial), None),
+        )
+        .await?;
         self.sync_routes(id).await
     }
 
@@ -584,16 +585,7 @@ impl Engine {
         ignore: Option<&str>,
         actor: &str,
     ) -> Result<MigrationTopic, EngineError> {
-        let _step = self.steps.lock().await;
-        let m = self.migration(id).await?;
-        let t = self.topic(id, topic).await?;
-        let to = t.stage.next().ok_or(EngineError::NoStep {
-            topic: t.topic.clone(),
-            stage: t.stage,
-            direction: "after",
-        })?;
-        self.steppable(&m, t.stage, to)?;
-        self.step(&m, t, to, TransitionKind::Forward, ignore, actor).await
+        self.walk(id, topic, TransitionKind::Forward, ignore, actor).await
     }
 
     /// One step back. Only the step back to Initial has a check (nothing may be stranded on the
@@ -605,16 +597,28 @@ impl Engine {
         ignore: Option<&str>,
         actor: &str,
     ) -> Result<MigrationTopic, EngineError> {
+        self.walk(id, topic, TransitionKind::Rollback, ignore, actor).await
+    }
+
+    /// One step forward or back, under the steps lock.
+    async fn walk(
+        &self,
+        id: MigrationId,
+        topic: &str,
+        kind: TransitionKind,
+        ignore: Option<&str>,
+        actor: &str,
+    ) -> Result<MigrationTopic, EngineError> {
         let _step = self.steps.lock().await;
         let m = self.migration(id).await?;
         let t = self.topic(id, topic).await?;
-        let to = t.stage.previous().ok_or(EngineError::NoStep {
-            topic: t.topic.clone(),
-            stage: t.stage,
-            direction: "before",
-        })?;
+        let (to, direction) = match kind {
+            TransitionKind::Rollback => (t.stage.previous(), "before"),
+            _ => (t.stage.next(), "after"),
+        };
+        let to = to.ok_or(EngineError::NoStep { topic: t.topic.clone(), stage: t.stage, direction })?;
         self.steppable(&m, t.stage, to)?;
-        self.step(&m, t, to, TransitionKind::Rollback, ignore, actor).await
+        self.step(&m, t, to, kind, ignore, actor).await
     }
 
     /// A completed migration's topics still go Direct and back (leaving Ferry comes after the
@@ -647,18 +651,7 @@ impl Engine {
         // the history says so as when the ticker releases one.
         let released = report.checks.iter().any(|c| c.name == checks::ORDER_HOLD && c.passed);
         if let (true, Some(hold)) = (released, &t.hold) {
-            let reason = format!("the {} is read again", hold.write_only);
-            self.record(
-                m.id,
-                &t.topic,
-                TransitionKind::Released,
-                Some(from),
-                Some(from),
-                "ferry",
-                Some(reason),
-                Vec::new(),
-            )
-            .await?;
+            self.record(m.id, released_transition(&t.topic, from, hold)).await?;
         }
         if t.strict_order {
             t.hold = hold_after(from, to);
@@ -667,8 +660,11 @@ impl Engine {
         t.last_check = None;
         t.updated_at = Utc::now();
         self.store.update_migration_topic(m.id, &t).await?;
-        self.record(m.id, &t.topic, kind, Some(from), Some(to), actor, ignore.map(str::to_string), ignored)
-            .await?;
+        let transition = Transition::new(&t.topic, kind, actor)
+            .stages(Some(from), Some(to))
+            .reason(ignore.map(str::to_string))
+            .ignoring(ignored);
+        self.record(m.id, transition).await?;
         tracing::info!(migration = %m.id, topic = %t.topic, %from, %to, %actor, "stage changed");
         self.sync_routes(m.id).await?;
         Ok(t)
@@ -797,400 +793,9 @@ impl Engine {
         Ok(AccessPoint { ferry_namesrv: self.proxy.client_namesrv_addr(), groups: out, topics })
     }
 
-    /// Traffic samples of a topic, oldest first.
-    pub fn traffic(&self, topic: &str) -> Vec<TrafficSample> {
-        self.traffic
-            .lock()
-            .expect("traffic lock")
-            .get(topic)
-            .map(|q| q.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn record(
-        &self,
-        id: MigrationId,
-        topic: &str,
-        kind: TransitionKind,
-        from: Option<Stage>,
-        to: Option<Stage>,
-        actor: &str,
-        reason: Option<String>,
-        ignored: Vec<Check>,
-    ) -> Result<(), EngineError> {
-        let t = Transition {
-            topic: topic.to_string(),
-            kind,
-            from,
-            to,
-            actor: actor.to_string(),
-            reason,
-            ignored,
-            at: Utc::now(),
-        };
+    async fn record(&self, id: MigrationId, t: Transition) -> Result<(), EngineError> {
         Ok(self.store.record_transition(id, &t).await?)
     }
-
-    /// Writes a migration's topics, and the retry and dead-letter topics of their groups, into the
-    /// proxy's stage table.
-    async fn sync_routes(&self, id: MigrationId) -> Result<(), EngineError> {
-        let target = self.migration(id).await?.target.namesrv;
-        let topics = self.store.migration_topics(id).await?;
-        let mut group_stages: BTreeMap<&str, Vec<Stage>> = BTreeMap::new();
-        for t in &topics {
-            self.proxy.stages.set_target(&t.topic, &target);
-            self.proxy.stages.set(
-                &t.topic,
-                TopicPolicy { stage: t.stage, write_only: t.hold.as_ref().map(|h| h.write_only) },
-            );
-            for g in &t.groups {
-                group_stages.entry(g).or_default().push(t.stage);
-            }
-        }
-        // A group's retry topic is read on both clusters while any of its topics is on the move;
-        // it leaves the source only when all are Completed (and the tick saw its backlog drained),
-        // and goes direct with them.
-        for (group, stages) in group_stages {
-            let policy = if stages.iter().all(|s| *s == Stage::Initial) {
-                None
-            } else if stages.iter().all(|s| s.done()) && self.retry_drained(id, group).await {
-                self.retry_left.lock().expect("retry lock").insert((id, group.to_string()));
-                let all_direct = stages.iter().all(|s| *s == Stage::Direct);
-                Some(TopicPolicy::at(if all_direct { Stage::Direct } else { Stage::Completed }))
-            } else {
-                self.retry_left.lock().expect("retry lock").remove(&(id, group.to_string()));
-                Some(TopicPolicy::at(Stage::DualReadWrite))
-            };
-            for name in [format!("%RETRY%{group}"), format!("%DLQ%{group}")] {
-                match policy {
-                    Some(p) => {
-                        self.proxy.stages.set_target(&name, &target);
-                        self.proxy.stages.set(&name, p);
-                    }
-                    None => self.proxy.stages.remove(&name),
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn retry_drained(&self, id: MigrationId, group: &str) -> bool {
-        if self.retry_left.lock().expect("retry lock").contains(&(id, group.to_string())) {
-            return true;
-        }
-        let Ok(m) = self.migration(id).await else { return false };
-        let Ok(clusters) = self.clusters(&m) else { return false };
-        let Ok(expected) = self.store.migration_brokers(id).await else { return false };
-        // Silence is not zero: with a source master unheard, its retry backlog is unknown.
-        let hearing = evidence::Hearing::of(&clusters, Side::Source, &expected).await;
-        let Some(source) = hearing.complete().cloned() else { return false };
-        let retry = format!("%RETRY%{group}");
-        match clusters.source.group_backlog(&source, group, &[retry.clone()].into()).await {
-            Ok(o) if o.backlog_of_topic(&retry) == 0 => {}
-            _ => return false,
-        }
-        // A message sent back for a retry waits on the source as a delayed message first.
-        for (_, master) in source.masters() {
-            match clusters.source.pending_delayed(master).await {
-                Ok(0) => {}
-                _ => return false,
-            }
-        }
-        true
-    }
-
-    /// Seconds left of the first route window after this engine started, if any.
-    fn warming_up(&self) -> Option<u64> {
-        self.settings.route_window.checked_sub(self.started.elapsed()).map(|d| d.as_secs().max(1))
-    }
-
-    /// Background work: relay ports kept, strict-order drains noticed, checks refreshed, traffic
-    /// sampled. Runs until the engine is dropped.
-    pub fn spawn_ticker(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
-        let weak = Arc::downgrade(self);
-        let tick = self.settings.tick;
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(tick);
-            // A slow round (clusters slow to answer) is not followed by a burst of catch-up rounds.
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                interval.tick().await;
-                let Some(engine) = weak.upgrade() else { return };
-                if let Err(e) = engine.tick().await {
-                    tracing::warn!(error = %e, "periodic migration work failed");
-                }
-            }
-        })
-    }
-
-    /// One round of the background work (also callable directly, e.g. by tests).
-    pub async fn tick(&self) -> Result<(), EngineError> {
-        self.store.save_relay_assignments(&self.proxy.relay_assignments()).await?;
-        self.proxy.registry.expire(Duration::from_secs(180));
-        self.proxy.routes.retain_topics(|t| self.proxy.stages.get(t).is_some());
-        self.settled_once
-            .lock()
-            .expect("settled lock")
-            .retain(|(_, topic, epoch)| self.proxy.stages.get(topic).is_some_and(|v| v.epoch == *epoch));
-        self.sample_traffic();
-        let active: Vec<Migration> = self
-            .store
-            .migrations()
-            .await?
-            .into_iter()
-            .filter(|m| m.status == MigrationStatus::Active)
-            .collect();
-        for m in &active {
-            self.note_brokers(m).await?;
-        }
-        self.sync_aliases().await?;
-        for m in active {
-            for t in self.store.migration_topics(m.id).await? {
-                // While clients take a new route, have consumers rebalance on it at once.
-                if self
-                    .proxy
-                    .stages
-                    .get(&t.topic)
-                    .is_some_and(|v| v.changed_at.elapsed() < self.settings.route_window)
-                {
-                    self.proxy.nudge_consumers(&t.topic);
-                }
-                if t.hold.is_some() {
-                    self.release_if_read(&m, t.clone()).await?;
-                }
-                if !t.stage.done() {
-                    if let Err(e) = self.check(m.id, &t.topic).await {
-                        tracing::debug!(topic = %t.topic, error = %e, "periodic check failed");
-                    }
-                }
-            }
-            // Under the steps lock: a step committed meanwhile must not be written back over.
-            let _step = self.steps.lock().await;
-            self.sync_routes(m.id).await?;
-        }
-        Ok(())
-    }
-
-    /// Strict order: once every group has read the old side up to the barrier, the held side is
-    /// read again. The barrier covers every queue of the topic on that side; while any broker
-    /// there is unheard, no barrier is taken and no hold is released.
-    async fn release_if_read(&self, m: &Migration, t: MigrationTopic) -> Result<(), EngineError> {
-        let _step = self.steps.lock().await;
-        // Re-read under the lock: a step may have changed it since.
-        let mut t = self.topic(m.id, &t.topic).await?;
-        let Some(mut hold) = t.hold.clone() else { return Ok(()) };
-        let clusters = self.clusters(m)?;
-        let expected = self.store.migration_brokers(m.id).await?;
-        if hold.barrier.is_none() {
-            // The barrier counts once no client can still write the old side.
-            let mut e = Evidence { route_warming_up: self.warming_up(), ..Evidence::default() };
-            e.now_ms = Utc::now().timestamp_millis();
-            (e.route_epoch, e.route_holders, e.topic_users) = evidence::route_view(&self.proxy, &t.topic);
-            let settled = checks::route_settled(&e).passed;
-            let epoch = e.route_epoch;
-            // Settled on two ticks in a row: a send that picked its queue just before the client's
-            // route changed has landed by then.
-            let first_sight =
-                self.settled_once.lock().expect("settled lock").insert((m.id, t.topic.clone(), epoch));
-            if !settled || first_sight {
-                if !settled {
-                    self.settled_once.lock().expect("settled lock").remove(&(m.id, t.topic.clone(), epoch));
-                }
-                return Ok(());
-            }
-            match evidence::take_barrier(&clusters, &t.topic, &hold, &expected).await {
-                Ok(b) => {
-                    hold.barrier = Some(b);
-                    t.hold = Some(hold.clone());
-                    self.store.update_migration_topic(m.id, &t).await?;
-                }
-                Err(why) => {
-                    tracing::info!(topic = %t.topic, %why, "strict-order barrier not taken yet");
-                    return Ok(());
-                }
-            }
-        }
-        match evidence::hold_behind(&clusters, &t, &hold, &expected).await {
-            Ok(behind) if behind.is_empty() => {
-                t.hold = None;
-                t.updated_at = Utc::now();
-                self.store.update_migration_topic(m.id, &t).await?;
-                let reason = format!("the {} is read again", hold.write_only);
-                self.record(
-                    m.id,
-                    &t.topic,
-                    TransitionKind::Released,
-                    Some(t.stage),
-                    Some(t.stage),
-                    "ferry",
-                    Some(reason),
-                    Vec::new(),
-                )
-                .await?;
-                tracing::info!(topic = %t.topic, side = %hold.write_only, "strict-order hold released");
-                self.sync_routes(m.id).await?;
-            }
-            Ok(_) => {}
-            Err(why) => {
-                tracing::info!(topic = %t.topic, %why, "strict-order hold kept: a queue cannot be read")
-            }
-        }
-        Ok(())
-    }
-
-    /// Adds the brokers registered now on both sides to those the migration expects (a broker
-    /// that disappeared stays expected). A side that cannot be read is left for the next round.
-    async fn note_brokers(&self, m: &Migration) -> Result<(), EngineError> {
-        let clusters = self.clusters(m)?;
-        for side in [Side::Source, Side::Target] {
-            match clusters.layout(side).await {
-                Ok(layout) => {
-                    self.store.note_brokers(m.id, side, &evidence::registered_masters(&layout)).await?
-                }
-                Err(e) => tracing::debug!(migration = %m.id, %side, error = %e, "layout not read"),
-            }
-        }
-        // A target broker that appears in a migration whose brokers have aliases gets one too.
-        let brokers = self.store.migration_brokers(m.id).await?;
-        let aliases: BTreeMap<String, String> =
-            brokers.iter().filter_map(|b| b.alias.as_ref().map(|a| (b.name.clone(), a.clone()))).collect();
-        for b in brokers.iter().filter(|b| b.side == Side::Target && b.alias.is_none()) {
-            if let Some(alias) = names::alias_for_new(&aliases, &b.name) {
-                self.store.set_broker_alias(m.id, Side::Target, &b.name, &alias).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Tells the proxy the names target brokers are shown under, for every active migration.
-    async fn sync_aliases(&self) -> Result<(), EngineError> {
-        let mut aliases = HashMap::new();
-        for m in self.store.migrations().await?.into_iter().filter(|m| m.status == MigrationStatus::Active) {
-            for b in self.store.migration_brokers(m.id).await? {
-                if let (Side::Target, Some(alias)) = (b.side, b.alias) {
-                    aliases.insert(b.name, alias);
-                }
-            }
-        }
-        self.proxy.stages.set_broker_aliases(aliases);
-        Ok(())
-    }
-
-    /// The brokers a migration expects to hear from, forgotten ones included, each with whether
-    /// its master is registered now (`None` when that side's NameServers cannot be read).
-    pub async fn brokers(&self, id: MigrationId) -> Result<Vec<BrokerStatus>, EngineError> {
-        let m = self.migration(id).await?;
-        let clusters = self.clusters(&m)?;
-        let mut registered = BTreeMap::new();
-        for side in [Side::Source, Side::Target] {
-            if let Ok(layout) = clusters.layout(side).await {
-                registered.insert(side, evidence::registered_masters(&layout));
-            }
-        }
-        Ok(self
-            .store
-            .migration_brokers(id)
-            .await?
-            .into_iter()
-            .map(|broker| BrokerStatus {
-                registered: registered
-                    .get(&broker.side)
-                    .map(|masters| masters.iter().any(|(name, _)| *name == broker.name)),
-                broker,
-            })
-            .collect())
-    }
-
-    /// An operator's decision that a broker is gone for good (decommissioned, merged): checks stop
-    /// waiting to hear from it. Needs a reason; kept in the history. A forgotten broker that
-    /// registers again is expected again.
-    pub async fn forget_broker(
-        &self,
-        id: MigrationId,
-        side: Side,
-        name: &str,
-        reason: &str,
-        actor: &str,
-    ) -> Result<MigrationBroker, EngineError> {
-        let _step = self.steps.lock().await;
-        self.active(id).await?;
-        if reason.trim().is_empty() {
-            return Err(EngineError::Invalid(format!(
-                "forgetting {side} broker {name} needs a reason (it is kept in the history)"
-            )));
-        }
-        let m = self.migration(id).await?;
-        if let Ok(layout) = self.clusters(&m)?.layout(side).await {
-            if let Some((_, addr)) = layout.masters().find(|(n, _)| *n == name) {
-                return Err(EngineError::Invalid(format!(
-                    "{side} broker {name} is registered now (master {addr}): forget only a broker that is gone for good"
-                )));
-            }
-        }
-        let forgotten =
-            Forgotten { at: Utc::now(), actor: actor.to_string(), reason: reason.trim().to_string() };
-        if !self.store.forget_broker(id, side, name, &forgotten).await? {
-            let known = self.store.migration_brokers(id).await?;
-            let names: Vec<String> =
-                known.iter().filter(|b| b.side == side).map(|b| b.name.clone()).collect();
-            return Err(EngineError::Invalid(format!(
-                "migration {id} expects no {side} broker {name}; it expects: {}",
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
-            )));
-        }
-        let broker = self
-            .store
-            .migration_brokers(id)
-            .await?
-            .into_iter()
-            .find(|b| b.side == side && b.name == name)
-            .ok_or_else(|| EngineError::Invalid(format!("{side} broker {name} vanished from the store")))?;
-        self.record(
-            id,
-            "",
-            TransitionKind::BrokerForgotten,
-            None,
-            None,
-            actor,
-            Some(format!("{} forgotten: {}", broker.label(), forgotten.reason)),
-            Vec::new(),
-        )
-        .await?;
-        tracing::info!(migration = %id, %side, broker = %name, %actor, reason = %forgotten.reason, "broker forgotten");
-        Ok(broker)
-    }
-
-    fn sample_traffic(&self) {
-        let now = Utc::now();
-        let mut by_topic: BTreeMap<String, (TopicCounts, TopicCounts)> = BTreeMap::new();
-        for (topic, side, counts) in self.proxy.traffic.snapshot() {
-            let e = by_topic.entry(topic).or_default();
-            match side {
-                Side::Source => e.0 = counts,
-                Side::Target => e.1 = counts,
-            }
-        }
-        let mut traffic = self.traffic.lock().expect("traffic lock");
-        for (topic, (source, target)) in by_topic {
-            let q = traffic.entry(topic).or_default();
-            q.push_back(TrafficSample { at: now, source, target });
-            while q.len() > self.settings.traffic_samples {
-                q.pop_front();
-            }
-        }
-    }
-}
-
-/// The hold a strict-order topic takes after `from -> to`: the side keys moved to is held. Its
-/// barrier is taken later, once every client has the new route (until then producers may still
-/// write the old side).
-fn hold_after(from: Stage, to: Stage) -> Option<Hold> {
-    moves_keys(from, to).then(|| Hold {
-        write_only: if to > from { Side::Target } else { Side::Source },
-        barrier: None,
-        since: Utc::now(),
-    })
 }
 
 /// An import outcome as the task store keeps it.

@@ -233,6 +233,34 @@ pub struct Transition {
     pub at: Timestamp,
 }
 
+impl Transition {
+    /// `kind` of `topic` by `actor`, now; stages, reason and ignored checks added as they apply.
+    pub fn new(topic: &str, kind: TransitionKind, actor: &str) -> Transition {
+        Transition {
+            topic: topic.to_string(),
+            kind,
+            from: None,
+            to: None,
+            actor: actor.to_string(),
+            reason: None,
+            ignored: Vec::new(),
+            at: chrono::Utc::now(),
+        }
+    }
+
+    pub fn stages(self, from: Option<Stage>, to: Option<Stage>) -> Transition {
+        Transition { from, to, ..self }
+    }
+
+    pub fn reason(self, reason: impl Into<Option<String>>) -> Transition {
+        Transition { reason: reason.into(), ..self }
+    }
+
+    pub fn ignoring(self, ignored: Vec<Check>) -> Transition {
+        Transition { ignored, ..self }
+    }
+}
+
 /// A broker a migration's checks must hear from. Recorded when first seen in a cluster's layout
 /// and never dropped because it disappeared: a master that crashed is simply not listed by the
 /// NameServer, and what is not seen must not count as empty ("silence is not zero").

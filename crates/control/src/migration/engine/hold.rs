@@ -1,0 +1,115 @@
+//! Strict-order holds: after a step that moves keys, the side they moved to is written but not
+//! read until every group has read the other side up to a barrier taken once every client has
+//! the new route (docs/seamless.md, "Strict order").
+
+use super::*;
+
+impl Engine {
+    /// Strict order: once every group has read the old side up to the barrier, the held side is
+    /// read again. The barrier covers every queue of the topic on that side; while any broker
+    /// there is unheard, no barrier is taken and no hold is released.
+    pub(super) async fn release_if_read(&self, m: &Migration, t: MigrationTopic) -> Result<(), EngineError> {
+        let _step = self.steps.lock().await;
+        // Re-read under the lock: a step may have changed it since.
+        let mut t = self.topic(m.id, &t.topic).await?;
+        let Some(mut hold) = t.hold.clone() else { return Ok(()) };
+        let clusters = self.clusters(m)?;
+        let expected = self.store.migration_brokers(m.id).await?;
+        if hold.barrier.is_none() {
+            // The barrier counts once no client can still write the old side.
+            let mut e = Evidence { route_warming_up: self.warming_up(), ..Evidence::default() };
+            e.now_ms = Utc::now().timestamp_millis();
+            (e.route_epoch, e.route_holders, e.topic_users) = evidence::route_view(&self.proxy, &t.topic);
+            let settled = checks::route_settled(&e).passed;
+            let epoch = e.route_epoch;
+            // Settled on two ticks in a row: a send that picked its queue just before the client's
+            // route changed has landed by then.
+            let first_sight =
+                self.settled_once.lock().expect("settled lock").insert((m.id, t.topic.clone(), epoch));
+            if !settled || first_sight {
+                if !settled {
+                    self.settled_once.lock().expect("settled lock").remove(&(m.id, t.topic.clone(), epoch));
+                }
+                return Ok(());
+            }
+            match evidence::take_barrier(&clusters, &t.topic, &hold, &expected).await {
+                Ok(b) => {
+                    hold.barrier = Some(b);
+                    t.hold = Some(hold.clone());
+                    self.store.update_migration_topic(m.id, &t).await?;
+                }
+                Err(why) => {
+                    tracing::info!(topic = %t.topic, %why, "strict-order barrier not taken yet");
+                    return Ok(());
+                }
+            }
+        }
+        match evidence::hold_behind(&clusters, &t, &hold, &expected).await {
+            Ok(behind) if behind.is_empty() => {
+                t.hold = None;
+                t.updated_at = Utc::now();
+                self.store.update_migration_topic(m.id, &t).await?;
+                self.record(m.id, released_transition(&t.topic, t.stage, &hold)).await?;
+                tracing::info!(topic = %t.topic, side = %hold.write_only, "strict-order hold released");
+                self.sync_routes(m.id).await?;
+            }
+            Ok(_) => {}
+            Err(why) => {
+                tracing::info!(topic = %t.topic, %why, "strict-order hold kept: a queue cannot be read")
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The hold a strict-order topic takes after `from -> to`: the side keys moved to is held. Its
+/// barrier is taken later, once every client has the new route (until then producers may still
+/// write the old side).
+pub(super) fn hold_after(from: Stage, to: Stage) -> Option<Hold> {
+    moves_keys(from, to).then(|| Hold {
+        write_only: if to > from { Side::Target } else { Side::Source },
+        barrier: None,
+        since: Utc::now(),
+    })
+}
+
+/// A strict-order hold released at `stage`: Ferry's own entry in the history.
+pub(super) fn released_transition(topic: &str, stage: Stage, hold: &Hold) -> Transition {
+    Transition::new(topic, TransitionKind::Released, "ferry")
+        .stages(Some(stage), Some(stage))
+        .reason(format!("the {} is read again", hold.write_only))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_that_moves_keys_holds_the_side_they_moved_to() {
+        use Stage::*;
+        #[rustfmt::skip]
+        let table = [
+            (Initial,       DualRead,      None),
+            (DualRead,      DualReadWrite, Some(Side::Target)),
+            (DualReadWrite, CuttingOver,   Some(Side::Target)),
+            (CuttingOver,   Completed,     None),
+            (Completed,     Direct,        None),
+            (Direct,        Completed,     None),
+            (CuttingOver,   DualReadWrite, Some(Side::Source)),
+            (DualReadWrite, DualRead,      Some(Side::Source)),
+            (DualRead,      Initial,       None),
+        ];
+        for (from, to, held) in table {
+            let hold = hold_after(from, to);
+            assert_eq!(hold.as_ref().map(|h| h.write_only), held, "{from} -> {to}");
+            assert!(hold.is_none_or(|h| h.barrier.is_none()), "the barrier waits for every client");
+        }
+        let h = hold_after(DualRead, DualReadWrite).unwrap();
+        let t = released_transition("orders", DualReadWrite, &h);
+        assert_eq!(
+            (t.kind, t.from, t.to, t.actor.as_str()),
+            (TransitionKind::Released, Some(DualReadWrite), Some(DualReadWrite), "ferry")
+        );
+        assert_eq!(t.reason.as_deref(), Some("the target is read again"));
+    }
+}
