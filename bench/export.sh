@@ -67,30 +67,8 @@ STARTED=() # instance names, stopped by the trap
 CURRENT_PID=""
 OK=0       # set once everything ran; failures keep the work dir and instance logs
 
-# shellcheck disable=SC2317 # invoked by the trap
-cleanup() {
-  local rc=$? name
-  trap - EXIT
-  # A run still in flight (interrupted): its process and, under GNU time, the JVM or ferry below it.
-  if [[ -n "${CURRENT_PID:-}" ]]; then
-    pkill -TERM -P "$CURRENT_PID" 2>/dev/null || true
-    kill -TERM "$CURRENT_PID" 2>/dev/null || true
-    wait "$CURRENT_PID" 2>/dev/null || true
-  fi
-  for name in ${STARTED[@]+"${STARTED[@]}"}; do
-    bash "$RMQ" stop "$name" >/dev/null 2>&1 || true
-    if [[ "$OK" == 1 && "$KEEP" == 0 ]]; then rm -rf "${RUN_DIR:?}/${name:?}"; fi
-  done
-  if [[ "$OK" == 1 && "$KEEP" == 0 ]]; then
-    rm -rf "$WORK"
-  else
-    log "kept $WORK (outputs, logs)${STARTED[*]:+ and instance dirs under $RUN_DIR}"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+KEPT="outputs, logs" # what a failed run leaves in $WORK
+trap_cleanup
 
 # ------------------------------------------------------------------------------------------------
 # Python helpers (written once into the work dir)

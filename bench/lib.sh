@@ -8,6 +8,8 @@
 #   WORK                        its work dir (start_cluster writes start-NAME.env / .err there)
 #   STARTED=()                  instance names; start_cluster appends, the script's EXIT trap stops
 #                               them (stop_cluster)
+# and, for trap_cleanup: CURRENT_PID (a run in flight, or empty), OK (1 once everything ran),
+# KEEP (1: keep everything), RUN_DIR (instance dirs), KEPT (what $WORK holds, in words).
 
 # pick_ports: two free loopback ports in 20000-32000 (below the ephemeral range, as the testkit
 # picks them): a NameServer port and a broker port B whose B-2 (VIP channel) and B+1 (HA) are free.
@@ -93,3 +95,34 @@ stop_cluster() { bash "$RMQ" stop "$1" >/dev/null 2>&1 || true; }
 
 # ms_since T0: milliseconds since T0 (microseconds, as ${EPOCHREALTIME//[!0-9]/} gives).
 ms_since() { local now=${EPOCHREALTIME//[!0-9]/}; echo $(((now - $1) / 1000)); }
+
+# cleanup: the EXIT trap of a benchmark (trap_cleanup installs it). Stops a run still in flight
+# (its process and, under GNU time, the JVM or ferry below it) and every started instance; removes
+# the work and instance dirs after a full run unless --keep, keeps them after a failure.
+# shellcheck disable=SC2317,SC2329 # invoked by the trap
+cleanup() {
+  local rc=$? name
+  trap - EXIT
+  if [[ -n "${CURRENT_PID:-}" ]]; then
+    pkill -TERM -P "$CURRENT_PID" 2>/dev/null || true
+    kill -TERM "$CURRENT_PID" 2>/dev/null || true
+    wait "$CURRENT_PID" 2>/dev/null || true
+  fi
+  for name in ${STARTED[@]+"${STARTED[@]}"}; do
+    bash "$RMQ" stop "$name" >/dev/null 2>&1 || true
+    if [[ "$OK" == 1 && "$KEEP" == 0 ]]; then rm -rf "${RUN_DIR:?}/${name:?}"; fi
+  done
+  if [[ "$OK" == 1 && "$KEEP" == 0 ]]; then
+    rm -rf "$WORK"
+  else
+    log "kept $WORK (${KEPT:-outputs})${STARTED[*]:+ and instance dirs under $RUN_DIR}"
+  fi
+  exit "$rc"
+}
+
+# trap_cleanup: cleanup on exit, and an exit (hence cleanup) on INT and TERM.
+trap_cleanup() {
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
