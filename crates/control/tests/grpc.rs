@@ -3,9 +3,10 @@
 //! (rocketmq-client-java) producing and consuming with a SimpleConsumer group (receive, ack) only
 //! through the Proxy, while a topic walks Initial -> Completed behind its checks.
 //!
-//! Asserted: every successful send is received and acked by the group (redeliveries allowed,
-//! counted); no ack fails; after Completed every send lands on the target (the Proxy's POPs on
-//! the source are answered "nothing found" by the relay, never forwarded).
+//! Asserted: the walk passes every check, `pop-in-flight` included (the ledger of POP messages
+//! handed out on the source and not acked); Ferry learned the group pops on both sides from the
+//! Proxy's POP requests; every successful send is received and acked by the group (redeliveries
+//! allowed, counted); no ack fails.
 
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,12 @@ fn grpc_clients_through_the_apache_proxy_walk_to_completed() {
         std::thread::sleep(Duration::from_secs(3));
     }
     std::thread::sleep(Duration::from_secs(5));
+    // Ferry learned who pops from the Proxy's POP requests through its relays, on both sides (gRPC
+    // consumers never register with brokers).
+    let poppers = engine.proxy().pops.poppers(topic);
+    for side in [ferry_proxy::Side::Source, ferry_proxy::Side::Target] {
+        assert!(poppers.contains(&(side, group.to_string())), "{side}: {poppers:?}");
+    }
     let sent = producer.stop().unwrap();
     let ok = sent.iter().filter(|s| s.is_ok()).count();
     let failed: Vec<_> = sent.iter().filter(|s| !s.is_ok()).collect();

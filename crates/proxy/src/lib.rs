@@ -15,6 +15,7 @@
 pub mod limits;
 pub mod names;
 pub mod namesrv;
+pub mod pop;
 pub mod registry;
 pub mod relay;
 pub mod rename;
@@ -75,6 +76,8 @@ pub struct Proxy {
     pub traffic: Arc<Traffic>,
     pub registry: Arc<ClientRegistry>,
     pub routes: Arc<RouteWatch>,
+    /// POP messages handed out through the relays and not acked yet, and the groups that pop.
+    pub pops: Arc<pop::PopLedger>,
     relays: Arc<relay::RelayTable>,
     front: Arc<namesrv::FrontContext>,
     namesrv_addr: SocketAddr,
@@ -123,6 +126,7 @@ impl Proxy {
             shutdown.clone(),
         );
         let partial = relay_ctx.partial.clone();
+        let pops = relay_ctx.pops.clone();
         let relays = Arc::new(relay::RelayTable::new(Arc::new(relay_ctx)));
         relays.restore(restore)?;
         let listener = TcpListener::bind(&config.namesrv_listen)
@@ -146,7 +150,18 @@ impl Proxy {
         });
         let front_task = tokio::spawn(namesrv::serve(listener, front.clone()));
         tracing::info!(addr = %namesrv_addr, "NameServer front listening");
-        Ok(Proxy { stages, traffic, registry, routes, relays, front, namesrv_addr, front_task, shutdown })
+        Ok(Proxy {
+            stages,
+            traffic,
+            registry,
+            routes,
+            pops,
+            relays,
+            front,
+            namesrv_addr,
+            front_task,
+            shutdown,
+        })
     }
 
     /// Closes the front, every relay and every relayed connection, as a stopped process would.

@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use crate::limits::{
     self, Admission, Admitted, ClientQueue, ConnectionCaps, FrameReader, PartialFrames, QueueReader,
 };
+use crate::pop::PopLedger;
 use crate::registry::{ClientRegistry, ConnectionId, Peer, Throttle, MAX_CLIENTS};
 use crate::rename;
 use crate::route::Side;
@@ -144,6 +145,8 @@ pub struct RelayContext {
     pub(crate) admission: Arc<Admission>,
     /// The frame timeout and the budget of large unfinished frames (shared with the front).
     pub(crate) partial: Arc<PartialFrames>,
+    /// POP messages handed out and not acked yet, and who pops ([`crate::pop`]).
+    pub pops: Arc<PopLedger>,
 }
 
 impl RelayContext {
@@ -167,6 +170,7 @@ impl RelayContext {
             shutdown,
             admission,
             partial,
+            pops: Arc::default(),
         }
     }
 }
@@ -389,6 +393,7 @@ async fn serve_client(
     let (to_client, queue) = ClientQueue::new(ctx.settings.client_queue_bytes);
     let state = Arc::new(ConnState {
         side,
+        backend: backend.clone(),
         client_addr: addr.to_string(),
         to_client: to_client.clone(),
         pending: Mutex::new(PendingTable::default()),
@@ -483,6 +488,17 @@ enum Pending {
     /// broker's `POP_CK`, with its real name ([`crate::rename`]).
     Pop {
         topic: String,
+        group: String,
+        started: Instant,
+    },
+    /// An ACK_MESSAGE or CHANGE_MESSAGE_INVISIBLETIME: the ledger hears of it once the broker
+    /// accepts it (`invisible`: the new invisible time of a change).
+    PopFollowUp {
+        group: String,
+        topic: String,
+        queue_id: i32,
+        offset: i64,
+        invisible: Option<Duration>,
         started: Instant,
     },
 }
@@ -523,6 +539,8 @@ impl PendingTable {
 
 struct ConnState {
     side: Side,
+    /// The broker this connection relays to.
+    backend: String,
     client_addr: String,
     /// The queue of frames bound for the client, for requests Ferry itself sends it.
     to_client: ClientQueue,
@@ -880,7 +898,13 @@ fn on_client_request(
             | RequestCode::QUERY_ASSIGNMENT,
         ) if state.side == Side::Target => Some(Pending::NamesBroker { started: now }),
         (Op::Pop, _) => {
-            Some(Pending::Pop { topic: request.topic.unwrap_or_default().to_string(), started: now })
+            let topic = request.topic.unwrap_or_default().to_string();
+            let group = header.field("consumerGroup").unwrap_or_default().to_string();
+            ctx.pops.popping(state.side, &group, &topic);
+            Some(Pending::Pop { topic, group, started: now })
+        }
+        (_, RequestCode::ACK_MESSAGE | RequestCode::CHANGE_MESSAGE_INVISIBLETIME) => {
+            Some(pop_follow_up(header, code, now))
         }
         _ => Some(Pending::Other { started: now }),
     };
@@ -888,6 +912,25 @@ fn on_client_request(
         state.pending.lock().expect("pending lock").insert(header.opaque, p);
     }
     action
+}
+
+/// An ack or a change of invisible time, as the ledger needs it (header fields of
+/// AckMessageRequestHeader / ChangeInvisibleTimeRequestHeader @ rocketmq-all-5.3.3: `consumerGroup`,
+/// `topic`, `queueId`, `offset`, `invisibleTime`).
+fn pop_follow_up(header: &Header, code: RequestCode, now: Instant) -> Pending {
+    let field = |k: &str| header.field(k).unwrap_or_default();
+    match (field("queueId").parse(), field("offset").parse()) {
+        (Ok(queue_id), Ok(offset)) => Pending::PopFollowUp {
+            group: field("consumerGroup").to_string(),
+            topic: field("topic").to_string(),
+            queue_id,
+            offset,
+            invisible: (code == RequestCode::CHANGE_MESSAGE_INVISIBLETIME)
+                .then(|| Duration::from_millis(field("invisibleTime").parse().unwrap_or(0))),
+            started: now,
+        },
+        _ => Pending::Other { started: now },
+    }
 }
 
 /// A heartbeat, parsed and kept until the broker answers it: the registry believes the broker,
@@ -1046,11 +1089,12 @@ fn on_broker_response(
             }
         }
         Pending::Other { started } => ctx.traffic.latency(state.side).record(started.elapsed()),
-        Pending::Pop { topic, started } => {
+        Pending::Pop { topic, group, started } => {
             ctx.traffic.latency(state.side).record(started.elapsed());
             if code == ResponseCode::SUCCESS {
                 let messages = count_messages(body);
                 ctx.traffic.record_consume(state.side, &topic, messages, body.len() as u64);
+                pop_handed_out(header, body, &topic, &group, state, ctx);
             }
             if state.side == Side::Source {
                 return Action::Forward;
@@ -1058,6 +1102,25 @@ fn on_broker_response(
             let alias = |real: &str| ctx.stages.target_alias(real);
             if let Some(f) = rename::broker_response(ty, rename::Awaited::Pop, header, body, &alias) {
                 return Action::Replace(f);
+            }
+        }
+        Pending::PopFollowUp { group, topic, queue_id, offset, invisible, started } => {
+            ctx.traffic.latency(state.side).record(started.elapsed());
+            if code == ResponseCode::SUCCESS {
+                let (side, broker) = (state.side, state.backend.as_str());
+                match invisible {
+                    None => ctx.pops.acked(side, &group, &topic, broker, queue_id, offset),
+                    Some(d) => ctx.pops.invisible_changed(
+                        side,
+                        &group,
+                        &topic,
+                        broker,
+                        queue_id,
+                        offset,
+                        d,
+                        Instant::now(),
+                    ),
+                }
             }
         }
         Pending::NamesBroker { started } => {
@@ -1077,6 +1140,33 @@ fn on_broker_response(
         }
     }
     Action::Forward
+}
+
+/// The messages of a POP answer into the ledger: each by its queue and queue offset, read from
+/// the POP retry topic when it carries `POP_CK` (the broker's own receipt, put only in retry
+/// messages: PopMessageProcessor ~L834 @ rocketmq-all-5.3.3) or names a `%RETRY%` topic;
+/// invisible for the answer's `invisibleTime`.
+fn pop_handed_out(
+    header: &Header,
+    body: &[u8],
+    topic: &str,
+    group: &str,
+    state: &ConnState,
+    ctx: &RelayContext,
+) {
+    let Ok(messages) = ferry_admin::decode_messages(body) else {
+        tracing::debug!(client = %state.client_addr, "a POP answer that does not read as messages");
+        return;
+    };
+    let invisible =
+        Duration::from_millis(header.field("invisibleTime").and_then(|t| t.parse().ok()).unwrap_or(0));
+    let handed = messages.into_iter().map(|m| crate::pop::Handed {
+        broker: state.backend.clone(),
+        retry: m.property(rename::POP_CK).is_some() || m.topic.starts_with("%RETRY%"),
+        queue_id: m.queue_id,
+        offset: m.queue_offset,
+    });
+    ctx.pops.handed_out(state.side, group, topic, handed, invisible, Instant::now());
 }
 
 /// Opaques of requests Ferry itself sends clients, counting down from the top of the range so as
@@ -1185,6 +1275,7 @@ mod tests {
         let (to_client, rx) = ClientQueue::new(1024);
         let state = ConnState {
             side: Side::Source,
+            backend: "127.0.0.1:10911".into(),
             client_addr: format!("10.0.0.5:{connection}"),
             to_client,
             pending: Mutex::default(),

@@ -119,8 +119,14 @@ pub struct Evidence {
     pub source_halves: Option<Vec<SourceHalves>>,
     /// Group to the target queues (`broker:queue`) it has committed an offset on.
     pub target_committed: BTreeMap<String, BTreeSet<String>>,
-    /// Group to its backlog on the source: the topic, and its retry topic.
+    /// Group to its backlog on the source: the topic, and its retry topics (the group's own, and
+    /// for a group seen popping there its POP retry topics).
     pub source_backlog: BTreeMap<String, (i64, i64)>,
+    /// Groups whose POP requests for the topic reached the source through Ferry's relays.
+    pub source_poppers: BTreeSet<String>,
+    /// Group to the POP messages of the topic the source handed out through Ferry's relays and
+    /// that are not acked yet (nor past their invisible time).
+    pub source_pop_in_flight: BTreeMap<String, u64>,
     /// Group to its backlog of the topic on the target.
     pub target_backlog: BTreeMap<String, i64>,
     /// Other topics migrating to the same target that are not Completed yet, with their stage.
@@ -181,6 +187,7 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
                 source_backlog_zero(e),
                 source_scheduled_empty(e),
                 source_half_messages(e),
+                pop_in_flight(e),
             ]
         }
         (true, Stage::Direct) => vec![target_reachable(e), migration_done(e)],
@@ -382,13 +389,16 @@ fn no_pop_consumers(e: &Evidence) -> Check {
         return c;
     }
     if e.pop_groups.is_empty() {
-        Check::pass(NAME, "no group consumes with 5.x POP")
+        Check::pass(NAME, "no group has remoting POP consumers whose queues the broker assigns")
     } else {
         Check::fail(
             NAME,
             format!(
-                "{} consume with 5.x POP: the broker assigns POP consumers their queues, so Ferry's routes \
-                 cannot move them; switch these consumers to push/pull for the migration",
+                "{} consume with 5.x POP over remoting, registered with the broker: the broker assigns \
+                 these consumers their queues from its own cluster's view (QUERY_ASSIGNMENT), so Ferry's \
+                 routes cannot move them; switch them to push/pull for the migration (gRPC consumers \
+                 behind the Apache Proxy are not affected: they never register with brokers, and the \
+                 Proxy reads by the routes Ferry gives it)",
                 e.pop_groups.join(", ")
             ),
         )
@@ -654,6 +664,33 @@ fn source_backlog_zero(e: &Evidence) -> Check {
     }
 }
 
+/// POP messages handed out by the source and not acked: offsets do not show them (the broker
+/// moves a POP group's offset when it hands messages out), and if never acked they come back,
+/// after their invisible time, from the source's POP retry topic, which nobody reads after
+/// Completed. Ferry's own ledger (`ferry_proxy::pop`): what went through its relays since it
+/// started.
+fn pop_in_flight(e: &Evidence) -> Check {
+    const NAME: &str = "pop-in-flight";
+    let out: Vec<String> = e
+        .source_pop_in_flight
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(g, n)| format!("{g}: {n} message(s)"))
+        .collect();
+    if out.is_empty() {
+        Check::pass(NAME, "no POP message of the topic is handed out on the source and not acked")
+    } else {
+        Check::fail(
+            NAME,
+            format!(
+                "POP messages handed out on the source and not acked yet: {} (acked, they are done; \
+                 if not, they come back after their invisible time from the source's POP retry topic)",
+                out.join("; ")
+            ),
+        )
+    }
+}
+
 fn target_backlog_zero(e: &Evidence) -> Check {
     const NAME: &str = "target-backlog-zero";
     if let Err(c) = hear(e, NAME, &[Side::Target], "its backlog cannot be proved zero") {
@@ -911,6 +948,42 @@ mod tests {
 
     /// Every gate, with a source master and then a target master unheard: which checks fail.
     /// What is not heard never counts as empty.
+    #[test]
+    fn completed_waits_for_pop_messages_handed_out_on_the_source() {
+        // Per group on the source: the check's verdict and what its words must name.
+        type Row = (&'static [(&'static str, u64)], bool, &'static str);
+        #[rustfmt::skip]
+        let table: [Row; 4] = [
+            (&[],                            true,  "no POP message"),
+            (&[("billing", 0)],              true,  "no POP message"),
+            (&[("billing", 3)],              false, "billing: 3 message(s)"),
+            (&[("billing", 1), ("audit", 2)], false, "audit: 2 message(s); billing: 1 message(s)"),
+        ];
+        for (in_flight, passes, says) in table {
+            let mut e = evidence();
+            e.target_consumers = e.source_consumers.clone();
+            e.source_pop_in_flight = in_flight.iter().map(|(g, n)| (g.to_string(), *n)).collect();
+            let checks = gates(Stage::CuttingOver, Stage::Completed, &e);
+            let c = checks.iter().find(|c| c.name == "pop-in-flight").expect("guards Completed");
+            assert_eq!(c.passed, passes, "{in_flight:?}: {}", c.detail);
+            assert!(c.detail.contains(says), "{in_flight:?}: {}", c.detail);
+            let others: Vec<&str> = checks
+                .iter()
+                .filter(|c| !c.passed && c.name != "pop-in-flight")
+                .map(|c| c.name.as_str())
+                .collect();
+            assert!(others.is_empty(), "only the ledger blocks: {others:?}");
+        }
+        // Only the step into Completed asks.
+        let mut e = evidence();
+        e.source_pop_in_flight = [("billing".to_string(), 3)].into();
+        for (from, to) in
+            [(Stage::DualRead, Stage::DualReadWrite), (Stage::DualReadWrite, Stage::CuttingOver)]
+        {
+            assert!(gates(from, to, &e).iter().all(|c| c.name != "pop-in-flight"), "{from} -> {to}");
+        }
+    }
+
     #[test]
     fn a_broker_not_heard_from_fails_every_check_that_needs_its_side_naming_it() {
         let steps = [

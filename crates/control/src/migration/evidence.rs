@@ -242,9 +242,18 @@ async fn gather_source(
             e.pop_groups.push(group.clone());
         }
         e.source_consumers.insert(group.clone(), consumers(admin, layout, group).await?);
-        let retry = format!("%RETRY%{group}");
-        let owed = admin.group_backlog(layout, group, &[name.to_string(), retry.clone()].into()).await?;
-        e.source_backlog.insert(group.clone(), (owed.backlog_of_topic(name), owed.backlog_of_topic(&retry)));
+        // A group that pops on the source also owes what the broker revived into its POP retry
+        // topics (`%RETRY%group_topic`, `%RETRY%group+topic`): asked for only when the relays saw
+        // it pop there (no such topic before 5.x).
+        let mut retries = vec![format!("%RETRY%{group}")];
+        if e.source_poppers.contains(group) {
+            retries.extend(ferry_proxy::pop::pop_retry_topics(group, name));
+        }
+        let topics: BTreeSet<String> =
+            std::iter::once(name.to_string()).chain(retries.iter().cloned()).collect();
+        let owed = admin.group_backlog(layout, group, &topics).await?;
+        let retry_backlog = retries.iter().map(|r| owed.backlog_of_topic(r)).sum();
+        e.source_backlog.insert(group.clone(), (owed.backlog_of_topic(name), retry_backlog));
     }
     Ok(())
 }
@@ -339,6 +348,16 @@ pub async fn gather(
         ..Evidence::default()
     };
     (e.route_epoch, e.route_holders, e.topic_users) = route_view(proxy, &topic.topic);
+    // What only Ferry's relays know: the groups that pop, and the POP messages handed out on the
+    // source and not acked yet (offsets do not show them).
+    e.source_poppers = proxy
+        .pops
+        .poppers(&topic.topic)
+        .into_iter()
+        .filter(|(side, _)| *side == Side::Source)
+        .map(|(_, g)| g)
+        .collect();
+    e.source_pop_in_flight = proxy.pops.in_flight(Side::Source, &topic.topic, std::time::Instant::now());
 
     for side in [Side::Source, Side::Target] {
         let mut hearing = Hearing::of(clusters, side, expected).await;
