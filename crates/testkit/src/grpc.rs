@@ -244,6 +244,8 @@ pub struct SimpleConsume {
     pub group: String,
     pub invisible_secs: Option<u64>,
     pub await_secs: Option<u64>,
+    /// Ack each message this long after receiving it (meanwhile it is handed out, not acked).
+    pub ack_delay_ms: Option<u64>,
     pub instance: Option<String>,
 }
 
@@ -260,6 +262,12 @@ impl SimpleConsume {
 
     pub fn instance(mut self, name: impl Into<String>) -> Self {
         self.instance = Some(name.into());
+        self
+    }
+
+    /// Acks each message `ms` after receiving it (keep it below the invisible time).
+    pub fn ack_delay_ms(mut self, ms: u64) -> Self {
+        self.ack_delay_ms = Some(ms);
         self
     }
 }
@@ -349,6 +357,9 @@ impl GrpcHarness {
         }
         if let Some(s) = c.await_secs {
             args.extend(["--await-secs".into(), s.to_string()]);
+        }
+        if let Some(ms) = c.ack_delay_ms {
+            args.extend(["--ack-delay-ms".into(), ms.to_string()]);
         }
         Ok(RunningGrpc {
             stream: Stream::spawn(args, instance, |a, out| self.command(a, out))?,

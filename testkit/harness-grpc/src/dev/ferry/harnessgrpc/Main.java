@@ -16,6 +16,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.apache.rocketmq.client.apis.ClientConfiguration;
 import org.apache.rocketmq.client.apis.ClientServiceProvider;
 import org.apache.rocketmq.client.apis.consumer.FilterExpression;
@@ -41,9 +44,11 @@ import org.apache.rocketmq.client.apis.producer.SendReceipt;
  *   ok:     {"instance","key","n","messageGroup","msgId","timestamp","elapsedMs"}
  *   failed: {"instance","key","n","messageGroup","error","timestamp","elapsedMs"}
  * simple-consume --endpoint HOST:PORT --topic T --group G --stop-file PATH [--invisible-secs S (20)]
- *                [--await-secs S (2)] [--batch N (16)] [--instance NAME] [--ready-file PATH]
- *                [--exit-on-stdin-eof] [--out FILE]
- *   A SimpleConsumer: receive, then ack every message; one line per delivery:
+ *                [--await-secs S (2)] [--batch N (16)] [--ack-delay-ms MS (0)] [--instance NAME]
+ *                [--ready-file PATH] [--exit-on-stdin-eof] [--out FILE]
+ *   A SimpleConsumer: receive, then ack every message (--ack-delay-ms after receiving it, meanwhile
+ *   it is handed out and not acked; keep it below the invisible time); one line per delivery,
+ *   written once the ack is answered:
  *   {"instance","group","msgId","key","producer","n","messageGroup","deliveryAttempt","acked",
  *    "ackError","timestampUs"}
  * </pre>
@@ -192,6 +197,8 @@ public final class Main {
         Duration invisible = Duration.ofSeconds(Long.parseLong(a.getOrDefault("invisible-secs", "20")));
         Duration await = Duration.ofSeconds(Long.parseLong(a.getOrDefault("await-secs", "2")));
         int batch = Integer.parseInt(a.getOrDefault("batch", "16"));
+        long ackDelay = Long.parseLong(a.getOrDefault("ack-delay-ms", "0"));
+        ScheduledExecutorService acks = Executors.newSingleThreadScheduledExecutor();
         String instance = a.getOrDefault("instance", "ferry-grpc-consumer-" + ProcessHandle.current().pid());
         ClientServiceProvider provider = ClientServiceProvider.loadService();
         FilterExpression all = new FilterExpression("*", FilterExpressionType.TAG);
@@ -209,30 +216,42 @@ public final class Main {
                     continue;
                 }
                 for (MessageView m : got) {
-                    Map<String, Object> line = new LinkedHashMap<>();
-                    line.put("instance", instance);
-                    line.put("group", group);
-                    line.put("msgId", m.getMessageId().toString());
-                    line.put("key", m.getKeys().isEmpty() ? null : m.getKeys().iterator().next());
-                    line.put("producer", m.getProperties().get("ferry_producer"));
-                    String n = m.getProperties().get("ferry_n");
-                    line.put("n", n == null ? null : Long.parseLong(n));
-                    line.put("messageGroup", m.getMessageGroup().orElse(null));
-                    line.put("deliveryAttempt", m.getDeliveryAttempt());
-                    try {
-                        consumer.ack(m);
-                        line.put("acked", true);
-                    } catch (Throwable e) {
-                        line.put("acked", false);
-                        line.put("ackError", String.valueOf(e));
+                    if (ackDelay > 0) {
+                        acks.schedule(() -> ack(consumer, m, instance, group, ps), ackDelay, TimeUnit.MILLISECONDS);
+                    } else {
+                        ack(consumer, m, instance, group, ps);
                     }
-                    long now = System.currentTimeMillis();
-                    line.put("timestampUs", now * 1000 + (System.nanoTime() / 1000) % 1000);
-                    ps.println(json(line));
                 }
             }
+            acks.shutdown();
+            acks.awaitTermination(ackDelay + 10_000, TimeUnit.MILLISECONDS);
         }
         return 0;
+    }
+
+    private static void ack(SimpleConsumer consumer, MessageView m, String instance, String group, PrintStream ps) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("instance", instance);
+        line.put("group", group);
+        line.put("msgId", m.getMessageId().toString());
+        line.put("key", m.getKeys().isEmpty() ? null : m.getKeys().iterator().next());
+        line.put("producer", m.getProperties().get("ferry_producer"));
+        String n = m.getProperties().get("ferry_n");
+        line.put("n", n == null ? null : Long.parseLong(n));
+        line.put("messageGroup", m.getMessageGroup().orElse(null));
+        line.put("deliveryAttempt", m.getDeliveryAttempt());
+        try {
+            consumer.ack(m);
+            line.put("acked", true);
+        } catch (Throwable e) {
+            line.put("acked", false);
+            line.put("ackError", String.valueOf(e));
+        }
+        long now = System.currentTimeMillis();
+        line.put("timestampUs", now * 1000 + (System.nanoTime() / 1000) % 1000);
+        synchronized (ps) {
+            ps.println(json(line));
+        }
     }
 
     private static String json(Map<String, Object> m) {
