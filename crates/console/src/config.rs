@@ -23,6 +23,7 @@
 //!
 //! [store]
 //! path = "/var/lib/ferry/ferry.db"  # relative paths are relative to this file
+//! # url = "postgresql://ferry@db.internal:5432/ferry"   # instead of path: PostgreSQL (or sqlite://PATH)
 //! key_file = "/etc/ferry/store.key" # encrypts secrets in the store; FERRY_STORE_KEY wins over it
 //!
 //! [engine]
@@ -35,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ferry_control::migration::EngineSettings;
+use ferry_control::store::StoreLocation;
 use ferry_proxy::limits::{
     DEFAULT_CLIENT_QUEUE_BYTES, DEFAULT_FRAME_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_PARTIAL_FRAME_BUDGET,
 };
@@ -143,6 +145,7 @@ struct ApiSection {
 #[serde(deny_unknown_fields)]
 struct StoreSection {
     path: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
     key_file: Option<Spanned<String>>,
 }
 
@@ -217,8 +220,9 @@ pub struct ServeConfig {
     /// The API and console are reached only through a proxy that terminates HTTPS: the session
     /// cookie is marked `Secure`, and listening beyond loopback is not warned about.
     pub behind_https_proxy: bool,
-    /// `None`: the default store (`--store`, `FERRY_STORE`, `~/.local/share/ferry/ferry.db`).
-    pub store_path: Option<PathBuf>,
+    /// `[store] path` or `url`; `None`: the default store (`--store`, `FERRY_STORE`,
+    /// `~/.local/share/ferry/ferry.db`). Shown without its password.
+    pub store: Option<StoreLocation>,
     /// A file holding the key (32 bytes in base64) the store's secrets are encrypted with;
     /// `FERRY_STORE_KEY`, when set, wins over it. Neither: secrets are kept in plain text.
     pub store_key_file: Option<PathBuf>,
@@ -238,7 +242,7 @@ impl fmt::Debug for ServeConfig {
             .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
             .field("api_tls", &self.api_tls)
             .field("behind_https_proxy", &self.behind_https_proxy)
-            .field("store_path", &self.store_path)
+            .field("store", &self.store)
             .field("store_key_file", &self.store_key_file)
             .field("route_window", &self.route_window)
             .field("tick", &self.tick)
@@ -259,7 +263,7 @@ impl Default for ServeConfig {
             api_token: None,
             api_tls: None,
             behind_https_proxy: false,
-            store_path: None,
+            store: None,
             store_key_file: None,
             route_window: engine.route_window,
             tick: engine.tick,
@@ -390,8 +394,28 @@ impl ServeConfig {
             (None, None) => {}
         }
         c.limits = limits(proxy_limits, &invalid)?;
-        if let Some(v) = file.store.path {
-            c.store_path = Some(file_path("store.path", v)?);
+        match (file.store.path, file.store.url) {
+            (Some(_), Some(url)) => {
+                return Err(invalid(
+                    "store.url",
+                    url.span(),
+                    "give store.path (an SQLite file) or store.url, not both".into(),
+                ))
+            }
+            (Some(v), None) => c.store = Some(StoreLocation::File(file_path("store.path", v)?)),
+            (None, Some(v)) => {
+                let span = v.span();
+                let location = StoreLocation::parse(v.get_ref())
+                    .map_err(|e| invalid("store.url", span.clone(), e.to_string()))?;
+                // An sqlite:// file is found as store.path is: relative to this file.
+                c.store = Some(match location {
+                    StoreLocation::File(p) if p.is_relative() => {
+                        StoreLocation::File(path.parent().map(|dir| dir.join(&p)).unwrap_or(p))
+                    }
+                    other => other,
+                });
+            }
+            (None, None) => {}
         }
         if let Some(v) = file.store.key_file {
             c.store_key_file = Some(file_path("store.key_file", v)?);
@@ -598,6 +622,24 @@ mod tests {
     }
 
     #[test]
+    fn the_store_is_a_path_or_a_url_and_its_password_never_shows() {
+        let c = parse("[store]\nurl = \"postgresql://ferry:hunter2@db:5432/ferry\"\n").unwrap();
+        assert_eq!(c.store, Some(StoreLocation::Postgres("postgresql://ferry:hunter2@db:5432/ferry".into())));
+        assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
+        let c = parse("[store]\nurl = \"sqlite://data/ferry.db\"\n").unwrap();
+        assert_eq!(
+            c.store,
+            Some(StoreLocation::File("/etc/ferry/data/ferry.db".into())),
+            "relative to the file"
+        );
+        let e = err("[store]\npath = \"f.db\"\nurl = \"postgresql://u@h/db\"\n");
+        assert!(e.contains(":3: store.url: give store.path (an SQLite file) or store.url, not both"), "{e}");
+        let e = err("[store]\nurl = \"mysql://root:hunter2@h/db\"\n");
+        assert!(e.contains("store.url: store mysql://root:***@h/db: unknown kind of store URL"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
     fn every_key_is_read() {
         let c = parse(
             r#"
@@ -654,7 +696,7 @@ mod tests {
                 max_frame: 4 << 20,
             }
         );
-        assert_eq!(c.store_path.as_deref(), Some(Path::new("/etc/ferry/data/ferry.db")));
+        assert_eq!(c.store, Some(StoreLocation::File("/etc/ferry/data/ferry.db".into())));
         assert_eq!(c.store_key_file.as_deref(), Some(Path::new("/etc/ferry/store.key")));
         assert_eq!((c.route_window, c.tick), (Duration::from_secs(60), Duration::from_secs(5)));
         assert!(!format!("{c:?}").contains("0123456789abcdef0123"), "the token is not in Debug");

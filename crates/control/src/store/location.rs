@@ -57,6 +57,16 @@ impl StoreLocation {
         }
     }
 
+    /// A store named by a command-line value or an environment variable (`--store`,
+    /// `FERRY_STORE`): a URL if it reads as one, else a file path (kept as given when it is not
+    /// UTF-8).
+    pub fn from_arg(value: &Path) -> Result<StoreLocation, StoreLocationError> {
+        match value.to_str() {
+            Some(text) => StoreLocation::parse(text),
+            None => Ok(StoreLocation::File(value.to_path_buf())),
+        }
+    }
+
     /// The SQLite file, if this is one.
     pub fn file(&self) -> Option<&Path> {
         match self {

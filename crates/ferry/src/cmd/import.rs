@@ -176,8 +176,8 @@ pub async fn run(args: ImportArgs) -> Result<()> {
     bar.set_length(plan.items.len() as u64);
     // The task and each item's result go to the store as they happen: an import cut short keeps
     // the record of what it did.
-    let store_path = args.store.path();
-    let store = Store::open(&store_path).await?;
+    let store_location = args.store.location()?;
+    let store = Store::open_location(&store_location).await?;
     let task = store
         .create_import_task(NewImportTask {
             target_namesrv: admin.namesrvs().join(";"),
@@ -226,7 +226,7 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         print_outcomes(&plan, &outcomes);
     }
     if !args.json {
-        println!("task {task}: {status} (ferry task show {task}; store {})", store_path.display());
+        println!("task {task}: {status} (ferry task show {task}; store {store_location})");
     }
     let failed = failed.into_inner().expect("counter");
     if failed > 0 {

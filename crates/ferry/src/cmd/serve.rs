@@ -3,7 +3,7 @@
 //! (see `docs/ferry.example.toml`), overridden by flags.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -11,7 +11,7 @@ use clap::Args;
 use ferry_console::auth::TokenSource;
 use ferry_console::{api_token, ApiState, Auth, Overrides, ServeConfig};
 use ferry_control::migration::Engine;
-use ferry_control::store::{StoreKey, STORE_KEY_DOC, STORE_KEY_ENV};
+use ferry_control::store::{StoreKey, StoreLocation, STORE_KEY_DOC, STORE_KEY_ENV};
 use ferry_control::Store;
 use ferry_proxy::Proxy;
 
@@ -103,12 +103,15 @@ fn client_namesrv(listening: SocketAddr, advertised: &str) -> String {
 
 /// Said at every start without a store key (secrets given later through the API are kept in plain
 /// text too, so not only when the store holds some now).
-fn plain_secrets_warning(store: &Path, plain_now: usize) -> String {
+fn plain_secrets_warning(store: &StoreLocation, plain_now: usize) -> String {
+    let protected = match store {
+        StoreLocation::File(_) => "the file's mode (0600)",
+        StoreLocation::Postgres(_) => "the database's access rights",
+    };
     format!(
-        "no store key is given: the cluster secret keys of migrations are kept in plain text in {} \
-         ({plain_now} there now), protected only by the file's mode (0600). Set {STORE_KEY_ENV} or \
-         [store] key_file to 32 random bytes in base64 to keep them encrypted ({STORE_KEY_DOC})",
-        store.display()
+        "no store key is given: the cluster secret keys of migrations are kept in plain text in {store} \
+         ({plain_now} there now), protected only by {protected}. Set {STORE_KEY_ENV} or [store] key_file to \
+         32 random bytes in base64 to keep them encrypted ({STORE_KEY_DOC})"
     )
 }
 
@@ -170,10 +173,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         None => None,
     };
     // --store (or FERRY_STORE) first, then the file, then the default.
-    let store_path =
-        args.store.store.clone().or_else(|| config.store_path.clone()).unwrap_or_else(|| args.store.path());
+    let store_location = args.store.location_or(config.store.as_ref())?;
 
-    let store = Store::open(&store_path).await?;
+    let store = Store::open_location(&store_location).await?;
     // FERRY_STORE_KEY first, then [store] key_file; a bad one stops the start (exit 2).
     let store = match StoreKey::resolve(config.store_key_file.as_deref()).map_err(|e| Usage(e.to_string()))? {
         Some((key, from)) => {
@@ -182,8 +184,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             store
         }
         None => {
-            let warning = plain_secrets_warning(&store_path, store.plain_secrets().await?);
-            tracing::warn!(store = %store_path.display(), "{warning}");
+            let warning = plain_secrets_warning(&store_location, store.plain_secrets().await?);
+            tracing::warn!(store = %store_location, "{warning}");
             eprintln!("warning: {warning}");
             store
         }
@@ -233,7 +235,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         config.relay_bind,
         config.relay_capacity()
     );
-    println!("  store: {}", store_path.display());
+    println!("  store: {store_location}");
     tracing::info!(
         namesrv = %for_clients, api = %api_addr, https = tls.is_some(), relays_restored = assignments.len(),
         "ferry serve started"
@@ -302,7 +304,7 @@ mod tests {
 
     #[test]
     fn the_plain_secrets_warning_says_what_to_set_and_where_to_read() {
-        let w = plain_secrets_warning(Path::new("/var/lib/ferry/ferry.db"), 2);
+        let w = plain_secrets_warning(&StoreLocation::File("/var/lib/ferry/ferry.db".into()), 2);
         assert!(w.contains("plain text in /var/lib/ferry/ferry.db (2 there now)"), "{w}");
         assert!(w.contains("Set FERRY_STORE_KEY or [store] key_file"), "{w}");
         assert!(w.contains("docs/seamless.md"), "{w}");

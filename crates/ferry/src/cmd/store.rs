@@ -52,14 +52,13 @@ async fn rekey(args: RekeyArgs) -> Result<()> {
         None => ServeConfig::default(),
     };
     // Found as `ferry serve` finds it: --store (or FERRY_STORE), then the file, then the default.
-    let path =
-        args.store.store.clone().or_else(|| config.store_path.clone()).unwrap_or_else(|| args.store.path());
-    if !path.exists() {
-        return Err(Usage(format!("no store at {}: nothing to re-key", path.display())).into());
+    let location = args.store.location_or(config.store.as_ref())?;
+    if location.file().is_some_and(|path| !path.exists()) {
+        return Err(Usage(format!("no store at {location}: nothing to re-key")).into());
     }
     let old = StoreKey::resolve(config.store_key_file.as_deref()).map_err(|e| Usage(e.to_string()))?;
     let new = StoreKey::from_file(&args.new_key_file).map_err(|e| Usage(e.to_string()))?;
-    let store = Store::open(&path).await?;
+    let store = Store::open_location(&location).await?;
     let done = store.rekey(old.as_ref().map(|(key, _)| key), &new).await;
     store.close().await;
     let done = done?;
@@ -68,9 +67,8 @@ async fn rekey(args: RekeyArgs) -> Result<()> {
         None => "no key".to_string(),
     };
     println!(
-        "store {}: {} secret keys re-encrypted from {from} under {}, {} encrypted that were in plain text, {} \
-         already under the new key",
-        path.display(),
+        "store {location}: {} secret keys re-encrypted from {from} under {}, {} encrypted that were in plain \
+         text, {} already under the new key",
         done.reencrypted,
         args.new_key_file.display(),
         done.encrypted,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
+use ferry_control::store::StoreLocation;
 use ferry_control::task::Timestamp;
 use ferry_control::{
     default_store_path, ItemCounts, ItemRecord, ItemStatus, Store, TaskId, TaskStatus, TaskSummary,
@@ -17,23 +18,36 @@ use crate::table::Table;
 /// Where Ferry keeps its tasks; `#[command(flatten)]` it into every command that reads or writes them.
 #[derive(Args, Clone, Debug, Default)]
 pub struct StoreArgs {
-    /// Ferry's store, an SQLite file [default: $XDG_DATA_HOME/ferry/ferry.db or ~/.local/share/ferry/ferry.db]
-    #[arg(long, env = "FERRY_STORE", value_name = "PATH")]
+    /// Ferry's store: an SQLite file (a path or sqlite://PATH), or a PostgreSQL database
+    /// (postgresql://USER@HOST:PORT/DATABASE) [default: $XDG_DATA_HOME/ferry/ferry.db or ~/.local/share/ferry/ferry.db]
+    #[arg(long, env = "FERRY_STORE", value_name = "PATH|URL", hide_env_values = true)]
     pub store: Option<PathBuf>,
 }
 
 impl StoreArgs {
-    pub fn path(&self) -> PathBuf {
-        self.store.clone().unwrap_or_else(default_store_path)
+    /// `--store` (or `FERRY_STORE`) if given, else `fallback` (ferry.toml's `[store]`), else the
+    /// default file. A URL Ferry cannot use is a usage error, its password not shown.
+    pub fn location_or(&self, fallback: Option<&StoreLocation>) -> Result<StoreLocation, Usage> {
+        match (&self.store, fallback) {
+            (Some(given), _) => StoreLocation::from_arg(given).map_err(|e| Usage(e.to_string())),
+            (None, Some(location)) => Ok(location.clone()),
+            (None, None) => StoreLocation::from_arg(&default_store_path()).map_err(|e| Usage(e.to_string())),
+        }
     }
 
-    /// Opens the store if it exists; `None` if nothing was ever stored there.
+    /// `--store` (or `FERRY_STORE`), else the default file.
+    pub fn location(&self) -> Result<StoreLocation, Usage> {
+        self.location_or(None)
+    }
+
+    /// Opens the store if it exists; `None` if nothing was ever stored there (an SQLite file not
+    /// there yet; a PostgreSQL database is opened, and its tables made if it has none).
     async fn open_existing(&self) -> Result<Option<Store>> {
-        let path = self.path();
-        if !path.exists() {
+        let location = self.location()?;
+        if location.file().is_some_and(|path| !path.exists()) {
             return Ok(None);
         }
-        Ok(Some(Store::open(&path).await?))
+        Ok(Some(Store::open_location(&location).await?))
     }
 }
 
@@ -137,7 +151,7 @@ pub async fn run_tasks(args: TasksArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&TasksReport { tasks: &tasks })?);
     } else if tasks.is_empty() {
-        println!("no tasks in {}", args.store.path().display());
+        println!("no tasks in {}", args.store.location()?);
     } else {
         print_tasks(&tasks);
     }
@@ -157,7 +171,7 @@ async fn show(args: ShowArgs) -> Result<()> {
         None => None,
     };
     let Some((task, items)) = found else {
-        return Err(Usage(format!("task {} not found in {}", args.id, args.store.path().display())).into());
+        return Err(Usage(format!("task {} not found in {}", args.id, args.store.location()?)).into());
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&TaskReport { task: &task, items: &items })?);
