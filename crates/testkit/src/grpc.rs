@@ -424,6 +424,9 @@ pub struct GrpcGroupReport {
     /// Messages received at least once, and acked at least once.
     pub received: usize,
     pub acked: usize,
+    /// First deliveries of a FIFO message group (per producer and group, in the order the
+    /// consumers recorded them) that came after a later message of the same group.
+    pub out_of_order: usize,
 }
 
 /// Per message id of a successful send: was it received and acked by some consumer of the group.
@@ -439,7 +442,30 @@ pub fn grpc_group_report(sent: &[GrpcSent], received: &[GrpcReceived]) -> GrpcGr
         }
     }
     let ok: BTreeSet<&str> = sent.iter().filter_map(|s| s.msg_id.as_deref()).collect();
+    let mut firsts: Vec<&GrpcReceived> = Vec::new();
+    let mut first_seen = BTreeSet::new();
+    let mut by_time: Vec<&GrpcReceived> = received.iter().collect();
+    by_time.sort_by_key(|r| r.timestamp_us);
+    for r in by_time {
+        if first_seen.insert(r.msg_id.as_str()) {
+            firsts.push(r);
+        }
+    }
+    let mut highest: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut out_of_order = 0;
+    for r in firsts {
+        let (Some(group), Some(producer), Some(n)) = (r.message_group.as_deref(), r.producer.as_deref(), r.n)
+        else {
+            continue;
+        };
+        let h = highest.entry((producer, group)).or_insert(n);
+        if n < *h {
+            out_of_order += 1;
+        }
+        *h = (*h).max(n);
+    }
     GrpcGroupReport {
+        out_of_order,
         missing: ok.iter().filter(|id| !seen.get(*id).is_some_and(|e| e.1)).map(|s| s.to_string()).collect(),
         redeliveries: seen.values().map(|e| e.0.saturating_sub(1)).sum(),
         ack_errors,
