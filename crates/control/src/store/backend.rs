@@ -6,13 +6,16 @@
 //! that must differ lives here, behind [`Backend`]: how a write transaction takes its lock, and
 //! (for several instances on one PostgreSQL, later) advisory locks and notifications.
 //!
-//! Why not sqlx's `Any` driver: it decodes only a few plain types (integers, floats, text,
-//! bytes, bool), so timestamps would become hand-formatted text on both sides, the existing SQLite
-//! stores' `DateTime` text and PostgreSQL's native `timestamptz` could not both be kept, and
-//! per-connection settings (WAL, busy timeout, foreign keys) would have to go through URL strings.
-//! With two typed pools each backend keeps its natural column types (see the two migration
-//! folders) and the SQL stays the same: `$n` parameters (SQLite reads `$1` as a named parameter),
-//! `ON CONFLICT ... DO UPDATE SET x = excluded.x`, `RETURNING`.
+//! Why not sqlx's `Any` driver: it encodes and decodes only integers, floats, bool, text and bytes,
+//! so every timestamp (a bind or a row field) would be converted by hand at each query; SQLite's
+//! connection settings (WAL, synchronous, busy timeout, foreign keys, the one-connection in-memory
+//! store) would go through URL parameters or after-connect pragmas instead of
+//! `SqliteConnectOptions`; and what a fleet needs next is the Postgres driver's own (`PgListener`
+//! for LISTEN/NOTIFY takes a `PgPool`). With two typed pools each backend keeps its natural types
+//! (ids as bigint identities, flags as booleans; timestamps as text on both: [`StoredTime`]), and
+//! the SQL stays the same: `$n` parameters (SQLite reads `$1` as a named parameter),
+//! `ON CONFLICT ... DO UPDATE SET x = excluded.x`, `RETURNING`. The cost: each query is compiled
+//! twice.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::encode::IsNull;
@@ -163,6 +166,34 @@ impl<'r> Decode<'r, Postgres> for StoredTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Store;
+
+    #[tokio::test]
+    async fn both_backends_have_the_same_tables_and_columns() {
+        let sqlite = Store::open_in_memory().await.unwrap();
+        let postgres = Store::open_postgres(&ferry_testkit::postgres_database("same_columns")).await.unwrap();
+        let (Pool::Sqlite(lite), Pool::Postgres(pg)) = (&sqlite.pool, &postgres.pool) else {
+            unreachable!("one of each")
+        };
+        let mut in_sqlite: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'",
+        )
+        .fetch_all(lite)
+        .await
+        .unwrap();
+        let mut in_postgres: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx%'",
+        )
+        .fetch_all(pg)
+        .await
+        .unwrap();
+        in_sqlite.sort();
+        in_postgres.sort();
+        assert!(in_sqlite.len() > 30, "{in_sqlite:?}");
+        assert_eq!(in_sqlite, in_postgres);
+    }
 
     #[test]
     fn both_backends_have_the_same_migrations() {
