@@ -12,7 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use ferry_admin::{Admin, AdminOptions, Cluster, Credentials};
+use ferry_admin::{Admin, Cluster};
 use ferry_control::migration::{ClusterEndpoint, Migration, MigrationId};
 use ferry_control::{ItemRecord, NewImportTask, TaskSummary};
 use ferry_metadata::import::{self, Filter, ImportOptions, ImportPlan, ItemKind, Mode, Selection};
@@ -269,17 +269,9 @@ fn over_limit(e: &XlsxError) -> bool {
     }
 }
 
-pub(crate) fn admin_for(endpoint: &ClusterEndpoint) -> Result<Admin, ferry_admin::AdminError> {
-    let credentials = match (&endpoint.access_key, &endpoint.secret_key) {
-        (Some(ak), Some(sk)) if !ak.is_empty() => Some(Credentials::new(ak, sk)),
-        _ => None,
-    };
-    Admin::new(&endpoint.namesrv, AdminOptions { credentials, ..AdminOptions::default() })
-}
-
 /// A migration's source, read live (only read, as `ferry export` does).
 pub(crate) async fn read_live_source(m: &Migration) -> ApiResult<SourceDocument> {
-    let admin = admin_for(&m.source).map_err(|e| ApiError::cluster("source cluster", &e))?;
+    let admin = m.source.admin().map_err(|e| ApiError::cluster("source cluster", &e))?;
     let doc = export_cluster(&admin, &m.source.cluster, &ExportOptions::default(), &|_| {})
         .await
         .map_err(|e| ApiError::metadata("source cluster", &e))?;
@@ -309,7 +301,7 @@ pub(crate) async fn plan_on_target(
     if target.namesrv.trim().is_empty() || target.cluster.trim().is_empty() {
         return Err(ApiError::invalid("target: namesrv and cluster are required"));
     }
-    let admin = admin_for(target).map_err(|e| ApiError::cluster("target cluster", &e))?;
+    let admin = target.admin().map_err(|e| ApiError::cluster("target cluster", &e))?;
     let cluster =
         admin.cluster(target.cluster.trim()).await.map_err(|e| ApiError::cluster("target cluster", &e))?;
     let mut layout =

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::handlers::{migration_id, ApiResult};
-use crate::imports::{admin_for, plan_on_target, read_live_source};
+use crate::imports::{plan_on_target, read_live_source};
 use crate::plan_view::{item_view, topic_facts, ItemView};
 use crate::ApiState;
 
@@ -64,7 +64,7 @@ pub struct SourceView {
 
 /// `topic -> groups` from the committed offsets (`topic@group`) on every master of the source.
 async fn consumers_by_topic(m: &Migration) -> ApiResult<BTreeMap<String, BTreeSet<String>>> {
-    let admin = admin_for(&m.source).map_err(|e| ApiError::cluster("source cluster", &e))?;
+    let admin = m.source.admin().map_err(|e| ApiError::cluster("source cluster", &e))?;
     let cluster =
         admin.cluster(&m.source.cluster).await.map_err(|e| ApiError::cluster("source cluster", &e))?;
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use ferry_admin::{Admin, AdminError, AdminOptions, Credentials};
+use ferry_admin::AdminError;
 use ferry_metadata::import::{self, Filter, ImportError, ImportOptions, ItemOutcome, Selection};
 use ferry_metadata::{export_cluster, ExportOptions, MetadataError};
 use ferry_proxy::{ClientRecord, Proxy, Side, Stage, TopicCounts, TopicPolicy, Upstreams};
@@ -220,18 +220,10 @@ pub struct Engine {
     started: std::time::Instant,
 }
 
-fn admin_for(endpoint: &ClusterEndpoint) -> Result<Admin, AdminError> {
-    let credentials = match (&endpoint.access_key, &endpoint.secret_key) {
-        (Some(ak), Some(sk)) => Some(Credentials::new(ak, sk)),
-        _ => None,
-    };
-    Admin::new(&endpoint.namesrv, AdminOptions { credentials, ..AdminOptions::default() })
-}
-
 fn clusters_for(m: &Migration) -> Result<Clusters, EngineError> {
     Ok(Clusters {
-        source: admin_for(&m.source).map_err(EngineError::Source)?,
-        target: admin_for(&m.target).map_err(EngineError::Target)?,
+        source: m.source.admin().map_err(EngineError::Source)?,
+        target: m.target.admin().map_err(EngineError::Target)?,
         source_cluster: m.source.cluster.clone(),
         target_cluster: m.target.cluster.clone(),
     })
@@ -328,8 +320,8 @@ impl Engine {
             }
         }
         let probe = Clusters {
-            source: admin_for(&new.source).map_err(EngineError::Source)?,
-            target: admin_for(&new.target).map_err(EngineError::Target)?,
+            source: new.source.admin().map_err(EngineError::Source)?,
+            target: new.target.admin().map_err(EngineError::Target)?,
             source_cluster: new.source.cluster.clone(),
             target_cluster: new.target.cluster.clone(),
         };

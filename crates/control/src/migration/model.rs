@@ -4,6 +4,7 @@ use std::fmt;
 
 use std::collections::BTreeMap;
 
+use ferry_admin::{Admin, AdminError, AdminOptions, Credentials};
 use ferry_proxy::{Side, Stage};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,16 @@ impl ClusterEndpoint {
             access_key: None,
             secret_key: None,
         }
+    }
+
+    /// An admin client for the cluster, signing with the account when it has one (an empty access
+    /// key, as a form sends it, is no account).
+    pub fn admin(&self) -> Result<Admin, AdminError> {
+        let credentials = match (&self.access_key, &self.secret_key) {
+            (Some(ak), Some(sk)) if !ak.is_empty() => Some(Credentials::new(ak, sk)),
+            _ => None,
+        };
+        Admin::new(&self.namesrv, AdminOptions { credentials, ..AdminOptions::default() })
     }
 
     /// The form written to the store: with the secret, encrypted when the store has a key
