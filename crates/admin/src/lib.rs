@@ -23,7 +23,7 @@ pub use config::ORDER_TOPIC_CONFIG;
 pub use error::AdminError;
 pub use ferry_remoting::Credentials;
 pub use message::{decode_messages, MessageDecodeError, StoredMessage};
-pub use offsets::GroupOffsets;
+pub use offsets::{CommittedOffsets, GroupOffsets};
 pub use scheduled::pending_delayed_in;
 pub use traffic::{backlog_by_topic, GroupConsumers, TopicWrites};
 pub use transactions::{

@@ -79,14 +79,21 @@ impl Admin {
     }
 }
 
+/// Committed offsets of one broker: (topic, group) to queue id to offset.
+pub type CommittedOffsets =
+    std::collections::BTreeMap<(String, String), std::collections::BTreeMap<i32, i64>>;
+
+/// The broker keys its offset table `topic@group`; neither name may hold `@` (both are
+/// `[%|a-zA-Z0-9_-]`), so the first `@` splits them. A key without one is not an offset's.
+fn split_offset_key(key: &str) -> Option<(String, String)> {
+    key.split_once('@').map(|(t, g)| (t.to_string(), g.to_string()))
+}
+
 impl Admin {
-    /// GET_ALL_CONSUMER_OFFSET on one broker: every committed offset it keeps, as
-    /// `topic@group` to queue id to offset. Unlike consume stats, which show 0 for a queue with
-    /// no commit, a queue absent here has never been committed by that group.
-    pub async fn committed_offsets(
-        &self,
-        broker_addr: &str,
-    ) -> Result<std::collections::BTreeMap<String, std::collections::BTreeMap<i32, i64>>, AdminError> {
+    /// GET_ALL_CONSUMER_OFFSET on one broker: every committed offset it keeps, by topic and
+    /// group, to queue id to offset. Unlike consume stats, which show 0 for a queue with no
+    /// commit, a queue absent here has never been committed by that group.
+    pub async fn committed_offsets(&self, broker_addr: &str) -> Result<CommittedOffsets, AdminError> {
         #[derive(serde::Deserialize, Default)]
         #[serde(rename_all = "camelCase", default)]
         struct Wrapper {
@@ -100,7 +107,7 @@ impl Admin {
         let w: Wrapper = ferry_remoting::fastjson::from_slice(&response.body).map_err(|e| {
             AdminError::UnreadableBody { addr: broker_addr.to_string(), op, detail: e.to_string() }
         })?;
-        Ok(w.offset_table)
+        Ok(w.offset_table.into_iter().filter_map(|(k, q)| split_offset_key(&k).map(|k| (k, q))).collect())
     }
 }
 
@@ -127,5 +134,19 @@ impl Admin {
             .buffered(concurrency.max(1))
             .try_collect()
             .await
+    }
+}
+
+#[cfg(test)]
+mod offset_key_tests {
+    use super::split_offset_key;
+
+    #[test]
+    fn an_offset_key_splits_at_its_at_sign() {
+        let pair = |t: &str, g: &str| Some((t.to_string(), g.to_string()));
+        assert_eq!(split_offset_key("orders@billing"), pair("orders", "billing"));
+        assert_eq!(split_offset_key("%RETRY%billing@billing"), pair("%RETRY%billing", "billing"));
+        assert_eq!(split_offset_key("ns%orders@ns%billing"), pair("ns%orders", "ns%billing"));
+        assert_eq!(split_offset_key("no-at-sign"), None);
     }
 }

@@ -71,10 +71,8 @@ async fn consumers_by_topic(m: &Migration) -> ApiResult<BTreeMap<String, BTreeSe
     for (_, master) in cluster.masters() {
         let offsets =
             admin.committed_offsets(master).await.map_err(|e| ApiError::cluster("source cluster", &e))?;
-        for key in offsets.into_keys() {
-            if let Some((topic, group)) = key.split_once('@') {
-                out.entry(topic.to_string()).or_default().insert(group.to_string());
-            }
+        for (topic, group) in offsets.into_keys() {
+            out.entry(topic).or_default().insert(group);
         }
     }
     Ok(out)

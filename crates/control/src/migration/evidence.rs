@@ -305,10 +305,10 @@ async fn gather_target(
     let groups: BTreeSet<String> = admin.group_names(layout).await?.into_iter().collect();
     e.groups_missing_on_target = topic.groups.iter().filter(|g| !groups.contains(*g)).cloned().collect();
     for (broker, master) in layout.masters() {
-        for (key, queues) in admin.committed_offsets(master).await? {
-            if let Some(group) = key.strip_prefix(name).and_then(|rest| rest.strip_prefix('@')) {
+        for ((of, group), queues) in admin.committed_offsets(master).await? {
+            if of == name {
                 e.target_committed
-                    .entry(group.to_string())
+                    .entry(group)
                     .or_default()
                     .extend(queues.keys().map(|q| format!("{broker}:{q}")));
             }
@@ -450,10 +450,10 @@ pub async fn hold_behind(
                 return Err(hearing.say());
             }
         };
-        for (key, queues) in offsets {
-            if let Some(group) = key.strip_prefix(t.topic.as_str()).and_then(|r| r.strip_prefix('@')) {
+        for ((of, group), queues) in offsets {
+            if of == t.topic {
                 for (q, offset) in queues {
-                    committed.insert((group.to_string(), format!("{broker}:{q}")), offset);
+                    committed.insert((group.clone(), format!("{broker}:{q}")), offset);
                 }
             }
         }
@@ -485,9 +485,9 @@ pub async fn groups_of_topic(clusters: &Clusters, topic: &str) -> Result<Vec<Str
     let source = clusters.source_layout().await?;
     let mut groups = BTreeSet::new();
     for (_, master) in source.masters() {
-        for key in clusters.source.committed_offsets(master).await?.into_keys() {
-            if let Some(group) = key.strip_prefix(topic).and_then(|rest| rest.strip_prefix('@')) {
-                groups.insert(group.to_string());
+        for (of, group) in clusters.source.committed_offsets(master).await?.into_keys() {
+            if of == topic {
+                groups.insert(group);
             }
         }
     }
