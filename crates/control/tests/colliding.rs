@@ -173,7 +173,25 @@ fn brokers_named_alike_on_both_clusters_migrate_under_aliases() {
     }
     std::thread::sleep(Duration::from_secs(4));
     let reset_to = now_ms();
-    std::thread::sleep(Duration::from_secs(4));
+    // The reset must have something to rewind: wait until the plain group has read target
+    // messages stored after `reset_to` (consumers read the target's slaves, which may lag).
+    let read_after = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let past = consumers[1]
+            .received()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r.broker_name.as_deref().is_some_and(|b| b.starts_with("zz-"))
+                    && r.store_timestamp_ms > reset_to
+            })
+            .count();
+        if past >= 20 || read_after.elapsed() > Duration::from_secs(60) {
+            eprintln!("{past} target messages stored after the reset time read before it");
+            break;
+        }
+    }
     let before_reset = consumers[1].received().unwrap().len();
     let reset = target
         .harness()
