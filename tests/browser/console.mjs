@@ -340,6 +340,17 @@ try {
     await expectText(byTestId('topic-clients'), `consumer (${GROUP})`, 60000);
     const clients = await expectText(byTestId('topic-clients'), 'producer (web-producers)', 60000);
     assert.match(clients, /\d+ s ago/, `last contact: ${clients}`);
+    // The monitoring chart marks every step taken since Ferry first sampled the topic's traffic:
+    // the walk starts once it has.
+    const sampled = async () => {
+      const traffic = await page.evaluate(async (id) => (await fetch(`/api/migrations/${id}/traffic`)).json(), migrationId);
+      return traffic.topics.some((t) => t.topic === TOPIC && t.samples.length > 0);
+    };
+    const deadline = Date.now() + 60000;
+    while (!(await sampled())) {
+      assert.ok(Date.now() < deadline, `no traffic sample of ${TOPIC} within 60 s`);
+      await page.waitForTimeout(200);
+    }
     await shot('step3-switched');
     await byTestId('next').click();
     await page.waitForURL(/\/4$/);

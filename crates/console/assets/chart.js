@@ -23,9 +23,11 @@ function clock(ms) {
 
 /**
  * series: [{name, points: [[timeMs, value]]}] (each gets the colour of its position);
- * markers: [{t, label}]; unit: the value axis' label. Returns an element with the SVG and legend.
+ * markers: [{t, label}]; unit: the value axis' label; start: where the time axis begins when it is
+ * before the first point (rates start one sample after the first sample). Returns an element with
+ * the SVG and legend.
  */
-export function lineChart({ series, markers = [], unit = '', testid = 'chart' }) {
+export function lineChart({ series, markers = [], unit = '', testid = 'chart', start = Infinity }) {
   const all = series.flatMap((s) => s.points);
   const svg = h('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `${series.map((s) => s.name).join(', ')} over time` });
   const legend = h(
@@ -40,7 +42,7 @@ export function lineChart({ series, markers = [], unit = '', testid = 'chart' })
     svg.append(h('text', { x: String(W / 2), y: String(H / 2), class: 'axis-label', 'text-anchor': 'middle' }, 'No traffic sampled yet'));
     return h('div', { class: 'chart-box', testid }, svg, legend);
   }
-  const t0 = Math.min(...all.map((p) => p[0]));
+  const t0 = Math.min(start, ...all.map((p) => p[0]));
   // Up to the latest sample, or a later marker (a step taken since): it shows at once.
   const t1 = Math.max(t0 + 1000, ...all.map((p) => p[0]), ...markers.map((m) => m.t));
   const vmax = niceCeil(Math.max(...all.map((p) => p[1])));

@@ -284,7 +284,8 @@ export function render(body, ctx) {
     fill(
       chartBox,
       h('div', { class: 'toolbar' }, h('label', { class: 'inline' }, 'Topic ', picker), h('div', { class: 'spacer' }), t ? badge(t.stage, 'info') : null),
-      lineChart({ series, markers, unit: 'messages/s', testid: 'traffic-chart' }),
+      // The axis starts at the first sample: a step taken between it and the first rate is shown.
+      lineChart({ series, markers, unit: 'messages/s', testid: 'traffic-chart', start: samples.length ? Date.parse(samples[0].at) : Infinity }),
       now
         ? h('p', { class: 'hint', testid: 'traffic-now' }, `Last interval: writes ${fmtRate(now.source.producedMessages)} source, ${fmtRate(now.target.producedMessages)} target; reads ${fmtRate(now.source.consumedMessages)} source, ${fmtRate(now.target.consumedMessages)} target (messages/s).`)
         : h('p', { class: 'hint' }, 'Rates appear after two samples of the engine.'),
