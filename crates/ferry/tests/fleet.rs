@@ -675,7 +675,6 @@ fn a_fleet_of_two_walks_a_topic_through_a_killed_instance_and_a_partitioned_one_
         });
     walk.log(format!("{PARTITIONED} /healthz {:.1} s after the cut: {status} {health}", took.as_secs_f32()));
     assert_eq!(health["status"], "store-unreachable", "{health}");
-    assert!(cut.elapsed() >= Duration::from_secs(DOWN_AFTER_SECS), "unhealthy only after down_after");
     let unhealthy_ms = now_ms();
     let (status, health) = one.healthz().unwrap();
     assert_eq!(status, 200, "{} keeps its store: {health}", one.name());
