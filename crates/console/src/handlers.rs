@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use ferry_control::migration::{
-    BatchAction, BrokerStatus, LeaveReport, Migration, MigrationBroker, MigrationId, MigrationStatus,
+    BatchAction, BrokerStatus, Fleet, LeaveReport, Migration, MigrationBroker, MigrationId, MigrationStatus,
     MigrationTopic, NewMigration, NewTopic, Transition,
 };
 use ferry_control::{ItemRecord, ItemStatus, TaskId, TaskStatus, TaskSummary, Timestamp};
@@ -67,8 +67,17 @@ fn optional_body<T: DeserializeOwned + Default>(bytes: &Bytes) -> ApiResult<T> {
 // Outside the API proper
 // ------------------------------------------------------------------------------------------------
 
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+/// Ready while the store takes this instance's heartbeat; 503 once it has not for the fleet's
+/// `down_after` (the instance takes no step then, and keeps relaying with the stages it knew).
+pub async fn healthz(State(state): State<ApiState>) -> Response {
+    match state.engine.store_health() {
+        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Err(detail) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "store-unreachable", "detail": detail })),
+        )
+            .into_response(),
+    }
 }
 
 pub async fn openapi() -> Response {
@@ -358,6 +367,26 @@ pub async fn forget_broker(
     };
     let b: ForgetBody = body(&bytes)?;
     Ok(Json(state.engine.forget_broker(id, side, &broker, &b.reason, &actor(&who, &headers)).await?))
+}
+
+// ------------------------------------------------------------------------------------------------
+// Fleet
+// ------------------------------------------------------------------------------------------------
+
+/// Every Ferry instance sharing the store: up or down, the stage each serves of each topic.
+pub async fn fleet(State(state): State<ApiState>) -> ApiResult<Json<Fleet>> {
+    Ok(Json(state.engine.fleet().await?))
+}
+
+/// An operator's word that an instance is gone for good: `fleet-applied` stops waiting for it.
+pub async fn forget_instance(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    state.engine.forget_instance(&name, &actor(&who, &headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn access_point(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Response> {

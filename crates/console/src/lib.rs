@@ -123,6 +123,8 @@ fn routes() -> (Routes, Routes) {
         .get("/api/migrations/{id}/clients", h::access_point)
         .get("/api/migrations/{id}/traffic", h::traffic)
         .get("/api/migrations/{id}/source", source::source)
+        .get("/api/fleet", h::fleet)
+        .delete("/api/fleet/{name}", h::forget_instance)
         .get("/api/proxy", h::proxy)
         .get("/api/clients", h::clients)
         .get("/api/tasks", h::tasks)

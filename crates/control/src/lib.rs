@@ -2,6 +2,7 @@
 //! health checks and the engine that drives the proxy), and the store that keeps them.
 
 mod error;
+pub mod fleet;
 pub mod migration;
 pub mod store;
 pub mod task;

@@ -11,7 +11,8 @@ pub mod names;
 pub use checks::{gates, Evidence, RouteHolder, TopicUser, Unheard};
 pub use engine::{
     item_record, AccessPoint, BatchAction, BatchResult, BrokerStatus, Engine, EngineError, EngineSettings,
-    GroupClients, NewMigration, NewTopic, TopicClients, TopicsAdded, TrafficSample,
+    Fleet, FleetInstance, FleetTopic, GroupClients, NewMigration, NewTopic, TopicClients, TopicsAdded,
+    TrafficSample,
 };
 pub use leave::{LeaveReport, LeaveVerdict};
 pub use model::{

@@ -30,6 +30,7 @@ use crate::task::{
 };
 
 mod backend;
+mod fleet;
 mod location;
 mod migration;
 mod rekey;

@@ -191,6 +191,12 @@ impl Proxy {
         self.relays.assignments()
     }
 
+    /// Opens relays on the ports other instances of a fleet assigned; returns the conflicting ones
+    /// ([`relay::RelayTable::adopt`]).
+    pub fn adopt_relays(&self, stored: &[RelayAssignment]) -> Vec<RelayAssignment> {
+        self.relays.adopt(stored)
+    }
+
     /// Every relay with its open connections and the messages pulled through it.
     pub fn relay_traffic(&self) -> Vec<relay::RelayTraffic> {
         self.relays.traffic()
@@ -261,6 +267,12 @@ pub(crate) mod unix_millis {
     pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0))
     }
+
+    // Read back when another Ferry instance of a fleet publishes its clients through the store.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let millis = <u64 as serde::Deserialize>::deserialize(d)?;
+        Ok(UNIX_EPOCH + std::time::Duration::from_millis(millis))
+    }
 }
 
 #[cfg(test)]
@@ -283,5 +295,21 @@ mod tests {
         let (relays, front, _) =
             limits::fit_to_open_files(ConnectionCaps::RELAYS, ConnectionCaps::FRONT, now.current);
         assert_eq!((l.relay_caps, l.front_caps), (relays, front));
+    }
+
+    #[tokio::test]
+    async fn relays_another_instance_assigned_open_on_the_same_ports() {
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (a, b) = (free(), free());
+        let proxy = Proxy::start(ProxyConfig::loopback(0, 0, 0), &[]).await.unwrap();
+        let stored = |backend: &str, port| RelayAssignment { side: Side::Source, backend: backend.into(), port };
+        assert!(proxy.adopt_relays(&[stored("10.0.0.1:10911", a)]).is_empty());
+        assert_eq!(proxy.relay_assignments(), vec![stored("10.0.0.1:10911", a)]);
+        assert!(std::net::TcpStream::connect(("127.0.0.1", a)).is_ok(), "the relay listens");
+        // Adopting again changes nothing; a conflict is returned and this instance's relay kept.
+        assert!(proxy.adopt_relays(&[stored("10.0.0.1:10911", a)]).is_empty());
+        let conflicts = [stored("10.0.0.1:10911", b), stored("10.0.0.2:10911", a)];
+        assert_eq!(proxy.adopt_relays(&conflicts), conflicts.to_vec());
+        assert_eq!(proxy.relay_assignments(), vec![stored("10.0.0.1:10911", a)]);
     }
 }

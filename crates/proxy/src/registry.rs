@@ -13,7 +13,7 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use ferry_remoting::body::HeartbeatData;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::route::Side;
 
@@ -30,7 +30,7 @@ pub const MAX_CLIENTS: usize = 10_000;
 /// One relay connection, unique within the process.
 pub type ConnectionId = u64;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientRecord {
     pub client_id: String,
     /// The client's own address, as Ferry's relays see it (of its latest accepted heartbeat).

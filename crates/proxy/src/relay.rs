@@ -233,6 +233,30 @@ impl RelayTable {
         Ok(())
     }
 
+    /// Opens the relays other instances of a fleet assigned (kept in the store) on the same
+    /// ports, so that a route names the same ports whichever instance answers. Returns those that
+    /// conflict with this instance's own (the broker relayed here on another port, or the port
+    /// relaying another broker here, or not free on this host).
+    pub fn adopt(&self, stored: &[RelayAssignment]) -> Vec<RelayAssignment> {
+        let mut relays = self.relays.lock().expect("relay table lock");
+        let mut conflicts = Vec::new();
+        for a in stored {
+            let key = (a.side, a.backend.clone());
+            match relays.get(&key) {
+                Some(r) if r.assignment.port == a.port => continue,
+                Some(_) => conflicts.push(a.clone()),
+                None if relays.values().any(|r| r.assignment.port == a.port) => conflicts.push(a.clone()),
+                None => match self.open(a.clone()) {
+                    Ok(relay) => {
+                        relays.insert(key, relay);
+                    }
+                    Err(_) => conflicts.push(a.clone()),
+                },
+            }
+        }
+        conflicts
+    }
+
     /// The advertised `host:port` of the relay for `backend`, opening one if needed.
     pub fn relay_for(&self, side: Side, backend: &str) -> Result<String, RelayError> {
         let mut relays = self.relays.lock().expect("relay table lock");

@@ -7,8 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ferry_proxy::{Side, Stage};
+use ferry_proxy::{Side, Stage, TopicPolicy};
 
+use crate::fleet::{FleetMember, InstanceState};
 use crate::migration::model::Check;
 
 /// A broker (or a side's NameServers) the evidence needed and could not hear from.
@@ -28,7 +29,8 @@ impl Unheard {
 }
 
 /// One client connection's latest fetch of the topic's route through Ferry's NameServer front.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RouteHolder {
     /// The client's NameServer connection (`host:port`).
     pub client: String,
@@ -131,6 +133,10 @@ pub struct Evidence {
     pub target_backlog: BTreeMap<String, i64>,
     /// Other topics migrating to the same target that are not Completed yet, with their stage.
     pub undone_topics: Vec<(String, Stage)>,
+    /// The stage (and hold) the store says the topic is at, which every instance must serve.
+    pub policy: Option<TopicPolicy>,
+    /// Every Ferry instance sharing the store (this one included), and what it serves of the topic.
+    pub fleet: Vec<FleetMember>,
 }
 
 /// Steps that move keys of an ordered topic from one cluster to the other (the set of writable
@@ -171,14 +177,21 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
             clients_through_ferry(e),
             no_direct_consumers_on_target(e),
             no_pop_consumers(e),
+            fleet_applied(e),
         ]
         .into_iter()
         .chain(e.strict_order.then(|| ordered_queue_counts(e)))
         .collect(),
-        (true, Stage::DualReadWrite) => {
-            vec![clusters_reachable(e), route_settled(e), consumers_on_target(e), offsets_on_target(e)]
+        (true, Stage::DualReadWrite) => vec![
+            clusters_reachable(e),
+            route_settled(e),
+            consumers_on_target(e),
+            offsets_on_target(e),
+            fleet_applied(e),
+        ],
+        (true, Stage::CuttingOver) => {
+            vec![clusters_reachable(e), route_settled(e), consumers_on_target(e), fleet_applied(e)]
         }
-        (true, Stage::CuttingOver) => vec![clusters_reachable(e), route_settled(e), consumers_on_target(e)],
         (true, Stage::Completed) => {
             vec![
                 clusters_reachable(e),
@@ -188,15 +201,67 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
                 source_scheduled_empty(e),
                 source_half_messages(e),
                 pop_in_flight(e),
+                fleet_applied(e),
             ]
         }
-        (true, Stage::Direct) => vec![target_reachable(e), migration_done(e)],
+        (true, Stage::Direct) => vec![target_reachable(e), migration_done(e), fleet_applied(e)],
         // Rolling DualRead back hides the target's queues: nothing may be left there unread.
         (false, Stage::Initial) => vec![target_backlog_zero(e)],
         // Other steps back are free: an operator rolling back during a fault must not be stopped.
         _ => Vec::new(),
     };
     checks.into_iter().chain(moves_keys(from, to).then(|| order_hold(e)).flatten()).collect()
+}
+
+/// Every Ferry instance serves the topic's current stage: a client on an instance that has not
+/// applied the last step still has the routes before it, so the next step waits for it. An
+/// instance gone silent is not taken as done: it passes only if its NameServer front refuses
+/// connections (nothing listens there, so no client can be on it) or an operator forgot it.
+pub fn fleet_applied(e: &Evidence) -> Check {
+    const NAME: &str = "fleet-applied";
+    let Some(policy) = e.policy else {
+        return Check::fail(NAME, "the topic's stage in the store is not known");
+    };
+    let said = |p: &TopicPolicy| match p.write_only {
+        Some(side) => format!("{} ({side} write-only)", p.stage),
+        None => p.stage.to_string(),
+    };
+    if e.fleet.is_empty() {
+        return Check::fail(NAME, "no Ferry instance has said what it serves yet");
+    }
+    let mut serving = Vec::new();
+    let mut gone = Vec::new();
+    let mut waiting = Vec::new();
+    for m in &e.fleet {
+        let age = m.heartbeat_age_ms.max(0) / 1000;
+        match (m.state, m.serves) {
+            (InstanceState::Up, Some(p)) if p == policy => serving.push(m.name.clone()),
+            (InstanceState::Up, Some(p)) => waiting.push(format!("{} still serves {}", m.name, said(&p))),
+            (InstanceState::Up, None) => waiting.push(format!("{} does not serve the topic yet", m.name)),
+            (InstanceState::Down, _) => match m.front_refuses {
+                Some(true) => gone.push(format!(
+                    "{} is down (not heard for {age} s, its NameServer front at {} refuses connections)",
+                    m.name, m.namesrv
+                )),
+                Some(false) => waiting.push(format!(
+                    "{} has not been heard for {age} s and its NameServer front at {} still accepts connections: \
+                     its clients may hold older routes (if it is gone for good, forget it: DELETE /api/fleet/{})",
+                    m.name, m.namesrv, m.name
+                )),
+                None => waiting.push(format!(
+                    "{} has not been heard for {age} s and its NameServer front at {} does not answer: it may \
+                     still serve clients (if it is gone for good, forget it: DELETE /api/fleet/{})",
+                    m.name, m.namesrv, m.name
+                )),
+            },
+        }
+    }
+    if waiting.is_empty() {
+        let gone = if gone.is_empty() { String::new() } else { format!("; {}", gone.join("; ")) };
+        Check::pass(NAME, format!("every Ferry instance serves {}: {}{gone}", said(&policy), serving.join(", ")))
+    } else {
+        Check::fail(NAME, format!("not every Ferry instance serves {} yet: {}", said(&policy), waiting.join("; ")))
+    }
 }
 
 /// Every broker the migration expects, on both sides, answered.
@@ -730,8 +795,91 @@ mod tests {
             route_holders: vec![holder("10.0.0.5:5000", 2)],
             target_queues: ids(&["t:0", "t:1"]),
             source_halves: Some(vec![halves("broker-a", Ok(0))]),
+            policy: Some(TopicPolicy::at(Stage::Initial)),
+            fleet: vec![member("ferry-1", InstanceState::Up, Some(TopicPolicy::at(Stage::Initial)), None)],
             ..Default::default()
         }
+    }
+
+    fn member(name: &str, state: InstanceState, serves: Option<TopicPolicy>, refuses: Option<bool>) -> FleetMember {
+        FleetMember {
+            name: name.into(),
+            namesrv: format!("{name}:9876"),
+            this: name == "ferry-1",
+            heartbeat_age_ms: if state == InstanceState::Up { 1_000 } else { 45_000 },
+            state,
+            serves,
+            front_refuses: refuses,
+        }
+    }
+
+    #[test]
+    fn a_step_waits_until_every_instance_serves_the_current_stage() {
+        let at = |stage| Some(TopicPolicy::at(stage));
+        let held = Some(TopicPolicy { stage: Stage::DualReadWrite, write_only: Some(Side::Target) });
+        let up = InstanceState::Up;
+        let down = InstanceState::Down;
+        // (the topic's policy in the store, the fleet, passes, words expected)
+        let table: Vec<(Option<TopicPolicy>, Vec<FleetMember>, bool, &str)> = vec![
+            (at(Stage::DualRead), vec![member("ferry-1", up, at(Stage::DualRead), None)], true, "serves DualRead: ferry-1"),
+            (
+                at(Stage::DualRead),
+                vec![member("ferry-1", up, at(Stage::DualRead), None), member("ferry-2", up, at(Stage::Initial), None)],
+                false,
+                "ferry-2 still serves Initial",
+            ),
+            (
+                held,
+                vec![member("ferry-1", up, held, None), member("ferry-2", up, at(Stage::DualReadWrite), None)],
+                false,
+                "yet: ferry-2 still serves DualReadWrite",
+            ),
+            (held, vec![member("ferry-1", up, held, None)], true, "DualReadWrite (target write-only)"),
+            (at(Stage::DualRead), vec![member("ferry-2", up, None, None)], false, "ferry-2 does not serve the topic yet"),
+            // Down and nothing listens at its front: its clients cannot be on it.
+            (
+                at(Stage::DualRead),
+                vec![member("ferry-1", up, at(Stage::DualRead), None), member("ferry-2", down, at(Stage::Initial), Some(true))],
+                true,
+                "ferry-2 is down (not heard for 45 s, its NameServer front at ferry-2:9876 refuses connections)",
+            ),
+            // Silence is not done: a front that still accepts, or does not answer at all.
+            (
+                at(Stage::DualRead),
+                vec![member("ferry-1", up, at(Stage::DualRead), None), member("ferry-2", down, at(Stage::DualRead), Some(false))],
+                false,
+                "ferry-2 has not been heard for 45 s and its NameServer front at ferry-2:9876 still accepts connections",
+            ),
+            (
+                at(Stage::DualRead),
+                vec![member("ferry-1", up, at(Stage::DualRead), None), member("ferry-2", down, at(Stage::DualRead), None)],
+                false,
+                "does not answer: it may still serve clients (if it is gone for good, forget it: DELETE /api/fleet/ferry-2)",
+            ),
+            (at(Stage::DualRead), vec![], false, "no Ferry instance has said what it serves yet"),
+            (None, vec![member("ferry-1", up, at(Stage::DualRead), None)], false, "not known"),
+        ];
+        for (policy, fleet, passes, words) in table {
+            let e = Evidence { policy, fleet: fleet.clone(), ..Evidence::default() };
+            let c = fleet_applied(&e);
+            assert_eq!(c.passed, passes, "{fleet:?}: {}", c.detail);
+            assert!(c.detail.contains(words), "{fleet:?}: {}", c.detail);
+        }
+        // Every forward step waits for the fleet; steps back do not.
+        let mut e = evidence();
+        e.fleet.push(member("ferry-2", up, None, None));
+        for (from, to) in [
+            (Stage::Initial, Stage::DualRead),
+            (Stage::DualRead, Stage::DualReadWrite),
+            (Stage::DualReadWrite, Stage::CuttingOver),
+            (Stage::CuttingOver, Stage::Completed),
+            (Stage::Completed, Stage::Direct),
+        ] {
+            e.policy = at(from);
+            e.fleet[0].serves = at(from);
+            assert!(failing(&gates(from, to, &e)).contains(&"fleet-applied"), "{from} -> {to}");
+        }
+        assert!(!failing(&gates(Stage::DualReadWrite, Stage::DualRead, &e)).contains(&"fleet-applied"));
     }
 
     fn halves(broker: &str, outstanding: Result<u64, &str>) -> SourceHalves {

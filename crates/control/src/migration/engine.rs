@@ -14,6 +14,7 @@ use ferry_proxy::{ClientRecord, Proxy, Side, Stage, TopicCounts, TopicPolicy, Up
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
+use crate::fleet::FleetSettings;
 use crate::migration::checks::{self, gates, moves_keys, Evidence};
 use crate::migration::evidence::{self, Clusters};
 use crate::migration::leave::{self, LeaveReport};
@@ -26,6 +27,8 @@ use crate::store::Store;
 use crate::task::{ItemRecord, NewImportTask, TaskId, Timestamp};
 
 mod brokers;
+mod fleet;
+pub use fleet::{Fleet, FleetInstance, FleetTopic};
 mod hold;
 mod ticker;
 
@@ -44,6 +47,9 @@ pub struct EngineSettings {
     pub tick: Duration,
     /// Traffic samples kept per topic (at one per tick).
     pub traffic_samples: usize,
+    /// This instance in a fleet sharing the store; `None`: alone, named by the proxy's
+    /// NameServer address.
+    pub fleet: Option<FleetSettings>,
 }
 
 impl Default for EngineSettings {
@@ -52,6 +58,7 @@ impl Default for EngineSettings {
             route_window: Duration::from_secs(90),
             tick: Duration::from_secs(10),
             traffic_samples: 360,
+            fleet: None,
         }
     }
 }
@@ -84,6 +91,10 @@ pub enum EngineError {
     NoStep { topic: String, stage: Stage, direction: &'static str },
     #[error("{topic} is at {stage}: only a topic at Initial can be removed (roll it back first)")]
     NotRemovable { topic: String, stage: Stage },
+    #[error("no Ferry instance named {0} in the fleet")]
+    InstanceNotFound(String),
+    #[error("another Ferry instance ({holder}) is taking a step: try again in a moment")]
+    StepBusy { holder: String },
     #[error("migration {id} cannot complete: not Completed yet: {topics}")]
     Incomplete { id: MigrationId, topics: String },
     /// A document or layout Ferry could not read (a cluster's own refusal is `Source`/`Target`).
@@ -218,6 +229,10 @@ pub struct Engine {
     /// Who asked for which route is kept in memory only: for one route window after a start,
     /// routes do not count as settled (clients have not all asked again yet).
     started: std::time::Instant,
+    started_at: Timestamp,
+    fleet: FleetSettings,
+    /// When the store last took this instance's heartbeat.
+    store_heard: Mutex<std::time::Instant>,
 }
 
 fn clusters_for(m: &Migration) -> Result<Clusters, EngineError> {
@@ -247,10 +262,14 @@ impl Engine {
                  (pollNameServerInterval)"
             );
         }
+        let fleet = settings.fleet.clone().unwrap_or_else(|| FleetSettings::alone(&proxy.client_namesrv_addr()));
         let engine = Arc::new(Engine {
             store,
             proxy,
             settings,
+            started_at: Utc::now(),
+            fleet,
+            store_heard: Mutex::new(std::time::Instant::now()),
             clusters: Mutex::new(HashMap::new()),
             steps: tokio::sync::Mutex::new(()),
             traffic: Mutex::new(HashMap::new()),
@@ -266,6 +285,7 @@ impl Engine {
             engine.sync_routes(m.id).await?;
         }
         engine.sync_aliases().await?;
+        engine.beat().await?;
         Ok(engine)
     }
 
@@ -547,6 +567,7 @@ impl Engine {
             if toward == Stage::Direct {
                 e.undone_topics = self.undone_topics(&m.target.namesrv, &t.topic).await?;
             }
+            self.add_fleet(m.id, t, &mut e).await?;
             gates(t.stage, toward, &e)
         };
         Ok(CheckReport { from: t.stage, toward, at: Utc::now(), checks })
@@ -602,15 +623,22 @@ impl Engine {
         actor: &str,
     ) -> Result<MigrationTopic, EngineError> {
         let _step = self.steps.lock().await;
-        let m = self.migration(id).await?;
-        let t = self.topic(id, topic).await?;
-        let (to, direction) = match kind {
-            TransitionKind::Rollback => (t.stage.previous(), "before"),
-            _ => (t.stage.next(), "after"),
-        };
-        let to = to.ok_or(EngineError::NoStep { topic: t.topic.clone(), stage: t.stage, direction })?;
-        self.steppable(&m, t.stage, to)?;
-        self.step(&m, t, to, kind, ignore, actor).await
+        self.take_lease().await?;
+        let stepped = async {
+            // Read under the lease: another instance may have stepped the topic meanwhile.
+            let m = self.migration(id).await?;
+            let t = self.topic(id, topic).await?;
+            let (to, direction) = match kind {
+                TransitionKind::Rollback => (t.stage.previous(), "before"),
+                _ => (t.stage.next(), "after"),
+            };
+            let to = to.ok_or(EngineError::NoStep { topic: t.topic.clone(), stage: t.stage, direction })?;
+            self.steppable(&m, t.stage, to)?;
+            self.step(&m, t, to, kind, ignore, actor).await
+        }
+        .await;
+        self.give_lease(stepped.is_ok()).await;
+        stepped
     }
 
     /// A completed migration's topics still go Direct and back (leaving Ferry comes after the
@@ -707,6 +735,13 @@ impl Engine {
     /// the target.
     pub async fn complete(&self, id: MigrationId, actor: &str) -> Result<Migration, EngineError> {
         let _step = self.steps.lock().await;
+        self.take_lease().await?;
+        let completed = self.complete_under_lease(id, actor).await;
+        self.give_lease(false).await;
+        completed
+    }
+
+    async fn complete_under_lease(&self, id: MigrationId, actor: &str) -> Result<Migration, EngineError> {
         self.active(id).await?;
         let topics = self.store.migration_topics(id).await?;
         let open: Vec<String> =
@@ -751,8 +786,8 @@ impl Engine {
         let topics = self.store.migration_topics(id).await?;
         let source = clusters.source_layout().await.map_err(EngineError::Source)?;
         let target = clusters.target_layout().await.map_err(EngineError::Target)?;
-        let through: BTreeSet<String> =
-            self.proxy.registry.clients().into_iter().map(|c| c.client_id).collect();
+        let fleet_clients = self.fleet_clients().await?;
+        let through: BTreeSet<String> = fleet_clients.iter().map(|c| c.client_id.clone()).collect();
         let groups: BTreeSet<&String> = topics.iter().flat_map(|t| &t.groups).collect();
         let mut out = Vec::new();
         for group in groups {
@@ -779,7 +814,11 @@ impl Engine {
             .iter()
             .map(|t| TopicClients {
                 topic: t.topic.clone(),
-                clients: self.proxy.registry.clients_of_topic(&t.topic),
+                clients: fleet_clients
+                    .iter()
+                    .filter(|c| c.subscribes(&t.topic) || c.produces(&t.topic))
+                    .cloned()
+                    .collect(),
             })
             .collect();
         Ok(AccessPoint { ferry_namesrv: self.proxy.client_namesrv_addr(), groups: out, topics })

@@ -176,7 +176,7 @@ async fn pops(admin: &Admin, cluster: &Cluster, group: &str) -> Result<bool, Adm
 
 /// How long after its last relay connection closed a silent client counts as gone: two of the
 /// Java client's 30-second heartbeat rounds.
-const CLIENT_GONE_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const CLIENT_GONE_AFTER: Duration = Duration::from_secs(60);
 
 /// What Ferry itself knows of a topic's route: its epoch, every open client connection that
 /// fetched it, and every client the relays saw use it. No cluster is asked.

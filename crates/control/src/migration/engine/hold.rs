@@ -10,9 +10,20 @@ impl Engine {
     /// there is unheard, no barrier is taken and no hold is released.
     pub(super) async fn release_if_read(&self, m: &Migration, t: MigrationTopic) -> Result<(), EngineError> {
         let _step = self.steps.lock().await;
+        // Another instance taking a step (or releasing this hold): the next round looks again.
+        if self.take_lease().await.is_err() {
+            return Ok(());
+        }
+        let released = self.release_under_lease(m, t).await;
+        self.give_lease(matches!(released, Ok(true))).await;
+        released.map(|_| ())
+    }
+
+    /// Whether the hold was released (the stage table changed).
+    async fn release_under_lease(&self, m: &Migration, t: MigrationTopic) -> Result<bool, EngineError> {
         // Re-read under the lock: a step may have changed it since.
         let mut t = self.topic(m.id, &t.topic).await?;
-        let Some(mut hold) = t.hold.clone() else { return Ok(()) };
+        let Some(mut hold) = t.hold.clone() else { return Ok(false) };
         let clusters = self.clusters(m)?;
         let expected = self.store.migration_brokers(m.id).await?;
         if hold.barrier.is_none() {
@@ -20,7 +31,9 @@ impl Engine {
             let mut e = Evidence { route_warming_up: self.warming_up(), ..Evidence::default() };
             e.now_ms = Utc::now().timestamp_millis();
             (e.route_epoch, e.route_holders, e.topic_users) = evidence::route_view(&self.proxy, &t.topic);
-            let settled = checks::route_settled(&e).passed;
+            // Every instance of the fleet serves the hold, and every client of each has its route.
+            self.add_fleet(m.id, &t, &mut e).await?;
+            let settled = checks::route_settled(&e).passed && checks::fleet_applied(&e).passed;
             let epoch = e.route_epoch;
             // Settled on two ticks in a row: a send that picked its queue just before the client's
             // route changed has landed by then.
@@ -30,7 +43,7 @@ impl Engine {
                 if !settled {
                     self.settled_once.lock().expect("settled lock").remove(&(m.id, t.topic.clone(), epoch));
                 }
-                return Ok(());
+                return Ok(false);
             }
             match evidence::take_barrier(&clusters, &t.topic, &hold, &expected).await {
                 Ok(b) => {
@@ -40,7 +53,7 @@ impl Engine {
                 }
                 Err(why) => {
                     tracing::info!(topic = %t.topic, %why, "strict-order barrier not taken yet");
-                    return Ok(());
+                    return Ok(false);
                 }
             }
         }
@@ -52,13 +65,14 @@ impl Engine {
                 self.record(m.id, released_transition(&t.topic, t.stage, &hold)).await?;
                 tracing::info!(topic = %t.topic, side = %hold.write_only, "strict-order hold released");
                 self.sync_routes(m.id).await?;
+                return Ok(true);
             }
             Ok(_) => {}
             Err(why) => {
                 tracing::info!(topic = %t.topic, %why, "strict-order hold kept: a queue cannot be read")
             }
         }
-        Ok(())
+        Ok(false)
     }
 }
 

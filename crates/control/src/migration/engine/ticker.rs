@@ -90,7 +90,11 @@ impl Engine {
 
     /// Background work: relay ports kept, strict-order drains noticed, checks refreshed, traffic
     /// sampled. Runs until the engine is dropped.
+    /// Also starts this instance's heartbeat and, on PostgreSQL, the follower of other instances'
+    /// steps: both end with the engine.
     pub fn spawn_ticker(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        self.spawn_heartbeat();
+        self.spawn_follower();
         let weak = Arc::downgrade(self);
         let tick = self.settings.tick;
         tokio::spawn(async move {
@@ -109,6 +113,14 @@ impl Engine {
 
     /// One round of the background work (also callable directly, e.g. by tests).
     pub async fn tick(&self) -> Result<(), EngineError> {
+        // Relays other instances assigned first, then this instance's own for them.
+        for a in self.proxy.adopt_relays(&self.store.relay_assignments().await?) {
+            tracing::warn!(
+                side = %a.side, backend = %a.backend, port = a.port,
+                "this instance relays the broker on another port than the store keeps: routes it answers name \
+                 another port (restart it to take the store's)"
+            );
+        }
         self.store.save_relay_assignments(&self.proxy.relay_assignments()).await?;
         self.proxy.registry.expire(Duration::from_secs(180));
         self.proxy.routes.retain_topics(|t| self.proxy.stages.get(t).is_some());

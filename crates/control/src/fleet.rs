@@ -1,0 +1,120 @@
+//! Several Ferry instances sharing one store (a fleet). Clients list every instance as their
+//! NameServers; each instance runs the NameServer front and the relays, answers routes naming its
+//! own relays, and writes a heartbeat with what it serves and what its front and relays saw (its
+//! [`InstanceView`]) to the store. Any instance's checks then count the whole fleet: a step waits
+//! until every instance serves the topic's current stage (`fleet-applied`), and `route-settled` and
+//! `clients-through-ferry` count every instance's clients. Steps are taken one at a time across the
+//! fleet under a lease row in the store (see `store/fleet.rs`).
+//!
+//! Why each instance writes its view to the store rather than the instances asking each other:
+//! the store is the one thing every instance already reaches, an instance that cannot reach it
+//! takes no step anyway, and a view read from the store says how old it is (its heartbeat), so an
+//! instance gone silent is seen as such instead of being waited on or ignored.
+
+use std::time::Duration;
+
+use ferry_proxy::{ClientRecord, TopicPolicy};
+use serde::{Deserialize, Serialize};
+
+use crate::migration::{MigrationId, RouteHolder};
+use crate::task::Timestamp;
+
+/// How long a step lease is held at most: a holder that dies mid-step blocks the fleet's steps
+/// no longer than this. A step (its checks read both clusters) takes seconds.
+pub const STEP_LEASE: Duration = Duration::from_secs(60);
+
+/// Who this instance is in the fleet, and when another counts as down.
+#[derive(Clone, Debug)]
+pub struct FleetSettings {
+    /// Unique within the fleet; by default the NameServer address clients reach it at.
+    pub instance: String,
+    /// The NameServer address clients reach this instance at (`host:port`).
+    pub namesrv: String,
+    /// This instance's HTTP API (`http(s)://host:port`), for operators; may be empty.
+    pub api: String,
+    /// An instance whose heartbeat is older than this is down.
+    pub down_after: Duration,
+}
+
+impl FleetSettings {
+    /// A lone instance known by its NameServer address.
+    pub fn alone(namesrv: &str) -> FleetSettings {
+        FleetSettings {
+            instance: namesrv.to_string(),
+            namesrv: namesrv.to_string(),
+            api: String::new(),
+            down_after: Duration::from_secs(30),
+        }
+    }
+
+    /// How often this instance writes its heartbeat: several times within `down_after`.
+    pub fn beat(&self) -> Duration {
+        (self.down_after / 3).clamp(Duration::from_millis(200), Duration::from_secs(5))
+    }
+}
+
+/// What one instance serves and saw, as of its latest heartbeat.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceView {
+    pub topics: Vec<ServedTopic>,
+    /// Every client its relays saw (heartbeats a broker accepted).
+    pub clients: Vec<ClientRecord>,
+}
+
+/// One migrating topic as an instance serves it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServedTopic {
+    pub migration: MigrationId,
+    pub topic: String,
+    /// The stage (and strict-order hold) its NameServer front and relays apply.
+    pub policy: TopicPolicy,
+    /// Its stage-table epoch of the topic: a holder below it has an older route.
+    pub epoch: u64,
+    /// Every open client connection of its front that fetched the topic's route.
+    pub holders: Vec<RouteHolder>,
+}
+
+/// An instance as the store keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    pub name: String,
+    pub namesrv: String,
+    pub api: String,
+    pub started_at: Timestamp,
+    pub heartbeat_at: Timestamp,
+    pub view: InstanceView,
+}
+
+impl Instance {
+    pub fn served(&self, id: MigrationId, topic: &str) -> Option<&ServedTopic> {
+        self.view.topics.iter().find(|t| t.migration == id && t.topic == topic)
+    }
+}
+
+/// Whether an instance can still be serving clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceState {
+    /// Its heartbeat is fresh.
+    Up,
+    /// Its heartbeat is older than `down_after`.
+    Down,
+}
+
+/// What the checks know of one instance for one topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetMember {
+    pub name: String,
+    pub namesrv: String,
+    /// The instance whose checks these are (its view is live, not read from the store).
+    pub this: bool,
+    pub heartbeat_age_ms: i64,
+    pub state: InstanceState,
+    /// The policy it serves for the topic; `None`: it does not serve the topic.
+    pub serves: Option<TopicPolicy>,
+    /// A down instance's NameServer front: `Some(true)` refuses connections (nothing listens
+    /// there, so no client is on it), `Some(false)` accepts them, `None` did not answer at all.
+    pub front_refuses: Option<bool>,
+}
