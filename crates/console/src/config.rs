@@ -29,6 +29,10 @@
 //! [engine]
 //! route_window_secs = 90
 //! tick_secs = 10
+//!
+//! [fleet]                           # several instances sharing one PostgreSQL store
+//! instance = "ferry-1"              # unique in the fleet; default: the NameServer address for clients
+//! down_after_secs = 30              # an instance not heard this long is down
 //! ```
 
 use std::fmt;
@@ -51,6 +55,8 @@ pub const DEFAULT_NAMESRV_LISTEN: &str = "0.0.0.0:9876";
 pub const DEFAULT_RELAY_BIND: &str = "0.0.0.0";
 pub const DEFAULT_RELAY_PORTS: (u16, u16) = (30000, 30999);
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8080";
+/// `[fleet] down_after_secs`: an instance beats several times within it.
+pub const DEFAULT_DOWN_AFTER: Duration = Duration::from_secs(30);
 /// Shorter tokens are too easy to guess.
 pub const MIN_TOKEN_CHARS: usize = 16;
 
@@ -102,6 +108,8 @@ struct FileConfig {
     store: StoreSection,
     #[serde(default)]
     engine: EngineSection,
+    #[serde(default)]
+    fleet: FleetSection,
 }
 
 #[derive(Default, Deserialize)]
@@ -154,6 +162,13 @@ struct StoreSection {
 struct EngineSection {
     route_window_secs: Option<Spanned<i64>>,
     tick_secs: Option<Spanned<i64>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FleetSection {
+    instance: Option<Spanned<String>>,
+    down_after_secs: Option<Spanned<i64>>,
 }
 
 /// What peers of the NameServer front and the relays can hold of Ferry (`[proxy.limits]`); the
@@ -229,6 +244,10 @@ pub struct ServeConfig {
     pub route_window: Duration,
     pub tick: Duration,
     pub limits: ProxyLimits,
+    /// `[fleet] instance`: this instance's name; `None`: the NameServer address clients use.
+    pub fleet_instance: Option<String>,
+    /// `[fleet] down_after_secs`.
+    pub down_after: Duration,
 }
 
 impl fmt::Debug for ServeConfig {
@@ -247,6 +266,8 @@ impl fmt::Debug for ServeConfig {
             .field("route_window", &self.route_window)
             .field("tick", &self.tick)
             .field("limits", &self.limits)
+            .field("fleet_instance", &self.fleet_instance)
+            .field("down_after", &self.down_after)
             .finish()
     }
 }
@@ -268,6 +289,8 @@ impl Default for ServeConfig {
             route_window: engine.route_window,
             tick: engine.tick,
             limits: ProxyLimits::default(),
+            fleet_instance: None,
+            down_after: DEFAULT_DOWN_AFTER,
         }
     }
 }
@@ -431,6 +454,20 @@ impl ServeConfig {
         }
         if let Some(v) = file.engine.tick_secs {
             c.tick = secs("engine.tick_secs", v)?;
+        }
+        if let Some(v) = file.fleet.instance {
+            let name = v.get_ref().trim();
+            if name.is_empty() || name.len() > 200 || name.chars().any(|ch| ch.is_control() || ch == '/') {
+                return Err(invalid(
+                    "fleet.instance",
+                    v.span(),
+                    "a name of 1 to 200 characters without '/' or control characters".to_string(),
+                ));
+            }
+            c.fleet_instance = Some(name.to_string());
+        }
+        if let Some(v) = file.fleet.down_after_secs {
+            c.down_after = secs("fleet.down_after_secs", v)?;
         }
         Ok(c)
     }
@@ -670,9 +707,14 @@ mod tests {
             [engine]
             route_window_secs = 60
             tick_secs = 5
+            [fleet]
+            instance = "ferry-2"
+            down_after_secs = 12
             "#,
         )
         .unwrap();
+        assert_eq!(c.fleet_instance.as_deref(), Some("ferry-2"));
+        assert_eq!(c.down_after, Duration::from_secs(12));
         assert_eq!(c.namesrv_listen, "0.0.0.0:19876");
         assert_eq!(c.relay_bind, "10.0.0.5");
         assert_eq!(c.advertised_host.as_deref(), Some("ferry.example.com"));
@@ -746,6 +788,10 @@ mod tests {
         // Unknown keys and wrong types are toml's own errors, with the line.
         let e = err("[proxy]\nrelay_port = \"30000-30999\"\n");
         assert!(e.starts_with("/etc/ferry/ferry.toml:2: proxy.relay_port: unknown field"), "{e}");
+        let e = err("[fleet]\ninstance = \"a/b\"\n");
+        assert!(e.contains(":2: fleet.instance: a name of 1 to 200 characters"), "{e}");
+        let e = err("[fleet]\ndown_after_secs = 0\n");
+        assert!(e.contains(":2: fleet.down_after_secs: 0 is not a number of seconds"), "{e}");
         let e = err("[engine]\n\ntick_secs = \"10\"\n");
         assert!(e.starts_with("/etc/ferry/ferry.toml:3: engine.tick_secs: invalid type"), "{e}");
         let e = err("[api]\nlisten = 8080\n");

@@ -140,9 +140,9 @@ impl From<EngineError> for ApiError {
         let kind = match &e {
             EngineError::Store(s) => return ApiError::from(StoreErrorRef(s)).with_message(e.to_string()),
             EngineError::Source(a) | EngineError::Target(a) => admin_kind(a),
-            EngineError::NotFound(_) | EngineError::TopicNotFound { .. } | EngineError::InstanceNotFound(_) => {
-                ErrorKind::NotFound
-            }
+            EngineError::NotFound(_)
+            | EngineError::TopicNotFound { .. }
+            | EngineError::InstanceNotFound(_) => ErrorKind::NotFound,
             EngineError::Invalid(_) => ErrorKind::Invalid,
             EngineError::Blocked { report, .. } => {
                 return ApiError {

@@ -59,6 +59,7 @@ fn fixture() -> &'static Fixture {
                 route_window: Duration::from_secs(90),
                 tick: Duration::from_secs(3600),
                 traffic_samples: 10,
+                fleet: None,
             };
             let engine = Engine::start(store, proxy, settings).await.unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

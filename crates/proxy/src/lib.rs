@@ -302,7 +302,8 @@ mod tests {
         let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let (a, b) = (free(), free());
         let proxy = Proxy::start(ProxyConfig::loopback(0, 0, 0), &[]).await.unwrap();
-        let stored = |backend: &str, port| RelayAssignment { side: Side::Source, backend: backend.into(), port };
+        let stored =
+            |backend: &str, port| RelayAssignment { side: Side::Source, backend: backend.into(), port };
         assert!(proxy.adopt_relays(&[stored("10.0.0.1:10911", a)]).is_empty());
         assert_eq!(proxy.relay_assignments(), vec![stored("10.0.0.1:10911", a)]);
         assert!(std::net::TcpStream::connect(("127.0.0.1", a)).is_ok(), "the relay listens");

@@ -258,9 +258,15 @@ pub fn fleet_applied(e: &Evidence) -> Check {
     }
     if waiting.is_empty() {
         let gone = if gone.is_empty() { String::new() } else { format!("; {}", gone.join("; ")) };
-        Check::pass(NAME, format!("every Ferry instance serves {}: {}{gone}", said(&policy), serving.join(", ")))
+        Check::pass(
+            NAME,
+            format!("every Ferry instance serves {}: {}{gone}", said(&policy), serving.join(", ")),
+        )
     } else {
-        Check::fail(NAME, format!("not every Ferry instance serves {} yet: {}", said(&policy), waiting.join("; ")))
+        Check::fail(
+            NAME,
+            format!("not every Ferry instance serves {} yet: {}", said(&policy), waiting.join("; ")),
+        )
     }
 }
 
@@ -801,7 +807,12 @@ mod tests {
         }
     }
 
-    fn member(name: &str, state: InstanceState, serves: Option<TopicPolicy>, refuses: Option<bool>) -> FleetMember {
+    fn member(
+        name: &str,
+        state: InstanceState,
+        serves: Option<TopicPolicy>,
+        refuses: Option<bool>,
+    ) -> FleetMember {
         FleetMember {
             name: name.into(),
             namesrv: format!("{name}:9876"),

@@ -262,7 +262,8 @@ impl Engine {
                  (pollNameServerInterval)"
             );
         }
-        let fleet = settings.fleet.clone().unwrap_or_else(|| FleetSettings::alone(&proxy.client_namesrv_addr()));
+        let fleet =
+            settings.fleet.clone().unwrap_or_else(|| FleetSettings::alone(&proxy.client_namesrv_addr()));
         let engine = Arc::new(Engine {
             store,
             proxy,

@@ -40,11 +40,13 @@ impl Store {
 
     /// Every instance that has written a heartbeat and was not forgotten since, by name.
     pub async fn instances(&self) -> Result<Vec<Instance>, StoreError> {
-        let rows: Vec<(String, String, String, i64, i64, String)> = on_pool!(self, |pool| sqlx::query_as(
+        let rows: Vec<(String, String, String, i64, i64, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
             "SELECT name, namesrv, api, started_ms, heartbeat_ms, view FROM fleet_instances ORDER BY name"
         )
         .fetch_all(pool)
-        .await)
+        .await
+        })
         .map_err(|e| self.database(e))?;
         rows.into_iter()
             .map(|(name, namesrv, api, started, beat, view)| {
@@ -91,10 +93,11 @@ impl Store {
         if taken == 1 {
             return Ok(None);
         }
-        let other: String = on_pool!(self, |pool| sqlx::query_scalar("SELECT holder FROM step_lease WHERE id = 1")
-            .fetch_one(pool)
-            .await)
-        .map_err(|e| self.database(e))?;
+        let other: String =
+            on_pool!(self, |pool| sqlx::query_scalar("SELECT holder FROM step_lease WHERE id = 1")
+                .fetch_one(pool)
+                .await)
+            .map_err(|e| self.database(e))?;
         Ok(Some(other))
     }
 
@@ -150,7 +153,8 @@ impl Store {
     /// Listens for stage changes: `None` on SQLite (no other instance to hear from).
     pub async fn stage_changes(&self) -> Result<Option<StageChanges>, StoreError> {
         let Pool::Postgres(pool) = &self.pool else { return Ok(None) };
-        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await.map_err(|e| self.database(e))?;
+        let mut listener =
+            sqlx::postgres::PgListener::connect_with(pool).await.map_err(|e| self.database(e))?;
         listener.listen(STAGE_CHANNEL).await.map_err(|e| self.database(e))?;
         Ok(Some(StageChanges { listener, path: self.path.to_path_buf() }))
     }

@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use ferry_console::auth::TokenSource;
 use ferry_console::{api_token, ApiState, Auth, Overrides, ServeConfig};
-use ferry_control::migration::Engine;
+use ferry_control::fleet::FleetSettings;
+use ferry_control::migration::{Engine, EngineSettings};
 use ferry_control::store::{StoreKey, StoreLocation, STORE_KEY_DOC, STORE_KEY_ENV};
 use ferry_control::Store;
 use ferry_proxy::Proxy;
@@ -200,11 +201,6 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let proxy = Arc::new(
         Proxy::start(config.proxy_config(&advertised), &assignments).await.context("starting the proxy")?,
     );
-    let engine = Engine::start(store.clone(), proxy.clone(), config.engine_settings())
-        .await
-        .context("starting the migration engine")?;
-    let ticker = engine.spawn_ticker();
-
     let listener = tokio::net::TcpListener::bind(&config.api_listen)
         .await
         .with_context(|| format!("the API cannot listen on {}", config.api_listen))?;
@@ -219,13 +215,26 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         tracing::warn!(api = %api_addr, "{warning}");
         eprintln!("warning: {warning}");
     }
-    let signals = StopSignals::install().context("listening for SIGINT and SIGTERM")?;
     let front = proxy.namesrv_addr();
     let for_clients = client_namesrv(front, &advertised);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let fleet = FleetSettings {
+        instance: config.fleet_instance.clone().unwrap_or_else(|| for_clients.clone()),
+        namesrv: for_clients.clone(),
+        api: format!("{scheme}://{api_addr}"),
+        down_after: config.down_after,
+    };
+    let instance = fleet.instance.clone();
+    let settings = EngineSettings { fleet: Some(fleet), ..config.engine_settings() };
+    let engine = Engine::start(store.clone(), proxy.clone(), settings)
+        .await
+        .context("starting the migration engine")?;
+    let ticker = engine.spawn_ticker();
+
+    let signals = StopSignals::install().context("listening for SIGINT and SIGTERM")?;
     let (first, last) = config.relay_ports;
     println!("Ferry is serving.");
     println!("  NameServer for clients: {for_clients}  (listening on {front})");
-    let scheme = if tls.is_some() { "https" } else { "http" };
     println!("  console: {scheme}://{api_addr}/  (log in with the API token)");
     println!(
         "  API: {scheme}://{api_addr}  (Authorization: Bearer <token>; documented at /api/openapi.yaml)"
@@ -235,7 +244,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         config.relay_bind,
         config.relay_capacity()
     );
-    println!("  store: {store_location}");
+    println!("  store: {store_location}  (instance {instance} in the fleet sharing it)");
     tracing::info!(
         namesrv = %for_clients, api = %api_addr, https = tls.is_some(), relays_restored = assignments.len(),
         "ferry serve started"

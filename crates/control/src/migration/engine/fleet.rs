@@ -82,7 +82,13 @@ impl Engine {
             for t in self.store.migration_topics(m.id).await? {
                 let Some(v) = self.proxy.stages.get(&t.topic) else { continue };
                 let (_, holders, _) = evidence::route_view(&self.proxy, &t.topic);
-                topics.push(ServedTopic { migration: m.id, topic: t.topic, policy: v.policy, epoch: v.epoch, holders });
+                topics.push(ServedTopic {
+                    migration: m.id,
+                    topic: t.topic,
+                    policy: v.policy,
+                    epoch: v.epoch,
+                    holders,
+                });
             }
         }
         Ok(InstanceView { topics, clients: self.proxy.registry.clients() })
@@ -163,7 +169,11 @@ impl Engine {
     }
 
     /// Every instance and what it serves of `topic`, this one from its own stage table.
-    async fn members(&self, id: MigrationId, topic: &str) -> Result<(Vec<FleetMember>, Vec<Instance>), EngineError> {
+    async fn members(
+        &self,
+        id: MigrationId,
+        topic: &str,
+    ) -> Result<(Vec<FleetMember>, Vec<Instance>), EngineError> {
         let now = Utc::now();
         let instances = self.store.instances().await?;
         let mut members = vec![FleetMember {
@@ -246,7 +256,8 @@ impl Engine {
         let mut expected = BTreeMap::new();
         for m in self.store.migrations().await? {
             for t in self.store.migration_topics(m.id).await? {
-                let policy = TopicPolicy { stage: t.stage, write_only: t.hold.as_ref().map(|h| h.write_only) };
+                let policy =
+                    TopicPolicy { stage: t.stage, write_only: t.hold.as_ref().map(|h| h.write_only) };
                 expected.insert((m.id, t.topic), policy);
             }
         }
@@ -299,7 +310,9 @@ impl Engine {
     /// Drops an instance from the fleet (gone for good) until it beats again.
     pub async fn forget_instance(&self, name: &str, actor: &str) -> Result<(), EngineError> {
         if name == self.fleet.instance {
-            return Err(EngineError::Invalid(format!("{name} is the instance answering: it cannot forget itself")));
+            return Err(EngineError::Invalid(format!(
+                "{name} is the instance answering: it cannot forget itself"
+            )));
         }
         if !self.store.forget_instance(name).await? {
             return Err(EngineError::InstanceNotFound(name.to_string()));
@@ -350,5 +363,6 @@ impl Engine {
 
 /// Whether a client uses `topic` (subscribed, or sending) and has not left.
 fn uses(c: &ClientRecord, topic: &str) -> bool {
-    (c.subscribes(topic) || c.produces(topic)) && (c.connected() || c.last_seen.elapsed().is_ok_and(|d| d < evidence::CLIENT_GONE_AFTER))
+    (c.subscribes(topic) || c.produces(topic))
+        && (c.connected() || c.last_seen.elapsed().is_ok_and(|d| d < evidence::CLIENT_GONE_AFTER))
 }
