@@ -455,6 +455,17 @@ try {
     await byTestId('tab-topics').click();
   });
 
+  await step('step 4: the Ferry instances tab lists this instance, up and serving the current stage', async () => {
+    await byTestId('tab-fleet').click();
+    const table = byTestId('fleet-table');
+    await table.waitFor();
+    const row = await expectText(table.locator('tbody tr').first(), /\(this one\).*up.*all 1 topics applied/);
+    assert.equal(await table.locator('tbody tr').count(), 1, `one instance: ${row}`);
+    assert.equal(await table.locator('button').count(), 0, 'nothing to forget while every instance is up');
+    await shot('step4-fleet');
+    await byTestId('tab-topics').click();
+  });
+
   await step('step 5: complete, and the summary', async () => {
     await byTestId('next').click();
     await page.waitForURL(/\/5$/);

@@ -441,7 +441,7 @@ pub struct RateWindow {
 pub struct TopicTraffic {
     topic: String,
     stage: Stage,
-    /// Totals since Ferry started.
+    /// Totals the fleet carried, as of the latest sample (this instance's own now, before one).
     current: PerSide<TopicCounts>,
     /// `null` until the engine has taken two samples.
     rates: Option<RateWindow>,
@@ -476,16 +476,14 @@ pub async fn traffic(
             }
             _ => None,
         };
-        topics.push(TopicTraffic {
-            current: PerSide {
+        let current = match samples.last() {
+            Some(s) => PerSide { source: s.source, target: s.target },
+            None => PerSide {
                 source: proxy.traffic.topic(&t.topic, Side::Source),
                 target: proxy.traffic.topic(&t.topic, Side::Target),
             },
-            topic: t.topic,
-            stage: t.stage,
-            rates,
-            samples,
-        });
+        };
+        topics.push(TopicTraffic { current, topic: t.topic, stage: t.stage, rates, samples });
     }
     Ok(Json(TrafficReport { topics }))
 }

@@ -11,9 +11,10 @@
 //! takes no step anyway, and a view read from the store says how old it is (its heartbeat), so an
 //! instance gone silent is seen as such instead of being waited on or ignored.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use ferry_proxy::{ClientRecord, TopicPolicy};
+use ferry_proxy::{ClientRecord, Side, TopicCounts, TopicPolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::migration::{MigrationId, RouteHolder};
@@ -60,6 +61,9 @@ pub struct InstanceView {
     pub topics: Vec<ServedTopic>,
     /// Every client its relays saw (heartbeats a broker accepted).
     pub clients: Vec<ClientRecord>,
+    /// What its relays carried since it started, per topic and side.
+    #[serde(default)]
+    pub traffic: Vec<(String, Side, TopicCounts)>,
 }
 
 /// One migrating topic as an instance serves it.
@@ -117,4 +121,81 @@ pub struct FleetMember {
     /// A down instance's NameServer front: `Some(true)` refuses connections (nothing listens
     /// there, so no client is on it), `Some(false)` accepts them, `None` did not answer at all.
     pub front_refuses: Option<bool>,
+}
+
+/// Per topic and side, messages and bytes carried.
+pub type Counts = BTreeMap<(String, Side), TopicCounts>;
+
+/// What the whole fleet carried, in totals that never go back (so rates between two samples stay
+/// true): an instance counts from zero again when it restarts, so what its earlier run counted is
+/// kept as a base, and an instance that left (down, forgotten) keeps its last counts.
+#[derive(Debug, Default)]
+pub struct FleetTraffic {
+    /// Per instance, the start of its run and the latest counts of that run.
+    runs: HashMap<String, (Timestamp, Counts)>,
+    /// Counts of runs that ended.
+    base: Counts,
+}
+
+impl FleetTraffic {
+    /// Takes an instance's latest counts (of the run started at `started`).
+    pub fn observe(&mut self, instance: &str, started: Timestamp, counts: &[(String, Side, TopicCounts)]) {
+        let counts: Counts = counts.iter().map(|(t, s, c)| ((t.clone(), *s), *c)).collect();
+        if let Some((run, last)) = self.runs.get(instance) {
+            if *run != started {
+                for (k, c) in last {
+                    *self.base.entry(k.clone()).or_default() += *c;
+                }
+            }
+        }
+        self.runs.insert(instance.to_string(), (started, counts));
+    }
+
+    /// The fleet's totals.
+    pub fn total(&self) -> Counts {
+        let mut all = self.base.clone();
+        for (_, counts) in self.runs.values() {
+            for (k, c) in counts {
+                *all.entry(k.clone()).or_default() += *c;
+            }
+        }
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+
+    use super::*;
+
+    fn produced(n: u64) -> TopicCounts {
+        TopicCounts { produced_messages: n, ..TopicCounts::default() }
+    }
+
+    #[test]
+    fn fleet_totals_never_go_back_when_an_instance_restarts_or_leaves() {
+        let t0 = Utc::now();
+        let t1 = t0 + Duration::seconds(30);
+        let orders = |n| vec![("orders".to_string(), Side::Source, produced(n))];
+        let total = |f: &FleetTraffic| {
+            f.total().get(&("orders".to_string(), Side::Source)).map_or(0, |c| c.produced_messages)
+        };
+        let mut f = FleetTraffic::default();
+        // (instance, its run's start, its count now, the fleet's total after)
+        let table = [
+            ("ferry-1", t0, 10, 10),
+            ("ferry-2", t0, 5, 15),
+            ("ferry-1", t0, 12, 17),
+            // ferry-2 restarts: counts from zero, its 5 are kept.
+            ("ferry-2", t1, 1, 18),
+            ("ferry-2", t1, 4, 21),
+            // ferry-1 is down: its row keeps its last view, the same counts again.
+            ("ferry-1", t0, 12, 21),
+        ];
+        for (instance, started, count, expected) in table {
+            f.observe(instance, started, &orders(count));
+            assert_eq!(total(&f), expected, "{instance} at {count}");
+        }
+    }
 }

@@ -69,12 +69,21 @@ pub struct LatencySnapshot {
 }
 
 /// Totals for one topic on one cluster since Ferry started.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TopicCounts {
     pub produced_messages: u64,
     pub produced_bytes: u64,
     pub consumed_messages: u64,
     pub consumed_bytes: u64,
+}
+
+impl std::ops::AddAssign for TopicCounts {
+    fn add_assign(&mut self, o: TopicCounts) {
+        self.produced_messages += o.produced_messages;
+        self.produced_bytes += o.produced_bytes;
+        self.consumed_messages += o.consumed_messages;
+        self.consumed_bytes += o.consumed_bytes;
+    }
 }
 
 #[derive(Default)]

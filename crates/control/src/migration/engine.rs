@@ -233,6 +233,8 @@ pub struct Engine {
     fleet: FleetSettings,
     /// When the store last took this instance's heartbeat.
     store_heard: Mutex<std::time::Instant>,
+    /// What the fleet carried, for the traffic samples.
+    fleet_traffic: Mutex<crate::fleet::FleetTraffic>,
 }
 
 fn clusters_for(m: &Migration) -> Result<Clusters, EngineError> {
@@ -271,6 +273,7 @@ impl Engine {
             started_at: Utc::now(),
             fleet,
             store_heard: Mutex::new(std::time::Instant::now()),
+            fleet_traffic: Mutex::new(Default::default()),
             clusters: Mutex::new(HashMap::new()),
             steps: tokio::sync::Mutex::new(()),
             traffic: Mutex::new(HashMap::new()),

@@ -8,7 +8,7 @@
 // from (a master that is down fails every check that needs its side, naming it) and forgets one
 // that is gone for good, with a reason: `ferry migrate brokers ID`, `ferry migrate forget-broker`.
 
-import { get, post, seg } from '../../api.js';
+import { del, get, post, seg } from '../../api.js';
 import { badge, dialog, errorBox, fill, fmtRate, fmtTime, h, searchBox, table, tabs } from '../../dom.js';
 import { lineChart, rates } from '../../chart.js';
 
@@ -79,6 +79,9 @@ export function render(body, ctx) {
   const monitorPanel = h('div', { hidden: true });
   const brokersPanel = h('div', { hidden: true });
   let brokersShown = false;
+  const fleetBox = h('div', { testid: 'fleet' });
+  const fleetPanel = h('div', { hidden: true });
+  let fleetShown = false;
   const batchButtons = {};
   const next = h('button', { type: 'button', class: 'primary', testid: 'next', disabled: true, onclick: () => ctx.go(5) }, 'Next: complete');
 
@@ -330,6 +333,67 @@ export function render(body, ctx) {
     );
   }
 
+  // Every Ferry instance sharing the store: the next step waits until each serves the current stage.
+  async function drawFleet() {
+    if (!fleetShown) return;
+    let fleet;
+    try {
+      fleet = await get('/api/fleet');
+    } catch (e) {
+      fill(fleetBox, errorBox(e));
+      return;
+    }
+    const mine = (i) => i.topics.filter((x) => String(x.migration) === String(id));
+    const applied = (i) => {
+      const ts = mine(i);
+      const behind = ts.filter((x) => !x.applied);
+      if (ts.length === 0) return h('span', { class: 'muted' }, 'no topic of this migration');
+      if (behind.length === 0) return badge(`all ${ts.length} topics applied`, 'ok');
+      return badge(`behind: ${behind.map((x) => `${x.topic} (${x.stage})`).join(', ')}`, 'warn');
+    };
+    fill(
+      fleetBox,
+      h('p', { class: 'hint' }, 'Clients list every instance as their NameServers. A step waits until every instance serves the current stage; an instance not heard from counts only once nothing listens at its NameServer address. Forget one only if it is gone for good.'),
+      table(
+        [
+          { title: 'Instance', render: (i) => h('div', null, h('strong', null, i.name), i.this ? h('span', { class: 'hint' }, ' (this one)') : null) },
+          { title: 'NameServer', render: (i) => i.namesrv },
+          { title: 'State', render: (i) => (i.state === 'up' ? badge('up', 'ok') : badge(`down: not heard for ${i.heartbeatAgeSecs} s`, 'warn')) },
+          { title: 'Clients', render: (i) => String(i.clients) },
+          { title: 'Stages', render: applied },
+          {
+            title: '',
+            render: (i) => (i.this || i.state === 'up'
+              ? ''
+              : h('button', { type: 'button', class: 'small danger', testid: `forget-instance-${i.name}`, onclick: () => forgetInstance(i) }, 'Forget…')),
+          },
+        ],
+        fleet.instances,
+        { testid: 'fleet-table', rowTestid: (i) => `instance-${i.name}` },
+      ),
+    );
+  }
+
+  async function forgetInstance(i) {
+    const ok = await dialog({
+      title: `Forget instance ${i.name}`,
+      testid: 'forget-instance-dialog',
+      body: [h('p', null, `Steps will stop waiting for ${i.name}. Clients still on it would keep the routes it last served. It comes back by itself if it writes a heartbeat again.`)],
+      actions: [
+        { label: 'Cancel', value: null },
+        { label: 'Forget instance', value: true, kind: 'danger', testid: 'forget-instance-confirm' },
+      ],
+    });
+    if (!ok) return;
+    try {
+      await del(`/api/fleet/${seg(i.name)}`);
+    } catch (e) {
+      fill(fleetBox, errorBox(e));
+      return;
+    }
+    await drawFleet();
+  }
+
   async function forget(b) {
     const reason = h('textarea', { rows: '3', testid: 'forget-reason', placeholder: 'why this broker is gone for good' });
     const ok = await dialog({
@@ -360,16 +424,20 @@ export function render(body, ctx) {
       { id: 'topics', title: 'Topics' },
       { id: 'monitoring', title: 'Monitoring' },
       { id: 'brokers', title: 'Brokers' },
+      { id: 'fleet', title: 'Ferry instances' },
     ],
     'topics',
     (tab) => {
       monitoring = tab === 'monitoring';
       brokersShown = tab === 'brokers';
+      fleetShown = tab === 'fleet';
       topicsPanel.hidden = tab !== 'topics';
       monitorPanel.hidden = !monitoring;
       brokersPanel.hidden = !brokersShown;
+      fleetPanel.hidden = !fleetShown;
       if (monitoring) drawChart();
       if (brokersShown) drawBrokers();
+      if (fleetShown) drawFleet();
     },
   );
 
@@ -385,13 +453,15 @@ export function render(body, ctx) {
   );
   fill(monitorPanel, chartBox);
   fill(brokersPanel, brokersBox);
-  fill(body, h('section', { class: 'card' }, t.el, topicsPanel, monitorPanel, brokersPanel), h('div', { class: 'actions' }, next));
+  fill(fleetPanel, fleetBox);
+  fill(body, h('section', { class: 'card' }, t.el, topicsPanel, monitorPanel, brokersPanel, fleetPanel), h('div', { class: 'actions' }, next));
 
   async function tick() {
     await refreshClients();
     draw();
     if (monitoring) drawChart();
     if (brokersShown) drawBrokers();
+    if (fleetShown) drawFleet();
   }
   tick();
   const timer = setInterval(tick, POLL_MS);

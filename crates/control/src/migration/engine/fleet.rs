@@ -91,7 +91,11 @@ impl Engine {
                 });
             }
         }
-        Ok(InstanceView { topics, clients: self.proxy.registry.clients() })
+        Ok(InstanceView {
+            topics,
+            clients: self.proxy.registry.clients(),
+            traffic: self.proxy.traffic.snapshot(),
+        })
     }
 
     /// Writes this instance's heartbeat and view to the store.

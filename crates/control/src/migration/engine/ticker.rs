@@ -128,7 +128,7 @@ impl Engine {
             .lock()
             .expect("settled lock")
             .retain(|(_, topic, epoch)| self.proxy.stages.get(topic).is_some_and(|v| v.epoch == *epoch));
-        self.sample_traffic();
+        self.sample_traffic().await;
         let active: Vec<Migration> = self
             .store
             .migrations()
@@ -205,10 +205,21 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn sample_traffic(&self) {
+    /// Samples what the whole fleet carried: this instance's counts now, the others' from their
+    /// latest views (a store that cannot be read: this instance's alone, until it can).
+    pub(super) async fn sample_traffic(&self) {
         let now = Utc::now();
+        let totals = {
+            let others = self.store.instances().await.unwrap_or_default();
+            let mut fleet = self.fleet_traffic.lock().expect("fleet traffic lock");
+            fleet.observe(&self.fleet.instance, self.started_at, &self.proxy.traffic.snapshot());
+            for i in others.iter().filter(|i| i.name != self.fleet.instance) {
+                fleet.observe(&i.name, i.started_at, &i.view.traffic);
+            }
+            fleet.total()
+        };
         let mut by_topic: BTreeMap<String, (TopicCounts, TopicCounts)> = BTreeMap::new();
-        for (topic, side, counts) in self.proxy.traffic.snapshot() {
+        for ((topic, side), counts) in totals {
             let e = by_topic.entry(topic).or_default();
             match side {
                 Side::Source => e.0 = counts,
