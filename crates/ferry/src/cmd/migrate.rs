@@ -65,11 +65,21 @@ enum MigrateCommand {
     Brokers(IdArg),
     /// Stop expecting a broker that is gone for good (kept in the history with the reason).
     ForgetBroker(ForgetArgs),
+    /// Every Ferry instance sharing the store: up or down, its clients, the stages it applied.
+    Fleet,
+    /// Stop waiting for a Ferry instance that is gone for good (until it writes a heartbeat again).
+    ForgetInstance(InstanceArg),
     /// Complete a migration whose topics are all Completed.
     Complete(IdArg),
     /// Whether clients can leave Ferry: topics Direct, relays empty, who still asks Ferry for
     /// routes. Exits 7 until no client uses a relay.
     Leave(IdArg),
+}
+
+#[derive(Args)]
+struct InstanceArg {
+    /// The instance's name, as `ferry migrate fleet` lists it.
+    name: String,
 }
 
 #[derive(Args)]
@@ -643,6 +653,48 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
                 Some("point_clients_at_target" | "safe_to_stop") => {}
                 _ => return Err(WithCode { code: exit::REFUSED, message: text(&v["say"]) }.into()),
             }
+        }
+        MigrateCommand::Fleet => {
+            let v = api.must(Method::GET, &["api", "fleet"], &[], None).await?;
+            if json {
+                return print_json(&v);
+            }
+            let rows = v["instances"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| {
+                    let name = if i["this"].as_bool() == Some(true) {
+                        format!("{} (this one)", text(&i["name"]))
+                    } else {
+                        text(&i["name"])
+                    };
+                    let state = match i["state"].as_str() {
+                        Some("up") => "up".to_string(),
+                        _ => format!("DOWN: not heard for {} s", text(&i["heartbeatAgeSecs"])),
+                    };
+                    let topics: Vec<&Value> = i["topics"].as_array().into_iter().flatten().collect();
+                    let behind: Vec<String> = topics
+                        .iter()
+                        .filter(|t| t["applied"].as_bool() != Some(true))
+                        .map(|t| format!("{} ({})", text(&t["topic"]), text(&t["stage"])))
+                        .collect();
+                    let stages = if behind.is_empty() {
+                        format!("all {} applied", topics.len())
+                    } else {
+                        format!("behind: {}", behind.join(", "))
+                    };
+                    vec![name, text(&i["namesrv"]), state, text(&i["clients"]), stages, text(&i["api"])]
+                })
+                .collect();
+            print_table(&["INSTANCE", "NAMESERVER", "STATE", "CLIENTS", "STAGES", "API"], rows);
+        }
+        MigrateCommand::ForgetInstance(a) => {
+            api.must(Method::DELETE, &["api", "fleet", &a.name], &[], None).await?;
+            if json {
+                return print_json(&json!({ "forgotten": a.name }));
+            }
+            println!("the fleet no longer waits for {} (until it writes a heartbeat again)", a.name);
         }
         MigrateCommand::ForgetBroker(f) => {
             let id = f.id.to_string();
