@@ -401,12 +401,12 @@ impl Store {
             .collect()
     }
 
-    /// Adds relay assignments not yet kept (existing ones keep their port).
+    /// Adds relay assignments not yet kept: a broker kept already keeps its port, and a port
+    /// kept already for another broker (another instance of a fleet took it first) keeps that one.
     pub async fn save_relay_assignments(&self, all: &[RelayAssignment]) -> Result<(), StoreError> {
         for a in all {
             on_pool!(self, |pool| sqlx::query(
-                "INSERT INTO relay_assignments (side, backend, port) VALUES ($1, $2, $3)
-                 ON CONFLICT (side, backend) DO NOTHING",
+                "INSERT INTO relay_assignments (side, backend, port) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             )
             .bind(a.side.name())
             .bind(&a.backend)
@@ -842,6 +842,10 @@ mod tests {
             store.save_relay_assignments(std::slice::from_ref(&a)).await.unwrap();
             let moved = RelayAssignment { port: 30006, ..a.clone() };
             store.save_relay_assignments(&[moved]).await.unwrap();
+            assert_eq!(store.relay_assignments().await.unwrap(), vec![a.clone()]);
+            // Another instance gave the same port to another broker: the first keeps it.
+            let other = RelayAssignment { backend: "10.0.0.2:10911".into(), ..a.clone() };
+            store.save_relay_assignments(&[other]).await.unwrap();
             assert_eq!(store.relay_assignments().await.unwrap(), vec![a]);
         }
     }

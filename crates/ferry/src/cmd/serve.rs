@@ -221,7 +221,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let fleet = FleetSettings {
         instance: config.fleet_instance.clone().unwrap_or_else(|| for_clients.clone()),
         namesrv: for_clients.clone(),
-        api: format!("{scheme}://{api_addr}"),
+        // Where an operator reaches it: the advertised host when the API listens everywhere.
+        api: format!("{scheme}://{}", client_namesrv(api_addr, &advertised)),
         down_after: config.down_after,
     };
     let instance = fleet.instance.clone();

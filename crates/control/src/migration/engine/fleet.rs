@@ -226,6 +226,12 @@ impl Engine {
         let (members, others) = self.members(id, &t.topic).await?;
         e.fleet = members;
         for i in others {
+            // An instance started recently has not heard from every client of its own yet.
+            let up_for = (Utc::now() - i.started_at).to_std().unwrap_or_default();
+            if let Some(left) = self.settings.route_window.checked_sub(up_for) {
+                let left = left.as_secs().max(1);
+                e.route_warming_up = Some(e.route_warming_up.map_or(left, |mine| mine.max(left)));
+            }
             if let Some(served) = i.served(id, &t.topic) {
                 e.route_holders.extend(served.holders.iter().map(|h| RouteHolder {
                     epoch: if h.epoch >= served.epoch { e.route_epoch } else { 0 },
