@@ -233,6 +233,8 @@ pub struct Engine {
     fleet: FleetSettings,
     /// When the store last took this instance's heartbeat.
     store_heard: Mutex<std::time::Instant>,
+    /// Migrations whose clusters the proxy was pointed at.
+    fronted: Mutex<HashSet<MigrationId>>,
     /// What the fleet carried, for the traffic samples.
     fleet_traffic: Mutex<crate::fleet::FleetTraffic>,
 }
@@ -274,6 +276,7 @@ impl Engine {
             fleet,
             store_heard: Mutex::new(std::time::Instant::now()),
             fleet_traffic: Mutex::new(Default::default()),
+            fronted: Mutex::new(HashSet::new()),
             clusters: Mutex::new(HashMap::new()),
             steps: tokio::sync::Mutex::new(()),
             traffic: Mutex::new(HashMap::new()),
@@ -308,7 +311,26 @@ impl Engine {
             Upstreams::new(&m.source.namesrv, Some(&m.target.namesrv)).map_err(EngineError::Source)?;
         self.proxy.set_upstreams(upstreams);
         self.clusters.lock().expect("clusters lock").insert(m.id, clusters.clone());
+        self.fronted.lock().expect("fronted lock").insert(m.id);
         Ok(clusters)
+    }
+
+    /// Fronts the migrations another instance of the fleet created since this one started.
+    pub(super) async fn front_new(&self) -> Result<(), EngineError> {
+        let mut all = self.store.migrations().await?;
+        all.reverse();
+        for m in all {
+            if !self.fronted.lock().expect("fronted lock").contains(&m.id) {
+                tracing::info!(migration = %m.id, source = %m.source.namesrv, "fronting a migration created elsewhere");
+                self.front(&m)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this instance's front answers routes for the migration (it knows its clusters).
+    pub(super) fn fronts(&self, id: MigrationId) -> bool {
+        self.fronted.lock().expect("fronted lock").contains(&id)
     }
 
     fn clusters(&self, m: &Migration) -> Result<Arc<Clusters>, EngineError> {

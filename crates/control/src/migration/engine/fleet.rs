@@ -78,7 +78,8 @@ impl Engine {
     /// the route holders of its front, and the clients its relays saw.
     async fn view(&self) -> Result<InstanceView, EngineError> {
         let mut topics = Vec::new();
-        for m in self.store.migrations().await? {
+        // Only migrations this front answers routes for: a stage without its clusters serves nothing.
+        for m in self.store.migrations().await?.into_iter().filter(|m| self.fronts(m.id)) {
             for t in self.store.migration_topics(m.id).await? {
                 let Some(v) = self.proxy.stages.get(&t.topic) else { continue };
                 let (_, holders, _) = evidence::route_view(&self.proxy, &t.topic);
@@ -186,7 +187,7 @@ impl Engine {
             this: true,
             heartbeat_age_ms: 0,
             state: InstanceState::Up,
-            serves: self.proxy.stages.get(topic).map(|v| v.policy),
+            serves: self.proxy.stages.get(topic).filter(|_| self.fronts(id)).map(|v| v.policy),
             front_refuses: None,
         }];
         let mut others = Vec::new();
@@ -334,6 +335,8 @@ impl Engine {
     /// Re-reads every migration's stages from the store into the proxy (another instance took a
     /// step).
     pub(super) async fn follow_store(&self) -> Result<(), EngineError> {
+        self.front_new().await?;
+        self.sync_aliases().await?;
         let _step = self.steps.lock().await;
         for m in self.store.migrations().await? {
             self.sync_routes(m.id).await?;

@@ -136,6 +136,8 @@ impl Engine {
             .into_iter()
             .filter(|m| m.status == MigrationStatus::Active)
             .collect();
+        // A migration another instance of the fleet created: this front answers its routes too.
+        self.front_new().await?;
         for m in &active {
             self.note_brokers(m).await?;
         }
