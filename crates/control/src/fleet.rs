@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use ferry_proxy::{ClientRecord, Side, TopicCounts, TopicPolicy};
+use ferry_proxy::{ClientRecord, RelayTraffic, Side, TopicCounts, TopicPolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::migration::{MigrationId, RouteHolder};
@@ -64,6 +64,11 @@ pub struct InstanceView {
     /// What its relays carried since it started, per topic and side.
     #[serde(default)]
     pub traffic: Vec<(String, Side, TopicCounts)>,
+    /// Its relays and their open connections, and the connections open to its front.
+    #[serde(default)]
+    pub relays: Vec<RelayTraffic>,
+    #[serde(default)]
+    pub front_connections: usize,
 }
 
 /// One migrating topic as an instance serves it.

@@ -190,7 +190,7 @@ struct RelayCounts {
 }
 
 /// One relay's broker, its port and what went through it since Ferry started.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayTraffic {
     #[serde(flatten)]
     pub assignment: RelayAssignment,

@@ -788,12 +788,8 @@ impl Engine {
         self.migration(id).await?;
         let topics: Vec<(String, Stage)> =
             self.store.migration_topics(id).await?.into_iter().map(|t| (t.topic, t.stage)).collect();
-        Ok(leave::report(
-            &topics,
-            &self.proxy.relay_traffic(),
-            &self.proxy.registry.clients(),
-            self.proxy.limits().front_connections,
-        ))
+        let (relays, clients, front_connections, unheard) = self.fleet_use().await?;
+        Ok(leave::report(&topics, &relays, &clients, front_connections, &unheard))
     }
 
     pub async fn history(

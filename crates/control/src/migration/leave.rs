@@ -54,14 +54,19 @@ pub struct LeaveReport {
     pub clients_on_relays: Vec<ClientOnRelay>,
     /// Connections open to Ferry's NameServer front (clients that still ask it for routes).
     pub front_connections: usize,
+    /// Fleet: instances not heard from whose NameServer front does not refuse connections (they
+    /// may still carry clients, uncounted here).
+    pub unheard_instances: Vec<String>,
 }
 
-/// The report from what the migration and the proxy say now.
+/// The report from what the migration and the proxies of the fleet say now (`unheard`: instances
+/// that cannot say, and may still carry clients).
 pub fn report(
     topics: &[(String, Stage)],
     relays: &[RelayTraffic],
     clients: &[ClientRecord],
     front_connections: usize,
+    unheard: &[String],
 ) -> LeaveReport {
     let topics_not_direct: Vec<(String, Stage)> =
         topics.iter().filter(|(_, s)| *s != Stage::Direct).cloned().collect();
@@ -92,6 +97,15 @@ pub fn report(
             LeaveVerdict::StepTopicsToDirect,
             format!("step every topic to Direct once Completed; not yet: {}", open.join(", ")),
         )
+    } else if !unheard.is_empty() {
+        (
+            LeaveVerdict::WaitForRelaysToEmpty,
+            format!(
+                "Ferry instance(s) not heard from and still accepting connections: {}: their relays may carry \
+                 clients (start them again, or stop them for good and forget them)",
+                unheard.join(", ")
+            ),
+        )
     } else if !relays_in_use.is_empty() {
         let connections: usize = relays_in_use.iter().map(|r| r.connections).sum();
         (
@@ -115,7 +129,15 @@ pub fn report(
     } else {
         (LeaveVerdict::SafeToStop, "nobody uses Ferry: it can stop".to_string())
     };
-    LeaveReport { verdict, say, topics_not_direct, relays_in_use, clients_on_relays, front_connections }
+    LeaveReport {
+        verdict,
+        say,
+        topics_not_direct,
+        relays_in_use,
+        clients_on_relays,
+        front_connections,
+        unheard_instances: unheard.to_vec(),
+    }
 }
 
 #[cfg(test)]
@@ -166,11 +188,17 @@ mod tests {
             (&mixed,   3, 2, 5, StepTopicsToDirect,   "not yet: refunds (Completed)"),
         ];
         for (topics, relay_connections, client_connections, front, verdict, words) in table {
-            let r = report(topics, &[relay(relay_connections)], &[client(client_connections)], front);
+            let r = report(topics, &[relay(relay_connections)], &[client(client_connections)], front, &[]);
             assert_eq!(r.verdict, verdict, "{topics:?} {relay_connections} {front}");
             assert!(r.say.contains(words), "{}", r.say);
             assert_eq!(r.relays_in_use.len(), usize::from(relay_connections > 0));
             assert_eq!(r.clients_on_relays.len(), usize::from(client_connections > 0));
         }
+        // Silence is not zero: an instance not heard from may carry clients.
+        let r = report(&direct, &[relay(0)], &[client(0)], 0, &["ferry-2".to_string()]);
+        assert_eq!(r.verdict, WaitForRelaysToEmpty);
+        assert!(r.say.contains("not heard from and still accepting connections: ferry-2"), "{}", r.say);
+        let r = report(&mixed, &[relay(0)], &[client(0)], 0, &["ferry-2".to_string()]);
+        assert_eq!(r.verdict, StepTopicsToDirect, "topics first");
     }
 }

@@ -96,6 +96,8 @@ impl Engine {
             topics,
             clients: self.proxy.registry.clients(),
             traffic: self.proxy.traffic.snapshot(),
+            relays: self.proxy.relay_traffic(),
+            front_connections: self.proxy.limits().front_connections,
         })
     }
 
@@ -246,6 +248,31 @@ impl Engine {
             e.through_ferry.extend(i.view.clients.iter().map(|c| c.client_id.clone()));
         }
         Ok(())
+    }
+
+    /// What the whole fleet's relays and fronts carry now, for leaving Ferry: relays, clients,
+    /// front connections, and the instances that cannot say (down, their front not refusing).
+    pub(super) async fn fleet_use(
+        &self,
+    ) -> Result<(Vec<ferry_proxy::RelayTraffic>, Vec<ClientRecord>, usize, Vec<String>), EngineError> {
+        let mut relays = self.proxy.relay_traffic();
+        let mut clients = self.proxy.registry.clients();
+        let mut front = self.proxy.limits().front_connections;
+        let mut unheard = Vec::new();
+        let now = Utc::now();
+        for i in self.store.instances().await?.into_iter().filter(|i| i.name != self.fleet.instance) {
+            let age = (now - i.heartbeat_at).num_milliseconds();
+            match state_of(age, self.fleet.down_after) {
+                InstanceState::Up => {
+                    relays.extend(i.view.relays);
+                    clients.extend(i.view.clients);
+                    front += i.view.front_connections;
+                }
+                InstanceState::Down if refuses(&i.namesrv).await == Some(true) => {}
+                InstanceState::Down => unheard.push(i.name),
+            }
+        }
+        Ok((relays, clients, front, unheard))
     }
 
     /// Every client the fleet's relays saw (this instance's live, the others' from their views).
