@@ -83,6 +83,12 @@ pub struct ServedTopic {
     pub epoch: u64,
     /// Every open client connection of its front that fetched the topic's route.
     pub holders: Vec<RouteHolder>,
+    /// Groups whose POP requests for the topic reached the source through its relays, and per
+    /// group the POP messages the source handed out through them and not acked yet.
+    #[serde(default)]
+    pub source_poppers: Vec<String>,
+    #[serde(default)]
+    pub source_pop_in_flight: BTreeMap<String, u64>,
 }
 
 /// An instance as the store keeps it.

@@ -588,6 +588,7 @@ impl Engine {
                 &expected,
                 self.settings.route_window,
                 self.warming_up(),
+                self.fleet_poppers(m.id, &t.topic).await?,
             )
             .await;
             if toward == Stage::Direct {

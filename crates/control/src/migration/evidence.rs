@@ -335,6 +335,7 @@ pub async fn gather(
     expected: &[MigrationBroker],
     route_window: Duration,
     warming_up: Option<u64>,
+    fleet_poppers: BTreeSet<String>,
 ) -> Evidence {
     let mut e = Evidence {
         topic: topic.topic.clone(),
@@ -356,6 +357,7 @@ pub async fn gather(
         .into_iter()
         .filter(|(side, _)| *side == Side::Source)
         .map(|(_, g)| g)
+        .chain(fleet_poppers)
         .collect();
     e.source_pop_in_flight = proxy.pops.in_flight(Side::Source, &topic.topic, std::time::Instant::now());
 

@@ -83,12 +83,19 @@ impl Engine {
             for t in self.store.migration_topics(m.id).await? {
                 let Some(v) = self.proxy.stages.get(&t.topic) else { continue };
                 let (_, holders, _) = evidence::route_view(&self.proxy, &t.topic);
+                let source_poppers = (self.proxy.pops.poppers(&t.topic).into_iter())
+                    .filter(|(side, _)| *side == Side::Source)
+                    .map(|(_, g)| g)
+                    .collect();
+                let source_pop_in_flight = self.proxy.pops.in_flight(Side::Source, &t.topic, Instant::now());
                 topics.push(ServedTopic {
                     migration: m.id,
                     topic: t.topic,
                     policy: v.policy,
                     epoch: v.epoch,
                     holders,
+                    source_poppers,
+                    source_pop_in_flight,
                 });
             }
         }
@@ -236,6 +243,10 @@ impl Engine {
                 e.route_warming_up = Some(e.route_warming_up.map_or(left, |mine| mine.max(left)));
             }
             if let Some(served) = i.served(id, &t.topic) {
+                // POP messages handed out through its relays are in flight as much as this one's.
+                for (group, n) in &served.source_pop_in_flight {
+                    *e.source_pop_in_flight.entry(group.clone()).or_default() += n;
+                }
                 e.route_holders.extend(served.holders.iter().map(|h| RouteHolder {
                     epoch: if h.epoch >= served.epoch { e.route_epoch } else { 0 },
                     ..h.clone()
@@ -273,6 +284,26 @@ impl Engine {
             }
         }
         Ok((relays, clients, front, unheard))
+    }
+
+    /// Groups the other live instances' relays saw pop the topic on the source.
+    pub(super) async fn fleet_poppers(
+        &self,
+        id: MigrationId,
+        topic: &str,
+    ) -> Result<BTreeSet<String>, EngineError> {
+        let now = Utc::now();
+        let instances = self.store.instances().await?;
+        Ok(instances
+            .iter()
+            .filter(|i| i.name != self.fleet.instance)
+            .filter(|i| {
+                state_of((now - i.heartbeat_at).num_milliseconds(), self.fleet.down_after)
+                    == InstanceState::Up
+            })
+            .filter_map(|i| i.served(id, topic))
+            .flat_map(|s| s.source_poppers.iter().cloned())
+            .collect())
     }
 
     /// Every client the fleet's relays saw (this instance's live, the others' from their views).
