@@ -293,9 +293,15 @@ pub async fn api_token(store: &Store, configured: Option<&str>) -> Result<ApiTok
     if let Some(t) = store.setting(TOKEN_SETTING).await?.filter(|t| !t.is_empty()) {
         return Ok(ApiToken { value: t, source: TokenSource::Store });
     }
-    let value = generate_token();
-    store.set_setting(TOKEN_SETTING, &value).await?;
-    Ok(ApiToken { value, source: TokenSource::Generated })
+    // Two instances of a fleet starting on a new store: the first token written is everyone's.
+    let generated = generate_token();
+    let mut value = store.setting_or_insert(TOKEN_SETTING, &generated).await?;
+    if value.is_empty() {
+        store.set_setting(TOKEN_SETTING, &generated).await?;
+        value = generated.clone();
+    }
+    let source = if value == generated { TokenSource::Generated } else { TokenSource::Store };
+    Ok(ApiToken { value, source })
 }
 
 /// 32 bytes from the operating system's generator, as 64 hex digits.

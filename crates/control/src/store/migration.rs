@@ -427,6 +427,21 @@ impl Store {
         .map_err(|e| self.database(e))
     }
 
+    /// Keeps `value` unless the key has one already (another instance of a fleet wrote it
+    /// first); returns the value kept.
+    pub async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        on_pool!(self, |pool| sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
+        )
+        .bind(key)
+        .bind(value)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .map_err(|e| self.database(e))?;
+        Ok(self.setting(key).await?.unwrap_or_else(|| value.to_string()))
+    }
+
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
         on_pool!(self, |pool| sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2)
@@ -847,6 +862,15 @@ mod tests {
             let other = RelayAssignment { backend: "10.0.0.2:10911".into(), ..a.clone() };
             store.save_relay_assignments(&[other]).await.unwrap();
             assert_eq!(store.relay_assignments().await.unwrap(), vec![a]);
+        }
+    }
+
+    ferry_testkit::store_tests! {
+        async fn a_setting_written_first_is_kept_by_a_later_writer(opened) {
+            let store = opened;
+            assert_eq!(store.setting_or_insert("api_token", "first").await.unwrap(), "first");
+            assert_eq!(store.setting_or_insert("api_token", "second").await.unwrap(), "first");
+            assert_eq!(store.setting("api_token").await.unwrap().as_deref(), Some("first"));
         }
     }
 }
