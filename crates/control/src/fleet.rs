@@ -89,6 +89,14 @@ pub struct ServedTopic {
     pub source_poppers: Vec<String>,
     #[serde(default)]
     pub source_pop_in_flight: BTreeMap<String, u64>,
+    /// Per group, when the last of those comes back at the latest (ms since the epoch): if the
+    /// instance goes down, what it handed out may be out until then.
+    #[serde(default)]
+    pub source_pop_until_ms: BTreeMap<String, i64>,
+    /// Per group, until when what it handed out before it last restarted may be out (its ledger,
+    /// in memory, no longer counts those).
+    #[serde(default)]
+    pub source_pop_unknown_until_ms: BTreeMap<String, i64>,
 }
 
 /// An instance as the store keeps it.

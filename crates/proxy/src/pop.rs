@@ -149,6 +149,23 @@ impl PopLedger {
         }
     }
 
+    /// When the last message of `topic` still out on `side` comes back at the latest, per group
+    /// (groups with none out are left out).
+    pub fn in_flight_until(&self, side: Side, topic: &str, now: Instant) -> BTreeMap<String, Instant> {
+        let mut inner = self.inner.lock().expect("pop ledger lock");
+        let mut out = BTreeMap::new();
+        for ((s, group, t), f) in inner.iter_mut() {
+            if *s != side || t != topic {
+                continue;
+            }
+            f.until.retain(|_, u| *u > now);
+            if let Some(last) = f.until.values().max() {
+                out.insert(group.clone(), *last);
+            }
+        }
+        out
+    }
+
     /// Messages of `topic` still out on `side`, per group (groups with none are left out).
     pub fn in_flight(&self, side: Side, topic: &str, now: Instant) -> BTreeMap<String, u64> {
         let mut inner = self.inner.lock().expect("pop ledger lock");
@@ -196,6 +213,8 @@ mod tests {
         let out = [m("b1", false, 0, 7), m("b1", false, 1, 3), m("b1", true, 0, 0), m("b2", false, 0, 7)];
         l.handed_out(s, "billing", "orders", out.clone(), Duration::from_secs(60), t0);
         assert_eq!(l.in_flight(s, "orders", t0), BTreeMap::from([("billing".to_string(), 4)]));
+        let until = t0 + Duration::from_secs(60) + REVIVE_GRACE;
+        assert_eq!(l.in_flight_until(s, "orders", t0), BTreeMap::from([("billing".to_string(), until)]));
         assert!(l.in_flight(Side::Target, "orders", t0).is_empty(), "sides apart");
         assert!(l.in_flight(s, "other", t0).is_empty(), "topics apart");
         // Acks name the queue and offset; a retry message's ack names the retry topic.

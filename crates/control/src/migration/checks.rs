@@ -129,6 +129,10 @@ pub struct Evidence {
     /// Group to the POP messages of the topic the source handed out through Ferry's relays and
     /// that are not acked yet (nor past their invisible time).
     pub source_pop_in_flight: BTreeMap<String, u64>,
+    /// Group to the time (ms) until which POP messages of the topic handed out on the source may
+    /// still be out without any live ledger counting them: handed out by a Ferry instance before
+    /// it restarted, or by one now down. Each with who handed them out.
+    pub source_pop_unknown_until: BTreeMap<String, (i64, String)>,
     /// Group to its backlog of the topic on the target.
     pub target_backlog: BTreeMap<String, i64>,
     /// Other topics migrating to the same target that are not Completed yet, with their stage.
@@ -742,12 +746,21 @@ fn source_backlog_zero(e: &Evidence) -> Check {
 /// started.
 fn pop_in_flight(e: &Evidence) -> Check {
     const NAME: &str = "pop-in-flight";
-    let out: Vec<String> = e
+    let mut out: Vec<String> = e
         .source_pop_in_flight
         .iter()
         .filter(|(_, n)| **n > 0)
         .map(|(g, n)| format!("{g}: {n} message(s)"))
         .collect();
+    // Silence is not zero: a ledger that restarted (or stopped) cannot say these came back.
+    out.extend(e.source_pop_unknown_until.iter().filter(|(_, (until, _))| *until > e.now_ms).map(
+        |(g, (until, by))| {
+            format!(
+                "{g}: messages {by} handed out may be out for {} s more (its ledger cannot tell)",
+                (until - e.now_ms + 999) / 1000
+            )
+        },
+    ));
     if out.is_empty() {
         Check::pass(NAME, "no POP message of the topic is handed out on the source and not acked")
     } else {
@@ -1133,6 +1146,25 @@ mod tests {
                 .collect();
             assert!(others.is_empty(), "only the ledger blocks: {others:?}");
         }
+        // What a restarted or down instance handed out is out until its invisible time has passed.
+        let mut e = evidence();
+        e.target_consumers = e.source_consumers.clone();
+        e.now_ms = 1_000_000;
+        e.source_pop_unknown_until =
+            [("billing".to_string(), (1_030_000, "Ferry 127.0.0.2:9876 before it restarted".to_string()))]
+                .into();
+        let c = gates(Stage::CuttingOver, Stage::Completed, &e)
+            .into_iter()
+            .find(|c| c.name == "pop-in-flight")
+            .unwrap();
+        assert!(!c.passed);
+        assert!(
+            c.detail.contains("billing: messages Ferry 127.0.0.2:9876 before it restarted handed out may be out for 30 s more"),
+            "{}",
+            c.detail
+        );
+        e.now_ms = 1_030_001;
+        assert!(gates(Stage::CuttingOver, Stage::Completed, &e).iter().all(|c| c.passed), "past it");
         // Only the step into Completed asks.
         let mut e = evidence();
         e.source_pop_in_flight = [("billing".to_string(), 3)].into();

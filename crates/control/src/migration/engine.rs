@@ -233,6 +233,9 @@ pub struct Engine {
     fleet: FleetSettings,
     /// When the store last took this instance's heartbeat.
     store_heard: Mutex<std::time::Instant>,
+    /// POP messages this instance handed out before it restarted, by (migration, topic, group):
+    /// until when they may be out.
+    carried_pops: Mutex<BTreeMap<(MigrationId, String, String), i64>>,
     /// Migrations whose clusters the proxy was pointed at.
     fronted: Mutex<HashSet<MigrationId>>,
     /// What the fleet carried, for the traffic samples.
@@ -277,6 +280,7 @@ impl Engine {
             store_heard: Mutex::new(std::time::Instant::now()),
             fleet_traffic: Mutex::new(Default::default()),
             fronted: Mutex::new(HashSet::new()),
+            carried_pops: Mutex::new(BTreeMap::new()),
             clusters: Mutex::new(HashMap::new()),
             steps: tokio::sync::Mutex::new(()),
             traffic: Mutex::new(HashMap::new()),
@@ -292,6 +296,7 @@ impl Engine {
             engine.sync_routes(m.id).await?;
         }
         engine.sync_aliases().await?;
+        engine.carry_pops().await?;
         engine.beat().await?;
         Ok(engine)
     }
@@ -869,5 +874,45 @@ mod tests {
         send(e.add_topics(MigrationId(1), Vec::new(), "a"));
         send(e.proceed(MigrationId(1), "t", None, "a"));
         send(e.tick());
+        send(e.fleet());
+        send(e.leave(MigrationId(1)));
+    }
+
+    #[tokio::test]
+    async fn pop_messages_handed_out_before_a_restart_count_until_their_invisible_time() {
+        use crate::fleet::{Instance, InstanceView, ServedTopic};
+        let store = Store::open_in_memory().await.unwrap();
+        let proxy = Arc::new(Proxy::start(ferry_proxy::ProxyConfig::loopback(0, 0, 0), &[]).await.unwrap());
+        let name = proxy.client_namesrv_addr();
+        let now = Utc::now();
+        let (until, past) = (now.timestamp_millis() + 60_000, now.timestamp_millis() - 1);
+        // This instance's view as its previous run left it in the store.
+        let served = ServedTopic {
+            migration: MigrationId(1),
+            topic: "orders".into(),
+            policy: TopicPolicy::at(Stage::CuttingOver),
+            epoch: 3,
+            holders: Vec::new(),
+            source_poppers: vec!["billing".into()],
+            source_pop_in_flight: [("billing".to_string(), 2)].into(),
+            source_pop_until_ms: [("billing".to_string(), until), ("audit".to_string(), past)].into(),
+            source_pop_unknown_until_ms: BTreeMap::new(),
+        };
+        let before = Instance {
+            name: name.clone(),
+            namesrv: name.clone(),
+            api: String::new(),
+            started_at: now,
+            heartbeat_at: now,
+            view: InstanceView { topics: vec![served], ..InstanceView::default() },
+        };
+        store.heartbeat(&before).await.unwrap();
+        let engine = Engine::start(store.clone(), proxy, EngineSettings::default()).await.unwrap();
+        assert_eq!(
+            engine.carried_pops(MigrationId(1), "orders"),
+            BTreeMap::from([("billing".to_string(), until)]),
+            "what is still out is carried; what came back is not"
+        );
+        assert!(engine.carried_pops(MigrationId(1), "refunds").is_empty());
     }
 }

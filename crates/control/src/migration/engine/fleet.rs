@@ -87,7 +87,16 @@ impl Engine {
                     .filter(|(side, _)| *side == Side::Source)
                     .map(|(_, g)| g)
                     .collect();
-                let source_pop_in_flight = self.proxy.pops.in_flight(Side::Source, &t.topic, Instant::now());
+                let now = Instant::now();
+                let source_pop_in_flight = self.proxy.pops.in_flight(Side::Source, &t.topic, now);
+                let wall = |at: Instant| {
+                    Utc::now().timestamp_millis() + at.saturating_duration_since(now).as_millis() as i64
+                };
+                let source_pop_until_ms =
+                    (self.proxy.pops.in_flight_until(Side::Source, &t.topic, now).into_iter())
+                        .map(|(g, at)| (g, wall(at)))
+                        .collect();
+                let source_pop_unknown_until_ms = self.carried_pops(m.id, &t.topic);
                 topics.push(ServedTopic {
                     migration: m.id,
                     topic: t.topic,
@@ -96,6 +105,8 @@ impl Engine {
                     holders,
                     source_poppers,
                     source_pop_in_flight,
+                    source_pop_until_ms,
+                    source_pop_unknown_until_ms,
                 });
             }
         }
@@ -106,6 +117,38 @@ impl Engine {
             relays: self.proxy.relay_traffic(),
             front_connections: self.proxy.limits().front_connections,
         })
+    }
+
+    /// What this instance handed out on the source before it restarted and may still be out:
+    /// read from its own last view before its first heartbeat overwrites it.
+    pub(super) async fn carry_pops(&self) -> Result<(), EngineError> {
+        let now = Utc::now().timestamp_millis();
+        let Some(before) = self.store.instances().await?.into_iter().find(|i| i.name == self.fleet.instance)
+        else {
+            return Ok(());
+        };
+        let mut carried = self.carried_pops.lock().expect("carried lock");
+        for t in before.view.topics {
+            for (group, until) in t.source_pop_until_ms.into_iter().chain(t.source_pop_unknown_until_ms) {
+                if until > now {
+                    let e = carried.entry((t.migration, t.topic.clone(), group)).or_insert(until);
+                    *e = (*e).max(until);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Per group, until when POP messages of the topic handed out before this instance restarted
+    /// may be out.
+    pub(super) fn carried_pops(&self, id: MigrationId, topic: &str) -> BTreeMap<String, i64> {
+        let now = Utc::now().timestamp_millis();
+        let carried = self.carried_pops.lock().expect("carried lock");
+        carried
+            .iter()
+            .filter(|((m, t, _), until)| *m == id && t == topic && **until > now)
+            .map(|((_, _, g), until)| (g.clone(), *until))
+            .collect()
     }
 
     /// Writes this instance's heartbeat and view to the store.
@@ -233,6 +276,29 @@ impl Engine {
         e: &mut Evidence,
     ) -> Result<(), EngineError> {
         e.policy = Some(TopicPolicy { stage: t.stage, write_only: t.hold.as_ref().map(|h| h.write_only) });
+        let mut unknown = |group: &str, until: i64, by: String| {
+            let e = e.source_pop_unknown_until.entry(group.to_string()).or_insert((until, by.clone()));
+            if until > e.0 {
+                *e = (until, by);
+            }
+        };
+        for (g, until) in self.carried_pops(id, &t.topic) {
+            unknown(&g, until, format!("this Ferry instance ({}) before it restarted", self.fleet.instance));
+        }
+        let now = Utc::now();
+        for i in self.store.instances().await?.into_iter().filter(|i| i.name != self.fleet.instance) {
+            let Some(served) = i.served(id, &t.topic) else { continue };
+            let down = state_of((now - i.heartbeat_at).num_milliseconds(), self.fleet.down_after)
+                == InstanceState::Down;
+            for (g, until) in &served.source_pop_unknown_until_ms {
+                unknown(g, *until, format!("Ferry instance {} before it restarted", i.name));
+            }
+            if down {
+                for (g, until) in &served.source_pop_until_ms {
+                    unknown(g, *until, format!("Ferry instance {} (now down)", i.name));
+                }
+            }
+        }
         let (members, others) = self.members(id, &t.topic).await?;
         e.fleet = members;
         for i in others {
