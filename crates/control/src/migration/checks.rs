@@ -137,6 +137,9 @@ pub struct Evidence {
     pub target_backlog: BTreeMap<String, i64>,
     /// Other topics migrating to the same target that are not Completed yet, with their stage.
     pub undone_topics: Vec<(String, Stage)>,
+    /// The topic's `message.type` (5.x attribute) per side, read for the first step only; `None`
+    /// inside: the topic has none there (4.x).
+    pub message_types: BTreeMap<Side, Option<String>>,
     /// The stage (and hold) the store says the topic is at, which every instance must serve.
     pub policy: Option<TopicPolicy>,
     /// Every Ferry instance sharing the store (this one included), and what it serves of the topic.
@@ -181,6 +184,7 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
             clients_through_ferry(e),
             no_direct_consumers_on_target(e),
             no_pop_consumers(e),
+            message_type_kept(e),
             fleet_applied(e),
         ]
         .into_iter()
@@ -271,6 +275,42 @@ pub fn fleet_applied(e: &Evidence) -> Check {
             NAME,
             format!("not every Ferry instance serves {} yet: {}", said(&policy), waiting.join("; ")),
         )
+    }
+}
+
+/// The target keeps the topic's message type: a 5.x broker (and the Apache Proxy in front of gRPC
+/// clients) checks a message against its topic's type, so a FIFO, delay or transactional topic
+/// migrated to a NORMAL one (or the other way) refuses sends once producers write the target.
+fn message_type_kept(e: &Evidence) -> Check {
+    const NAME: &str = "message-type";
+    let (Some(source), Some(target)) =
+        (e.message_types.get(&Side::Source), e.message_types.get(&Side::Target))
+    else {
+        return Check::fail(NAME, "the topic's message type was not read on both clusters");
+    };
+    let normal = |t: &Option<String>| t.as_deref().unwrap_or("NORMAL").to_string();
+    match (source, target) {
+        (None, _) if normal(target) == "NORMAL" => {
+            Check::pass(NAME, format!("the source has no message type (4.x); the target's is {}", normal(target)))
+        }
+        (None, Some(t)) => Check::fail(
+            NAME,
+            format!(
+                "the source has no message type (4.x) but the target's topic is {t}: producers of plain messages                  would be refused there (mqadmin updateTopic -a +message.type=NORMAL on the target, or import the                  topic again)"
+            ),
+        ),
+        (Some(_), _) if normal(source) == normal(target) => {
+            Check::pass(NAME, format!("{} on both clusters", normal(source)))
+        }
+        _ => Check::fail(
+            NAME,
+            format!(
+                "the topic is {} on the source but {} on the target: sends of that type would be refused there                  (import the topic again with --overwrite, or mqadmin updateTopic -a +message.type={} on the target)",
+                normal(source),
+                normal(target),
+                normal(source)
+            ),
+        ),
     }
 }
 
@@ -814,6 +854,7 @@ mod tests {
             route_holders: vec![holder("10.0.0.5:5000", 2)],
             target_queues: ids(&["t:0", "t:1"]),
             source_halves: Some(vec![halves("broker-a", Ok(0))]),
+            message_types: [(Side::Source, None), (Side::Target, None)].into(),
             policy: Some(TopicPolicy::at(Stage::Initial)),
             fleet: vec![member("ferry-1", InstanceState::Up, Some(TopicPolicy::at(Stage::Initial)), None)],
             ..Default::default()
@@ -835,6 +876,36 @@ mod tests {
             serves,
             front_refuses: refuses,
         }
+    }
+
+    #[test]
+    fn the_first_step_needs_the_topics_message_type_kept_on_the_target() {
+        let t = |s: Option<&str>| s.map(str::to_string);
+        // (source, target, passes, words)
+        #[rustfmt::skip]
+        let table = [
+            (None,          None,                true,  "the source has no message type (4.x); the target's is NORMAL"),
+            (None,          Some("NORMAL"),      true,  "the target's is NORMAL"),
+            (None,          Some("FIFO"),        false, "but the target's topic is FIFO"),
+            (Some("FIFO"),  Some("FIFO"),        true,  "FIFO on both clusters"),
+            (Some("NORMAL"), None,               true,  "NORMAL on both clusters"),
+            (Some("FIFO"),  Some("NORMAL"),      false, "FIFO on the source but NORMAL on the target"),
+            (Some("TRANSACTION"), None,          false, "TRANSACTION on the source but NORMAL on the target"),
+        ];
+        for (source, target, passes, words) in table {
+            let mut e = evidence();
+            e.message_types = [(Side::Source, t(source)), (Side::Target, t(target))].into();
+            let c = gates(Stage::Initial, Stage::DualRead, &e)
+                .into_iter()
+                .find(|c| c.name == "message-type")
+                .unwrap();
+            assert_eq!(c.passed, passes, "{source:?} {target:?}: {}", c.detail);
+            assert!(c.detail.contains(words), "{source:?} {target:?}: {}", c.detail);
+        }
+        // Not read (a cluster unheard): not proved.
+        let mut e = evidence();
+        e.message_types.clear();
+        assert!(failing(&gates(Stage::Initial, Stage::DualRead, &e)).contains(&"message-type"));
     }
 
     #[test]

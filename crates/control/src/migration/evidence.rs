@@ -365,10 +365,19 @@ pub async fn gather(
         let mut hearing = Hearing::of(clusters, side, expected).await;
         if let Some(layout) = hearing.layout.clone() {
             let admin = clusters.admin(side);
-            let read = match side {
+            let mut read = match side {
                 Side::Source => gather_source(admin, &layout, topic, &mut e).await,
                 Side::Target => gather_target(admin, &layout, topic, expected, &mut e).await,
             };
+            // Only the first step compares them: the topic's type does not change on the way.
+            if read.is_ok() && topic.stage == Stage::Initial {
+                match message_type(admin, &layout, &topic.topic).await {
+                    Ok(t) => {
+                        e.message_types.insert(side, t);
+                    }
+                    Err(err) => read = Err(err),
+                }
+            }
             if let Err(err) = read {
                 hearing.failed(&err);
             }
@@ -382,6 +391,14 @@ pub async fn gather(
         e.hold = Some(HoldEvidence { write_only: hold.write_only, behind });
     }
     e
+}
+
+/// The topic's `message.type` on a cluster (5.x topic attribute), as its first master keeps it;
+/// `None` when it has none (4.x, or a topic made without one).
+async fn message_type(admin: &Admin, layout: &Cluster, topic: &str) -> Result<Option<String>, AdminError> {
+    let Some((_, master)) = layout.masters().next() else { return Ok(None) };
+    let configs = admin.topic_configs(master).await?;
+    Ok(configs.get(topic).and_then(|c| c.attributes.get("message.type").cloned()))
 }
 
 /// The side a hold waits for: the one keys moved away from, read up to the barrier.
