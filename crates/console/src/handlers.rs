@@ -11,7 +11,9 @@ use ferry_control::migration::{
     MigrationTopic, NewMigration, NewTopic, Transition,
 };
 use ferry_control::{ItemRecord, ItemStatus, TaskId, TaskStatus, TaskSummary, Timestamp};
-use ferry_proxy::{ClientRecord, LatencySnapshot, RelayAssignment, Side, Stage, TopicCounts, TopicPolicy};
+use ferry_proxy::{
+    route, ClientRecord, LatencySnapshot, RelayAssignment, Side, Stage, TopicCounts, TopicPolicy,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -163,8 +165,30 @@ pub async fn create_migration(State(state): State<ApiState>, bytes: Bytes) -> Ap
 #[serde(rename_all = "camelCase")]
 pub struct MigrationDetail {
     migration: Migration,
-    topics: Vec<MigrationTopic>,
+    topics: Vec<TopicView>,
     ferry_namesrv: String,
+}
+
+/// A topic with the clusters its clients read and write at its stage, as the routes show them
+/// (the proxy's own rule, so that no page repeats it).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicView {
+    #[serde(flatten)]
+    topic: MigrationTopic,
+    reads: Vec<Side>,
+    writes: Vec<Side>,
+}
+
+impl From<MigrationTopic> for TopicView {
+    fn from(topic: MigrationTopic) -> TopicView {
+        let policy =
+            TopicPolicy { stage: topic.stage, write_only: topic.hold.as_ref().map(|h| h.write_only) };
+        let sides = |keep: fn(TopicPolicy, Side) -> bool| {
+            [Side::Source, Side::Target].into_iter().filter(|s| keep(policy, *s)).collect()
+        };
+        TopicView { reads: sides(route::readable), writes: sides(route::writable), topic }
+    }
 }
 
 pub async fn show_migration(
@@ -173,7 +197,7 @@ pub async fn show_migration(
 ) -> ApiResult<Json<MigrationDetail>> {
     let id = migration_id(&id)?;
     let migration = state.engine.migration(id).await?;
-    let topics = state.engine.topics(id).await?;
+    let topics = state.engine.topics(id).await?.into_iter().map(TopicView::from).collect();
     Ok(Json(MigrationDetail { migration, topics, ferry_namesrv: state.client_namesrv.clone() }))
 }
 
@@ -253,11 +277,11 @@ pub async fn proceed(
     Extension(who): Extension<Principal>,
     headers: HeaderMap,
     bytes: Bytes,
-) -> ApiResult<Json<MigrationTopic>> {
+) -> ApiResult<Json<TopicView>> {
     let id = migration_id(&id)?;
     let b: StepBody = optional_body(&bytes)?;
     let ignore = ignore_reason(b.ignore_checks, b.reason.as_deref())?;
-    Ok(Json(state.engine.proceed(id, &topic, ignore.as_deref(), &actor(&who, &headers)).await?))
+    Ok(Json(state.engine.proceed(id, &topic, ignore.as_deref(), &actor(&who, &headers)).await?.into()))
 }
 
 pub async fn rollback(
@@ -266,11 +290,11 @@ pub async fn rollback(
     Extension(who): Extension<Principal>,
     headers: HeaderMap,
     bytes: Bytes,
-) -> ApiResult<Json<MigrationTopic>> {
+) -> ApiResult<Json<TopicView>> {
     let id = migration_id(&id)?;
     let b: StepBody = optional_body(&bytes)?;
     let ignore = ignore_reason(b.ignore_checks, b.reason.as_deref())?;
-    Ok(Json(state.engine.rollback(id, &topic, ignore.as_deref(), &actor(&who, &headers)).await?))
+    Ok(Json(state.engine.rollback(id, &topic, ignore.as_deref(), &actor(&who, &headers)).await?.into()))
 }
 
 #[derive(Deserialize)]

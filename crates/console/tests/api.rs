@@ -371,7 +371,10 @@ fn a_topic_walks_forward_and_back_through_the_api() {
     assert_eq!((report["from"].as_str(), report["toward"].as_str()), (Some("Initial"), Some("DualRead")));
     assert!(failing_checks(report).is_empty(), "{}", a.text);
     let a = f.post_empty(&format!("{topic_path}/proceed"));
-    assert_eq!(expect(&a, 200)["stage"], "DualRead");
+    let moved = expect(&a, 200);
+    assert_eq!(moved["stage"], "DualRead");
+    // Where clients read and write, as the routes show it.
+    assert_eq!((&moved["reads"], &moved["writes"]), (&json!(["source", "target"]), &json!(["source"])));
 
     // DualRead -> DualReadWrite: the group never took a target queue, so writes may not move.
     let a = f.post_empty(&format!("{topic_path}/proceed"));
@@ -431,6 +434,7 @@ fn a_topic_walks_forward_and_back_through_the_api() {
     assert_eq!(detail["migration"]["id"], id);
     assert_eq!(detail["topics"][0]["topic"], TOPIC);
     assert_eq!(detail["topics"][0]["stage"], "DualReadWrite");
+    assert_eq!(detail["topics"][0]["writes"], json!(["source", "target"]));
     assert_eq!(detail["topics"][0]["groups"], json!([GROUP]));
     assert_eq!(detail["ferryNamesrv"], f.engine.proxy().namesrv_addr().to_string());
 

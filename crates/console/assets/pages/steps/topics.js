@@ -16,22 +16,11 @@ const POLL_MS = 3000;
 const STAGES = ['Initial', 'DualRead', 'DualReadWrite', 'CuttingOver', 'Completed', 'Direct'];
 /** Traffic on the target only. */
 const done = (stage) => stage === 'Completed' || stage === 'Direct';
-/** Where consumers read and producers write at each stage (docs/seamless.md, "Stages"). */
-const FLOW = {
-  Initial: [['source'], ['source']],
-  DualRead: [['source', 'target'], ['source']],
-  DualReadWrite: [['source', 'target'], ['source', 'target']],
-  CuttingOver: [['source', 'target'], ['target']],
-  Completed: [['target'], ['target']],
-  // No relay in between: routes name the target's brokers (the last step before leaving Ferry).
-  Direct: [['target (direct)'], ['target (direct)']],
-};
-
+/** Where consumers read and producers write, as the API says the routes show it. */
 function flow(t) {
-  let [reads, writes] = FLOW[t.stage];
-  // Strict order: the side keys moved to is written but not read until the other is drained.
-  if (t.hold) reads = reads.filter((s) => s !== t.hold.writeOnly);
-  return { reads: reads.join(' + '), writes: writes.join(' + ') };
+  // No relay in between at Direct: routes name the target's brokers (the last step before leaving Ferry).
+  const say = (sides) => sides.map((s) => (t.stage === 'Direct' ? `${s} (direct)` : s)).join(' + ');
+  return { reads: say(t.reads), writes: say(t.writes) };
 }
 
 function stageCell(t) {
