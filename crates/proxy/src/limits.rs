@@ -23,8 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -231,8 +230,8 @@ fn frame_len(buf: &[u8]) -> Option<usize> {
 
 /// Reads more bytes into `buf`; false at the end of the stream. Runs of whole frames that pass
 /// unchanged leave `buf` as one split-off buffer each, without copying. No deadline: for peers
-/// Ferry trusts (brokers).
-pub(crate) async fn read_more(r: &mut OwnedReadHalf, buf: &mut BytesMut) -> std::io::Result<bool> {
+/// Ferry trusts (brokers). A socket's read half, or an in-process stream in the relay's benchmark.
+pub(crate) async fn read_more<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut) -> std::io::Result<bool> {
     if buf.is_empty() && buf.capacity() > 2 * READ_BUFFER {
         // A large frame went through: give its memory back rather than keep it per connection.
         *buf = BytesMut::with_capacity(READ_BUFFER);
@@ -265,9 +264,9 @@ impl FrameReader {
 
     /// Reads more into `buf`, whose whole frames the caller has taken off (`progressed`: at least
     /// one since the last call, so what is left is a new frame).
-    pub(crate) async fn read_more(
+    pub(crate) async fn read_more<R: AsyncRead + Unpin>(
         &mut self,
-        r: &mut OwnedReadHalf,
+        r: &mut R,
         buf: &mut BytesMut,
         progressed: bool,
     ) -> Result<bool, ReadError> {

@@ -25,8 +25,7 @@ use ferry_remoting::frame::{self, PREFIX_LEN};
 use ferry_remoting::header::{Header, SerializeType};
 use ferry_remoting::{fastjson, CodecError, Frame};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -473,6 +472,47 @@ async fn serve_client(
     }
 }
 
+/// Relays one client connection between two in-process streams, as [`serve_client`] does between
+/// sockets once its broker connection is open: the same pumps and the same per-frame path
+/// ([`observe`]), until either side ends. For the relay's instruction-count benchmark
+/// (`crates/proxy/examples/frame_cost`); not an API.
+#[doc(hidden)]
+pub async fn relay_streams<C, B>(
+    client: C,
+    broker: B,
+    side: Side,
+    backend: &str,
+    ctx: Arc<RelayContext>,
+) -> Result<(), String>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    let (to_client, queue) = ClientQueue::new(ctx.settings.client_queue_bytes);
+    let state = Arc::new(ConnState {
+        side,
+        backend: backend.to_string(),
+        client_addr: "in-process".into(),
+        to_client: to_client.clone(),
+        pending: Mutex::new(PendingTable::default()),
+        connection: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
+        client_id: Mutex::new(None),
+        warned_other_id: std::sync::atomic::AtomicBool::new(false),
+        counts: Arc::default(),
+        last_request: Mutex::new(tokio::time::Instant::now()),
+    });
+    let (cr, cw) = tokio::io::split(client);
+    let (ur, uw) = tokio::io::split(broker);
+    let up = to_broker(cr, uw, to_client.clone(), state.clone(), ctx.clone());
+    let down = to_client_pump(ur, to_client, state, ctx);
+    let ended = tokio::select! {
+        r = up => r,
+        r = down => r,
+        r = write_client(cw, queue) => r,
+    };
+    ended.map_err(|e| e.to_string())
+}
+
 enum Pending {
     Send {
         topic: String,
@@ -687,7 +727,7 @@ impl Action {
     }
 }
 
-async fn write_client(mut w: OwnedWriteHalf, mut queue: QueueReader) -> Result<(), PumpError> {
+async fn write_client<W: AsyncWrite + Unpin>(mut w: W, mut queue: QueueReader) -> Result<(), PumpError> {
     while let Some(queued) = queue.recv().await {
         w.write_all(&queued.bytes).await?;
         // Its room in the queue is given back only now: what the client has not read yet counts.
@@ -702,9 +742,9 @@ async fn send_client(to_client: &ClientQueue, frame: &Frame) -> Result<(), PumpE
 }
 
 /// Client to broker: requests, and the client's answers to the broker's requests.
-async fn to_broker(
-    mut r: OwnedReadHalf,
-    mut w: OwnedWriteHalf,
+async fn to_broker<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    mut r: R,
+    mut w: W,
     to_client: ClientQueue,
     state: Arc<ConnState>,
     ctx: Arc<RelayContext>,
@@ -753,8 +793,8 @@ async fn to_broker(
 }
 
 /// Broker to client: responses, and the broker's own requests.
-async fn to_client_pump(
-    mut r: OwnedReadHalf,
+async fn to_client_pump<R: AsyncRead + Unpin>(
+    mut r: R,
     to_client: ClientQueue,
     state: Arc<ConnState>,
     ctx: Arc<RelayContext>,
