@@ -204,7 +204,16 @@ pub fn revision() -> String {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let rev = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let paths = ["status", "--porcelain", "--", ".", "../remoting", "../admin", "../../Cargo.lock"];
+    let paths = [
+        "status",
+        "--porcelain",
+        "--",
+        ".",
+        ":!benches/frame-cost.json",
+        "../remoting",
+        "../admin",
+        "../../Cargo.lock",
+    ];
     match git(&paths) {
         Some(s) if !s.is_empty() => format!("{rev}+dirty"),
         _ => rev,
