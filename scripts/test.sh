@@ -15,11 +15,12 @@ step() { printf '\n==> %s\n' "$*"; }
 step "RocketMQ 4.9.8 and 5.3.3 jars from Maven Central, Java harness"
 testkit/rocketmq.sh fetch
 
-step "Chromium, Node.js and the browser tests' locked npm packages (tests/browser)"
+step "Chromium, Node.js, valgrind (the relay's instruction-count test) and the browser tests' locked npm packages (tests/browser)"
 missing=()
 [ -x "${FERRY_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+command -v valgrind >/dev/null || missing+=(valgrind)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -472,9 +472,9 @@ async fn serve_client(
     }
 }
 
-/// Relays one client connection between two in-process streams, as [`serve_client`] does between
+/// Relays one client connection between two in-process streams, as `serve_client` does between
 /// sockets once its broker connection is open: the same pumps and the same per-frame path
-/// ([`observe`]), until either side ends. For the relay's instruction-count benchmark
+/// (`observe`), until either side ends. For the relay's instruction-count benchmark
 /// (`crates/proxy/examples/frame_cost`); not an API.
 #[doc(hidden)]
 pub async fn relay_streams<C, B>(
