@@ -1,6 +1,7 @@
 //! 5.x gRPC clients: the Apache RocketMQ Proxy in cluster mode ([`GrpcProxy`], started by
 //! `testkit/rocketmq.sh proxy-start`) and the gRPC harness ([`GrpcHarness`], `testkit/harness-grpc`,
-//! the official `rocketmq-client-java` from apache/rocketmq-clients) talking to it.
+//! the official `rocketmq-client-java` from apache/rocketmq-clients: a Producer, SimpleConsumers,
+//! PushConsumers) talking to it.
 //!
 //! The Proxy is a remoting client of the brokers through the NameServer it is given: give it
 //! Ferry's front and its calls go through Ferry's relays (docs/protocol-notes.md, section 13).
@@ -237,7 +238,9 @@ impl GrpcProduce {
 }
 
 /// A gRPC `SimpleConsumer` of one group: receives (up to 16 at a time, invisible for 20 s) and
-/// acks every message.
+/// acks every message. Counting the messages it receives for the first time, it can leave every
+/// Nth unacked ([`SimpleConsume::skip_ack_every`]) and extend every Mth
+/// ([`SimpleConsume::extend_every`]).
 #[derive(Debug, Clone, Default)]
 pub struct SimpleConsume {
     pub topic: String,
@@ -246,6 +249,10 @@ pub struct SimpleConsume {
     pub await_secs: Option<u64>,
     /// Ack each message this long after receiving it (meanwhile it is handed out, not acked).
     pub ack_delay_ms: Option<u64>,
+    pub skip_ack_every: Option<u64>,
+    pub extend_every: Option<u64>,
+    /// The invisible duration an extended message is given (default 3 x the invisible time).
+    pub extend_secs: Option<u64>,
     pub instance: Option<String>,
 }
 
@@ -268,6 +275,57 @@ impl SimpleConsume {
     /// Acks each message `ms` after receiving it (keep it below the invisible time).
     pub fn ack_delay_ms(mut self, ms: u64) -> Self {
         self.ack_delay_ms = Some(ms);
+        self
+    }
+
+    /// Leaves every `n`th message received for the first time unacked (recorded at once with
+    /// `skipped`, `acked: false`): the broker hands it out again after its invisible time, and
+    /// that delivery is acked.
+    pub fn skip_ack_every(mut self, n: u64) -> Self {
+        self.skip_ack_every = Some(n);
+        self
+    }
+
+    /// Every `m`th message received for the first time (and not skipped) gets
+    /// `changeInvisibleDuration(extend_secs)` at once and is acked once its first invisible time
+    /// has passed (invisible + 2 s): only the extension keeps it from coming back meanwhile.
+    /// Recorded with `extended` (and `extend_error` if the change failed).
+    pub fn extend_every(mut self, m: u64) -> Self {
+        self.extend_every = Some(m);
+        self
+    }
+
+    /// The invisible duration [`SimpleConsume::extend_every`] sets (more than invisible + 4 s).
+    pub fn extend_secs(mut self, secs: u64) -> Self {
+        self.extend_secs = Some(secs);
+        self
+    }
+}
+
+/// A gRPC `PushConsumer` of one group whose listener succeeds for every message (recorded as
+/// [`GrpcReceived`] with `acked: true`, meaning the listener's `SUCCESS`: the client acks after it
+/// and retries a failed ack by itself, so a lost ack shows only as a redelivery).
+#[derive(Debug, Clone, Default)]
+pub struct PushConsume {
+    pub topic: String,
+    pub group: String,
+    /// Consumption threads (default 4).
+    pub threads: Option<usize>,
+    pub instance: Option<String>,
+}
+
+impl PushConsume {
+    pub fn new(topic: impl Into<String>, group: impl Into<String>) -> Self {
+        PushConsume { topic: topic.into(), group: group.into(), ..Default::default() }
+    }
+
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    pub fn instance(mut self, name: impl Into<String>) -> Self {
+        self.instance = Some(name.into());
         self
     }
 }
@@ -293,7 +351,7 @@ impl GrpcSent {
     }
 }
 
-/// One delivery to a SimpleConsumer, and whether its ack succeeded.
+/// One delivery to a SimpleConsumer or PushConsumer, and whether its ack succeeded.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct GrpcReceived {
@@ -308,6 +366,14 @@ pub struct GrpcReceived {
     pub delivery_attempt: u32,
     pub acked: bool,
     pub ack_error: Option<String>,
+    /// Left unacked on purpose ([`SimpleConsume::skip_ack_every`]).
+    #[serde(default)]
+    pub skipped: bool,
+    /// Extended, then acked ([`SimpleConsume::extend_every`]).
+    #[serde(default)]
+    pub extended: bool,
+    #[serde(default)]
+    pub extend_error: Option<String>,
     pub timestamp_us: i64,
 }
 
@@ -361,6 +427,29 @@ impl GrpcHarness {
         if let Some(ms) = c.ack_delay_ms {
             args.extend(["--ack-delay-ms".into(), ms.to_string()]);
         }
+        if let Some(n) = c.skip_ack_every {
+            args.extend(["--skip-ack-every".into(), n.to_string()]);
+        }
+        if let Some(m) = c.extend_every {
+            args.extend(["--extend-every".into(), m.to_string()]);
+        }
+        if let Some(s) = c.extend_secs {
+            args.extend(["--extend-secs".into(), s.to_string()]);
+        }
+        Ok(RunningGrpc {
+            stream: Stream::spawn(args, instance, |a, out| self.command(a, out))?,
+            parse: parse_as,
+        })
+    }
+
+    /// Starts a PushConsumer JVM in the background; it consumes until [`RunningGrpc::stop`].
+    pub fn push_consume(&self, c: &PushConsume) -> Result<RunningGrpc<GrpcReceived>> {
+        let instance = c.instance.clone().unwrap_or_else(|| default_instance("grpc-push-consumer"));
+        let mut args = vec!["push-consume".to_string(), "--topic".into(), c.topic.clone()];
+        args.extend(["--group".into(), c.group.clone(), "--instance".into(), instance.clone()]);
+        if let Some(n) = c.threads {
+            args.extend(["--threads".into(), n.to_string()]);
+        }
         Ok(RunningGrpc {
             stream: Stream::spawn(args, instance, |a, out| self.command(a, out))?,
             parse: parse_as,
@@ -412,7 +501,7 @@ impl<T> RunningGrpc<T> {
     }
 }
 
-/// What one group of SimpleConsumers got of the successful sends.
+/// What one group of SimpleConsumers (or PushConsumers) got of the successful sends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GrpcGroupReport {
     /// Successful sends never received and acked.
@@ -421,6 +510,14 @@ pub struct GrpcGroupReport {
     pub redeliveries: usize,
     /// Acks that failed, by error text, with how many.
     pub ack_errors: BTreeMap<String, usize>,
+    /// Deliveries left unacked on purpose ([`SimpleConsume::skip_ack_every`]).
+    pub skipped: usize,
+    /// Deliveries extended, then acked ([`SimpleConsume::extend_every`]), and how many of those
+    /// messages were delivered again all the same.
+    pub extended: usize,
+    pub extended_redelivered: usize,
+    /// Failed `changeInvisibleDuration`s, by error text, with how many.
+    pub extend_errors: BTreeMap<String, usize>,
     /// Messages received at least once, and acked at least once.
     pub received: usize,
     pub acked: usize,
@@ -432,13 +529,20 @@ pub struct GrpcGroupReport {
 /// Per message id of a successful send: was it received and acked by some consumer of the group.
 pub fn grpc_group_report(sent: &[GrpcSent], received: &[GrpcReceived]) -> GrpcGroupReport {
     let mut seen: BTreeMap<&str, (usize, bool)> = BTreeMap::new();
-    let mut ack_errors = BTreeMap::new();
+    let (mut ack_errors, mut extend_errors) = (BTreeMap::new(), BTreeMap::new());
+    let mut extended_ids = BTreeSet::new();
     for r in received {
         let e = seen.entry(r.msg_id.as_str()).or_default();
         e.0 += 1;
         e.1 |= r.acked;
         if let Some(err) = &r.ack_error {
             *ack_errors.entry(err.clone()).or_insert(0) += 1;
+        }
+        if let Some(err) = &r.extend_error {
+            *extend_errors.entry(err.clone()).or_insert(0) += 1;
+        }
+        if r.extended {
+            extended_ids.insert(r.msg_id.as_str());
         }
     }
     let ok: BTreeSet<&str> = sent.iter().filter_map(|s| s.msg_id.as_deref()).collect();
@@ -469,6 +573,10 @@ pub fn grpc_group_report(sent: &[GrpcSent], received: &[GrpcReceived]) -> GrpcGr
         missing: ok.iter().filter(|id| !seen.get(*id).is_some_and(|e| e.1)).map(|s| s.to_string()).collect(),
         redeliveries: seen.values().map(|e| e.0.saturating_sub(1)).sum(),
         ack_errors,
+        skipped: received.iter().filter(|r| r.skipped).count(),
+        extended: received.iter().filter(|r| r.extended).count(),
+        extended_redelivered: extended_ids.iter().filter(|id| seen.get(*id).is_some_and(|e| e.0 > 1)).count(),
+        extend_errors,
         received: seen.len(),
         acked: seen.values().filter(|e| e.1).count(),
     }

@@ -28,7 +28,7 @@
 //!
 //! 5.x gRPC clients: [`GrpcProxy`] runs the Apache RocketMQ Proxy in cluster mode in front of a
 //! NameServer (a cluster's, or Ferry's front), and [`GrpcHarness`] drives the official
-//! `rocketmq-client-java` through it (a producer, SimpleConsumers).
+//! `rocketmq-client-java` through it (a producer, SimpleConsumers, PushConsumers).
 //!
 //! For a cluster shared by all tests of one binary use [`shared`]. JVMs never outlive the test
 //! process: each cluster has a watchdog that stops it when the process that started it exits.
@@ -51,7 +51,7 @@ pub use cluster::{
 pub use error::{Error, Result};
 pub use grpc::{
     grpc_group_report, GrpcGroupReport, GrpcHarness, GrpcProduce, GrpcProxy, GrpcProxySpec, GrpcReceived,
-    GrpcSent, RunningGrpc, SimpleConsume,
+    GrpcSent, PushConsume, RunningGrpc, SimpleConsume,
 };
 pub use harness::{
     consumed_ids, Consume, Credentials, GroupSpec, Harness, Produce, ProduceTx, ReceivedMessage, SentMessage,

@@ -12,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,8 +22,10 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.rocketmq.client.apis.ClientConfiguration;
 import org.apache.rocketmq.client.apis.ClientServiceProvider;
+import org.apache.rocketmq.client.apis.consumer.ConsumeResult;
 import org.apache.rocketmq.client.apis.consumer.FilterExpression;
 import org.apache.rocketmq.client.apis.consumer.FilterExpressionType;
+import org.apache.rocketmq.client.apis.consumer.PushConsumer;
 import org.apache.rocketmq.client.apis.consumer.SimpleConsumer;
 import org.apache.rocketmq.client.apis.message.Message;
 import org.apache.rocketmq.client.apis.message.MessageBuilder;
@@ -33,8 +36,8 @@ import org.apache.rocketmq.client.apis.producer.SendReceipt;
 /**
  * Ferry's gRPC harness: the official 5.x gRPC client (rocketmq-client-java, from
  * apache/rocketmq-clients) talking to an Apache RocketMQ Proxy, compiled with javac by
- * `testkit/rocketmq.sh harness-grpc`. Both commands run until --stop-file exists (looked at every
- * 100 ms) and write one JSON line per send / delivery to --out, flushed at once.
+ * `testkit/rocketmq.sh harness-grpc`. Every command runs until --stop-file exists (looked at every
+ * 100 ms) and writes one JSON line per send / delivery to --out, flushed at once.
  *
  * <pre>
  * produce-stream --endpoint HOST:PORT --topic T --stop-file PATH [--rate N (20/s)] [--fifo-groups K]
@@ -44,13 +47,26 @@ import org.apache.rocketmq.client.apis.producer.SendReceipt;
  *   ok:     {"instance","key","n","messageGroup","msgId","timestamp","elapsedMs"}
  *   failed: {"instance","key","n","messageGroup","error","timestamp","elapsedMs"}
  * simple-consume --endpoint HOST:PORT --topic T --group G --stop-file PATH [--invisible-secs S (20)]
- *                [--await-secs S (2)] [--batch N (16)] [--ack-delay-ms MS (0)] [--instance NAME]
+ *                [--await-secs S (2)] [--batch N (16)] [--ack-delay-ms MS (0)] [--skip-ack-every N]
+ *                [--extend-every M] [--extend-secs S (3 x invisible)] [--instance NAME]
  *                [--ready-file PATH] [--exit-on-stdin-eof] [--out FILE]
  *   A SimpleConsumer: receive, then ack every message (--ack-delay-ms after receiving it, meanwhile
  *   it is handed out and not acked; keep it below the invisible time); one line per delivery,
- *   written once the ack is answered:
+ *   written once the ack is answered. Counting the messages this process receives for the first
+ *   time (by message id): with --skip-ack-every N, every Nth is not acked (written at once,
+ *   "skipped": true, "acked": false): the broker hands it out again after its invisible time, and
+ *   that delivery is acked like any other; with --extend-every M, every Mth (not skipped) gets
+ *   changeInvisibleDuration(--extend-secs) at once (not waited for), and is acked invisible + 2 s
+ *   after it was received, when only the extension keeps it from coming back ("extended": true,
+ *   and "extendError" if the change failed).
  *   {"instance","group","msgId","key","producer","n","messageGroup","deliveryAttempt","acked",
- *    "ackError","timestampUs"}
+ *    "ackError","skipped","extended","extendError","timestampUs"}
+ * push-consume --endpoint HOST:PORT --topic T --group G --stop-file PATH [--threads N (4)]
+ *              [--instance NAME] [--ready-file PATH] [--exit-on-stdin-eof] [--out FILE]
+ *   A PushConsumer whose listener returns SUCCESS for every message; one line per delivery, the
+ *   simple consumer's format, written by the listener: "acked": true there means the listener
+ *   succeeded (the client acks afterwards, retrying a failed ack by itself and not telling: a lost
+ *   ack shows as a redelivery).
  * </pre>
  */
 public final class Main {
@@ -58,7 +74,7 @@ public final class Main {
 
     public static void main(String[] argv) throws Exception {
         if (argv.length == 0) {
-            System.err.println("usage: produce-stream|simple-consume --endpoint HOST:PORT ...");
+            System.err.println("usage: produce-stream|simple-consume|push-consume --endpoint HOST:PORT ...");
             System.exit(2);
         }
         Map<String, String> a = options(argv);
@@ -86,6 +102,9 @@ public final class Main {
                     break;
                 case "simple-consume":
                     code = simpleConsume(a, ps);
+                    break;
+                case "push-consume":
+                    code = pushConsume(a, ps);
                     break;
                 default:
                     System.err.println("unknown command " + argv[0]);
@@ -194,14 +213,27 @@ public final class Main {
         String topic = need(a, "topic");
         String group = need(a, "group");
         Path stop = Paths.get(need(a, "stop-file"));
-        Duration invisible = Duration.ofSeconds(Long.parseLong(a.getOrDefault("invisible-secs", "20")));
+        long invisibleSecs = Long.parseLong(a.getOrDefault("invisible-secs", "20"));
+        Duration invisible = Duration.ofSeconds(invisibleSecs);
         Duration await = Duration.ofSeconds(Long.parseLong(a.getOrDefault("await-secs", "2")));
         int batch = Integer.parseInt(a.getOrDefault("batch", "16"));
         long ackDelay = Long.parseLong(a.getOrDefault("ack-delay-ms", "0"));
-        ScheduledExecutorService acks = Executors.newSingleThreadScheduledExecutor();
+        long skipEvery = Long.parseLong(a.getOrDefault("skip-ack-every", "0"));
+        long extendEvery = Long.parseLong(a.getOrDefault("extend-every", "0"));
+        Duration extendTo = Duration.ofSeconds(Long.parseLong(a.getOrDefault("extend-secs",
+            Long.toString(3 * invisibleSecs))));
+        // An extended message is acked once its first invisible time has passed: only the extension
+        // keeps it from being handed out again meanwhile.
+        long extendHold = Math.max(ackDelay, invisibleSecs * 1000 + 2000);
+        if (extendEvery > 0 && extendTo.toMillis() <= extendHold + 2000) {
+            throw new IllegalArgumentException("--extend-secs must exceed the invisible time by 4 s at least");
+        }
+        ScheduledExecutorService acks = Executors.newScheduledThreadPool(2);
         String instance = a.getOrDefault("instance", "ferry-grpc-consumer-" + ProcessHandle.current().pid());
         ClientServiceProvider provider = ClientServiceProvider.loadService();
         FilterExpression all = new FilterExpression("*", FilterExpressionType.TAG);
+        Set<String> seen = new HashSet<>();
+        long firsts = 0;
         try (SimpleConsumer consumer = provider.newSimpleConsumerBuilder().setClientConfiguration(config(a))
             .setConsumerGroup(group).setAwaitDuration(await)
             .setSubscriptionExpressions(Collections.singletonMap(topic, all)).build()) {
@@ -216,20 +248,69 @@ public final class Main {
                     continue;
                 }
                 for (MessageView m : got) {
-                    if (ackDelay > 0) {
-                        acks.schedule(() -> ack(consumer, m, instance, group, ps), ackDelay, TimeUnit.MILLISECONDS);
+                    boolean skip = false;
+                    boolean extend = false;
+                    if (seen.add(m.getMessageId().toString())) {
+                        firsts++;
+                        skip = skipEvery > 0 && firsts % skipEvery == 0;
+                        extend = !skip && extendEvery > 0 && firsts % extendEvery == 0;
+                    }
+                    if (skip) {
+                        Map<String, Object> line = record(m, instance, group);
+                        line.put("acked", false);
+                        line.put("ackError", null);
+                        line.put("skipped", true);
+                        emit(line, ps);
+                    } else if (extend) {
+                        // Not waited for here: receiving goes on meanwhile. The client gives the view
+                        // the new receipt handle before the future completes.
+                        long t0 = System.nanoTime();
+                        consumer.changeInvisibleDurationAsync(m, extendTo).whenComplete((v, e) -> {
+                            String err = e == null ? null : String.valueOf(e);
+                            long left = extendHold - (System.nanoTime() - t0) / 1_000_000;
+                            acks.schedule(() -> ack(consumer, m, instance, group, ps, true, err), Math.max(0, left),
+                                TimeUnit.MILLISECONDS);
+                        });
+                    } else if (ackDelay > 0) {
+                        acks.schedule(() -> ack(consumer, m, instance, group, ps, false, null), ackDelay,
+                            TimeUnit.MILLISECONDS);
                     } else {
-                        ack(consumer, m, instance, group, ps);
+                        ack(consumer, m, instance, group, ps, false, null);
                     }
                 }
             }
             acks.shutdown();
-            acks.awaitTermination(ackDelay + 10_000, TimeUnit.MILLISECONDS);
+            acks.awaitTermination(Math.max(ackDelay, extendHold) + 10_000, TimeUnit.MILLISECONDS);
         }
         return 0;
     }
 
-    private static void ack(SimpleConsumer consumer, MessageView m, String instance, String group, PrintStream ps) {
+    private static int pushConsume(Map<String, String> a, PrintStream ps) throws Exception {
+        String topic = need(a, "topic");
+        String group = need(a, "group");
+        Path stop = Paths.get(need(a, "stop-file"));
+        int threads = Integer.parseInt(a.getOrDefault("threads", "4"));
+        String instance = a.getOrDefault("instance", "ferry-grpc-push-consumer-" + ProcessHandle.current().pid());
+        ClientServiceProvider provider = ClientServiceProvider.loadService();
+        FilterExpression all = new FilterExpression("*", FilterExpressionType.TAG);
+        try (PushConsumer consumer = provider.newPushConsumerBuilder().setClientConfiguration(config(a))
+            .setConsumerGroup(group).setSubscriptionExpressions(Collections.singletonMap(topic, all))
+            .setConsumptionThreadCount(threads).setMessageListener(m -> {
+                Map<String, Object> line = record(m, instance, group);
+                line.put("acked", true);
+                line.put("ackError", null);
+                emit(line, ps);
+                return ConsumeResult.SUCCESS;
+            }).build()) {
+            ready(a, instance);
+            while (!stopRequested(stop)) {
+                Thread.sleep(100);
+            }
+        }
+        return 0;
+    }
+
+    private static Map<String, Object> record(MessageView m, String instance, String group) {
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("instance", instance);
         line.put("group", group);
@@ -240,6 +321,20 @@ public final class Main {
         line.put("n", n == null ? null : Long.parseLong(n));
         line.put("messageGroup", m.getMessageGroup().orElse(null));
         line.put("deliveryAttempt", m.getDeliveryAttempt());
+        return line;
+    }
+
+    private static void emit(Map<String, Object> line, PrintStream ps) {
+        long now = System.currentTimeMillis();
+        line.put("timestampUs", now * 1000 + (System.nanoTime() / 1000) % 1000);
+        synchronized (ps) {
+            ps.println(json(line));
+        }
+    }
+
+    private static void ack(SimpleConsumer consumer, MessageView m, String instance, String group, PrintStream ps,
+                            boolean extended, String extendError) {
+        Map<String, Object> line = record(m, instance, group);
         try {
             consumer.ack(m);
             line.put("acked", true);
@@ -247,11 +342,11 @@ public final class Main {
             line.put("acked", false);
             line.put("ackError", String.valueOf(e));
         }
-        long now = System.currentTimeMillis();
-        line.put("timestampUs", now * 1000 + (System.nanoTime() / 1000) % 1000);
-        synchronized (ps) {
-            ps.println(json(line));
+        if (extended) {
+            line.put("extended", true);
+            line.put("extendError", extendError);
         }
+        emit(line, ps);
     }
 
     private static String json(Map<String, Object> m) {
