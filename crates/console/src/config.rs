@@ -11,7 +11,7 @@
 //! [proxy.limits]                    # what peers of the front and the relays can hold of Ferry
 //! relay_connections = 8192          # and relay_connections_per_ip, front_connections(_per_ip),
 //! frame_timeout_secs = 30           # partial_frame_budget_bytes, client_queue_bytes,
-//! idle_timeout_secs = 60            # a relayed client silent this long is let go
+//! idle_timeout_secs = 150           # a relayed client silent this long is let go
 //! max_frame_bytes = 16777216        # (see ProxyLimits)
 //!
 //! [api]

@@ -56,11 +56,14 @@ pub const SMALL_FRAME: usize = 64 * 1024;
 /// Defaults of the limits on reading frames and queueing answers (see [`crate::RelaySettings`]).
 pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 /// A relayed connection whose client has sent nothing for this long, with no answer awaited, is
-/// closed. Clients heartbeat every broker they use every 30 s (`heartbeatBrokerInterval`), so a
-/// client still using a broker through a relay is never idle this long; one that moved to other
-/// addresses (the Direct stage) lets go of the relay within a minute of its next route refresh,
-/// rather than at its own idle limit (120 s in the Java client). A client reconnects on demand.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// closed (a client reconnects on demand). Longer than the Java remoting client's own idle close,
+/// 120 s of no traffic either way (`clientChannelMaxIdleTimeSeconds`, NettySystemConfig L62,
+/// NettyRemotingClient L1195 @ 8fc57f1): a client that lets a connection go idle closes it first,
+/// so Ferry never closes one under a request the client sends at that moment. Not every client
+/// heartbeats on every connection it holds: the Apache Proxy spreads its requests over several
+/// connections per broker and heartbeats on none, and a request caught by a close fails (an ack
+/// through the Proxy came back as INTERNAL_SERVER_ERROR, the message redelivered, with 10 s).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(150);
 pub const DEFAULT_PARTIAL_FRAME_BUDGET: usize = 256 * 1024 * 1024;
 pub const DEFAULT_CLIENT_QUEUE_BYTES: usize = 1024 * 1024;
 
