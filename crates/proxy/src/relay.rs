@@ -594,6 +594,24 @@ impl PendingTable {
         self.heartbeats += usize::from(heartbeat);
     }
 
+    /// Whether the answer to `opaque` is read beyond its code (`on_broker_response`): a target
+    /// broker's send answer (a recall handle to rename), a POP's (its messages), and answers
+    /// that name the broker (renamed, the header kept whole).
+    fn needs_fields(&self, opaque: i32, side: Side) -> bool {
+        match self.map.get(&opaque) {
+            Some(Pending::Send { .. }) => side == Side::Target,
+            Some(Pending::Pop { .. } | Pending::NamesBroker { .. }) => true,
+            Some(
+                Pending::Pull { .. }
+                | Pending::Heartbeat { .. }
+                | Pending::Unregister { .. }
+                | Pending::Other { .. }
+                | Pending::PopFollowUp { .. },
+            )
+            | None => false,
+        }
+    }
+
     fn remove(&mut self, opaque: i32) -> Option<Pending> {
         let p = self.map.remove(&opaque)?;
         self.heartbeats -= usize::from(matches!(p, Pending::Heartbeat { .. }));
@@ -846,7 +864,22 @@ fn observe(
     let word = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
     let ty = SerializeType::from_byte((word >> 24) as u8)?;
     let header_len = (word & 0x00FF_FFFF) as usize;
-    let header = Header::decode(ty, &bytes[PREFIX_LEN..PREFIX_LEN + header_len])?;
+    let raw = &bytes[PREFIX_LEN..PREFIX_LEN + header_len];
+    // Most broker answers need only their code and opaque (a send's, a pull's, a heartbeat's):
+    // their header fields are read past, not kept.
+    let header = match dir {
+        Direction::ToClient => {
+            let fixed = Header::decode_fixed(ty, raw)?;
+            let needs_fields = !fixed.is_response()
+                || state.pending.lock().expect("pending lock").needs_fields(fixed.opaque, state.side);
+            if needs_fields {
+                Header::decode(ty, raw)?
+            } else {
+                fixed
+            }
+        }
+        Direction::ToBroker => Header::decode(ty, raw)?,
+    };
     let body = &bytes[PREFIX_LEN + header_len..];
     let verdict = match (dir, header.is_response()) {
         (Direction::ToBroker, false) => on_client_request(&header, body, ty, state, ctx),

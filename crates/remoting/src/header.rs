@@ -166,4 +166,14 @@ impl Header {
             SerializeType::RocketMq => binary::decode(bytes),
         }
     }
+
+    /// The header without its `extFields` (left empty), for a reader that needs only the fixed
+    /// fields (code, opaque, flag...): a JSON header's fields are read past, not kept, which
+    /// spares a string and a map entry per field. A binary header is read whole (cheap).
+    pub fn decode_fixed(ty: SerializeType, bytes: &[u8]) -> Result<Header, CodecError> {
+        match ty {
+            SerializeType::Json => json::decode_fixed(bytes),
+            SerializeType::RocketMq => binary::decode(bytes),
+        }
+    }
 }

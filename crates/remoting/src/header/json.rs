@@ -59,6 +59,40 @@ pub(super) fn encode(h: &Header, out: &mut Vec<u8>) -> Result<(), CodecError> {
     serde_json::to_writer(out, &wire).map_err(|e| CodecError::JsonHeader(e.to_string()))
 }
 
+/// The fixed fields alone: `extFields` is read past, not kept.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonHeaderFixed<'a> {
+    #[serde(default)]
+    code: i32,
+    #[serde(default, rename = "extFields")]
+    _ext_fields: de::IgnoredAny,
+    #[serde(default)]
+    flag: i32,
+    #[serde(default, borrow)]
+    language: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    opaque: i32,
+    #[serde(default)]
+    remark: Option<String>,
+    #[serde(default)]
+    version: i32,
+}
+
+pub(super) fn decode_fixed(bytes: &[u8]) -> Result<Header, CodecError> {
+    let wire: JsonHeaderFixed =
+        serde_json::from_slice(bytes).map_err(|e| CodecError::JsonHeader(e.to_string()))?;
+    Ok(Header {
+        code: wire.code,
+        language: wire.language.as_deref().map(Language::from_name).unwrap_or_default(),
+        version: wire.version,
+        opaque: wire.opaque,
+        flag: Flags(wire.flag),
+        remark: wire.remark,
+        ext_fields: BTreeMap::new(),
+    })
+}
+
 pub(super) fn decode(bytes: &[u8]) -> Result<Header, CodecError> {
     let wire: JsonHeaderIn =
         serde_json::from_slice(bytes).map_err(|e| CodecError::JsonHeader(e.to_string()))?;
@@ -115,17 +149,70 @@ struct Scalar(Option<String>);
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(Scalar(Some(s))),
-            Value::Null => Ok(Scalar(None)),
-            other => Ok(Scalar(Some(other.to_string()))),
+        // Strings (nearly every value) straight into their `String`; anything else through a
+        // `Value` and back to its JSON text.
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = Scalar;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a header field value")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v)))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar(None))
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(Some(Value::from(v).to_string())))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
+                let v = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Scalar(Some(v.to_string())))
+            }
+
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Scalar, M::Error> {
+                let v = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Scalar(Some(v.to_string())))
+            }
         }
+        d.deserialize_any(Text)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fixed_fields_read_alone_are_those_of_the_whole_header() {
+        let text = br#"{"code":0,"extFields":{"msgId":"AC1","queueId":"3","o":{"n":[1,2]}},"flag":1,"language":"JAVA","opaque":42,"remark":"ok","serializeTypeCurrentRPC":"JSON","version":401}"#;
+        let whole = decode(text).unwrap();
+        let fixed = decode_fixed(text).unwrap();
+        assert_eq!(fixed, Header { ext_fields: BTreeMap::new(), ..whole });
+        assert!(decode_fixed(br#"{"code":1,"opaque":"x"}"#).is_err(), "a bad fixed field is an error");
+    }
 
     #[test]
     fn header_fields_are_text_whatever_a_peer_wrote() {
