@@ -2,12 +2,15 @@
 # Benchmark: the real Java producer and consumer directly against a broker and through Ferry's
 # proxy (`ferry serve`: NameServer front + relay), in the same run, on the same topic; and Ferry's
 # memory with 1,000 client connections open through one relay (issue goals: throughput through
-# Ferry at least 0.95 of direct, at most 0.2 ms added p99 send latency, under 64 MiB).
+# Ferry at least 0.95 of direct, at most 0.2 ms added p99 send latency, under 64 MiB). Then the
+# same against a third path, the Apache RocketMQ Proxy (issue 15: through Ferry at least 3x the
+# Proxy's throughput, with under 1/20 of its CPU per message and 1/10 of its RSS).
 #
 #   bench/proxy.sh [--source-version 4.9.8] [--target-version 5.3.3] [--threads 8] [--body-size 1024]
 #                  [--rounds 6] [--round-secs 3] [--warmup-secs 5] [--latency-rate 0]
 #                  [--consume-count 400000] [--connections 1000] [--conn-sends 100] [--cycles 3]
-#                  [--no-direct] [--ferry PATH] [--keep] [--no-results]
+#                  [--no-direct] [--no-apache-proxy] [--proxy-version V] [--ferry PATH] [--keep]
+#                  [--no-results]
 #
 # Boots a source cluster (measured) and a target cluster (a migration needs one; idle until the
 # Direct phase), starts `ferry serve` (release build) with its own store and ferry.toml on free
@@ -24,6 +27,14 @@
 # RocketMQ frame; the relay opens one broker connection per client connection), and Ferry's RSS
 # (VmRSS / VmHWM from /proc) idle, after the traffic, with the connections open and after they close;
 # --cycles times, with new client ids each cycle (as restarted clients have), to see what stays.
+# Before the connections (unless --no-apache-proxy; about 4 min at the defaults), three paths to the same
+# source broker and topic: direct, the Apache RocketMQ Proxy (--proxy-version, default the target's
+# 5.x release: cluster mode, its remoting port as the clients' NameServer, heap -Xms128m -Xmx256m as
+# testkit/rocketmq.sh proxy-start gives it) and Ferry's front, in the load, latency and consume
+# phases again, rounds ordered direct, proxy, ferry / ferry, proxy, direct. The clients there are
+# rocketmq-client of the Proxy's version (the Proxy refuses a 4.9 client's sends: they lack the
+# broker name a 5.x client adds), the same harness code. CPU per message of Ferry and of the Proxy's
+# JVM (utime+stime from /proc over each path's rounds), their RSS (VmRSS / VmHWM), and a three-way table.
 # Then (unless --no-direct; about 50 s at the defaults) a second topic on both clusters, added to the
 # migration and stepped to Direct (Ferry's front answers its route with the target broker's own
 # address), and the load phase again on it, alternating between the target's own NameServer
@@ -31,7 +42,9 @@
 # it (checked from Ferry's API and metrics; any relayed traffic of that topic fails the run).
 # --ferry PATH benchmarks that binary instead of building one (`cargo build --release -p ferry`).
 # Prints a Markdown table (ratios and differences against the direct runs of the same run, goals met
-# or not) and writes it to bench/results/proxy-<date>-<time>.md (git-ignored). See bench/README.md.
+# or not) and writes it to bench/results/proxy-<date>-<time>.md, with a machine-readable summary
+# (throughput, added p50/p99, CPU per message and RSS per path, the parameters, the revision) in
+# bench/results/proxy-<date>-<time>.json (both git-ignored). See bench/README.md.
 #
 # Exit: 0 when everything ran, whether or not the goals were met (the table says); 1 on any error
 # (a cluster or Ferry that did not start, a failed send or consume, a connection not answered; also
@@ -72,6 +85,12 @@ TARGET_CLUSTER=bench-target
 TARGET_BROKER=bench-target-a
 DIRECT=1
 DIRECT_TOPIC=ferry-bench-direct
+APACHE_PROXY=1
+PROXY_VERSION=""   # default: the target's version when it is 5.x, else 5.3.3
+# shellcheck disable=SC2034 # the GOAL3_* are read through ${!v} (into run.kv, for report.py)
+# Issue 15: throughput through Ferry at least 3x through the Apache Proxy, with under a twentieth
+# of its CPU per message and a tenth of its RSS.
+GOAL3_TP=3 GOAL3_CPU=0.05 GOAL3_RSS=0.1
 
 die() { echo "proxy.sh: FAIL: $*" >&2; exit 1; }
 log() { echo "proxy.sh: $*" >&2; }
@@ -93,6 +112,9 @@ while [[ $# -gt 0 ]]; do
     --conn-sends) CONN_SENDS=$2; shift 2 ;;
     --direct) DIRECT=1; shift ;;
     --no-direct) DIRECT=0; shift ;;
+    --apache-proxy) APACHE_PROXY=1; shift ;;
+    --no-apache-proxy) APACHE_PROXY=0; shift ;;
+    --proxy-version) PROXY_VERSION=$2; shift 2 ;;
     --ferry) FERRY_GIVEN=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --no-results) WRITE_RESULTS=0; shift ;;
@@ -108,6 +130,16 @@ done
 ((CONSUME_COUNT >= 2)) || { echo "proxy.sh: --consume-count must be at least 2" >&2; exit 2; }
 ((CONNECTIONS >= 1 && CYCLES >= 1)) || { echo "proxy.sh: --connections and --cycles must be at least 1" >&2; exit 2; }
 [[ "$SOURCE_VERSION" != "" && "$TARGET_VERSION" != "" ]] || { usage >&2; exit 2; }
+if [[ -z "$PROXY_VERSION" ]]; then
+  if [[ "$TARGET_VERSION" == 5.* ]]; then PROXY_VERSION=$TARGET_VERSION; else PROXY_VERSION=5.3.3; fi
+fi
+if ((APACHE_PROXY == 1)); then
+  [[ "$PROXY_VERSION" == 5.* ]] || { echo "proxy.sh: --proxy-version must be a 5.x release (the Proxy exists from 5.0 on)" >&2; exit 2; }
+  for pom in "rocketmq-proxy-$PROXY_VERSION" "rocketmq-$PROXY_VERSION"; do
+    [[ -f "$REPO_ROOT/testkit/poms/$pom.xml" ]] ||
+      { echo "proxy.sh: the testkit has no testkit/poms/$pom.xml (the Proxy and its client come from Maven Central through it)" >&2; exit 2; }
+  done
+fi
 command -v python3 >/dev/null || die "python3 is required (helpers, connections, the report)"
 [[ -r /proc/self/status ]] || die "needs Linux /proc (RSS and CPU figures)"
 
@@ -453,6 +485,308 @@ for i, (d, f) in enumerate(pairs, 1):
                 r["maxUs"], json.dumps(r["cpu"], separators=(",", ":"))))
 PY
 
+# summarize3.py PHASE FILE OUT: the three-way phases (direct, the Apache RocketMQ Proxy, Ferry; one
+# JSON line per round and path). Per path: median throughput and latencies over the rounds, CPU
+# microseconds per message of each process (its CPU seconds summed over that path's rounds, divided
+# by the messages of those rounds). Between paths: medians of the per-round ratios (throughput,
+# latency) and differences (latency: "added"), each round's three runs having gone back to back.
+# Writes OUT (JSON, read by report3.py); prints one "RAW ..." Markdown row per round and path.
+cat >"$WORK/summarize3.py" <<'PY'
+import json, statistics, sys
+phase, path, out = sys.argv[1:4]
+PATHS = ("direct", "apache-proxy", "ferry")
+OWN = {"direct": None, "apache-proxy": "proxy", "ferry": "ferry"}  # the path's own process (--cpu-pids name)
+rounds = {}
+for line in open(path):
+    if line.strip():
+        r = json.loads(line)
+        rounds.setdefault(r["round"], {})[r["target"]] = r
+full = [rounds[k] for k in sorted(rounds) if set(PATHS) <= set(rounds[k])]
+if not full:
+    sys.exit("no complete round in " + path)
+med = statistics.median
+consume = phase.startswith("consume")
+msgs_key = "count" if consume else "sent"
+res = {"rounds": len(full), "paths": {}, "vs": {}}
+for p in PATHS:
+    rs = [r[p] for r in full]
+    d = {"throughput_msgs_s": round(med([x["msgsPerSec"] for x in rs]), 1),
+         "throughput_per_round": [x["msgsPerSec"] for x in rs]}
+    if consume:
+        d["first_ms"] = round(med([x["firstMs"] for x in rs]), 1)
+    else:
+        for q, k in (("p50", "p50Us"), ("p99", "p99Us"), ("p999", "p999Us")):
+            d[q + "_ms"] = round(med([x[k] for x in rs]) / 1000, 3)
+        d["sent"] = sum(x["sent"] for x in rs)
+        d["failed"] = sum(x["failed"] for x in rs)
+    n = sum(x[msgs_key] for x in rs)
+    d["messages"] = n
+    secs, per = {}, {}
+    for k in ("client", "broker", "ferry", "proxy"):
+        xs = [x["cpu"].get(k) for x in rs]
+        if None not in xs:
+            secs[k] = round(sum(xs), 3)
+            per[k] = round(sum(xs) * 1e6 / n, 2) if n else None
+    d["cpu_secs"] = secs
+    d["cpu_us_per_msg"] = per
+    own = OWN[p]
+    d["own_cpu_us_per_msg"] = per.get(own) if own else None
+    # The path's work on this machine: client + broker + the path's own process (the idle one of
+    # the other path left out: it does not serve these messages).
+    keys = ["client", "broker"] + ([own] if own else [])
+    d["path_cpu_us_per_msg"] = round(sum(per[k] for k in keys), 2) if all(per.get(k) is not None for k in keys) else None
+    busy = [x["cpu"].get("machineBusyCores") for x in rs]
+    d["busy_cores"] = None if None in busy else round(med(busy), 2)
+    res["paths"][p] = d
+for a, b in (("apache-proxy", "direct"), ("ferry", "direct"), ("ferry", "apache-proxy")):
+    ra, rb = [r[a] for r in full], [r[b] for r in full]
+    tp = [x["msgsPerSec"] / y["msgsPerSec"] if y["msgsPerSec"] else 0 for x, y in zip(ra, rb)]
+    v = {"throughput_ratio": round(med(tp), 3), "throughput_ratios": [round(t, 3) for t in tp]}
+    if not consume:
+        for q, k in (("p50", "p50Us"), ("p99", "p99Us"), ("p999", "p999Us")):
+            diffs = [(x[k] - y[k]) / 1000 for x, y in zip(ra, rb)]
+            v[q + "_added_ms"] = round(med(diffs), 3)
+            v[q + "_added_per_round_ms"] = [round(t, 3) for t in diffs]
+            v[q + "_ratio"] = round(med([x[k] / y[k] for x, y in zip(ra, rb) if y[k]]), 3)
+    pa, pb = res["paths"][a], res["paths"][b]
+    if pa["own_cpu_us_per_msg"] is not None and pb["own_cpu_us_per_msg"]:
+        v["own_cpu_ratio"] = round(pa["own_cpu_us_per_msg"] / pb["own_cpu_us_per_msg"], 3)
+    if pa["path_cpu_us_per_msg"] is not None and pb["path_cpu_us_per_msg"]:
+        v["path_cpu_ratio"] = round(pa["path_cpu_us_per_msg"] / pb["path_cpu_us_per_msg"], 3)
+    res["vs"]["%s/%s" % (a, b)] = v
+# Ferry's added latency against the Proxy's (both vs direct, medians of the per-round differences).
+if not consume:
+    for q in ("p50", "p99"):
+        pd, fd = res["vs"]["apache-proxy/direct"][q + "_added_ms"], res["vs"]["ferry/direct"][q + "_added_ms"]
+        res["vs"]["ferry/apache-proxy"][q + "_added_ratio"] = round(fd / pd, 3) if pd > 0 else None
+json.dump(res, open(out, "w"), indent=1)
+for i, r in enumerate(full, 1):
+    for p in PATHS:
+        x = r[p]
+        cpu = json.dumps(x["cpu"], separators=(",", ":"))
+        if consume:
+            print("RAW | %s | %d | %s | %.0f msgs/s | first after %.0f ms | CPU s: %s |" % (
+                phase, i, p, x["msgsPerSec"], x["firstMs"], cpu))
+        else:
+            print("RAW | %s | %d | %s | %.0f msgs/s, %d sent, %d failed | p50 %d, p99 %d, p99.9 %d, max %d µs | CPU s: %s |" % (
+                phase, i, p, x["msgsPerSec"], x["sent"], x["failed"], x["p50Us"], x["p99Us"], x["p999Us"], x["maxUs"], cpu))
+PY
+
+# report.py KV OUT_JSON: the three-way section of the report (Markdown, printed; nothing when the
+# Apache Proxy was skipped) and the run's machine-readable summary (OUT_JSON; "-": none). Reads the
+# script's KEY=VALUE file KV (parameters, revision, memory figures), the two-way summaries
+# (WORK/summary-PHASE.txt) and the three-way ones (WORK/three-PHASE.json) from KV's directory.
+cat >"$WORK/report.py" <<'PY'
+import json, os, sys
+kv_path, out = sys.argv[1:3]
+work = os.path.dirname(os.path.abspath(kv_path))
+kv = {}
+for line in open(kv_path):
+    k, _, v = line.rstrip("\n").partition("=")
+    kv[k] = v
+def num(s):
+    try:
+        return float(s)
+    except (TypeError, ValueError):
+        return None
+def summary(phase):
+    p = os.path.join(work, "summary-%s.txt" % phase)
+    if not os.path.exists(p):
+        return None
+    d = {}
+    for line in open(p):
+        if not line.startswith("RAW") and "=" in line:
+            k, _, v = line.rstrip("\n").partition("=")
+            d[k] = v
+    return d
+def three(phase):
+    p = os.path.join(work, "three-%s.json" % phase)
+    return json.load(open(p)) if os.path.exists(p) else None
+mib = lambda kib: None if num(kib) is None else round(num(kib) / 1024, 1)
+
+# ---- the three-way section and its figures
+T = {ph: three(ph) for ph in ("load", "latency", "consume")}
+three_way = None
+md = []
+if kv.get("APACHE_PROXY") == "1" and T["load"]:
+    G_TP, G_CPU, G_RSS = num(kv["GOAL3_TP"]), num(kv["GOAL3_CPU"]), num(kv["GOAL3_RSS"])
+    rss = {"apache-proxy": {"idle": mib(kv["PROXY_RSS_IDLE"]), "after": mib(kv["PROXY_RSS_AFTER"]), "peak": mib(kv["PROXY_HWM"])},
+           "ferry": {"idle": mib(kv["FERRY3_RSS_IDLE"]), "after": mib(kv["FERRY3_RSS_AFTER"]), "peak": mib(kv["FERRY3_HWM"])}}
+    L, Q = T["load"], T["latency"]
+    fp_l = L["vs"]["ferry/apache-proxy"]
+    tp_ratio = fp_l["throughput_ratio"]
+    cpu_ratio = fp_l.get("own_cpu_ratio")
+    rss_ratio = round(rss["ferry"]["after"] / rss["apache-proxy"]["after"], 3) if rss["apache-proxy"]["after"] else None
+    goals = {
+        "throughput_ferry_vs_apache_proxy": {"phase": "load", "value": tp_ratio, "goal": ">= %g" % G_TP,
+                                             "met": tp_ratio >= G_TP},
+        "cpu_per_msg_ferry_vs_apache_proxy": {"phase": "load", "value": cpu_ratio, "goal": "< %g" % G_CPU,
+                                              "met": cpu_ratio is not None and cpu_ratio < G_CPU},
+        "rss_ferry_vs_apache_proxy": {"when": "after the three-way rounds", "value": rss_ratio, "goal": "< %g" % G_RSS,
+                                      "met": rss_ratio is not None and rss_ratio < G_RSS},
+    }
+    paths = {}
+    for p in ("direct", "apache-proxy", "ferry"):
+        lp, qp = L["paths"][p], (Q["paths"][p] if Q else None)
+        row = {"throughput_msgs_s": lp["throughput_msgs_s"],
+               "added_p50_ms": 0.0 if p == "direct" else (Q["vs"][p + "/direct"]["p50_added_ms"] if Q else None),
+               "added_p99_ms": 0.0 if p == "direct" else (Q["vs"][p + "/direct"]["p99_added_ms"] if Q else None),
+               "added_p50_under_load_ms": 0.0 if p == "direct" else L["vs"][p + "/direct"]["p50_added_ms"],
+               "added_p99_under_load_ms": 0.0 if p == "direct" else L["vs"][p + "/direct"]["p99_added_ms"],
+               "cpu_us_per_msg": lp["own_cpu_us_per_msg"],
+               "cpu_us_per_msg_latency_phase": qp["own_cpu_us_per_msg"] if qp else None,
+               "path_cpu_us_per_msg": lp["path_cpu_us_per_msg"],
+               "broker_cpu_us_per_msg": lp["cpu_us_per_msg"].get("broker"),
+               "rss_mib": rss.get(p, {}).get("after"),
+               "rss_peak_mib": rss.get(p, {}).get("peak")}
+        paths[p] = row
+    three_way = {
+        "client": "rocketmq-client %s (remoting), one JVM per phase" % kv["CLIENT5_VERSION"],
+        "broker": kv["THREE_BROKER"],
+        "apache_proxy": {"version": kv["PROXY_VERSION"], "mode": "cluster", "protocol": "remoting",
+                         "jvm": kv["PROXY_JVM"], "config": kv.get("PROXY_PROPS"),
+                         "startup_ms": num(kv.get("PROXY_STARTUP_MS"))},
+        "order": "odd rounds direct, apache-proxy, ferry; even rounds ferry, apache-proxy, direct",
+        "summary_note": "throughput and CPU per message (the path's own process) from the load phase; added p50/p99 "
+                        "from the latency phase (one request in flight), medians of per-round differences vs direct; "
+                        "RSS after the three-way rounds",
+        "paths": paths, "goals": goals, "rss_mib": rss,
+        "phases": {k: v for k, v in T.items() if v},
+    }
+
+    def f_tp(x): return "%s msgs/s" % format(round(x), ",")
+    def f_ms(x): return "%.3f ms" % x
+    def f_us(x): return "–" if x is None else "%.1f µs" % x
+    def f_mib(x): return "–" if x is None else "%.1f MiB" % x
+    def f_r(x, bold=False):
+        s = "–" if x is None else "%.3f×" % x
+        return "**%s**" % s if bold and x is not None else s
+    def verdict(ok): return "**met**" if ok else "**missed**"
+    def lat_rows(ph, name, label):
+        rows = []
+        for q, qn in (("p50", "p50"), ("p99", "p99")):
+            d, pr, fe = (ph["paths"][p][q + "_ms"] for p in ("direct", "apache-proxy", "ferry"))
+            pv, fv, fp = ph["vs"]["apache-proxy/direct"], ph["vs"]["ferry/direct"], ph["vs"]["ferry/apache-proxy"]
+            rows.append("| | send latency %s | %s | %s | %s | %+.3f ms (%s) | %+.3f ms (%s) | added: %s; latency %s | | |" % (
+                qn, f_ms(d), f_ms(pr), f_ms(fe), pv[q + "_added_ms"], f_r(pv[q + "_ratio"]), fv[q + "_added_ms"],
+                f_r(fv[q + "_ratio"]), f_r(fp.get(q + "_added_ratio")), f_r(fp[q + "_ratio"])))
+        return rows
+    def cpu_rows(ph, judge):
+        P = ph["paths"]
+        fp = ph["vs"]["ferry/apache-proxy"]
+        rows = ["| | CPU per message: the path's own process | | %s (Proxy JVM) | %s (Ferry) | | | %s | %s | %s |" % (
+            f_us(P["apache-proxy"]["own_cpu_us_per_msg"]), f_us(P["ferry"]["own_cpu_us_per_msg"]),
+            f_r(fp.get("own_cpu_ratio"), judge), "< %g×" % G_CPU if judge else "",
+            verdict(goals["cpu_per_msg_ferry_vs_apache_proxy"]["met"]) if judge else "")]
+        rows.append("| | CPU per message: broker | %s | %s | %s | | | | | |" % tuple(
+            f_us(P[p]["cpu_us_per_msg"].get("broker")) for p in ("direct", "apache-proxy", "ferry")))
+        rows.append("| | CPU per message: client + broker + the path's process | %s | %s | %s | %s | %s | %s | | |" % (
+            f_us(P["direct"]["path_cpu_us_per_msg"]), f_us(P["apache-proxy"]["path_cpu_us_per_msg"]),
+            f_us(P["ferry"]["path_cpu_us_per_msg"]), f_r(ph["vs"]["apache-proxy/direct"].get("path_cpu_ratio")),
+            f_r(ph["vs"]["ferry/direct"].get("path_cpu_ratio")), f_r(fp.get("path_cpu_ratio"))))
+        return rows
+    def tp_row(ph, label, judge):
+        P, V = ph["paths"], ph["vs"]
+        return "| %s | throughput | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            label, f_tp(P["direct"]["throughput_msgs_s"]), f_tp(P["apache-proxy"]["throughput_msgs_s"]),
+            f_tp(P["ferry"]["throughput_msgs_s"]), f_r(V["apache-proxy/direct"]["throughput_ratio"]),
+            f_r(V["ferry/direct"]["throughput_ratio"]), f_r(V["ferry/apache-proxy"]["throughput_ratio"], judge),
+            "≥ %g×" % G_TP if judge else "", verdict(goals["throughput_ferry_vs_apache_proxy"]["met"]) if judge else "")
+    md.append("### Three paths: direct, the Apache RocketMQ Proxy, Ferry")
+    md.append("")
+    md.append(open(os.path.join(work, "three-notes.md")).read().rstrip())
+    md.append("")
+    md.append("| phase | figure | direct | Apache Proxy | Ferry | Proxy vs direct | Ferry vs direct | Ferry vs Proxy | goal | |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|")
+    md.append(tp_row(L, "load (%s threads, %s B, sync)" % (kv["THREADS"], kv["BODY"]), True))
+    md += lat_rows(L, "load", "")
+    md += cpu_rows(L, True)
+    if Q:
+        md.append(tp_row(Q, "latency (%s)" % kv["LAT_DESC"], False))
+        md += lat_rows(Q, "latency", "")
+        md += cpu_rows(Q, False)
+    C = T["consume"]
+    if C:
+        md.append(tp_row(C, "consume (fresh group, %s msgs)" % kv["CONSUME3_COUNT"], False))
+        md += cpu_rows(C, False)[:1]
+    for key, label, judge in (("idle", "RSS before the three-way rounds", False),
+                              ("after", "**RSS after the three-way rounds**", True),
+                              ("peak", "peak RSS (VmHWM; Ferry's includes the two-way phases)", False)):
+        a, b = rss["apache-proxy"][key], rss["ferry"][key]
+        r = round(b / a, 3) if a and b is not None else None
+        md.append("| %s | %s | | %s | %s | | | %s | %s | %s |" % (
+            "memory" if key == "idle" else "", label, f_mib(a), f_mib(b), f_r(r, judge), "< %g×" % G_RSS if judge else "",
+            verdict(goals["rss_ferry_vs_apache_proxy"]["met"]) if judge else ""))
+    md.append("")
+    lst = lambda v, k: ", ".join("%.3f" % x for x in v[k])
+    md.append("- Per-round throughput ratios, load: Proxy/direct %s; Ferry/direct %s; Ferry/Proxy %s." % (
+        lst(L["vs"]["apache-proxy/direct"], "throughput_ratios"), lst(L["vs"]["ferry/direct"], "throughput_ratios"),
+        lst(L["vs"]["ferry/apache-proxy"], "throughput_ratios")))
+    if Q:
+        md.append("- Added p99 per round, latency phase: Proxy %s ms; Ferry %s ms." % (
+            ", ".join("%+.3f" % x for x in Q["vs"]["apache-proxy/direct"]["p99_added_per_round_ms"]),
+            ", ".join("%+.3f" % x for x in Q["vs"]["ferry/direct"]["p99_added_per_round_ms"])))
+    busy = "; ".join("%s %s" % (ph, " / ".join(str(T[ph]["paths"][p]["busy_cores"]) for p in ("direct", "apache-proxy", "ferry")))
+                     for ph in ("load", "latency", "consume") if T[ph])
+    md.append("- Machine busy (average cores in use, median round, direct / Proxy / Ferry): %s." % busy)
+    idle = []
+    for ph in ("load", "latency", "consume"):
+        if T[ph]:
+            P = T[ph]["paths"]
+            idle.append("%s: Ferry %s in direct rounds, %s in Proxy rounds; Proxy %s in direct rounds, %s in Ferry rounds" % (
+                ph, f_us(P["direct"]["cpu_us_per_msg"].get("ferry")), f_us(P["apache-proxy"]["cpu_us_per_msg"].get("ferry")),
+                f_us(P["direct"]["cpu_us_per_msg"].get("proxy")), f_us(P["ferry"]["cpu_us_per_msg"].get("proxy"))))
+    md.append("- CPU of the idle middleman (µs per message of the rounds it was not in: heartbeats, route refreshes, "
+              "its own housekeeping; not counted for either path): %s." % "; ".join(idle))
+
+# ---- the machine-readable summary
+if out != "-":
+    def two(phase):
+        s = summary(phase)
+        if not s:
+            return None
+        d = {"rounds": int(s["ROUNDS"]),
+             "direct": {"throughput_msgs_s": num(s["TP_DIRECT"])}, "ferry": {"throughput_msgs_s": num(s["TP_FERRY"])},
+             "throughput_ratio": num(s["TP_RATIO"])}
+        base = "target" if phase == "direct" else "direct"
+        if phase != "consume":
+            for q in ("P50US", "P99US", "P999US"):
+                key = q[:-2].lower()
+                d["direct"][key + "_ms"] = round(num(s[q + "_DIRECT"]) / 1000, 3)
+                d["ferry"][key + "_ms"] = round(num(s[q + "_FERRY"]) / 1000, 3)
+                d["ferry"]["added_%s_ms" % key] = num(s[q + "_ADDED_MS"])
+        d["ferry"]["cpu_us_per_msg"] = num(s["FERRY_US_PER_MSG"])
+        d["direct"]["path_cpu_us_per_msg"] = num(s["ALL_US_PER_MSG_DIRECT"])
+        d["ferry"]["path_cpu_us_per_msg"] = num(s["ALL_US_PER_MSG_FERRY"])
+        if phase == "direct":
+            d = {"baseline": "the target's own NameServer", **d}
+            d["target"] = d.pop("direct")
+        return d
+    two_way = {"client": "rocketmq-client 4.9.8 (the testkit harness), one JVM per phase",
+               "load": two("load"), "latency": two("latency"), "consume": two("consume"),
+               "ferry_rss_mib": {"idle": mib(kv["MEM_IDLE_RSS"]), "after_traffic": mib(kv["MEM_AFTER_RSS"]),
+                                 "connections_open": mib(kv["C1_RSS"]), "connections_after_sends": mib(kv.get("C1_BUSY_RSS")),
+                                 "connections_closed": mib(kv["C1_CLOSED_RSS"]), "peak": mib(kv["MEM_HWM"]),
+                                 "connections": int(kv["CONNECTIONS"])}}
+    if kv.get("DIRECT") == "1":
+        two_way["direct_topic"] = two("direct")
+        two_way["direct_topic"]["relayed"] = {"produced": int(kv["RELAYED_PRODUCED"]), "consumed": int(kv["RELAYED_CONSUMED"]),
+                                              "target_requests": int(kv["RELAYED_REQS"])}
+    params = {k.lower(): (int(kv[k]) if kv[k].isdigit() else kv[k]) for k in (
+        "SOURCE_VERSION", "TARGET_VERSION", "PROXY_VERSION", "THREADS", "BODY", "ROUNDS", "ROUND_SECS", "WARMUP_SECS",
+        "LAT_RATE", "CONSUME_COUNT", "CONNECTIONS", "CONN_SENDS", "CYCLES", "DIRECT", "APACHE_PROXY")}
+    params["body_size"] = params.pop("body")
+    doc = {"kind": "ferry bench/proxy.sh", "date": kv["DATE"], "revision": kv["REV"], "git_commit": kv["GIT_COMMIT"],
+           "machine": {"cores": int(kv["CORES"]), "cpu": kv["CPU"], "memory": kv["MEMTOTAL"], "loadavg_before": kv["LOADAVG"],
+                       "java": kv["JAVA_V"]},
+           "params": params, "duration_s": int(kv["TOTAL_S"]),
+           "three_way": three_way, "two_way": two_way}
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+print("\n".join(md))
+PY
+
 # ------------------------------------------------------------------------------------------------
 # Helpers
 # ------------------------------------------------------------------------------------------------
@@ -492,11 +826,100 @@ harness() {
   grep -E '^ferry-harness: (warm-up|round|consume)' "$WORK/$phase.stderr" | sed 's/^/  /' >&2 || true
 }
 
+# harness5 PHASE ARGS...: as harness, but the testkit harness's own classes (the same Bench code)
+# run on the jars of RocketMQ $PROXY_VERSION, i.e. rocketmq-client 5.x, for the three-way phases:
+# the Apache Proxy's remoting server forwards a client's request to the broker named in it and
+# answers VERSION_NOT_SUPPORTED "Request doesn't have field bname" when there is none (the "n" field
+# of SEND_MESSAGE_V2, "bname" of the others; proxy/src/main/java/org/apache/rocketmq/proxy/remoting/
+# activity/AbstractRemotingActivity.java, request(), @ rocketmq-all-5.3.3); a 4.9 client sends none,
+# a 5.x client fills them in (remoting/.../rpc/RpcRequestHeader.java, SendMessageRequestHeaderV2.n).
+# CPU of Ferry, the measured broker and the Proxy's JVM.
+harness5() {
+  local phase=$1 rc=0
+  shift
+  local classes="$CACHE_DIR/harness/build/classes" jars="$CACHE_DIR/rocketmq/$PROXY_VERSION/lib"
+  [[ -f "$classes/dev/ferry/harness/Bench.class" ]] || die "no harness classes in $classes (rocketmq.sh fetch builds them)"
+  [[ -d "$jars" ]] || die "no RocketMQ $PROXY_VERSION jars in $jars"
+  mkdir -p "$WORK/client5-home"
+  # The options of `rocketmq.sh harness` with FERRY_HARNESS_JAVA_OPTS as harness() gives them.
+  # stdout to a file: the 5.x jars' logback prints its configuration status there.
+  # shellcheck disable=SC2086 # JAVA_OPENS is a list of options
+  "$JAVA_BIN" -Xms256m -Xmx512m -XX:+UseSerialGC -XX:+PerfDisableSharedMem -Duser.home="$WORK/client5-home" \
+    $JAVA_OPENS -cp "$classes:$jars/*" dev.ferry.harness.Main "$@" --clk-tck "$CLK_TCK" \
+    --cpu-pids "ferry=$FERRY_PID,broker=$MEASURED_BROKER_PID,proxy=$PROXY_PID" \
+    --out "$WORK/$phase.jsonl" >"$WORK/$phase.stdout" 2>"$WORK/$phase.stderr" &
+  CURRENT_PID=$!
+  wait "$CURRENT_PID" || rc=$?
+  CURRENT_PID=""
+  if ((rc != 0)); then
+    tail -n 20 "$WORK/$phase.stderr" >&2
+    die "the $phase phase failed (harness exit $rc)"
+  fi
+  grep -E '^ferry-harness: (warm-up|round|consume|send failed)' "$WORK/$phase.stderr" | sed 's/^/  /' >&2 || true
+}
+
+# start_apache_proxy NAMESRV CLUSTER BROKER_VERSION: the Apache RocketMQ Proxy $PROXY_VERSION in
+# cluster mode (testkit/rocketmq.sh proxy-start: -Xms128m -Xmx256m -XX:MaxDirectMemorySize=256m,
+# SerialGC), a remoting client of the brokers NAMESRV knows, on free ports (a gRPC one it needs and
+# its remoting port); remotingAccessAddr 127.0.0.1, the address its route answers name (its default
+# is the host's first non-loopback one); its defaults otherwise, except in front of a 4.x broker:
+# there enableTopicMessageTypeCheck=false, since before every send the check reads the topic's
+# config through a cache whose loader asks the broker GET_TOPIC_CONFIG (351), a request 4.x brokers
+# do not know, so the failed load is never cached and every send would cost one more broker round
+# trip that a 5.x broker spares it (proxy/.../service/metadata/ClusterMetadataService.java
+# getTopicMessageType, remoting/activity/SendMessageActivity.java @ rocketmq-all-5.3.3): off, the
+# Proxy does what it does in front of a 5.x broker, minus a cache hit. Sets PROXY_NAME PROXY_PID
+# PROXY_ADDR PROXY_STARTUP_MS PROXY_PROPS.
+start_apache_proxy() {
+  local ns=$1 cluster=$2 broker_version=$3 attempt rc base
+  local props=(--prop 'remotingAccessAddr="127.0.0.1"')
+  PROXY_PROPS="remotingAccessAddr \"127.0.0.1\""
+  if [[ "$broker_version" == 4.* ]]; then
+    props+=(--prop enableTopicMessageTypeCheck=false)
+    PROXY_PROPS+=", enableTopicMessageTypeCheck false (a $broker_version broker does not know GET_TOPIC_CONFIG)"
+  fi
+  PROXY_NAME="bench-proxy-apx-$$"
+  STARTED+=("$PROXY_NAME")
+  for attempt in 1 2 3 4 5; do
+    base=$(pick_port_run 2)
+    log "starting the Apache RocketMQ Proxy $PROXY_VERSION (cluster mode, remoting :$((base + 1)), gRPC :$base, attempt $attempt)"
+    rc=0
+    bash "$RMQ" proxy-start "$PROXY_NAME" --version "$PROXY_VERSION" --namesrv "$ns" --cluster-name "$cluster" \
+      --grpc-port "$base" --remoting-port "$((base + 1))" "${props[@]}" \
+      --watch-pid $$ --timeout-secs 180 >"$WORK/start-$PROXY_NAME.env" 2>"$WORK/start-$PROXY_NAME.err" || rc=$?
+    case "$rc" in
+      0)
+        PROXY_PID=$(env_of "$WORK/start-$PROXY_NAME.env" PROXY_PID)
+        PROXY_ADDR=$(env_of "$WORK/start-$PROXY_NAME.env" REMOTING)
+        PROXY_STARTUP_MS=$(env_of "$WORK/start-$PROXY_NAME.env" STARTUP_MS)
+        [[ -n "$PROXY_PID" && -n "$PROXY_ADDR" ]] || die "rocketmq.sh proxy-start printed no PROXY_PID= or REMOTING="
+        return 0
+        ;;
+      3) log "a port was taken, picking others" ;;
+      *) cat "$WORK/start-$PROXY_NAME.err" >&2; die "the Apache RocketMQ Proxy $PROXY_VERSION did not start (exit $rc)" ;;
+    esac
+  done
+  die "the Apache RocketMQ Proxy: no free ports after 5 attempts"
+}
+
 # ------------------------------------------------------------------------------------------------
 # Build, fetch, clusters, Ferry
 # ------------------------------------------------------------------------------------------------
 
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+CACHE_DIR="${FERRY_CACHE:-$REPO_ROOT/.cache}"
+# The JVM and the module flags testkit/rocketmq.sh uses (java_opens there), for harness5.
+if [[ -n "${JAVA:-}" ]]; then JAVA_BIN=$JAVA
+elif [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA_BIN="$JAVA_HOME/bin/java"
+else JAVA_BIN=java
+fi
+JAVA_OPENS=""
+if [[ "$("$JAVA_BIN" -version 2>&1 | head -n 1)" != *'"1.'* ]]; then
+  JAVA_OPENS="--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED
+    --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
+    --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-exports=java.base/sun.nio.ch=ALL-UNNAMED"
+fi
+PROXY_PID="" PROXY_NAME=""
 T_BENCH0=${EPOCHREALTIME//[!0-9]/}
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
@@ -519,7 +942,10 @@ fi
 FERRY="$WORK/ferry"
 cp "$BUILT" "$FERRY"
 
-mapfile -t all_versions < <(printf '%s\n' "$SOURCE_VERSION" "$TARGET_VERSION" | sort -u)
+versions=("$SOURCE_VERSION" "$TARGET_VERSION")
+# The three-way phases' clients run on the Proxy's release's jars.
+if ((APACHE_PROXY == 1)); then versions+=("$PROXY_VERSION"); fi
+mapfile -t all_versions < <(printf '%s\n' "${versions[@]}" | sort -u)
 log "fetching RocketMQ ${all_versions[*]} and building the harness (idempotent)"
 bash "$RMQ" fetch "${all_versions[@]}"
 
@@ -627,6 +1053,64 @@ read -r RELAY_LAT_N RELAY_LAT_P50 RELAY_LAT_P99 < <(python3 "$WORK/latency.py" "
 sleep 1
 read -r MEM_AFTER_RSS MEM_AFTER_HWM MEM_AFTER_THREADS MEM_AFTER_FDS < <(mem "$FERRY_PID")
 log "ferry after the traffic: RSS $(mib "$MEM_AFTER_RSS"), peak $(mib "$MEM_AFTER_HWM"), $MEM_AFTER_THREADS threads, $MEM_AFTER_FDS fds"
+
+# ------------------------------------------------------------------------------------------------
+# Three paths: direct, the Apache RocketMQ Proxy, Ferry (issue 15); --no-apache-proxy skips it
+# ------------------------------------------------------------------------------------------------
+
+if ((APACHE_PROXY == 1)); then
+  T_THREE0=${EPOCHREALTIME//[!0-9]/}
+  # In front of the measured (source) broker, as Ferry is. A remoting client uses the Proxy by
+  # giving its remoting port as the NameServer: GET_ROUTEINFO_BY_TOPIC is answered by the Proxy
+  # itself, with the NameServer's route whose broker addresses are replaced by the Proxy's own
+  # remotingAccessAddr:remotingListenPort (proxy/src/main/java/org/apache/rocketmq/proxy/remoting/
+  # activity/GetTopicRouteActivity.java @ rocketmq-all-5.3.3); every later request goes to it, and
+  # it forwards each to the broker the request names (AbstractRemotingActivity.request()).
+  start_apache_proxy "$SOURCE_NS" "$SOURCE_CLUSTER" "$SOURCE_VERSION"
+  log "Apache Proxy up at $PROXY_ADDR (pid $PROXY_PID) in $PROXY_STARTUP_MS ms"
+  # Its route for the topic must name the Proxy alone (retried: its route cache fills after start).
+  for ((i = 0; i < 60; i++)); do
+    if python3 "$WORK/route.py" "${PROXY_ADDR%:*}" "${PROXY_ADDR##*:}" "$TOPIC" >"$WORK/route-apache-proxy.txt" 2>"$WORK/route-apache-proxy.err" &&
+      [[ "$(paste -sd' ' "$WORK/route-apache-proxy.txt")" == "$PROXY_ADDR" ]]; then
+      break
+    fi
+    sleep 1
+  done
+  PROXY_ROUTE=$(paste -sd' ' "$WORK/route-apache-proxy.txt" 2>/dev/null || true)
+  [[ "$PROXY_ROUTE" == "$PROXY_ADDR" ]] ||
+    die "the Apache Proxy routes $TOPIC to '${PROXY_ROUTE:-nothing}' ($(tail -n 1 "$WORK/route-apache-proxy.err" 2>/dev/null)), not to itself ($PROXY_ADDR)"
+  sleep 2
+  read -r PROXY_RSS_IDLE _ PROXY_THREADS_IDLE _ < <(mem "$PROXY_PID")
+  read -r FERRY3_RSS_IDLE _ < <(mem "$FERRY_PID")
+  log "Apache Proxy routes $TOPIC to $PROXY_ROUTE; idle: RSS $(mib "$PROXY_RSS_IDLE"), $PROXY_THREADS_IDLE threads (Ferry: $(mib "$FERRY3_RSS_IDLE"))"
+
+  TARGETS3="direct=$SOURCE_NS,apache-proxy=$PROXY_ADDR,ferry=$FERRY_NS"
+  log "three-way load: rocketmq-client $PROXY_VERSION, $THREADS threads, warm-up ${WARMUP_SECS} s per path, $ROUNDS x $ROUND_SECS s rounds each"
+  harness5 load3 bench-produce --namesrv "$TARGETS3" --topic "$TOPIC" --threads "$THREADS" --body-size "$BODY" \
+    --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$WARMUP_SECS"
+  log "three-way latency: $LAT_DESC, $ROUNDS x $ROUND_SECS s rounds each"
+  harness5 latency3 bench-produce --namesrv "$TARGETS3" --topic "$TOPIC" --threads 1 --rate "$LAT_RATE" \
+    --body-size "$BODY" --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$((WARMUP_SECS > 2 ? 2 : WARMUP_SECS))"
+  CONSUME3_COUNT=$CONSUME_COUNT
+  log "three-way consume: a fresh group reads the first $CONSUME3_COUNT messages, $ROUNDS rounds per path"
+  harness5 consume3 bench-consume --namesrv "$TARGETS3" --topic "$TOPIC" --count "$CONSUME3_COUNT" --rounds "$ROUNDS" \
+    --warmup-count "$((CONSUME3_COUNT / 4))" --timeout-secs 180
+  sleep 1
+  read -r PROXY_RSS_AFTER PROXY_HWM PROXY_THREADS_AFTER _ < <(mem "$PROXY_PID")
+  read -r FERRY3_RSS_AFTER FERRY3_HWM _ < <(mem "$FERRY_PID")
+  PROXY_LOGS=$(env_of "$WORK/start-$PROXY_NAME.env" PROXY_LOGS)
+  PROXY_WARNINGS=$(grep -c ' WARN \| ERROR ' "$PROXY_LOGS/proxy.log" 2>/dev/null || true)
+  cp "$PROXY_LOGS/proxy.log" "$WORK/apache-proxy.log" 2>/dev/null || true # kept with the work dir (--keep)
+  if [[ "${PROXY_WARNINGS:-0}" != 0 ]]; then
+    log "the Apache Proxy's log has $PROXY_WARNINGS WARN/ERROR lines, the first ones:"
+    grep ' WARN \| ERROR ' "$PROXY_LOGS/proxy.log" | head -n 3 | cut -c1-300 | sed 's/^/  /' >&2 || true
+  fi
+  log "after the three-way rounds: Apache Proxy RSS $(mib "$PROXY_RSS_AFTER"), peak $(mib "$PROXY_HWM"), $PROXY_THREADS_AFTER threads; Ferry RSS $(mib "$FERRY3_RSS_AFTER"), peak $(mib "$FERRY3_HWM")"
+  # Stopped before the connections phase, so that it takes no CPU there.
+  stop_cluster "$PROXY_NAME"
+  PROXY_PID=""
+  THREE_MS=$(ms_since "$T_THREE0")
+fi
 
 # ------------------------------------------------------------------------------------------------
 # Memory with N client connections through the source's relay
@@ -858,13 +1342,96 @@ if [[ -n "$C1_BUSY_RSS" ]]; then
 fi
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)
 memtotal=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null || echo unknown)
-java_v=$(java -version 2>&1 | head -n 1 || true)
+java_v=$("$JAVA_BIN" -version 2>&1 | head -n 1 || true)
+
+# The three-way phases: summaries, notes, the section (report.py) and the JSON summary.
+THREE_SECTION="" THREE_TITLE=""
+if ((APACHE_PROXY == 1)); then
+  THREE_TITLE=" and through the Apache RocketMQ Proxy"
+  for ph in load latency consume; do
+    python3 "$WORK/summarize3.py" "${ph}3" "$WORK/${ph}3.jsonl" "$WORK/three-$ph.json" >"$WORK/summary3-$ph.txt" ||
+      die "could not summarize $WORK/${ph}3.jsonl"
+    while IFS= read -r line; do RAW+=("${line#RAW }"); done <"$WORK/summary3-$ph.txt"
+  done
+  read -r F3_DIRECT F3_PROXY F3_FERRY < <(python3 -c '
+import json, sys
+t = [json.load(open(p))["paths"] for p in sys.argv[1:]]
+print(*(sum(x[k].get("failed", 0) for x in t) for k in ("direct", "apache-proxy", "ferry")))' \
+    "$WORK/three-load.json" "$WORK/three-latency.json")
+  ((F3_DIRECT == 0 && F3_FERRY == 0)) || die "failed sends in the three-way phases: $F3_DIRECT direct, $F3_FERRY through Ferry"
+  cat >"$WORK/three-notes.md" <<END_OF_NOTES
+- Same run, same source broker (RocketMQ $SOURCE_VERSION, \`$SOURCE_BROKER_ADDR\`) and topic \`$TOPIC\`, after the two-way
+  phases above. Three paths, only the client's NameServer address differing: "direct" = the source's own
+  NameServer; "Apache Proxy" = the remoting port of the Apache RocketMQ Proxy $PROXY_VERSION (Maven Central,
+  \`rocketmq-proxy\`), cluster mode, a remoting client of the broker through the source's NameServer; it answers
+  routes naming itself (\`$PROXY_ROUTE\`) and forwards every request; "Ferry" = Ferry's front, as above.
+- The Proxy's JVM: -Xms128m -Xmx256m -XX:MaxDirectMemorySize=256m -XX:+UseSerialGC (testkit/rocketmq.sh
+  proxy-start); set in rmq-proxy.json besides ports and addresses: $PROXY_PROPS; its defaults otherwise
+  (thread pools sized by the $(nproc) cores); started in $((PROXY_STARTUP_MS / 1000)) s;
+  ${PROXY_WARNINGS:-0} WARN/ERROR lines in its proxy.log.
+- Clients: rocketmq-client $PROXY_VERSION (the testkit harness's Bench code on the $PROXY_VERSION jars), one JVM
+  per phase, not the 4.9.8 client of the two-way phases: the Proxy answers a 4.9 client's sends
+  VERSION_NOT_SUPPORTED (they lack the broker-name field a 5.x client adds;
+  \`proxy/.../remoting/activity/AbstractRemotingActivity.java\` @ rocketmq-all-5.3.3).
+- Rounds: $ROUNDS of $ROUND_SECS s per path and phase, ordered direct, Proxy, Ferry in odd rounds and Ferry,
+  Proxy, direct in even ones; warm-up first (${WARMUP_SECS} s per path under load). Ratios are medians of the
+  per-round ratios; "added" latency is the median of the per-round differences against direct; "Ferry
+  vs Proxy" for latency is added (Ferry) / added (Proxy), and the median per-round latency ratio.
+- CPU per message: utime+stime from /proc/PID/stat of each process over a path's rounds, divided by the
+  messages of those rounds. The goals are judged in the load phase (throughput, CPU) and on RSS after
+  these rounds. Everything shares $(nproc) cores: what the middleman uses is taken from the broker and
+  the client.
+END_OF_NOTES
+  if ((F3_PROXY > 0)); then
+    echo "- **$F3_PROXY sends through the Apache Proxy failed** (load and latency phases; see the raw rounds)." >>"$WORK/three-notes.md"
+  fi
+  echo "- The three-way phases took $((THREE_MS / 1000)) s." >>"$WORK/three-notes.md"
+fi
 total_ms=$(ms_since "$T_BENCH0")
+{
+  kv() { printf '%s=%s\n' "$1" "$2"; }
+  kv DATE "$(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+  kv REV "$REV"
+  kv GIT_COMMIT "$(git -C "$REPO_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
+  kv CORES "$(nproc)"
+  kv CPU "$cpu"
+  kv MEMTOTAL "$memtotal"
+  kv LOADAVG "$LOADAVG"
+  kv JAVA_V "$java_v"
+  kv TOTAL_S "$((total_ms / 1000))"
+  for v in SOURCE_VERSION TARGET_VERSION PROXY_VERSION THREADS BODY ROUNDS ROUND_SECS WARMUP_SECS LAT_RATE \
+    CONSUME_COUNT CONNECTIONS CONN_SENDS CYCLES DIRECT APACHE_PROXY GOAL3_TP GOAL3_CPU GOAL3_RSS LAT_DESC \
+    MEM_IDLE_RSS MEM_AFTER_RSS C1_RSS C1_BUSY_RSS C1_CLOSED_RSS MEM_HWM; do
+    kv "$v" "${!v}"
+  done
+  if ((DIRECT == 1)); then
+    kv RELAYED_PRODUCED "$RELAYED_PRODUCED"
+    kv RELAYED_CONSUMED "$RELAYED_CONSUMED"
+    kv RELAYED_REQS "$RELAYED_REQS"
+  fi
+  if ((APACHE_PROXY == 1)); then
+    kv CLIENT5_VERSION "$PROXY_VERSION"
+    kv THREE_BROKER "the source broker, RocketMQ $SOURCE_VERSION ($SOURCE_BROKER_ADDR)"
+    kv PROXY_JVM "-Xms128m -Xmx256m -XX:MaxDirectMemorySize=256m -XX:+UseSerialGC"
+    kv PROXY_PROPS "$PROXY_PROPS"
+    kv CONSUME3_COUNT "$CONSUME3_COUNT"
+    for v in PROXY_STARTUP_MS PROXY_RSS_IDLE PROXY_RSS_AFTER PROXY_HWM FERRY3_RSS_IDLE FERRY3_RSS_AFTER FERRY3_HWM; do
+      kv "$v" "${!v}"
+    done
+  fi
+} >"$WORK/run.kv"
+STAMP=$(date +%Y-%m-%d-%H%M%S)
+JSON_OUT="-"
+if [[ "$WRITE_RESULTS" == 1 ]]; then
+  mkdir -p "$BENCH_DIR/results"
+  JSON_OUT="$BENCH_DIR/results/proxy-$STAMP.json"
+fi
+THREE_SECTION=$(python3 "$WORK/report.py" "$WORK/run.kv" "$JSON_OUT") || die "could not write the report's three-way section or the JSON summary"
 
 # shellcheck disable=SC2154 # L_*, T_*, C_* come from load_env
 REPORT=$(
   cat <<END_OF_REPORT
-## Java clients direct vs through ferry serve, $(date '+%Y-%m-%d %H:%M %Z')
+## Java clients direct vs through ferry serve${THREE_TITLE}, $(date '+%Y-%m-%d %H:%M %Z')
 
 - Machine: $(nproc) cores ($cpu), $memtotal RAM, load average $LOADAVG before the run; $java_v.
 - Ferry: $REV (release build${TOKIO_WORKER_THREADS:+, TOKIO_WORKER_THREADS=$TOKIO_WORKER_THREADS}), \`ferry serve\` with a migration ($SOURCE_VERSION source, $TARGET_VERSION
@@ -925,7 +1492,9 @@ ${DIRECT_ROWS}
   one heartbeat each, no sends) after the previous ones had closed; a leak grows RSS by about the
   same amount every cycle.${DIRECT_NOTE}
 - Ferry's log: $WARNINGS WARN/ERROR lines; it stopped cleanly on SIGTERM. The whole benchmark took $((total_ms / 1000)) s.
-
+${THREE_SECTION:+
+$THREE_SECTION
+}
 Raw rounds:
 
 | phase | round | target | throughput | latency | CPU |
@@ -937,10 +1506,10 @@ echo
 echo "$REPORT"
 if [[ "$WRITE_RESULTS" == 1 ]]; then
   mkdir -p "$BENCH_DIR/results"
-  results="$BENCH_DIR/results/proxy-$(date +%Y-%m-%d-%H%M%S).md"
+  results="$BENCH_DIR/results/proxy-$STAMP.md"
   echo "$REPORT" >"$results"
   echo
-  echo "written to ${results#"$REPO_ROOT"/} (git-ignored)"
+  echo "written to ${results#"$REPO_ROOT"/} and ${JSON_OUT#"$REPO_ROOT"/} (git-ignored)"
 fi
 ((RELAYED_ANY == 0)) || die "the Direct topic's traffic went through Ferry's relays (see the table); kept the work dir"
 OK=1
