@@ -236,6 +236,8 @@ pub struct Engine {
     /// POP messages this instance handed out before it restarted, by (migration, topic, group):
     /// until when they may be out.
     carried_pops: Mutex<BTreeMap<(MigrationId, String, String), i64>>,
+    /// Down instances' NameServer fronts probed lately: when, and whether they refused.
+    probes: Mutex<HashMap<String, (std::time::Instant, Option<bool>)>>,
     /// Migrations whose clusters the proxy was pointed at.
     fronted: Mutex<HashSet<MigrationId>>,
     /// What the fleet carried, for the traffic samples.
@@ -281,6 +283,7 @@ impl Engine {
             fleet_traffic: Mutex::new(Default::default()),
             fronted: Mutex::new(HashSet::new()),
             carried_pops: Mutex::new(BTreeMap::new()),
+            probes: Mutex::new(HashMap::new()),
             clusters: Mutex::new(HashMap::new()),
             steps: tokio::sync::Mutex::new(()),
             traffic: Mutex::new(HashMap::new()),

@@ -69,7 +69,23 @@ async fn refuses(addr: &str) -> Option<bool> {
     }
 }
 
+/// How long a down instance's probe answer is reused: every topic's periodic check asks, and a
+/// front that does not answer costs a second each time.
+const PROBE_REUSE: Duration = Duration::from_secs(5);
+
 impl Engine {
+    /// [`refuses`], asked at most every few seconds per address.
+    async fn front_refuses(&self, addr: &str) -> Option<bool> {
+        if let Some((at, answer)) = self.probes.lock().expect("probes lock").get(addr) {
+            if at.elapsed() < PROBE_REUSE {
+                return *answer;
+            }
+        }
+        let answer = refuses(addr).await;
+        self.probes.lock().expect("probes lock").insert(addr.to_string(), (Instant::now(), answer));
+        answer
+    }
+
     pub fn instance(&self) -> &str {
         &self.fleet.instance
     }
@@ -248,7 +264,7 @@ impl Engine {
             let state = state_of(age, self.fleet.down_after);
             let front_refuses = match state {
                 InstanceState::Up => None,
-                InstanceState::Down => refuses(&i.namesrv).await,
+                InstanceState::Down => self.front_refuses(&i.namesrv).await,
             };
             members.push(FleetMember {
                 name: i.name.clone(),
@@ -345,7 +361,7 @@ impl Engine {
                     clients.extend(i.view.clients);
                     front += i.view.front_connections;
                 }
-                InstanceState::Down if refuses(&i.namesrv).await == Some(true) => {}
+                InstanceState::Down if self.front_refuses(&i.namesrv).await == Some(true) => {}
                 InstanceState::Down => unheard.push(i.name),
             }
         }
