@@ -943,12 +943,14 @@ fn on_client_request(
     let now = Instant::now();
     let request = verdict::Request::of(header);
     let seen = Seen::Request(request);
+    let mut poll = None;
     match verdict::decide(seen, state.side, policy_of(&seen, ctx)) {
         Verdict::Forward => {}
+        Verdict::ShortenPoll(d) => poll = Some(d),
         other => return Action::of(other, header.opaque),
     }
     // A target broker shown under an alias is told its real name where it checks it.
-    let action = match state.side {
+    let mut action = match state.side {
         Side::Target => match rename::client_request(ty, header, body, &|a| ctx.stages.target_real_name(a)) {
             rename::ToBroker::Forward => Action::Forward,
             rename::ToBroker::Rewrite(f) => Action::Rewrite(f),
@@ -964,6 +966,18 @@ fn on_client_request(
         },
         Side::Source => Action::Forward,
     };
+    if let Some(d) = poll {
+        let mut f = match action {
+            Action::Rewrite(f) => f,
+            _ => Frame {
+                serialize_type: ty,
+                header: header.clone(),
+                body: bytes::Bytes::copy_from_slice(body),
+            },
+        };
+        f.header.ext_fields.insert("pollTime".into(), d.as_millis().to_string());
+        action = Action::Rewrite(f);
+    }
     let pending = match (Op::of(code), code) {
         (Op::Send { v2 }, _) => {
             let (topic_field, group_field) = Op::send_fields(v2);
@@ -1502,6 +1516,36 @@ mod tests {
             Action::Replace(f) => ("replace", f),
             Action::Answer(f, _) => ("answer", f),
         }
+    }
+
+    #[test]
+    fn a_pop_on_a_side_read_but_not_written_waits_briefly() {
+        use crate::stage::{Stage, TopicPolicy};
+        let ctx = context(ClientRegistry::default());
+        let (source, _rx) = connection(1);
+        let (mut target, _rx2) = connection(2);
+        target.side = Side::Target;
+        let mut pop = Frame::request(RequestCode::POP_MESSAGE).with_fields([
+            ("consumerGroup", "g"),
+            ("topic", "orders"),
+            ("queueId", "-1"),
+            ("invisibleTime", "60000"),
+            ("pollTime", "20000"),
+            ("bornTime", "1700000000000"),
+        ]);
+        pop.header.opaque = 9;
+        // CuttingOver: the source drains, nobody writes it.
+        ctx.stages.set("orders", TopicPolicy::at(Stage::CuttingOver));
+        let (what, f) = passed(&pop, Direction::ToBroker, &source, &ctx);
+        assert_eq!((what, f.header.field("pollTime"), f.header.opaque), ("rewrite", Some("1000"), 9));
+        assert_eq!(f.header.field("invisibleTime"), Some("60000"), "the rest as it came");
+        assert_eq!(passed(&pop, Direction::ToBroker, &target, &ctx).0, "forward", "the target is written");
+        // DualRead: the target is read, not written; a short poll already is left alone.
+        ctx.stages.set("orders", TopicPolicy::at(Stage::DualRead));
+        assert_eq!(passed(&pop, Direction::ToBroker, &target, &ctx).1.header.field("pollTime"), Some("1000"));
+        let mut short = pop.clone();
+        short.header.ext_fields.insert("pollTime".into(), "800".into());
+        assert_eq!(passed(&short, Direction::ToBroker, &target, &ctx).0, "forward");
     }
 
     #[test]

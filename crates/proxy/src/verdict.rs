@@ -21,6 +21,13 @@ use crate::stage::TopicPolicy;
 /// poll with nothing, so that the client does not spin.
 pub const HELD_PULL_PAUSE: Duration = Duration::from_secs(1);
 
+/// The longest a POP waits on a side that is read but not written at the stage (the target in
+/// DualRead, the source draining in CuttingOver): nothing new arrives there, and the 5.x Proxy
+/// sends a gRPC SimpleConsumer's receive to one broker at a time, holding it for its poll time
+/// (at least `grpcClientConsumerMinLongPollingTimeoutMillis`, 5 s): a long wait on the side that
+/// gets nothing delays every message of the other (ReceiveMessageActivity L69-84 @ 5.3.3).
+pub const UNWRITTEN_POP_POLL: Duration = Duration::from_secs(1);
+
 /// What the relays tell apart among client requests; everything else passes as it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -155,6 +162,8 @@ pub enum Verdict {
     AnswerAfter(Duration, Answer),
     /// Pass this answer to the client instead of the broker's.
     Replace(Answer),
+    /// Pass the POP on with its poll time cut to this.
+    ShortenPoll(Duration),
 }
 
 /// An answer Ferry gives in the broker's stead.
@@ -204,7 +213,7 @@ impl Verdict {
     /// the opaque of the request it stands for.
     pub fn frame(&self, opaque: i32) -> Option<Frame> {
         match self {
-            Verdict::Forward => None,
+            Verdict::Forward | Verdict::ShortenPoll(_) => None,
             Verdict::Refuse(code, remark) => {
                 Some(Frame::response(*code, opaque).with_remark(remark.as_str()))
             }
@@ -252,6 +261,14 @@ pub fn decide(seen: Seen<'_>, side: Side, policy: Option<TopicPolicy>) -> Verdic
                     },
                 )
             }
+            // A POP where the stage reads but nobody writes: nothing new to wait for.
+            (Op::Pop, Some(p)) if !route::writable(p, side) => {
+                let poll = req.pop.and_then(|pop| pop.poll_time).and_then(|t| t.parse::<u64>().ok());
+                match poll.map(Duration::from_millis) {
+                    Some(poll) if poll > UNWRITTEN_POP_POLL => Verdict::ShortenPoll(UNWRITTEN_POP_POLL),
+                    _ => Verdict::Forward,
+                }
+            }
             _ => Verdict::Forward,
         },
         // The stage changed while the broker held the pull: these messages may not be read now;
@@ -282,12 +299,14 @@ mod tests {
         Frame::request(code).with_fields(fields.iter().copied()).header
     }
 
-    /// One letter per verdict: F forward, R refused with NO_PERMISSION, W answered "no new
+    /// One letter per verdict: F forward, S a POP forwarded with its poll time cut (a side read
+    /// but not written), R refused with NO_PERMISSION, W answered "no new
     /// message" after the pause (never reaching the broker), X the broker's answer replaced by
     /// "no new message", P a POP answered "nothing found" (POLLING_TIMEOUT) after the pause.
     fn letter(v: &Verdict) -> char {
         match v {
             Verdict::Forward => 'F',
+            Verdict::ShortenPoll(UNWRITTEN_POP_POLL) => 'S',
             Verdict::Refuse(ResponseCode::NO_PERMISSION, _) => 'R',
             Verdict::AnswerAfter(HELD_PULL_PAUSE, Answer::NoNewMessage { queue_offset })
                 if queue_offset == "7" =>
@@ -396,7 +415,8 @@ mod tests {
         // after the stage changed, ACK_MESSAGE (200051), BATCH_ACK_MESSAGE (200151),
         // CHANGE_MESSAGE_INVISIBLETIME (200053), CONSUMER_SEND_MSG_BACK (36), END_TRANSACTION
         // (37), RECALL_MESSAGE (370), HEART_BEAT, LOCK_BATCH_MQ, UPDATE_CONSUMER_OFFSET.
-        // A POP is read where a pull is; a held POP's messages are already handed out and pass.
+        // A POP is read where a pull is (with a short poll where nobody writes); a held POP's
+        // messages are already handed out and pass.
         // The follow-ups of handed-out messages, transactions and recalls go to the broker that
         // holds them whatever the stage; heartbeats, locks and offset commits name no queue the
         // stage closes.
@@ -406,10 +426,10 @@ mod tests {
             (at(Initial),              S, "FFFFFFFFFFFFFFF"),
             (at(Initial),              T, "RRWXPFFFFFFFFFF"),
             (at(DualRead),             S, "FFFFFFFFFFFFFFF"),
-            (at(DualRead),             T, "FFFFFFFFFFFFFFF"), // read-only: stale sends are still consumed
+            (at(DualRead),             T, "FFFFSFFFFFFFFFF"), // read-only: stale sends are still consumed
             (at(DualReadWrite),        S, "FFFFFFFFFFFFFFF"),
             (at(DualReadWrite),        T, "FFFFFFFFFFFFFFF"),
-            (at(CuttingOver),          S, "FFFFFFFFFFFFFFF"), // read-only: stale sends are still consumed
+            (at(CuttingOver),          S, "FFFFSFFFFFFFFFF"), // read-only: stale sends are still consumed
             (at(CuttingOver),          T, "FFFFFFFFFFFFFFF"),
             (at(Completed),            S, "RRWXPFFFFFFFFFF"),
             (at(Completed),            T, "FFFFFFFFFFFFFFF"),
@@ -424,7 +444,7 @@ mod tests {
             (hold(Initial, T),         S, "FFFFFFFFFFFFFFF"),
             (hold(Initial, T),         T, "RRWXPFFFFFFFFFF"),
             (hold(DualRead, S),        S, "FFWXPFFFFFFFFFF"),
-            (hold(DualRead, S),        T, "FFFFFFFFFFFFFFF"),
+            (hold(DualRead, S),        T, "FFFFSFFFFFFFFFF"),
             (hold(DualRead, T),        S, "FFFFFFFFFFFFFFF"),
             (hold(DualRead, T),        T, "RRWXPFFFFFFFFFF"),
             (hold(DualReadWrite, S),   S, "FFWXPFFFFFFFFFF"),
@@ -433,7 +453,7 @@ mod tests {
             (hold(DualReadWrite, T),   T, "FFWXPFFFFFFFFFF"),
             (hold(CuttingOver, S),     S, "RRWXPFFFFFFFFFF"),
             (hold(CuttingOver, S),     T, "FFFFFFFFFFFFFFF"),
-            (hold(CuttingOver, T),     S, "FFFFFFFFFFFFFFF"),
+            (hold(CuttingOver, T),     S, "FFFFSFFFFFFFFFF"),
             (hold(CuttingOver, T),     T, "FFWXPFFFFFFFFFF"),
             (hold(Completed, S),       S, "RRWXPFFFFFFFFFF"),
             (hold(Completed, S),       T, "FFFFFFFFFFFFFFF"),
