@@ -853,6 +853,18 @@ enum Direction {
     ToClient,
 }
 
+/// The fields of a client request to a source broker that the relay reads: of a send, its topic,
+/// producer group and batch flag ([`on_client_request`], [`send_pending`]); of anything else, all.
+fn source_send_fields(code: i32, key: &str) -> bool {
+    match Op::of(RequestCode(code)) {
+        Op::Send { v2 } => {
+            let (topic, group) = Op::send_fields(v2);
+            key == topic || key == group || key == "batch"
+        }
+        _ => true,
+    }
+}
+
 /// Reads what the engine needs from one whole frame and decides what becomes of it. Only the
 /// header is decoded; bodies are looked at in place (heartbeats are parsed: small and rare).
 fn observe(
@@ -877,6 +889,11 @@ fn observe(
             } else {
                 fixed
             }
+        }
+        // A send to the source needs its topic and producer group only (its properties, the
+        // longest field, are read past); the target's may be renamed, and keep everything.
+        Direction::ToBroker if state.side == Side::Source => {
+            Header::decode_keeping(ty, raw, &source_send_fields)?
         }
         Direction::ToBroker => Header::decode(ty, raw)?,
     };
@@ -946,6 +963,8 @@ fn on_client_request(
     let mut poll = None;
     match verdict::decide(seen, state.side, policy_of(&seen, ctx)) {
         Verdict::Forward => {}
+        // A signed request is passed as it is: changing a field would break its signature.
+        Verdict::ShortenPoll(_) if header.ext_fields.contains_key(ferry_remoting::acl::SIGNATURE) => {}
         Verdict::ShortenPoll(d) => poll = Some(d),
         other => return Action::of(other, header.opaque),
     }
@@ -1546,6 +1565,10 @@ mod tests {
         let mut short = pop.clone();
         short.header.ext_fields.insert("pollTime".into(), "800".into());
         assert_eq!(passed(&short, Direction::ToBroker, &target, &ctx).0, "forward");
+        // Signed: passed as it is (a changed field would break the signature).
+        let mut signed = pop.clone();
+        ferry_remoting::acl::Credentials::new("app", "secret").sign(&mut signed);
+        assert_eq!(passed(&signed, Direction::ToBroker, &target, &ctx).0, "forward");
     }
 
     #[test]

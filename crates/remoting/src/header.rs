@@ -167,6 +167,20 @@ impl Header {
         }
     }
 
+    /// The header with only the `extFields` entries `keep(code, name)` wants (the others read
+    /// past, not kept): for a reader that knows which fields of which requests it reads. A binary
+    /// header is read whole.
+    pub fn decode_keeping(
+        ty: SerializeType,
+        bytes: &[u8],
+        keep: &dyn Fn(i32, &str) -> bool,
+    ) -> Result<Header, CodecError> {
+        match ty {
+            SerializeType::Json => json::decode_keeping(bytes, keep),
+            SerializeType::RocketMq => binary::decode(bytes),
+        }
+    }
+
     /// The header without its `extFields` (left empty), for a reader that needs only the fixed
     /// fields (code, opaque, flag...): a JSON header's fields are read past, not kept, which
     /// spares a string and a map entry per field. A binary header is read whole (cheap).

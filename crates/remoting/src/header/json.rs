@@ -93,6 +93,118 @@ pub(super) fn decode_fixed(bytes: &[u8]) -> Result<Header, CodecError> {
     })
 }
 
+/// A key as written, borrowed from the frame unless it has escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct K;
+        impl<'de> Visitor<'de> for K {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(K)
+    }
+}
+
+/// The header with only the `extFields` entries `keep(code, name)` wants; the others are read
+/// past. The code is known by then: fastjson writes properties sorted by name and `code` sorts
+/// before `extFields` (a header that names its code after its fields keeps them all).
+pub(super) fn decode_keeping(bytes: &[u8], keep: &dyn Fn(i32, &str) -> bool) -> Result<Header, CodecError> {
+    struct Whole<'k> {
+        keep: &'k dyn Fn(i32, &str) -> bool,
+    }
+    struct Fields<'k> {
+        keep: &'k dyn Fn(i32, &str) -> bool,
+        code: Option<i32>,
+    }
+    impl<'de> de::DeserializeSeed<'de> for Fields<'_> {
+        type Value = BTreeMap<String, String>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_option(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Fields<'_> {
+        type Value = BTreeMap<String, String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of header fields")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_map(self)
+        }
+
+        fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
+            let mut fields = BTreeMap::new();
+            while let Some(Key(key)) = m.next_key::<Key>()? {
+                if self.code.is_some_and(|code| !(self.keep)(code, &key)) {
+                    m.next_value::<de::IgnoredAny>()?;
+                } else if let Some(value) = m.next_value::<Scalar>()?.0 {
+                    fields.insert(key.into_owned(), value);
+                }
+            }
+            Ok(fields)
+        }
+    }
+    impl<'de> Visitor<'de> for Whole<'_> {
+        type Value = Header;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a remoting header")
+        }
+
+        fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Header, M::Error> {
+            let mut h = Header::default();
+            let mut code = None;
+            while let Some(Key(key)) = m.next_key::<Key>()? {
+                match key.as_ref() {
+                    "code" => {
+                        let c = m.next_value::<Option<i32>>()?.unwrap_or_default();
+                        (h.code, code) = (c, Some(c));
+                    }
+                    "extFields" => h.ext_fields = m.next_value_seed(Fields { keep: self.keep, code })?,
+                    "flag" => h.flag = Flags(m.next_value::<Option<i32>>()?.unwrap_or_default()),
+                    "language" => {
+                        let l = m.next_value::<Option<Key>>()?;
+                        h.language = l.map(|Key(l)| Language::from_name(&l)).unwrap_or_default();
+                    }
+                    "opaque" => h.opaque = m.next_value::<Option<i32>>()?.unwrap_or_default(),
+                    "remark" => h.remark = m.next_value::<Option<String>>()?,
+                    "version" => h.version = m.next_value::<Option<i32>>()?.unwrap_or_default(),
+                    _ => {
+                        m.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(h)
+        }
+    }
+    let mut d = serde_json::Deserializer::from_slice(bytes);
+    let h = d.deserialize_map(Whole { keep }).map_err(|e| CodecError::JsonHeader(e.to_string()))?;
+    d.end().map_err(|e| CodecError::JsonHeader(e.to_string()))?;
+    Ok(h)
+}
+
 pub(super) fn decode(bytes: &[u8]) -> Result<Header, CodecError> {
     let wire: JsonHeaderIn =
         serde_json::from_slice(bytes).map_err(|e| CodecError::JsonHeader(e.to_string()))?;
@@ -212,6 +324,25 @@ mod tests {
         let fixed = decode_fixed(text).unwrap();
         assert_eq!(fixed, Header { ext_fields: BTreeMap::new(), ..whole });
         assert!(decode_fixed(br#"{"code":1,"opaque":"x"}"#).is_err(), "a bad fixed field is an error");
+    }
+
+    #[test]
+    fn fields_kept_by_choice_are_those_of_the_whole_header() {
+        let text = br#"{"code":310,"extFields":{"a":"pg","b":"orders","i":"KEYS\u0001k\u0002","e":3,"x":null},"flag":0,"language":"JAVA","opaque":42,"serializeTypeCurrentRPC":"JSON","version":401}"#;
+        let whole = decode(text).unwrap();
+        assert_eq!(decode_keeping(text, &|_, _| true).unwrap(), whole);
+        let chosen = decode_keeping(text, &|code, key| code != 310 || key == "b").unwrap();
+        assert_eq!(chosen.ext_fields, BTreeMap::from([("b".to_string(), "orders".to_string())]));
+        assert_eq!(
+            Header { ext_fields: BTreeMap::new(), ..chosen },
+            Header { ext_fields: BTreeMap::new(), ..whole }
+        );
+        // The code after the fields: every field kept.
+        let late = br#"{"extFields":{"a":"pg","b":"orders"},"code":310,"opaque":1}"#;
+        assert_eq!(decode_keeping(late, &|_, key| key == "b").unwrap().ext_fields.len(), 2);
+        // What the whole decoder refuses, this one does too.
+        assert!(decode_keeping(br#"{"code":"x"}"#, &|_, _| true).is_err());
+        assert!(decode_keeping(br#"{"code":1} trailing"#, &|_, _| true).is_err());
     }
 
     #[test]
