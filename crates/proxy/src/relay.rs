@@ -854,14 +854,16 @@ enum Direction {
 }
 
 /// The fields of a client request to a source broker that the relay reads: of a send, its topic,
-/// producer group and batch flag ([`on_client_request`], [`send_pending`]); of anything else, all.
-fn source_send_fields(code: i32, key: &str) -> bool {
+/// producer group and batch flag ([`on_client_request`], [`send_pending`]); of a pull, its topic
+/// and queue offset ([`verdict::Request::of`]); of anything else, all.
+fn source_request_fields(code: i32, key: &str) -> bool {
     match Op::of(RequestCode(code)) {
         Op::Send { v2 } => {
             let (topic, group) = Op::send_fields(v2);
             key == topic || key == group || key == "batch"
         }
-        _ => true,
+        Op::Pull => key == "topic" || key == "queueOffset",
+        Op::Pop | Op::Other => true,
     }
 }
 
@@ -890,10 +892,10 @@ fn observe(
                 fixed
             }
         }
-        // A send to the source needs its topic and producer group only (its properties, the
+        // A send or a pull to the source needs a few of its fields (a send's properties, the
         // longest field, are read past); the target's may be renamed, and keep everything.
         Direction::ToBroker if state.side == Side::Source => {
-            Header::decode_keeping(ty, raw, &source_send_fields)?
+            Header::decode_keeping(ty, raw, &source_request_fields)?
         }
         Direction::ToBroker => Header::decode(ty, raw)?,
     };
@@ -1569,6 +1571,43 @@ mod tests {
         let mut signed = pop.clone();
         ferry_remoting::acl::Credentials::new("app", "secret").sign(&mut signed);
         assert_eq!(passed(&signed, Direction::ToBroker, &target, &ctx).0, "forward");
+    }
+
+    #[test]
+    fn sends_and_pulls_to_the_source_are_read_for_the_fields_the_relay_needs() {
+        use crate::stage::{Stage, TopicPolicy};
+        let ctx = context(ClientRegistry::default());
+        let (source, _rx) = connection(1);
+        *source.client_id.lock().unwrap() = Some("10.0.0.5@1".into());
+        // Completed: the source is not read; a pull is answered from its own offset.
+        ctx.stages.set("orders", TopicPolicy::at(Stage::Completed));
+        let mut pull = Frame::request(RequestCode::PULL_MESSAGE).with_fields([
+            ("consumerGroup", "g"),
+            ("topic", "orders"),
+            ("queueId", "3"),
+            ("queueOffset", "42"),
+            ("maxMsgNums", "32"),
+            ("subscription", "*"),
+        ]);
+        pull.header.opaque = 3;
+        let (what, f) = passed(&pull, Direction::ToBroker, &source, &ctx);
+        assert_eq!((what, f.header.opaque, f.header.field("nextBeginOffset")), ("answer", 3, Some("42")));
+        // DualReadWrite: a send passes as it came, and is counted for its topic and group.
+        ctx.stages.set("orders", TopicPolicy::at(Stage::DualReadWrite));
+        let mut send = Frame::request(RequestCode::SEND_MESSAGE_V2).with_fields([
+            ("a", "pg"),
+            ("b", "orders"),
+            ("e", "1"),
+            ("i", "KEYS\u{1}k1\u{2}WAIT\u{1}true\u{2}"),
+        ]);
+        send.header.opaque = 4;
+        send.body = bytes::Bytes::from_static(b"hello");
+        assert_eq!(passed(&send, Direction::ToBroker, &source, &ctx).0, "forward");
+        let awaited = source.pending.lock().unwrap().remove(4);
+        match awaited {
+            Some(Pending::Send { topic, messages: 1, bytes: 5, .. }) => assert_eq!(topic, "orders"),
+            _ => panic!("the send is awaited"),
+        }
     }
 
     #[test]
