@@ -393,12 +393,16 @@ pub async fn gather(
     e
 }
 
-/// The topic's `message.type` on a cluster (5.x topic attribute), as its first master keeps it;
-/// `None` when it has none (4.x, or a topic made without one).
+/// The topic's `message.type` on a cluster (5.x topic attribute), as the first master holding the
+/// topic keeps it (a topic may live on some masters only); `None` when it has none (4.x, or a
+/// topic made without one) or no master holds it (`topic-on-*` says so).
 async fn message_type(admin: &Admin, layout: &Cluster, topic: &str) -> Result<Option<String>, AdminError> {
-    let Some((_, master)) = layout.masters().next() else { return Ok(None) };
-    let configs = admin.topic_configs(master).await?;
-    Ok(configs.get(topic).and_then(|c| c.attributes.get("message.type").cloned()))
+    for (_, master) in layout.masters() {
+        if let Some(config) = admin.topic_configs(master).await?.get(topic) {
+            return Ok(config.attributes.get("message.type").cloned());
+        }
+    }
+    Ok(None)
 }
 
 /// The side a hold waits for: the one keys moved away from, read up to the barrier.
