@@ -182,8 +182,7 @@ pub struct TopicView {
 
 impl From<MigrationTopic> for TopicView {
     fn from(topic: MigrationTopic) -> TopicView {
-        let policy =
-            TopicPolicy { stage: topic.stage, write_only: topic.hold.as_ref().map(|h| h.write_only) };
+        let policy = topic.policy();
         let sides = |keep: fn(TopicPolicy, Side) -> bool| {
             [Side::Source, Side::Target].into_iter().filter(|s| keep(policy, *s)).collect()
         };

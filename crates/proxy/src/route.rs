@@ -59,6 +59,7 @@ fn shows(policy: TopicPolicy) -> (Show, Show) {
     let (source, target) = match policy.stage {
         Stage::Initial => (Show::AsIs, Show::Absent),
         Stage::DualRead => (Show::AsIs, Show::ReadOnly),
+        Stage::DualReadWrite if policy.one_write_side => (Show::AsIs, Show::ReadOnly),
         Stage::DualReadWrite => (Show::AsIs, Show::AsIs),
         Stage::CuttingOver => (Show::ReadOnly, Show::AsIs),
         Stage::Completed | Stage::Direct => (Show::Absent, Show::AsIs),
@@ -261,8 +262,40 @@ mod tests {
     }
 
     #[test]
+    fn a_topic_written_on_one_side_at_a_time_moves_every_producer_at_cutting_over() {
+        let one = |stage| TopicPolicy::at(stage).one_write_side(true);
+        assert_eq!(perms(one(Stage::DualRead)), p(&[("broker-s", 6), ("broker-t", 4)]));
+        assert_eq!(perms(one(Stage::DualReadWrite)), p(&[("broker-s", 6), ("broker-t", 4)]));
+        assert_eq!(perms(one(Stage::CuttingOver)), p(&[("broker-s", 4), ("broker-t", 6)]));
+        assert_eq!(
+            perms(one(Stage::DualReadWrite).held(Some(Side::Source))),
+            p(&[("broker-s", 2), ("broker-t", 4)])
+        );
+        use Stage::*;
+        #[rustfmt::skip]
+        let table = [
+            // from,        to,            keys move (both sides written between), (one side at a time)
+            (Initial,       DualRead,      false, false),
+            (DualRead,      DualReadWrite, true,  false),
+            (DualReadWrite, CuttingOver,   true,  true),
+            (CuttingOver,   Completed,     false, false),
+            (Completed,     Direct,        false, false),
+            (Direct,        Completed,     false, false),
+            (CuttingOver,   DualReadWrite, true,  true),
+            (DualReadWrite, DualRead,      true,  false),
+            (DualRead,      Initial,       false, false),
+        ];
+        for (from, to, both, one_side) in table {
+            assert_eq!(TopicPolicy::at(from).moves_keys(to), both, "{from} -> {to}");
+            assert_eq!(one(from).moves_keys(to), one_side, "{from} -> {to}, one side at a time");
+            let held = TopicPolicy::at(from).held(Some(Side::Target));
+            assert_eq!(held.moves_keys(to), both, "{from} -> {to}: a hold does not change it");
+        }
+    }
+
+    #[test]
     fn a_held_side_is_written_but_not_read() {
-        let hold = |stage, side| TopicPolicy { stage, write_only: Some(side) };
+        let hold = |stage, side| TopicPolicy::at(stage).held(Some(side));
         assert_eq!(perms(hold(Stage::DualReadWrite, Side::Target)), p(&[("broker-s", 6), ("broker-t", 2)]));
         assert_eq!(perms(hold(Stage::DualReadWrite, Side::Source)), p(&[("broker-s", 2), ("broker-t", 6)]));
         assert_eq!(perms(hold(Stage::CuttingOver, Side::Target)), p(&[("broker-s", 4), ("broker-t", 2)]));
@@ -272,7 +305,7 @@ mod tests {
 
     #[test]
     fn relays_enforce_what_routes_say() {
-        let drw_held = TopicPolicy { stage: Stage::DualReadWrite, write_only: Some(Side::Target) };
+        let drw_held = TopicPolicy::at(Stage::DualReadWrite).held(Some(Side::Target));
         assert!(writable(drw_held, Side::Target) && !readable(drw_held, Side::Target));
         assert!(readable(drw_held, Side::Source) && writable(drw_held, Side::Source));
         let cutting = TopicPolicy::at(Stage::CuttingOver);

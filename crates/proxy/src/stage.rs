@@ -80,11 +80,37 @@ pub struct TopicPolicy {
     /// them yet). Ordered topics in strict mode use it after a step that moves keys from one
     /// cluster to the other: the new side is not read until the old side's older messages are.
     pub write_only: Option<crate::route::Side>,
+    /// Never written on both sides at once: DualReadWrite is written like DualRead, and
+    /// CuttingOver moves every producer in one step. Strict-order FIFO topics use it: the Apache
+    /// Proxy places a message group on a queue by a consistent hash over the writable queues, which
+    /// moves groups between one side's own queues when that set shrinks (docs/seamless.md, "Strict
+    /// order"); one switch moves every group from one side to the other, whatever the hash.
+    #[serde(default)]
+    pub one_write_side: bool,
 }
 
 impl TopicPolicy {
     pub fn at(stage: Stage) -> TopicPolicy {
-        TopicPolicy { stage, write_only: None }
+        TopicPolicy { stage, write_only: None, one_write_side: false }
+    }
+
+    /// The same policy with `side` held write-only.
+    pub fn held(self, side: Option<crate::route::Side>) -> TopicPolicy {
+        TopicPolicy { write_only: side, ..self }
+    }
+
+    /// The same policy, never written on both sides at once when `one` holds.
+    pub fn one_write_side(self, one: bool) -> TopicPolicy {
+        TopicPolicy { one_write_side: one, ..self }
+    }
+
+    /// Whether going to `to` changes which sides producers write: a strict-order topic's keys
+    /// then move from one cluster to the other (holds are not considered).
+    pub fn moves_keys(self, to: Stage) -> bool {
+        use crate::route::{writable, Side};
+        let writes = |p: TopicPolicy| (writable(p, Side::Source), writable(p, Side::Target));
+        let (from, to) = (self.held(None), TopicPolicy { stage: to, ..self.held(None) });
+        writes(from) != writes(to)
     }
 }
 

@@ -409,7 +409,7 @@ mod tests {
         use Side::{Source as S, Target as T};
         use Stage::*;
         let at = TopicPolicy::at;
-        let hold = |stage, side| TopicPolicy { stage, write_only: Some(side) };
+        let hold = |stage, side| TopicPolicy::at(stage).held(Some(side));
         // Columns, in order: send, batch send, pull, a held pull answered with messages after the
         // stage changed to the row's, POP_MESSAGE (200050), a held POP answered with messages
         // after the stage changed, ACK_MESSAGE (200051), BATCH_ACK_MESSAGE (200151),

@@ -106,6 +106,8 @@ pub struct Evidence {
     pub target_writes: Vec<(String, i32)>,
     /// The topic is migrated in strict order.
     pub strict_order: bool,
+    /// Strict order: never written on both sides at once (a FIFO topic; `TopicPolicy::one_write_side`).
+    pub one_write_side: bool,
     /// Strict order: the hold the topic is under, if any.
     pub hold: Option<HoldEvidence>,
     /// Store time (ms) of the newest message of the topic on the source, and when the topic
@@ -146,16 +148,18 @@ pub struct Evidence {
     pub fleet: Vec<FleetMember>,
 }
 
-/// Steps that move keys of an ordered topic from one cluster to the other (the set of writable
-/// queues changes from a set on one side to a set including the other).
-pub fn moves_keys(from: Stage, to: Stage) -> bool {
-    matches!(
-        (from, to),
-        (Stage::DualRead, Stage::DualReadWrite)
-            | (Stage::DualReadWrite, Stage::CuttingOver)
-            | (Stage::CuttingOver, Stage::DualReadWrite)
-            | (Stage::DualReadWrite, Stage::DualRead)
-    )
+/// Whether a strict-order topic is to be written on one side at a time, decided at its first step
+/// from the type the source gives it: the Apache Proxy places a FIFO topic's message groups by a
+/// consistent hash, which moves groups between one side's own queues when both sides were written
+/// and then one is not (`SendMessageActivity.SendMessageQueueSelector`, rocketmq-all-5.3.3). A
+/// type not read counts as FIFO: one switch keeps order whatever the producers hash by.
+pub fn writes_one_side(e: &Evidence) -> bool {
+    e.strict_order
+        && match e.message_types.get(&Side::Source) {
+            Some(Some(t)) => t.eq_ignore_ascii_case("FIFO"),
+            Some(None) => false,
+            None => true,
+        }
 }
 
 /// `Err(failing check)` while a side `name` needs has an unheard broker: the check cannot be
@@ -218,7 +222,8 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
         // Other steps back are free: an operator rolling back during a fault must not be stopped.
         _ => Vec::new(),
     };
-    checks.into_iter().chain(moves_keys(from, to).then(|| order_hold(e)).flatten()).collect()
+    let moves_keys = TopicPolicy::at(from).one_write_side(e.one_write_side).moves_keys(to);
+    checks.into_iter().chain(moves_keys.then(|| order_hold(e)).flatten()).collect()
 }
 
 /// Every Ferry instance serves the topic's current stage: a client on an instance that has not
@@ -296,7 +301,9 @@ fn message_type_kept(e: &Evidence) -> Check {
         (None, Some(t)) => Check::fail(
             NAME,
             format!(
-                "the source has no message type (4.x) but the target's topic is {t}: producers of plain messages                  would be refused there (mqadmin updateTopic -a +message.type=NORMAL on the target, or import the                  topic again)"
+                "the source has no message type (4.x) but the target's topic is {t}: producers of plain messages \
+                 would be refused there (mqadmin updateTopic -a +message.type=NORMAL on the target, or import the \
+                 topic again)"
             ),
         ),
         (Some(_), _) if normal(source) == normal(target) => {
@@ -305,7 +312,8 @@ fn message_type_kept(e: &Evidence) -> Check {
         _ => Check::fail(
             NAME,
             format!(
-                "the topic is {} on the source but {} on the target: sends of that type would be refused there                  (import the topic again with --overwrite, or mqadmin updateTopic -a +message.type={} on the target)",
+                "the topic is {} on the source but {} on the target: sends of that type would be refused there \
+                 (import the topic again with --overwrite, or mqadmin updateTopic -a +message.type={} on the target)",
                 normal(source),
                 normal(target),
                 normal(source)
@@ -413,6 +421,15 @@ fn ordered_queue_counts(e: &Evidence) -> Check {
     }
     let total = |w: &[(String, i32)]| w.iter().map(|(_, n)| i64::from(*n)).sum::<i64>();
     let (source, target) = (total(&e.source_writes), total(&e.target_writes));
+    if writes_one_side(e) {
+        return Check::pass(
+            NAME,
+            format!(
+                "a FIFO topic is written on one side at a time (CuttingOver moves every message group at once): \
+                 {source} write queue(s) on the source, {target} on the target"
+            ),
+        );
+    }
     if source != target {
         return Check::fail(
             NAME,
@@ -911,7 +928,7 @@ mod tests {
     #[test]
     fn a_step_waits_until_every_instance_serves_the_current_stage() {
         let at = |stage| Some(TopicPolicy::at(stage));
-        let held = Some(TopicPolicy { stage: Stage::DualReadWrite, write_only: Some(Side::Target) });
+        let held = Some(TopicPolicy::at(Stage::DualReadWrite).held(Some(Side::Target)));
         let up = InstanceState::Up;
         let down = InstanceState::Down;
         // (the topic's policy in the store, the fleet, passes, words expected)
@@ -1027,6 +1044,56 @@ mod tests {
         assert!(checks.last().unwrap().detail.contains("source a, c, target b, d"), "{:?}", checks.last());
         e.target_writes = w(&[("x", 2), ("y", 2)]);
         assert!(failing(&gates(Stage::Initial, Stage::DualRead, &e)).is_empty());
+    }
+
+    #[test]
+    fn a_fifo_topic_in_strict_order_is_written_on_one_side_at_a_time() {
+        let w = |v: &[(&str, i32)]| v.iter().map(|(b, n)| (b.to_string(), *n)).collect::<Vec<_>>();
+        let t = |s: &str| Some(s.to_string());
+        #[rustfmt::skip]
+        let table = [
+            // strict, type read on the source,    one side at a time
+            (true,  Some(t("FIFO")),                true),
+            (true,  Some(t("fifo")),                true),
+            (true,  Some(t("NORMAL")),              false),
+            (true,  Some(None),                     false), // 4.x: no type; remoting selectors hash % queues
+            (true,  None,                           true),  // not read: one switch keeps any order
+            (false, Some(t("FIFO")),                false),
+        ];
+        for (strict, source, one) in table {
+            let mut e = evidence();
+            e.strict_order = strict;
+            e.message_types.remove(&Side::Source);
+            if let Some(source) = source.clone() {
+                e.message_types.insert(Side::Source, source);
+            }
+            assert_eq!(writes_one_side(&e), one, "strict {strict}, source type {source:?}");
+        }
+
+        // Queue counts and broker names do not matter when every message group moves at once.
+        let mut e = evidence();
+        e.strict_order = true;
+        e.message_types = [(Side::Source, t("FIFO")), (Side::Target, t("FIFO"))].into();
+        (e.source_writes, e.target_writes) = (w(&[("z", 4)]), w(&[("a", 8)]));
+        let checks = gates(Stage::Initial, Stage::DualRead, &e);
+        assert!(failing(&checks).is_empty(), "{checks:?}");
+        let counts = checks.iter().find(|c| c.name == "ordered-queue-counts").unwrap();
+        assert!(counts.detail.contains("one side at a time"), "{}", counts.detail);
+
+        // Only CuttingOver (and its rollback) waits for a hold.
+        e.one_write_side = true;
+        e.hold = Some(HoldEvidence {
+            write_only: Side::Source,
+            behind: Ok(vec!["billing at 1 of 2 on a:0".into()]),
+        });
+        let waits = |from, to| gates(from, to, &e).iter().any(|c| c.name == ORDER_HOLD);
+        assert!(
+            !waits(Stage::DualRead, Stage::DualReadWrite) && !waits(Stage::DualReadWrite, Stage::DualRead)
+        );
+        assert!(
+            waits(Stage::DualReadWrite, Stage::CuttingOver)
+                && waits(Stage::CuttingOver, Stage::DualReadWrite)
+        );
     }
 
     #[test]

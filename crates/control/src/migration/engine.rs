@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::fleet::FleetSettings;
-use crate::migration::checks::{self, gates, moves_keys, Evidence};
+use crate::migration::checks::{self, gates, Evidence};
 use crate::migration::evidence::{self, Clusters};
 use crate::migration::leave::{self, LeaveReport};
 use crate::migration::model::{
@@ -570,7 +570,7 @@ impl Engine {
         let m = self.migration(id).await?;
         let t = self.topic(id, topic).await?;
         let toward = t.stage.next().unwrap_or(t.stage);
-        let report = self.report(&m, &t, toward).await?;
+        let (report, _) = self.report(&m, &t, toward).await?;
         // Unless a step moved the topic meanwhile: then this report is about a step not next.
         if self.topic(id, topic).await?.stage == t.stage {
             self.store.set_last_check(id, topic, &report).await?;
@@ -578,15 +578,16 @@ impl Engine {
         Ok(report)
     }
 
+    /// The checks of the step toward `toward`, and the evidence they read (none for no step).
     async fn report(
         &self,
         m: &Migration,
         t: &MigrationTopic,
         toward: Stage,
-    ) -> Result<CheckReport, EngineError> {
+    ) -> Result<(CheckReport, Option<Evidence>), EngineError> {
         let clusters = self.clusters(m)?;
-        let checks = if toward == t.stage {
-            Vec::new()
+        let (checks, evidence) = if toward == t.stage {
+            (Vec::new(), None)
         } else {
             let expected = self.store.migration_brokers(m.id).await?;
             let mut e = evidence::gather(
@@ -603,9 +604,9 @@ impl Engine {
                 e.undone_topics = self.undone_topics(&m.target.namesrv, &t.topic).await?;
             }
             self.add_fleet(m.id, t, &mut e).await?;
-            gates(t.stage, toward, &e)
+            (gates(t.stage, toward, &e), Some(e))
         };
-        Ok(CheckReport { from: t.stage, toward, at: Utc::now(), checks })
+        Ok((CheckReport { from: t.stage, toward, at: Utc::now(), checks }, evidence))
     }
 
     /// Topics of active migrations to the target at `namesrv`, other than `except`, that are not
@@ -695,7 +696,7 @@ impl Engine {
         ignore: Option<&str>,
         actor: &str,
     ) -> Result<MigrationTopic, EngineError> {
-        let report = self.report(m, &t, to).await?;
+        let (report, evidence) = self.report(m, &t, to).await?;
         let from = t.stage;
         if !report.ready() && ignore.is_none() {
             self.store.set_last_check(m.id, &t.topic, &report).await?;
@@ -708,8 +709,12 @@ impl Engine {
         if let (true, Some(hold)) = (released, &t.hold) {
             self.record(m.id, released_transition(&t.topic, from, hold)).await?;
         }
+        // How the topic is written on the way is decided as it leaves Initial, from its type then.
+        if from == Stage::Initial {
+            t.one_write_side = evidence.as_ref().is_some_and(checks::writes_one_side);
+        }
         if t.strict_order {
-            t.hold = hold_after(from, to);
+            t.hold = hold_after(t.policy(), to);
         }
         t.stage = to;
         t.last_check = None;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::collections::BTreeMap;
 
 use ferry_admin::{Admin, AdminError, AdminOptions, Credentials};
-use ferry_proxy::{Side, Stage};
+use ferry_proxy::{Side, Stage, TopicPolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::store::secrets::StoreKey;
@@ -125,11 +125,23 @@ pub struct MigrationTopic {
     pub groups: Vec<String>,
     pub stage: Stage,
     pub strict_order: bool,
+    /// Strict order, FIFO topic: never written on both sides at once (`TopicPolicy::one_write_side`).
+    /// Decided at the first step from the topic's type on the source.
+    pub one_write_side: bool,
     /// Strict order only: a side held write-only until the other is read up to a barrier.
     pub hold: Option<Hold>,
     /// The latest health check toward the next stage.
     pub last_check: Option<CheckReport>,
     pub updated_at: Timestamp,
+}
+
+impl MigrationTopic {
+    /// How Ferry's NameServer front and relays serve the topic now.
+    pub fn policy(&self) -> TopicPolicy {
+        TopicPolicy::at(self.stage)
+            .held(self.hold.as_ref().map(|h| h.write_only))
+            .one_write_side(self.one_write_side)
+    }
 }
 
 /// After a step that moves keys of a strict-order topic from one cluster to the other, the side

@@ -30,6 +30,7 @@ struct TopicRow {
     groups: String,
     stage: String,
     strict_order: bool,
+    one_write_side: bool,
     hold: Option<String>,
     last_check: Option<String>,
     updated_at: StoredTime,
@@ -168,8 +169,8 @@ impl Store {
         on_pool!(self, |pool| sqlx::query(
             "UPDATE migration_topics
              SET groups = $1, stage = $2, strict_order = $3, hold = $4, last_check = $5,
-                 updated_at = $6
-             WHERE migration_id = $7 AND topic = $8",
+                 updated_at = $6, one_write_side = $7
+             WHERE migration_id = $8 AND topic = $9",
         )
         .bind(serde_json::to_string(&t.groups).expect("a list of strings is JSON"))
         .bind(t.stage.name())
@@ -177,6 +178,7 @@ impl Store {
         .bind(hold)
         .bind(last_check)
         .bind(StoredTime(t.updated_at))
+        .bind(t.one_write_side)
         .bind(id.0)
         .bind(&t.topic)
         .execute(pool)
@@ -551,6 +553,7 @@ impl Store {
             stage: self.stage(&r.stage)?,
             topic: r.topic,
             strict_order: r.strict_order,
+            one_write_side: r.one_write_side,
             hold: r
                 .hold
                 .as_deref()
@@ -624,7 +627,9 @@ mod tests {
                 (t.stage, t.strict_order, t.groups.clone()),
                 (Stage::Initial, true, vec!["billing".to_string()])
             );
+            assert!(!t.one_write_side, "decided at the first step");
             t.stage = Stage::DualRead;
+            t.one_write_side = true;
             t.last_check = Some(CheckReport {
                 from: Stage::DualRead,
                 toward: Stage::DualReadWrite,
@@ -633,7 +638,7 @@ mod tests {
             });
             store.update_migration_topic(m.id, &t).await.unwrap();
             let back = store.migration_topics(m.id).await.unwrap().remove(0);
-            assert_eq!(back.stage, Stage::DualRead);
+            assert_eq!((back.stage, back.one_write_side), (Stage::DualRead, true));
             assert_eq!(back.last_check, t.last_check);
 
             let tr = Transition {

@@ -133,7 +133,7 @@ export function render(body, ctx) {
                       draw();
                     },
                   })),
-                  h('td', null, h('strong', null, t.topic), t.strictOrder ? h('div', { class: 'hint' }, 'strict order') : null),
+                  h('td', null, h('strong', null, t.topic), t.strictOrder ? h('div', { class: 'hint' }, t.oneWriteSide ? 'strict order, one side written at a time' : 'strict order') : null),
                   h('td', null, stageCell(t)),
                   h('td', { class: 'readiness' }, readiness(t)),
                   h('td', { testid: `reads-${t.topic}` }, f.reads),

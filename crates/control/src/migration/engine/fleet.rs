@@ -291,7 +291,7 @@ impl Engine {
         t: &MigrationTopic,
         e: &mut Evidence,
     ) -> Result<(), EngineError> {
-        e.policy = Some(TopicPolicy { stage: t.stage, write_only: t.hold.as_ref().map(|h| h.write_only) });
+        e.policy = Some(t.policy());
         let mut unknown = |group: &str, until: i64, by: String| {
             let e = e.source_pop_unknown_until.entry(group.to_string()).or_insert((until, by.clone()));
             if until > e.0 {
@@ -407,9 +407,7 @@ impl Engine {
         let mut expected = BTreeMap::new();
         for m in self.store.migrations().await? {
             for t in self.store.migration_topics(m.id).await? {
-                let policy =
-                    TopicPolicy { stage: t.stage, write_only: t.hold.as_ref().map(|h| h.write_only) };
-                expected.insert((m.id, t.topic), policy);
+                expected.insert((m.id, t.topic.clone()), t.policy());
             }
         }
         let mut instances = self.store.instances().await?;

@@ -76,12 +76,12 @@ impl Engine {
     }
 }
 
-/// The hold a strict-order topic takes after `from -> to`: the side keys moved to is held. Its
-/// barrier is taken later, once every client has the new route (until then producers may still
-/// write the old side).
-pub(super) fn hold_after(from: Stage, to: Stage) -> Option<Hold> {
-    moves_keys(from, to).then(|| Hold {
-        write_only: if to > from { Side::Target } else { Side::Source },
+/// The hold a strict-order topic at `from` takes after stepping to `to`: the side keys moved to is
+/// held. Its barrier is taken later, once every client has the new route (until then producers may
+/// still write the old side).
+pub(super) fn hold_after(from: TopicPolicy, to: Stage) -> Option<Hold> {
+    from.moves_keys(to).then(|| Hold {
+        write_only: if to > from.stage { Side::Target } else { Side::Source },
         barrier: None,
         since: Utc::now(),
     })
@@ -101,24 +101,28 @@ mod tests {
     #[test]
     fn a_step_that_moves_keys_holds_the_side_they_moved_to() {
         use Stage::*;
+        let (t, s) = (Some(Side::Target), Some(Side::Source));
         #[rustfmt::skip]
         let table = [
-            (Initial,       DualRead,      None),
-            (DualRead,      DualReadWrite, Some(Side::Target)),
-            (DualReadWrite, CuttingOver,   Some(Side::Target)),
-            (CuttingOver,   Completed,     None),
-            (Completed,     Direct,        None),
-            (Direct,        Completed,     None),
-            (CuttingOver,   DualReadWrite, Some(Side::Source)),
-            (DualReadWrite, DualRead,      Some(Side::Source)),
-            (DualRead,      Initial,       None),
+            // from,        to,            held,  held when written on one side at a time (FIFO)
+            (Initial,       DualRead,      None,  None),
+            (DualRead,      DualReadWrite, t,     None),
+            (DualReadWrite, CuttingOver,   t,     t),
+            (CuttingOver,   Completed,     None,  None),
+            (Completed,     Direct,        None,  None),
+            (Direct,        Completed,     None,  None),
+            (CuttingOver,   DualReadWrite, s,     s),
+            (DualReadWrite, DualRead,      s,     None),
+            (DualRead,      Initial,       None,  None),
         ];
-        for (from, to, held) in table {
-            let hold = hold_after(from, to);
+        for (from, to, held, held_one_side) in table {
+            let hold = hold_after(TopicPolicy::at(from), to);
             assert_eq!(hold.as_ref().map(|h| h.write_only), held, "{from} -> {to}");
             assert!(hold.is_none_or(|h| h.barrier.is_none()), "the barrier waits for every client");
+            let hold = hold_after(TopicPolicy::at(from).one_write_side(true), to);
+            assert_eq!(hold.map(|h| h.write_only), held_one_side, "{from} -> {to}, one side at a time");
         }
-        let h = hold_after(DualRead, DualReadWrite).unwrap();
+        let h = hold_after(TopicPolicy::at(DualRead), DualReadWrite).unwrap();
         let t = released_transition("orders", DualReadWrite, &h);
         assert_eq!(
             (t.kind, t.from, t.to, t.actor.as_str()),

@@ -23,10 +23,7 @@ impl Engine {
         let mut group_stages: BTreeMap<&str, Vec<Stage>> = BTreeMap::new();
         for t in &topics {
             self.proxy.stages.set_target(&t.topic, &target);
-            self.proxy.stages.set(
-                &t.topic,
-                TopicPolicy { stage: t.stage, write_only: t.hold.as_ref().map(|h| h.write_only) },
-            );
+            self.proxy.stages.set(&t.topic, t.policy());
             for g in &t.groups {
                 group_stages.entry(g).or_default().push(t.stage);
             }
