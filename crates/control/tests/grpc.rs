@@ -10,14 +10,22 @@
 //! - `gr-slow`, a SimpleConsumer acking each message 15 s after receiving it;
 //! - `gr-push`, a PushConsumer.
 //!
+//! Remoting clients (the 4.9 Java client, through Ferry's NameServer front) use the same topic side
+//! by side: a producer, and `gr-remote`, a push consumer group of its own. Before any message, a
+//! remoting consumer joins `gr-billing` too: the first step is refused by `no-mixed-consumers`
+//! naming the group and the client (RocketMQ does not coordinate the two kinds in one group) until
+//! it leaves.
+//!
 //! Asserted: Completed is refused by `pop-in-flight` (the ledger of POP messages handed out on the
 //! source and not acked), naming `gr-slow` and its count, until its acks come, then passes; Ferry
 //! learned the groups pop on both sides from the Proxy's POP requests; every successful send is
 //! received and acked by each group (redeliveries allowed, counted: some for `gr-billing`); no
 //! changeInvisibleDuration fails and no extended message comes back; no ack fails, but for one
 //! the Proxy sent on a connection a relay let go as idle at that moment (its message comes back).
+//! Each gRPC group also receives and acks every message the remoting producer sent, and `gr-remote`
+//! every message of both producers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 mod common;
@@ -25,8 +33,8 @@ mod common;
 use ferry_control::migration::{ClusterEndpoint, EngineError, NewMigration, NewTopic};
 use ferry_proxy::Stage;
 use ferry_testkit::{
-    grpc_group_report, Cluster, ClusterSpec, GroupSpec, GrpcHarness, GrpcProduce, GrpcProxy, GrpcProxySpec,
-    PushConsume, RocketMqVersion, SimpleConsume, TopicSpec,
+    grpc_group_report, Cluster, ClusterSpec, ConsumeStream, GroupSpec, GrpcHarness, GrpcProduce, GrpcProxy,
+    GrpcProxySpec, Harness, ProduceStream, PushConsume, RocketMqVersion, SimpleConsume, TopicSpec,
 };
 
 #[test]
@@ -43,11 +51,12 @@ fn grpc_clients_through_the_apache_proxy_walk_to_completed() {
     let target = Cluster::start(spec("grtgt")).unwrap();
     // `slow` acks each message 15 s after receiving it: its messages stay handed out, not acked.
     let (topic, group, slow, push) = ("gr-orders", "gr-billing", "gr-slow", "gr-push");
+    let remote = "gr-remote";
     let sh = source.harness();
     sh.create_topics(source.cluster_name(), &[TopicSpec::new(topic).queues(4, 4)]).unwrap();
     sh.create_groups(
         source.cluster_name(),
-        &[GroupSpec::new(group), GroupSpec::new(slow), GroupSpec::new(push)],
+        &[GroupSpec::new(group), GroupSpec::new(slow), GroupSpec::new(push), GroupSpec::new(remote)],
     )
     .unwrap();
 
@@ -65,7 +74,7 @@ fn grpc_clients_through_the_apache_proxy_walk_to_completed() {
         id,
         vec![NewTopic {
             topic: topic.into(),
-            groups: Some(vec![group.into(), slow.into(), push.into()]),
+            groups: Some(vec![group.into(), slow.into(), push.into(), remote.into()]),
             strict_order: false,
         }],
         "grpc-test",
@@ -98,6 +107,41 @@ fn grpc_clients_through_the_apache_proxy_walk_to_completed() {
         )
         .unwrap();
     slow_consumer.wait_ready(Duration::from_secs(60)).unwrap();
+
+    // A remoting consumer joining a gRPC group: named by the first step's check until it leaves
+    // (nothing is produced yet, so it takes no message from the gRPC consumers).
+    let through = Harness::new(ferry.namesrv.clone());
+    let mixed = through.consume_stream(&ConsumeStream::new(topic, group).instance("gr-mixed")).unwrap();
+    mixed.wait_ready(Duration::from_secs(60)).unwrap();
+    let mixed_check = || {
+        let report = rt.block_on(engine.check(id, topic)).unwrap();
+        report.checks.into_iter().find(|c| c.name == "no-mixed-consumers").expect("checked at the first step")
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let named = loop {
+        let c = mixed_check();
+        if !c.passed || Instant::now() > deadline {
+            break c;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(!named.passed && named.detail.contains("gr-billing (remoting: "), "{}", named.detail);
+    eprintln!("no-mixed-consumers: {}", named.detail);
+    mixed.stop().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !mixed_check().passed {
+        assert!(Instant::now() < deadline, "the remoting consumer left, yet: {}", mixed_check().detail);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // Remoting clients of the topic side by side with the gRPC ones (a group of their own).
+    let remote_consumer =
+        through.consume_stream(&ConsumeStream::new(topic, remote).instance("gr-remote")).unwrap();
+    remote_consumer.wait_ready(Duration::from_secs(60)).unwrap();
+    let remote_producer = through
+        .produce_stream(&ProduceStream::new(topic, "gr-remote-producer").instance("gr-rp").rate(5))
+        .unwrap();
+    remote_producer.wait_ready(Duration::from_secs(60)).unwrap();
     let producer = g.produce_stream(&GrpcProduce::new(topic).instance("gr-producer").rate(20)).unwrap();
     producer.wait_ready(Duration::from_secs(60)).unwrap();
     std::thread::sleep(Duration::from_secs(3));
@@ -152,6 +196,10 @@ fn grpc_clients_through_the_apache_proxy_walk_to_completed() {
         }
     }
     let sent = producer.stop().unwrap();
+    let remote_sent = remote_producer.stop().unwrap();
+    let remote_ok: BTreeSet<&str> =
+        remote_sent.iter().filter(|s| s.is_ok()).filter_map(|s| s.msg_id.as_deref()).collect();
+    assert!(remote_ok.len() > 20, "too few remoting sends: {}", remote_ok.len());
     let ok = sent.iter().filter(|s| s.is_ok()).count();
     let failed: Vec<_> = sent.iter().filter(|s| !s.is_ok()).collect();
     eprintln!("{ok} sent, {} failed: {:?}", failed.len(), failed.first());
@@ -165,12 +213,32 @@ fn grpc_clients_through_the_apache_proxy_walk_to_completed() {
             std::thread::sleep(Duration::from_millis(500));
         }
     }
+    // `gr-remote` (remoting) receives what both producers sent.
+    let grpc_ok: BTreeSet<&str> =
+        sent.iter().filter(|s| s.is_ok()).filter_map(|s| s.msg_id.as_deref()).collect();
+    let remote_missing = |received: &[ferry_testkit::ReceivedRecord]| {
+        let seen: BTreeSet<&str> = received.iter().map(|r| r.msg_id.as_str()).collect();
+        grpc_ok.iter().chain(&remote_ok).filter(|id| !seen.contains(**id)).count()
+    };
+    while remote_missing(&remote_consumer.received().unwrap()) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let missing = remote_missing(&remote_consumer.stop().unwrap());
+    assert_eq!(missing, 0, "{remote}: {missing} of {} never received", grpc_ok.len() + remote_ok.len());
     let sent_at: HashMap<&str, i64> =
         sent.iter().filter_map(|s| Some((s.msg_id.as_deref()?, s.timestamp))).collect();
     let mut reports = Vec::new();
     for (name, c) in [(group, consumer), (slow, slow_consumer), (push, push_consumer)] {
         let received = c.stop().unwrap();
         let report = grpc_group_report(&sent, &received);
+        let acked: BTreeSet<&str> = received.iter().filter(|r| r.acked).map(|r| r.msg_id.as_str()).collect();
+        let remote_missing = remote_ok.iter().filter(|id| !acked.contains(**id)).count();
+        assert_eq!(
+            remote_missing,
+            0,
+            "{name}: {remote_missing} of {} remoting sends never acked",
+            remote_ok.len()
+        );
         let max_attempt = received.iter().map(|r| r.delivery_attempt).max().unwrap_or(0);
         // From a send to the first record of its message (written on receipt for `group` and
         // `push`, at the ack 15 s later for `slow`).

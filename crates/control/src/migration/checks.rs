@@ -188,6 +188,7 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
             clients_through_ferry(e),
             no_direct_consumers_on_target(e),
             no_pop_consumers(e),
+            no_mixed_consumers(e),
             message_type_kept(e),
             fleet_applied(e),
         ]
@@ -213,6 +214,7 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
                 source_scheduled_empty(e),
                 source_half_messages(e),
                 pop_in_flight(e),
+                no_mixed_consumers(e),
                 fleet_applied(e),
             ]
         }
@@ -535,6 +537,42 @@ fn no_pop_consumers(e: &Evidence) -> Check {
             ),
         )
     }
+}
+
+/// No group has both remoting consumers registered with the source and POP consumers (gRPC, behind
+/// the Apache Proxy) seen through the relays. RocketMQ does not coordinate the two in one group: the
+/// broker's rebalance never sees gRPC consumers (the Proxy keeps them, `ClusterConsumerManager`),
+/// both write the group's one offset table (`PopMessageProcessor`, `ConsumerOffsetManager`), and the
+/// 5.x docs forbid mixing consumer types in a group. Messages are consumed twice, offsets move under
+/// each other, and the backlog checks read those offsets. Remoting POP consumers are
+/// `no-pop-consumers`'s.
+fn no_mixed_consumers(e: &Evidence) -> Check {
+    const NAME: &str = "no-mixed-consumers";
+    if let Err(c) = hear(e, NAME, &[Side::Source], "which groups have remoting consumers cannot be told") {
+        return c;
+    }
+    let mixed: Vec<String> = e
+        .source_poppers
+        .iter()
+        .filter(|g| !e.pop_groups.contains(g))
+        .filter_map(|g| {
+            let ids = e.source_consumers.get(g).filter(|ids| !ids.is_empty())?;
+            Some(format!("{g} (remoting: {})", ids.iter().cloned().collect::<Vec<_>>().join(", ")))
+        })
+        .collect();
+    if mixed.is_empty() {
+        return Check::pass(NAME, "no group mixes remoting consumers with POP consumers seen through Ferry");
+    }
+    Check::fail(
+        NAME,
+        format!(
+            "remoting consumers registered with the source share a group with POP consumers seen through \
+             Ferry (gRPC consumers behind the Apache Proxy): {}; RocketMQ does not coordinate the two kinds in \
+             one group (each reads every message, both move the group's one offset), so the backlog cannot be \
+             told: give the gRPC consumers a group of their own",
+            mixed.join("; ")
+        ),
+    )
 }
 
 /// The host of a `host:port` address.
@@ -1047,6 +1085,31 @@ mod tests {
     }
 
     #[test]
+    fn a_group_with_remoting_and_grpc_consumers_is_named() {
+        let mut e = evidence();
+        let mixed = |e: &Evidence, from, to| {
+            gates(from, to, e)
+                .into_iter()
+                .find(|c| c.name == "no-mixed-consumers")
+                .map(|c| (c.passed, c.detail))
+        };
+        assert!(mixed(&e, Stage::Initial, Stage::DualRead).unwrap().0);
+        // Popping through the relays, and registered with the source (c1, c2) by remoting heartbeats.
+        e.source_poppers = ["billing".to_string()].into();
+        let (passed, detail) = mixed(&e, Stage::Initial, Stage::DualRead).unwrap();
+        assert!(!passed && detail.contains("billing (remoting: c1, c2)"), "{detail}");
+        assert!(!mixed(&e, Stage::CuttingOver, Stage::Completed).unwrap().0, "its backlog cannot be told");
+        assert!(mixed(&e, Stage::DualRead, Stage::DualReadWrite).is_none());
+        // Remoting POP consumers are no-pop-consumers' to name.
+        e.pop_groups = vec!["billing".into()];
+        assert!(mixed(&e, Stage::Initial, Stage::DualRead).unwrap().0);
+        // gRPC consumers only: nothing registered with the source.
+        e.pop_groups.clear();
+        e.source_consumers.clear();
+        assert!(mixed(&e, Stage::Initial, Stage::DualRead).unwrap().0);
+    }
+
+    #[test]
     fn a_fifo_topic_in_strict_order_is_written_on_one_side_at_a_time() {
         let w = |v: &[(&str, i32)]| v.iter().map(|(b, n)| (b.to_string(), *n)).collect::<Vec<_>>();
         let t = |s: &str| Some(s.to_string());
@@ -1326,10 +1389,10 @@ mod tests {
         #[rustfmt::skip]
         let table: [(Side, [&[&str]; 6]); 2] = [
             (Side::Source, [
-                &["clusters-reachable", "topic-on-source", "clients-through-ferry", "no-pop-consumers"],
+                &["clusters-reachable", "topic-on-source", "clients-through-ferry", "no-pop-consumers", "no-mixed-consumers"],
                 &["clusters-reachable", "consumers-on-target"],
                 &["clusters-reachable", "consumers-on-target"],
-                &["clusters-reachable", "source-writes-stopped", "source-backlog-zero", "source-scheduled-empty", "source-half-messages"],
+                &["clusters-reachable", "source-writes-stopped", "source-backlog-zero", "source-scheduled-empty", "source-half-messages", "no-mixed-consumers"],
                 // The source plays no part once Completed.
                 &[],
                 &[],
