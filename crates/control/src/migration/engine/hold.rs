@@ -101,26 +101,24 @@ mod tests {
     #[test]
     fn a_step_that_moves_keys_holds_the_side_they_moved_to() {
         use Stage::*;
-        let (t, s) = (Some(Side::Target), Some(Side::Source));
-        #[rustfmt::skip]
-        let table = [
-            // from,        to,            held,  held when written on one side at a time (FIFO)
-            (Initial,       DualRead,      None,  None),
-            (DualRead,      DualReadWrite, t,     None),
-            (DualReadWrite, CuttingOver,   t,     t),
-            (CuttingOver,   Completed,     None,  None),
-            (Completed,     Direct,        None,  None),
-            (Direct,        Completed,     None,  None),
-            (CuttingOver,   DualReadWrite, s,     s),
-            (DualReadWrite, DualRead,      s,     None),
-            (DualRead,      Initial,       None,  None),
-        ];
-        for (from, to, held, held_one_side) in table {
-            let hold = hold_after(TopicPolicy::at(from), to);
-            assert_eq!(hold.as_ref().map(|h| h.write_only), held, "{from} -> {to}");
-            assert!(hold.is_none_or(|h| h.barrier.is_none()), "the barrier waits for every client");
-            let hold = hold_after(TopicPolicy::at(from).one_write_side(true), to);
-            assert_eq!(hold.map(|h| h.write_only), held_one_side, "{from} -> {to}, one side at a time");
+        // Which steps move keys is the route's own rule (`TopicPolicy::moves_keys`, tabled there).
+        for one_write_side in [false, true] {
+            for from in Stage::ALL {
+                for to in [from.next(), from.previous()].into_iter().flatten() {
+                    let policy = TopicPolicy::at(from).one_write_side(one_write_side);
+                    let hold = hold_after(policy, to);
+                    assert_eq!(
+                        hold.is_some(),
+                        policy.moves_keys(to),
+                        "{from} -> {to}, one side {one_write_side}"
+                    );
+                    if let Some(h) = hold {
+                        let moved_to = if to > from { Side::Target } else { Side::Source };
+                        assert_eq!(h.write_only, moved_to, "{from} -> {to}");
+                        assert!(h.barrier.is_none(), "the barrier waits for every client");
+                    }
+                }
+            }
         }
         let h = hold_after(TopicPolicy::at(DualRead), DualReadWrite).unwrap();
         let t = released_transition("orders", DualReadWrite, &h);
