@@ -9,7 +9,7 @@
 #   bench/proxy.sh [--source-version 4.9.8] [--target-version 5.3.3] [--threads 8] [--body-size 1024]
 #                  [--rounds 6] [--round-secs 3] [--warmup-secs 5] [--latency-rate 0]
 #                  [--consume-count 400000] [--connections 1000] [--conn-sends 100] [--cycles 3]
-#                  [--no-direct] [--no-apache-proxy] [--proxy-version V] [--ferry PATH] [--keep]
+#                  [--no-direct] [--no-apache-proxy] [--no-grpc] [--proxy-version V] [--ferry PATH] [--keep]
 #                  [--no-results]
 #
 # Boots a source cluster (measured) and a target cluster (a migration needs one; idle until the
@@ -35,6 +35,14 @@
 # rocketmq-client of the Proxy's version (the Proxy refuses a 4.9 client's sends: they lack the
 # broker name a 5.x client adds), the same harness code. CPU per message of Ferry and of the Proxy's
 # JVM (utime+stime from /proc over each path's rounds), their RSS (VmRSS / VmHWM), and a three-way table.
+# Then (unless --no-grpc, or the target is 4.x; about 1 min at the defaults) the gRPC path: the
+# official 5.x gRPC client (rocketmq-client-java) through two Apache Proxies of --proxy-version in
+# front of the target broker, one whose NameServer is the target's own ("direct") and one whose
+# NameServer is Ferry's front ("ferry": the Proxy's remoting calls to the broker pass Ferry's relays),
+# each with a topic of its own on that broker (the second added to the migration and stepped to
+# Completed, so that it is relayed to the target). In one warm JVM, ABBA rounds: --threads
+# synchronous senders and a SimpleConsumer reading the path's topic; throughput, added p50/p99 send
+# latency, send-to-receipt latency, CPU per message of each Proxy and of Ferry.
 # Then (unless --no-direct; about 50 s at the defaults) a second topic on both clusters, added to the
 # migration and stepped to Direct (Ferry's front answers its route with the target broker's own
 # address), and the load phase again on it, alternating between the target's own NameServer
@@ -85,6 +93,8 @@ TARGET_CLUSTER=bench-target
 TARGET_BROKER=bench-target-a
 DIRECT=1
 DIRECT_TOPIC=ferry-bench-direct
+GRPC=1
+GRPC_TOPIC=ferry-bench-grpc
 APACHE_PROXY=1
 PROXY_VERSION=""   # default: the target's version when it is 5.x, else 5.3.3
 # shellcheck disable=SC2034 # the GOAL3_* are read through ${!v} (into run.kv, for report.py)
@@ -114,6 +124,8 @@ while [[ $# -gt 0 ]]; do
     --no-direct) DIRECT=0; shift ;;
     --apache-proxy) APACHE_PROXY=1; shift ;;
     --no-apache-proxy) APACHE_PROXY=0; shift ;;
+    --grpc) GRPC=1; shift ;;
+    --no-grpc) GRPC=0; shift ;;
     --proxy-version) PROXY_VERSION=$2; shift 2 ;;
     --ferry) FERRY_GIVEN=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -739,6 +751,12 @@ if kv.get("APACHE_PROXY") == "1" and T["load"]:
     md.append("- CPU of the idle middleman (µs per message of the rounds it was not in: heartbeats, route refreshes, "
               "its own housekeeping; not counted for either path): %s." % "; ".join(idle))
 
+# ---- the gRPC path (its own section, written by summarize-grpc.py)
+grpc = None
+if os.path.exists(os.path.join(work, "grpc.json")):
+    grpc = json.load(open(os.path.join(work, "grpc.json")))
+    md += open(os.path.join(work, "grpc.md")).read().splitlines()
+
 # ---- the machine-readable summary
 if out != "-":
     def two(phase):
@@ -774,17 +792,79 @@ if out != "-":
                                               "target_requests": int(kv["RELAYED_REQS"])}
     params = {k.lower(): (int(kv[k]) if kv[k].isdigit() else kv[k]) for k in (
         "SOURCE_VERSION", "TARGET_VERSION", "PROXY_VERSION", "THREADS", "BODY", "ROUNDS", "ROUND_SECS", "WARMUP_SECS",
-        "LAT_RATE", "CONSUME_COUNT", "CONNECTIONS", "CONN_SENDS", "CYCLES", "DIRECT", "APACHE_PROXY")}
+        "LAT_RATE", "CONSUME_COUNT", "CONNECTIONS", "CONN_SENDS", "CYCLES", "DIRECT", "APACHE_PROXY", "GRPC")}
     params["body_size"] = params.pop("body")
     doc = {"kind": "ferry bench/proxy.sh", "date": kv["DATE"], "revision": kv["REV"], "git_commit": kv["GIT_COMMIT"],
            "machine": {"cores": int(kv["CORES"]), "cpu": kv["CPU"], "memory": kv["MEMTOTAL"], "loadavg_before": kv["LOADAVG"],
                        "java": kv["JAVA_V"]},
            "params": params, "duration_s": int(kv["TOTAL_S"]),
-           "three_way": three_way, "two_way": two_way}
+           "three_way": three_way, "two_way": two_way, "grpc": grpc}
     with open(out, "w") as f:
         json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write("\n")
 print("\n".join(md))
+PY
+
+# summarize-grpc.py FILE OUT_JSON OUT_MD PROXY_DIRECT_RSS_KIB PROXY_FERRY_RSS_KIB VERSION: the gRPC
+# path's rounds (one JSON line per round and path): medians per path, per-round ratios and
+# differences ferry vs direct (each round's pair ran back to back), CPU microseconds per message of
+# each Proxy and of Ferry (CPU seconds over the path's rounds / messages sent in them).
+cat >"$WORK/summarize-grpc.py" <<'PY'
+import json, statistics, sys
+path, out_json, out_md, rss_d, rss_f, version = sys.argv[1:7]
+rounds = {}
+for line in open(path):
+    if line.strip():
+        r = json.loads(line)
+        rounds.setdefault(r["round"], {})[r["target"]] = r
+pairs = [(rounds[k]["direct"], rounds[k]["ferry"]) for k in sorted(rounds) if {"direct", "ferry"} <= set(rounds[k])]
+if not pairs:
+    sys.exit("no complete round in " + path)
+med = statistics.median
+col = lambda key, who: [p[who][key] for p in pairs]
+def cpu_us(who, names):
+    sent = sum(p[who]["sent"] for p in pairs)
+    secs = sum(sum(p[who]["cpu"].get(n, 0) for n in names) for p in pairs)
+    return round(secs * 1e6 / sent, 1) if sent else None
+paths = {}
+for who, name, own in ((0, "direct", ["proxy-direct"]), (1, "ferry", ["proxy-ferry", "ferry"])):
+    paths[name] = {
+        "throughput_msgs_s": round(med(col("msgsPerSec", who))),
+        "send_p50_ms": round(med(col("p50Us", who)) / 1000, 3), "send_p99_ms": round(med(col("p99Us", who)) / 1000, 3),
+        "receipt_p50_ms": round(med(col("e2eP50Ms", who)), 3), "receipt_p99_ms": round(med(col("e2eP99Ms", who)), 3),
+        "sent": sum(col("sent", who)), "failed": sum(col("failed", who)), "received": sum(col("received", who)),
+        "proxy_cpu_us_per_msg": cpu_us(who, own[:1]), "path_cpu_us_per_msg": cpu_us(who, own),
+        "broker_cpu_us_per_msg": cpu_us(who, ["broker"]), "client_cpu_us_per_msg": cpu_us(who, ["client"]),
+        "proxy_rss_mib": round(int(rss_d if who == 0 else rss_f) / 1024, 1),
+    }
+paths["ferry"]["ferry_cpu_us_per_msg"] = cpu_us(1, ["ferry"])
+ratios = [f["msgsPerSec"] / d["msgsPerSec"] for d, f in pairs if d["msgsPerSec"]]
+added = lambda key: [(f[key] - d[key]) / 1000 for d, f in pairs]
+vs = {"throughput_ratio": round(med(ratios), 3), "throughput_ratios": [round(x, 3) for x in ratios],
+      "send_p50_added_ms": round(med(added("p50Us")), 3), "send_p99_added_ms": round(med(added("p99Us")), 3),
+      "receipt_p50_added_ms": round(med([f["e2eP50Ms"] - d["e2eP50Ms"] for d, f in pairs]), 3),
+      "receipt_p99_added_ms": round(med([f["e2eP99Ms"] - d["e2eP99Ms"] for d, f in pairs]), 3)}
+doc = {"client": "rocketmq-client-java 5.0.8 (gRPC): a Producer and a SimpleConsumer per path, one JVM",
+       "apache_proxy": {"version": version, "mode": "cluster", "protocol": "gRPC", "jvm": "-Xms128m -Xmx256m"},
+       "paths": {"direct": "the Apache Proxy, its NameServer the target's", "ferry": "the Apache Proxy, its NameServer Ferry's front"},
+       "order": "odd rounds direct, ferry; even rounds ferry, direct", "rounds": len(pairs),
+       "figures": paths, "ferry_vs_direct": vs}
+json.dump(doc, open(out_json, "w"), indent=1)
+D, F = paths["direct"], paths["ferry"]
+f_us = lambda x: "–" if x is None else "%.1f µs" % x
+md = ["", "### The gRPC path: the Apache Proxy %s straight to the broker, and with Ferry behind it" % version, "",
+      "| | Proxy → broker | Proxy → Ferry → broker | Ferry vs direct |", "|---|---|---|---|",
+      "| throughput (%d rounds each, median) | %s msgs/s | %s msgs/s | %.3f× |" % (len(pairs), format(D["throughput_msgs_s"], ","), format(F["throughput_msgs_s"], ","), vs["throughput_ratio"]),
+      "| send p50 / p99 | %.3f / %.3f ms | %.3f / %.3f ms | %+.3f / %+.3f ms |" % (D["send_p50_ms"], D["send_p99_ms"], F["send_p50_ms"], F["send_p99_ms"], vs["send_p50_added_ms"], vs["send_p99_added_ms"]),
+      "| send to receipt p50 / p99 | %.3f / %.3f ms | %.3f / %.3f ms | %+.3f / %+.3f ms |" % (D["receipt_p50_ms"], D["receipt_p99_ms"], F["receipt_p50_ms"], F["receipt_p99_ms"], vs["receipt_p50_added_ms"], vs["receipt_p99_added_ms"]),
+      "| CPU per message: the Proxy | %s | %s | |" % (f_us(D["proxy_cpu_us_per_msg"]), f_us(F["proxy_cpu_us_per_msg"])),
+      "| CPU per message: Ferry | | %s | |" % f_us(F["ferry_cpu_us_per_msg"]),
+      "| CPU per message: the broker | %s | %s | |" % (f_us(D["broker_cpu_us_per_msg"]), f_us(F["broker_cpu_us_per_msg"])),
+      "| sent / failed / received in the rounds | %d / %d / %d | %d / %d / %d | |" % (D["sent"], D["failed"], D["received"], F["sent"], F["failed"], F["received"]),
+      "| Proxy RSS after the rounds | %.1f MiB | %.1f MiB | |" % (D["proxy_rss_mib"], F["proxy_rss_mib"]),
+      "", "- Per-round throughput ratios, Ferry path / direct path: %s." % ", ".join("%.3f" % x for x in vs["throughput_ratios"])]
+open(out_md, "w").write("\n".join(md) + "\n")
+print("\n".join(md[3:]), file=sys.stderr)
 PY
 
 # ------------------------------------------------------------------------------------------------
@@ -870,15 +950,15 @@ harness5() {
 # getTopicMessageType, remoting/activity/SendMessageActivity.java @ rocketmq-all-5.3.3): off, the
 # Proxy does what it does in front of a 5.x broker, minus a cache hit. Sets PROXY_NAME PROXY_PID
 # PROXY_ADDR PROXY_STARTUP_MS PROXY_PROPS.
-start_apache_proxy() {
-  local ns=$1 cluster=$2 broker_version=$3 attempt rc base
+start_apache_proxy() { # NS CLUSTER BROKER_VERSION [TAG]: sets PROXY_NAME, _PID, _ADDR (remoting), _GRPC, _STARTUP_MS
+  local ns=$1 cluster=$2 broker_version=$3 tag=${4:-apx} attempt rc base
   local props=(--prop 'remotingAccessAddr="127.0.0.1"')
   PROXY_PROPS="remotingAccessAddr \"127.0.0.1\""
   if [[ "$broker_version" == 4.* ]]; then
     props+=(--prop enableTopicMessageTypeCheck=false)
     PROXY_PROPS+=", enableTopicMessageTypeCheck false (a $broker_version broker does not know GET_TOPIC_CONFIG)"
   fi
-  PROXY_NAME="bench-proxy-apx-$$"
+  PROXY_NAME="bench-proxy-$tag-$$"
   STARTED+=("$PROXY_NAME")
   for attempt in 1 2 3 4 5; do
     base=$(pick_port_run 2)
@@ -891,6 +971,7 @@ start_apache_proxy() {
       0)
         PROXY_PID=$(env_of "$WORK/start-$PROXY_NAME.env" PROXY_PID)
         PROXY_ADDR=$(env_of "$WORK/start-$PROXY_NAME.env" REMOTING)
+        PROXY_GRPC=$(env_of "$WORK/start-$PROXY_NAME.env" GRPC)
         PROXY_STARTUP_MS=$(env_of "$WORK/start-$PROXY_NAME.env" STARTUP_MS)
         [[ -n "$PROXY_PID" && -n "$PROXY_ADDR" ]] || die "rocketmq.sh proxy-start printed no PROXY_PID= or REMOTING="
         return 0
@@ -1110,6 +1191,66 @@ if ((APACHE_PROXY == 1)); then
   stop_cluster "$PROXY_NAME"
   PROXY_PID=""
   THREE_MS=$(ms_since "$T_THREE0")
+fi
+
+# ------------------------------------------------------------------------------------------------
+# The gRPC path: the Apache Proxy straight to the target broker, and through Ferry; --no-grpc skips it
+# ------------------------------------------------------------------------------------------------
+
+if ((GRPC == 1)) && [[ "$TARGET_VERSION" != 5.* ]]; then
+  log "the gRPC path needs a 5.x broker (gRPC consumers read by POP): the target is $TARGET_VERSION, skipped"
+  GRPC=0
+fi
+if ((GRPC == 1)); then
+  T_GRPC0=${EPOCHREALTIME//[!0-9]/}
+  # Two topics on the target broker, one per path, so that each path's consumer reads only its own
+  # path's messages; the second on the source too and added to the migration, stepped to Completed
+  # (relayed to the target), the first not migrating (the direct Proxy reads the target's NameServer).
+  for t in "$GRPC_TOPIC-direct:target" "$GRPC_TOPIC-ferry:source" "$GRPC_TOPIC-ferry:target"; do
+    topic=${t%%:*} side=${t##*:}
+    if [[ "$side" == source ]]; then ns=$SOURCE_NS cluster=$SOURCE_CLUSTER; else ns=$TARGET_NS cluster=$TARGET_CLUSTER; fi
+    bash "$RMQ" harness admin --namesrv "$ns" create-topic --cluster "$cluster" --topic "$topic" \
+      --read 8 --write 8 >"$WORK/admin-grpc.out" 2>"$WORK/admin-grpc.err" ||
+      { cat "$WORK/admin-grpc.err" >&2; die "could not create $topic on the $side"; }
+  done
+  "$FERRY" migrate add-topic "$MIGRATION" "$GRPC_TOPIC-ferry" --json >"$WORK/add-topic-grpc.json" 2>"$WORK/migrate.err" ||
+    { cat "$WORK/migrate.err" >&2; die "ferry migrate add-topic $GRPC_TOPIC-ferry failed"; }
+  # --ignore-checks as for the Direct topic: no live clients of the topic until it is relayed.
+  for stage in DualRead DualReadWrite CuttingOver Completed; do
+    "$FERRY" migrate proceed "$MIGRATION" "$GRPC_TOPIC-ferry" --ignore-checks \
+      --reason "bench/proxy.sh gRPC path: no live clients in a benchmark; measuring a relayed topic" \
+      --json >"$WORK/proceed-grpc-$stage.json" 2>"$WORK/migrate.err" ||
+      { cat "$WORK/migrate.err" >&2; die "ferry migrate proceed $GRPC_TOPIC-ferry (to $stage) failed"; }
+  done
+  start_apache_proxy "$TARGET_NS" "$TARGET_CLUSTER" "$TARGET_VERSION" grpcd
+  GRPC_PROXY_DIRECT=$PROXY_GRPC GRPC_PROXY_DIRECT_PID=$PROXY_PID GRPC_PROXY_DIRECT_NAME=$PROXY_NAME
+  start_apache_proxy "$FERRY_NS" "$TARGET_CLUSTER" "$TARGET_VERSION" grpcf
+  GRPC_PROXY_FERRY=$PROXY_GRPC GRPC_PROXY_FERRY_PID=$PROXY_PID GRPC_PROXY_FERRY_NAME=$PROXY_NAME
+  PROXY_PID=""
+  log "gRPC: Apache Proxies at $GRPC_PROXY_DIRECT (the target's NameServer) and $GRPC_PROXY_FERRY (Ferry's front); $THREADS threads, warm-up ${WARMUP_SECS} s per path, $ROUNDS x $ROUND_SECS s rounds each"
+  rc=0
+  FERRY_HARNESS_JAVA_OPTS="-XX:TieredStopAtLevel=4 -Xms256m -Xmx512m" \
+    bash "$RMQ" harness-grpc bench-produce --endpoints "direct=$GRPC_PROXY_DIRECT,ferry=$GRPC_PROXY_FERRY" \
+    --topics "direct=$GRPC_TOPIC-direct,ferry=$GRPC_TOPIC-ferry" --threads "$THREADS" --body-size "$BODY" \
+    --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$WARMUP_SECS" --clk-tck "$CLK_TCK" \
+    --cpu-pids "ferry=$FERRY_PID,broker=$TARGET_BROKER_PID,proxy-direct=$GRPC_PROXY_DIRECT_PID,proxy-ferry=$GRPC_PROXY_FERRY_PID" \
+    --out "$WORK/grpc.jsonl" >"$WORK/grpc.stdout" 2>"$WORK/grpc.stderr" &
+  CURRENT_PID=$!
+  wait "$CURRENT_PID" || rc=$?
+  CURRENT_PID=""
+  if ((rc != 0)); then
+    tail -n 20 "$WORK/grpc.stderr" >&2
+    die "the gRPC phase failed (harness exit $rc)"
+  fi
+  grep -E '^ferry-harness-grpc: ' "$WORK/grpc.stderr" | sed 's/^/  /' >&2 || true
+  read -r GRPC_PROXY_DIRECT_RSS _ < <(mem "$GRPC_PROXY_DIRECT_PID")
+  read -r GRPC_PROXY_FERRY_RSS _ < <(mem "$GRPC_PROXY_FERRY_PID")
+  stop_cluster "$GRPC_PROXY_DIRECT_NAME"
+  stop_cluster "$GRPC_PROXY_FERRY_NAME"
+  python3 "$WORK/summarize-grpc.py" "$WORK/grpc.jsonl" "$WORK/grpc.json" "$WORK/grpc.md" \
+    "$GRPC_PROXY_DIRECT_RSS" "$GRPC_PROXY_FERRY_RSS" "$PROXY_VERSION" || die "could not summarize the gRPC phase"
+  GRPC_MS=$(ms_since "$T_GRPC0")
+  log "gRPC path done in $((GRPC_MS / 1000)) s"
 fi
 
 # ------------------------------------------------------------------------------------------------
@@ -1400,7 +1541,7 @@ total_ms=$(ms_since "$T_BENCH0")
   kv JAVA_V "$java_v"
   kv TOTAL_S "$((total_ms / 1000))"
   for v in SOURCE_VERSION TARGET_VERSION PROXY_VERSION THREADS BODY ROUNDS ROUND_SECS WARMUP_SECS LAT_RATE \
-    CONSUME_COUNT CONNECTIONS CONN_SENDS CYCLES DIRECT APACHE_PROXY GOAL3_TP GOAL3_CPU GOAL3_RSS LAT_DESC \
+    CONSUME_COUNT CONNECTIONS CONN_SENDS CYCLES DIRECT APACHE_PROXY GRPC GOAL3_TP GOAL3_CPU GOAL3_RSS LAT_DESC \
     MEM_IDLE_RSS MEM_AFTER_RSS C1_RSS C1_BUSY_RSS C1_CLOSED_RSS MEM_HWM; do
     kv "$v" "${!v}"
   done

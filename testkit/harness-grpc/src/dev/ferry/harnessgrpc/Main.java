@@ -67,6 +67,8 @@ import org.apache.rocketmq.client.apis.producer.SendReceipt;
  *   simple consumer's format, written by the listener: "acked": true there means the listener
  *   succeeded (the client acks afterwards, retrying a failed ack by itself and not telling: a lost
  *   ack shows as a redelivery).
+ * bench-produce --endpoints NAME=HOST:PORT,... --topics NAME=TOPIC,... ...
+ *   bench/proxy.sh's gRPC path: see {@link Bench}.
  * </pre>
  */
 public final class Main {
@@ -74,7 +76,7 @@ public final class Main {
 
     public static void main(String[] argv) throws Exception {
         if (argv.length == 0) {
-            System.err.println("usage: produce-stream|simple-consume|push-consume --endpoint HOST:PORT ...");
+            System.err.println("usage: produce-stream|simple-consume|push-consume|bench-produce ...");
             System.exit(2);
         }
         Map<String, String> a = options(argv);
@@ -106,6 +108,9 @@ public final class Main {
                 case "push-consume":
                     code = pushConsume(a, ps);
                     break;
+                case "bench-produce":
+                    code = Bench.produce(a, ps);
+                    break;
                 default:
                     System.err.println("unknown command " + argv[0]);
                     code = 2;
@@ -131,7 +136,7 @@ public final class Main {
         return m;
     }
 
-    private static String need(Map<String, String> a, String k) {
+    static String need(Map<String, String> a, String k) {
         String v = a.get(k);
         if (v == null) {
             throw new IllegalArgumentException("--" + k + " is required");
