@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::{blockers, failing, free_port, log, now_ms};
+
 use ferry_admin::{Admin, AdminOptions};
 use ferry_testkit::{
     delivery_report, wait_for_delivery, Cluster, ClusterSpec, ConsumeStream, GroupSpec, Harness, Produce,
@@ -50,21 +52,8 @@ fn relay_range() -> (u16, u16) {
     (first, first + 49)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
-/// Test-wide clock for the log lines.
-fn log(start: Instant, what: impl AsRef<str>) {
-    eprintln!("[{:>6.1}s] {}", start.elapsed().as_secs_f32(), what.as_ref());
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -174,12 +163,6 @@ impl Ferry {
         text(&o.stdout)
     }
 
-    fn stderr_tail(&self) -> String {
-        let all = self.stderr.lock().unwrap().clone();
-        let lines: Vec<&str> = all.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-
     /// A POST to the HTTP API: the status and the JSON answer.
     fn post(&self, path: &str) -> (u16, Value) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -210,22 +193,6 @@ impl Ferry {
         assert_eq!(status, 200, "check: {report}");
         report
     }
-}
-
-fn failing(report: &Value) -> Vec<(String, String)> {
-    report["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["passed"] == false)
-        .map(|c| {
-            (c["name"].as_str().unwrap_or("").to_string(), c["detail"].as_str().unwrap_or("").to_string())
-        })
-        .collect()
-}
-
-fn blockers(report: &Value) -> String {
-    failing(report).iter().map(|(n, d)| format!("{n}: {d}")).collect::<Vec<_>>().join("; ")
 }
 
 // ------------------------------------------------------------------------------------------------

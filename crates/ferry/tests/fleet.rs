@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::{blockers, failing, free_port, log, now_ms};
+
 use ferry_admin::{Admin, AdminOptions};
 use ferry_testkit::{
     delivery_report, postgres_database, wait_for_delivery, Cluster, ClusterSpec, ConsumeStream, GroupSpec,
@@ -70,19 +72,6 @@ fn free_front_port() -> u16 {
             return port;
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
-/// Test-wide clock for the log lines.
-fn log(start: Instant, what: impl AsRef<str>) {
-    eprintln!("[{:>6.1}s] {}", start.elapsed().as_secs_f32(), what.as_ref());
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -230,12 +219,6 @@ impl Ferry {
         *self = start_ferry(dir, &site);
     }
 
-    fn stderr_tail(&self) -> String {
-        let all = self.stderr.lock().unwrap().clone();
-        let lines: Vec<&str> = all.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-
     fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
         http(method, &format!("{}{path}", self.api), body, Duration::from_secs(120)).unwrap_or_else(|e| {
             panic!("{} ({}): {e}\nserve stderr (tail):\n{}", path, self.name(), self.stderr_tail())
@@ -309,22 +292,6 @@ fn within<T>(bound: Duration, what: &str, mut f: impl FnMut() -> Result<T, Strin
             Err(_) => std::thread::sleep(Duration::from_millis(500)),
         }
     }
-}
-
-fn failing(report: &Value) -> Vec<(String, String)> {
-    report["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["passed"] == false)
-        .map(|c| {
-            (c["name"].as_str().unwrap_or("").to_string(), c["detail"].as_str().unwrap_or("").to_string())
-        })
-        .collect()
-}
-
-fn blockers(report: &Value) -> String {
-    failing(report).iter().map(|(n, d)| format!("{n}: {d}")).collect::<Vec<_>>().join("; ")
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 //! What the tests of the real `ferry serve` binary share: starting it and reading where it
-//! listens from what it prints.
+//! listens from what it prints, and the small helpers of the tests that walk a topic through it.
+// Each test binary compiles this module and uses a part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -23,6 +25,47 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+impl Serve {
+    /// The last 30 lines it wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        let all = self.stderr.lock().unwrap().clone();
+        let lines: Vec<&str> = all.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+/// A port free on 127.0.0.1 now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Test-wide clock for the log lines.
+pub fn log(start: Instant, what: impl AsRef<str>) {
+    eprintln!("[{:>6.1}s] {}", start.elapsed().as_secs_f32(), what.as_ref());
+}
+
+/// The failing checks of a check report (the API's JSON), as (name, detail).
+pub fn failing(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["passed"] == false)
+        .map(|c| {
+            (c["name"].as_str().unwrap_or("").to_string(), c["detail"].as_str().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+/// The failing checks in one line.
+pub fn blockers(report: &serde_json::Value) -> String {
+    failing(report).iter().map(|(n, d)| format!("{n}: {d}")).collect::<Vec<_>>().join("; ")
 }
 
 /// The binary under test.
