@@ -9,7 +9,8 @@
 #   bench/proxy.sh [--source-version 4.9.8] [--target-version 5.3.3] [--threads 8] [--body-size 1024]
 #                  [--rounds 6] [--round-secs 3] [--warmup-secs 5] [--latency-rate 0]
 #                  [--consume-count 400000] [--connections 1000] [--conn-sends 100] [--cycles 3]
-#                  [--no-direct] [--no-apache-proxy] [--no-grpc] [--proxy-version V] [--ferry PATH] [--keep]
+#                  [--no-direct] [--no-apache-proxy] [--no-grpc] [--grpc-warmup-secs 20] [--proxy-version V]
+#                  [--ferry PATH] [--keep]
 #                  [--no-results]
 #
 # Boots a source cluster (measured) and a target cluster (a migration needs one; idle until the
@@ -35,7 +36,8 @@
 # rocketmq-client of the Proxy's version (the Proxy refuses a 4.9 client's sends: they lack the
 # broker name a 5.x client adds), the same harness code. CPU per message of Ferry and of the Proxy's
 # JVM (utime+stime from /proc over each path's rounds), their RSS (VmRSS / VmHWM), and a three-way table.
-# Then (unless --no-grpc, or the target is 4.x; about 1 min at the defaults) the gRPC path: the
+# Then (unless --no-grpc, or the target is 4.x; about 1.5 min at the defaults: --grpc-warmup-secs
+# per path, the Proxies' JITs warm slowly) the gRPC path: the
 # official 5.x gRPC client (rocketmq-client-java) through two Apache Proxies of --proxy-version in
 # front of the target broker, one whose NameServer is the target's own ("direct") and one whose
 # NameServer is Ferry's front ("ferry": the Proxy's remoting calls to the broker pass Ferry's relays),
@@ -95,6 +97,8 @@ DIRECT=1
 DIRECT_TOPIC=ferry-bench-direct
 GRPC=1
 GRPC_TOPIC=ferry-bench-grpc
+# The Proxies' JITs warm slowly: a short warm-up leaves throughput rising from round to round.
+GRPC_WARMUP_SECS=20
 APACHE_PROXY=1
 PROXY_VERSION=""   # default: the target's version when it is 5.x, else 5.3.3
 # shellcheck disable=SC2034 # the GOAL3_* are read through ${!v} (into run.kv, for report.py)
@@ -126,6 +130,7 @@ while [[ $# -gt 0 ]]; do
     --no-apache-proxy) APACHE_PROXY=0; shift ;;
     --grpc) GRPC=1; shift ;;
     --no-grpc) GRPC=0; shift ;;
+    --grpc-warmup-secs) GRPC_WARMUP_SECS=$2; shift 2 ;;
     --proxy-version) PROXY_VERSION=$2; shift 2 ;;
     --ferry) FERRY_GIVEN=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -134,7 +139,7 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; exit 2 ;;
   esac
 done
-for n in "$THREADS" "$BODY" "$ROUNDS" "$ROUND_SECS" "$WARMUP_SECS" "$LAT_RATE" "$CONSUME_COUNT" "$CONNECTIONS" "$CYCLES" "$CONN_SENDS"; do
+for n in "$THREADS" "$BODY" "$ROUNDS" "$ROUND_SECS" "$WARMUP_SECS" "$GRPC_WARMUP_SECS" "$LAT_RATE" "$CONSUME_COUNT" "$CONNECTIONS" "$CYCLES" "$CONN_SENDS"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "proxy.sh: not a number: $n" >&2; exit 2; }
 done
 ((THREADS >= 1 && BODY >= 1 && ROUNDS >= 1 && ROUND_SECS >= 1)) ||
@@ -1227,12 +1232,12 @@ if ((GRPC == 1)); then
   start_apache_proxy "$FERRY_NS" "$TARGET_CLUSTER" "$TARGET_VERSION" grpcf
   GRPC_PROXY_FERRY=$PROXY_GRPC GRPC_PROXY_FERRY_PID=$PROXY_PID GRPC_PROXY_FERRY_NAME=$PROXY_NAME
   PROXY_PID=""
-  log "gRPC: Apache Proxies at $GRPC_PROXY_DIRECT (the target's NameServer) and $GRPC_PROXY_FERRY (Ferry's front); $THREADS threads, warm-up ${WARMUP_SECS} s per path, $ROUNDS x $ROUND_SECS s rounds each"
+  log "gRPC: Apache Proxies at $GRPC_PROXY_DIRECT (the target's NameServer) and $GRPC_PROXY_FERRY (Ferry's front); $THREADS threads, warm-up ${GRPC_WARMUP_SECS} s per path, $ROUNDS x $ROUND_SECS s rounds each"
   rc=0
   FERRY_HARNESS_JAVA_OPTS="-XX:TieredStopAtLevel=4 -Xms256m -Xmx512m" \
     bash "$RMQ" harness-grpc bench-produce --endpoints "direct=$GRPC_PROXY_DIRECT,ferry=$GRPC_PROXY_FERRY" \
     --topics "direct=$GRPC_TOPIC-direct,ferry=$GRPC_TOPIC-ferry" --threads "$THREADS" --body-size "$BODY" \
-    --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$WARMUP_SECS" --clk-tck "$CLK_TCK" \
+    --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$GRPC_WARMUP_SECS" --clk-tck "$CLK_TCK" \
     --cpu-pids "ferry=$FERRY_PID,broker=$TARGET_BROKER_PID,proxy-direct=$GRPC_PROXY_DIRECT_PID,proxy-ferry=$GRPC_PROXY_FERRY_PID" \
     --out "$WORK/grpc.jsonl" >"$WORK/grpc.stdout" 2>"$WORK/grpc.stderr" &
   CURRENT_PID=$!
