@@ -184,6 +184,7 @@ cleanup() {
   local rc=$? name
   trap - EXIT
   if [[ -n "${CURRENT_PID:-}" ]]; then stop_pid "$CURRENT_PID"; fi
+  if [[ -n "${PERF_PID:-}" ]]; then kill -INT "$PERF_PID" 2>/dev/null || true; fi
   if [[ -n "${WATCHER_PID:-}" ]]; then stop_pid "$WATCHER_PID"; fi
   if [[ -n "${FERRY_PID:-}" ]]; then stop_pid "$FERRY_PID"; fi
   for name in ${STARTED[@]+"${STARTED[@]}"}; do
@@ -798,6 +799,7 @@ if out != "-":
     params = {k.lower(): (int(kv[k]) if kv[k].isdigit() else kv[k]) for k in (
         "SOURCE_VERSION", "TARGET_VERSION", "PROXY_VERSION", "THREADS", "BODY", "ROUNDS", "ROUND_SECS", "WARMUP_SECS",
         "LAT_RATE", "CONSUME_COUNT", "CONNECTIONS", "CONN_SENDS", "CYCLES", "DIRECT", "APACHE_PROXY", "GRPC")}
+    two_way["ferry_syscalls_per_request_load"] = num(kv.get("LOAD_SYSCALLS_PER_REQ"))
     params["body_size"] = params.pop("body")
     doc = {"kind": "ferry bench/proxy.sh", "date": kv["DATE"], "revision": kv["REV"], "git_commit": kv["GIT_COMMIT"],
            "machine": {"cores": int(kv["CORES"]), "cpu": kv["CPU"], "memory": kv["MEMTOTAL"], "loadavg_before": kv["LOADAVG"],
@@ -891,6 +893,26 @@ mem() {
 }
 mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
 api() { python3 "$WORK/api.py" "$API" "$TOKEN" "$1"; }
+
+# perf_start PHASE / perf_stop: the system calls Ferry makes over a phase (perf's syscall
+# tracepoint; perf_stop prints their count, or "-" where perf cannot attach). Hardware instruction
+# counters are often missing in VMs (this machine's): instructions per frame are frame_cost's
+# (bench/README.md).
+PERF_PID=""
+perf_start() {
+  PERF_OUT="$WORK/perf-$1.csv"
+  if command -v perf >/dev/null && perf stat -x, -e raw_syscalls:sys_enter -o /dev/null -- true 2>/dev/null; then
+    perf stat -x, -e raw_syscalls:sys_enter,task-clock -p "$FERRY_PID" -o "$PERF_OUT" 2>/dev/null &
+    PERF_PID=$!
+  fi
+}
+perf_stop() {
+  if [[ -z "$PERF_PID" ]]; then echo "-"; return 0; fi
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=""
+  awk -F, '$3 == "raw_syscalls:sys_enter" { n = $1 } END { print (n == "" ? "-" : n) }' "$PERF_OUT"
+}
 
 # harness PHASE ARGS...: one harness JVM (in the background, so the trap can stop it), JSON lines to
 # WORK/PHASE.jsonl, its stderr to WORK/PHASE.stderr; CPU of Ferry and of MEASURED_BROKER_PID.
@@ -1112,8 +1134,10 @@ TARGETS="direct=$SOURCE_NS,ferry=$FERRY_NS"
 api /api/proxy >"$WORK/proxy-0.json"
 
 log "load: $THREADS threads, ${BODY}-byte messages, warm-up ${WARMUP_SECS} s per target, $ROUNDS x $ROUND_SECS s rounds each"
+perf_start load
 harness load bench-produce --namesrv "$TARGETS" --topic "$TOPIC" --threads "$THREADS" --body-size "$BODY" \
   --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$WARMUP_SECS"
+LOAD_SYSCALLS=$(perf_stop)
 api /api/proxy >"$WORK/proxy-1.json"
 
 LAT_DESC="1 thread, back to back"
@@ -1134,6 +1158,9 @@ harness consume bench-consume --namesrv "$TARGETS" --topic "$TOPIC" --count "$CO
 api /api/proxy >"$WORK/proxy-3.json"
 
 read -r RELAY_LOAD_N RELAY_LOAD_P50 RELAY_LOAD_P99 < <(python3 "$WORK/latency.py" "$WORK/proxy-0.json" "$WORK/proxy-1.json")
+# Per request Ferry relayed in the load phase (warm-ups included; the direct rounds' idle calls too).
+LOAD_SYSCALLS_PER_REQ=$(awk -v n="$LOAD_SYSCALLS" -v r="$RELAY_LOAD_N" 'BEGIN { if (n == "-" || r + 0 == 0) print "-"; else printf "%.2f", n / r }')
+log "Ferry's system calls in the load phase: $LOAD_SYSCALLS for $RELAY_LOAD_N relayed requests ($LOAD_SYSCALLS_PER_REQ per request)"
 read -r RELAY_LAT_N RELAY_LAT_P50 RELAY_LAT_P99 < <(python3 "$WORK/latency.py" "$WORK/proxy-1.json" "$WORK/proxy-2.json")
 
 sleep 1
@@ -1547,7 +1574,7 @@ total_ms=$(ms_since "$T_BENCH0")
   kv TOTAL_S "$((total_ms / 1000))"
   for v in SOURCE_VERSION TARGET_VERSION PROXY_VERSION THREADS BODY ROUNDS ROUND_SECS WARMUP_SECS LAT_RATE \
     CONSUME_COUNT CONNECTIONS CONN_SENDS CYCLES DIRECT APACHE_PROXY GRPC GOAL3_TP GOAL3_CPU GOAL3_RSS LAT_DESC \
-    MEM_IDLE_RSS MEM_AFTER_RSS C1_RSS C1_BUSY_RSS C1_CLOSED_RSS MEM_HWM; do
+    MEM_IDLE_RSS MEM_AFTER_RSS C1_RSS C1_BUSY_RSS C1_CLOSED_RSS MEM_HWM LOAD_SYSCALLS_PER_REQ; do
     kv "$v" "${!v}"
   done
   if ((DIRECT == 1)); then
@@ -1622,6 +1649,8 @@ ${DIRECT_ROWS}
   $L_CPU_CLIENT_DIRECT / $L_CPU_BROKER_DIRECT / $L_CPU_FERRY_DIRECT, ferry $L_CPU_CLIENT_FERRY / $L_CPU_BROKER_FERRY / $L_CPU_FERRY_FERRY;
   consume direct $C_CPU_CLIENT_DIRECT / $C_CPU_BROKER_DIRECT / $C_CPU_FERRY_DIRECT, ferry $C_CPU_CLIENT_FERRY / $C_CPU_BROKER_FERRY / $C_CPU_FERRY_FERRY.
   Ferry's CPU per message relayed: $L_FERRY_US_PER_MSG µs (load), $T_FERRY_US_PER_MSG µs (latency), $C_FERRY_US_PER_MSG µs (consume).
+  Ferry's system calls in the load phase (\`perf stat -e raw_syscalls:sys_enter\`): $LOAD_SYSCALLS for
+  $RELAY_LOAD_N relayed requests, $LOAD_SYSCALLS_PER_REQ per request (warm-ups and idle direct rounds included).
   Client + broker + Ferry CPU per message, direct / ferry: load $L_ALL_US_PER_MSG_DIRECT / $L_ALL_US_PER_MSG_FERRY µs,
   latency $T_ALL_US_PER_MSG_DIRECT / $T_ALL_US_PER_MSG_FERRY µs, consume $C_ALL_US_PER_MSG_DIRECT / $C_ALL_US_PER_MSG_FERRY µs.
 - Ferry's own latency histogram (\`/api/proxy\`, source side, request read from the client until the

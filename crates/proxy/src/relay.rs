@@ -1558,14 +1558,14 @@ mod tests {
         // CuttingOver: the source drains, nobody writes it.
         ctx.stages.set("orders", TopicPolicy::at(Stage::CuttingOver));
         let (what, f) = passed(&pop, Direction::ToBroker, &source, &ctx);
-        assert_eq!((what, f.header.field("pollTime"), f.header.opaque), ("rewrite", Some("1000"), 9));
+        assert_eq!((what, f.header.field("pollTime"), f.header.opaque), ("rewrite", Some("200"), 9));
         assert_eq!(f.header.field("invisibleTime"), Some("60000"), "the rest as it came");
         assert_eq!(passed(&pop, Direction::ToBroker, &target, &ctx).0, "forward", "the target is written");
         // DualRead: the target is read, not written; a short poll already is left alone.
         ctx.stages.set("orders", TopicPolicy::at(Stage::DualRead));
-        assert_eq!(passed(&pop, Direction::ToBroker, &target, &ctx).1.header.field("pollTime"), Some("1000"));
+        assert_eq!(passed(&pop, Direction::ToBroker, &target, &ctx).1.header.field("pollTime"), Some("200"));
         let mut short = pop.clone();
-        short.header.ext_fields.insert("pollTime".into(), "800".into());
+        short.header.ext_fields.insert("pollTime".into(), "150".into());
         assert_eq!(passed(&short, Direction::ToBroker, &target, &ctx).0, "forward");
         // Signed: passed as it is (a changed field would break the signature).
         let mut signed = pop.clone();

@@ -25,8 +25,11 @@ pub const HELD_PULL_PAUSE: Duration = Duration::from_secs(1);
 /// DualRead, the source draining in CuttingOver): nothing new arrives there, and the 5.x Proxy
 /// sends a gRPC SimpleConsumer's receive to one broker at a time, holding it for its poll time
 /// (at least `grpcClientConsumerMinLongPollingTimeoutMillis`, 5 s): a long wait on the side that
-/// gets nothing delays every message of the other (ReceiveMessageActivity L69-84 @ 5.3.3).
-pub const UNWRITTEN_POP_POLL: Duration = Duration::from_secs(1);
+/// gets nothing delays every message of the other (ReceiveMessageActivity L69-84 @ 5.3.3). The
+/// SimpleConsumer takes the route's queues in turn, four of the unwritten side's per cycle: with
+/// 1 s, a batch of 16 per receive could not keep up with 20 messages a second. Not zero: a
+/// PushConsumer polls each broker in a loop of its own, which would then spin.
+pub const UNWRITTEN_POP_POLL: Duration = Duration::from_millis(200);
 
 /// What the relays tell apart among client requests; everything else passes as it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
