@@ -184,7 +184,7 @@ cleanup() {
   local rc=$? name
   trap - EXIT
   if [[ -n "${CURRENT_PID:-}" ]]; then stop_pid "$CURRENT_PID"; fi
-  if [[ -n "${PERF_PID:-}" ]]; then kill -INT "$PERF_PID" 2>/dev/null || true; fi
+  if [[ -n "${PERF_PID:-}" ]]; then : >"$PERF_STOP"; fi
   if [[ -n "${WATCHER_PID:-}" ]]; then stop_pid "$WATCHER_PID"; fi
   if [[ -n "${FERRY_PID:-}" ]]; then stop_pid "$FERRY_PID"; fi
   for name in ${STARTED[@]+"${STARTED[@]}"}; do
@@ -895,23 +895,28 @@ mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
 api() { python3 "$WORK/api.py" "$API" "$TOKEN" "$1"; }
 
 # perf_start PHASE / perf_stop: the system calls Ferry makes over a phase (perf's syscall
-# tracepoint; perf_stop prints their count, or "-" where perf cannot attach). Hardware instruction
+# tracepoint; perf_stop sets PERF_COUNT to their count, or "-" where perf cannot attach; not in
+# a subshell: it waits for perf, a child of this shell). Hardware instruction
 # counters are often missing in VMs (this machine's): instructions per frame are frame_cost's
 # (bench/README.md).
 PERF_PID=""
 perf_start() {
-  PERF_OUT="$WORK/perf-$1.csv"
+  PERF_OUT="$WORK/perf-$1.csv" PERF_STOP="$WORK/perf-$1.stop"
+  rm -f "$PERF_STOP"
   if command -v perf >/dev/null && perf stat -x, -e raw_syscalls:sys_enter -o /dev/null -- true 2>/dev/null; then
-    perf stat -x, -e raw_syscalls:sys_enter,task-clock -p "$FERRY_PID" -o "$PERF_OUT" 2>/dev/null &
+    # Counted until the command given it ends (a background job ignores SIGINT, which would stop perf).
+    perf stat -x, -e raw_syscalls:sys_enter,task-clock -p "$FERRY_PID" -o "$PERF_OUT" -- \
+      bash -c 'while [[ ! -e "$1" ]]; do sleep 0.1; done' _ "$PERF_STOP" 2>/dev/null &
     PERF_PID=$!
   fi
 }
 perf_stop() {
-  if [[ -z "$PERF_PID" ]]; then echo "-"; return 0; fi
-  kill -INT "$PERF_PID" 2>/dev/null || true
+  PERF_COUNT="-"
+  if [[ -z "$PERF_PID" ]]; then return 0; fi
+  : >"$PERF_STOP"
   wait "$PERF_PID" 2>/dev/null || true
   PERF_PID=""
-  awk -F, '$3 == "raw_syscalls:sys_enter" { n = $1 } END { print (n == "" ? "-" : n) }' "$PERF_OUT"
+  PERF_COUNT=$(awk -F, '$3 == "raw_syscalls:sys_enter" && $1 ~ /^[0-9]+$/ { n = $1 } END { print (n == "" ? "-" : n) }' "$PERF_OUT")
 }
 
 # harness PHASE ARGS...: one harness JVM (in the background, so the trap can stop it), JSON lines to
@@ -1137,7 +1142,8 @@ log "load: $THREADS threads, ${BODY}-byte messages, warm-up ${WARMUP_SECS} s per
 perf_start load
 harness load bench-produce --namesrv "$TARGETS" --topic "$TOPIC" --threads "$THREADS" --body-size "$BODY" \
   --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$WARMUP_SECS"
-LOAD_SYSCALLS=$(perf_stop)
+perf_stop
+LOAD_SYSCALLS=$PERF_COUNT
 api /api/proxy >"$WORK/proxy-1.json"
 
 LAT_DESC="1 thread, back to back"
