@@ -919,23 +919,31 @@ perf_stop() {
   PERF_COUNT=$(awk -F, '$3 == "raw_syscalls:sys_enter" && $1 ~ /^[0-9]+$/ { n = $1 } END { print (n == "" ? "-" : n) }' "$PERF_OUT")
 }
 
+# await_phase PHASE PROGRESS: waits for the phase's client JVM started in the background (so the
+# trap can stop it); on failure the tail of WORK/PHASE.stderr and exit; else its progress lines
+# (those matching the ERE PROGRESS), indented.
+await_phase() {
+  local rc=0
+  CURRENT_PID=$!
+  wait "$CURRENT_PID" || rc=$?
+  CURRENT_PID=""
+  if ((rc != 0)); then
+    tail -n 20 "$WORK/$1.stderr" >&2
+    die "the $1 phase failed (harness exit $rc)"
+  fi
+  grep -E "$2" "$WORK/$1.stderr" | sed 's/^/  /' >&2 || true
+}
+
 # harness PHASE ARGS...: one harness JVM (in the background, so the trap can stop it), JSON lines to
 # WORK/PHASE.jsonl, its stderr to WORK/PHASE.stderr; CPU of Ferry and of MEASURED_BROKER_PID.
 harness() {
-  local phase=$1 rc=0
+  local phase=$1
   shift
   # C2 like an application's JVM (the testkit's default is C1 only, for short test clients).
   FERRY_HARNESS_JAVA_OPTS="-XX:TieredStopAtLevel=4 -Xms256m -Xmx512m" \
     bash "$RMQ" harness "$@" --clk-tck "$CLK_TCK" --cpu-pids "ferry=$FERRY_PID,broker=$MEASURED_BROKER_PID" \
     --out "$WORK/$phase.jsonl" 2>"$WORK/$phase.stderr" &
-  CURRENT_PID=$!
-  wait "$CURRENT_PID" || rc=$?
-  CURRENT_PID=""
-  if ((rc != 0)); then
-    tail -n 20 "$WORK/$phase.stderr" >&2
-    die "the $phase phase failed (harness exit $rc)"
-  fi
-  grep -E '^ferry-harness: (warm-up|round|consume)' "$WORK/$phase.stderr" | sed 's/^/  /' >&2 || true
+  await_phase "$phase" '^ferry-harness: (warm-up|round|consume)'
 }
 
 # harness5 PHASE ARGS...: as harness, but the testkit harness's own classes (the same Bench code)
@@ -947,7 +955,7 @@ harness() {
 # a 5.x client fills them in (remoting/.../rpc/RpcRequestHeader.java, SendMessageRequestHeaderV2.n).
 # CPU of Ferry, the measured broker and the Proxy's JVM.
 harness5() {
-  local phase=$1 rc=0
+  local phase=$1
   shift
   local classes="$CACHE_DIR/harness/build/classes" jars="$CACHE_DIR/rocketmq/$PROXY_VERSION/lib"
   [[ -f "$classes/dev/ferry/harness/Bench.class" ]] || die "no harness classes in $classes (rocketmq.sh fetch builds them)"
@@ -960,14 +968,7 @@ harness5() {
     $JAVA_OPENS -cp "$classes:$jars/*" dev.ferry.harness.Main "$@" --clk-tck "$CLK_TCK" \
     --cpu-pids "ferry=$FERRY_PID,broker=$MEASURED_BROKER_PID,proxy=$PROXY_PID" \
     --out "$WORK/$phase.jsonl" >"$WORK/$phase.stdout" 2>"$WORK/$phase.stderr" &
-  CURRENT_PID=$!
-  wait "$CURRENT_PID" || rc=$?
-  CURRENT_PID=""
-  if ((rc != 0)); then
-    tail -n 20 "$WORK/$phase.stderr" >&2
-    die "the $phase phase failed (harness exit $rc)"
-  fi
-  grep -E '^ferry-harness: (warm-up|round|consume|send failed)' "$WORK/$phase.stderr" | sed 's/^/  /' >&2 || true
+  await_phase "$phase" '^ferry-harness: (warm-up|round|consume|send failed)'
 }
 
 # start_apache_proxy NAMESRV CLUSTER BROKER_VERSION: the Apache RocketMQ Proxy $PROXY_VERSION in
@@ -1266,21 +1267,13 @@ if ((GRPC == 1)); then
   GRPC_PROXY_FERRY=$PROXY_GRPC GRPC_PROXY_FERRY_PID=$PROXY_PID GRPC_PROXY_FERRY_NAME=$PROXY_NAME
   PROXY_PID=""
   log "gRPC: Apache Proxies at $GRPC_PROXY_DIRECT (the target's NameServer) and $GRPC_PROXY_FERRY (Ferry's front); $THREADS threads, warm-up ${GRPC_WARMUP_SECS} s per path, $ROUNDS x $ROUND_SECS s rounds each"
-  rc=0
   FERRY_HARNESS_JAVA_OPTS="-XX:TieredStopAtLevel=4 -Xms256m -Xmx512m" \
     bash "$RMQ" harness-grpc bench-produce --endpoints "direct=$GRPC_PROXY_DIRECT,ferry=$GRPC_PROXY_FERRY" \
     --topics "direct=$GRPC_TOPIC-direct,ferry=$GRPC_TOPIC-ferry" --threads "$THREADS" --body-size "$BODY" \
     --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$GRPC_WARMUP_SECS" --clk-tck "$CLK_TCK" \
     --cpu-pids "ferry=$FERRY_PID,broker=$TARGET_BROKER_PID,proxy-direct=$GRPC_PROXY_DIRECT_PID,proxy-ferry=$GRPC_PROXY_FERRY_PID" \
     --out "$WORK/grpc.jsonl" >"$WORK/grpc.stdout" 2>"$WORK/grpc.stderr" &
-  CURRENT_PID=$!
-  wait "$CURRENT_PID" || rc=$?
-  CURRENT_PID=""
-  if ((rc != 0)); then
-    tail -n 20 "$WORK/grpc.stderr" >&2
-    die "the gRPC phase failed (harness exit $rc)"
-  fi
-  grep -E '^ferry-harness-grpc: ' "$WORK/grpc.stderr" | sed 's/^/  /' >&2 || true
+  await_phase grpc '^ferry-harness-grpc: '
   read -r GRPC_PROXY_DIRECT_RSS _ < <(mem "$GRPC_PROXY_DIRECT_PID")
   read -r GRPC_PROXY_FERRY_RSS _ < <(mem "$GRPC_PROXY_FERRY_PID")
   stop_cluster "$GRPC_PROXY_DIRECT_NAME"
