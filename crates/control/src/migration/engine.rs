@@ -195,7 +195,7 @@ pub struct TopicClients {
 }
 
 /// A broker the migration expects, and whether its master is registered now.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BrokerStatus {
     #[serde(flatten)]

@@ -104,7 +104,8 @@ impl MigrationStatus {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+// Deserialize: the command line reads the API's answers into these (secret keys are never in them).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Migration {
     pub id: MigrationId,
@@ -117,7 +118,7 @@ pub struct Migration {
 }
 
 /// One topic of a migration and where it stands.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MigrationTopic {
     pub topic: String,
@@ -127,6 +128,7 @@ pub struct MigrationTopic {
     pub strict_order: bool,
     /// Strict order, FIFO topic: never written on both sides at once (`TopicPolicy::one_write_side`).
     /// Decided at the first step from the topic's type on the source.
+    #[serde(default)]
     pub one_write_side: bool,
     /// Strict order only: a side held write-only until the other is read up to a barrier.
     pub hold: Option<Hold>,
@@ -242,7 +244,7 @@ impl TransitionKind {
 }
 
 /// One entry of a topic's history.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transition {
     pub topic: String,
@@ -287,13 +289,13 @@ impl Transition {
 /// A broker a migration's checks must hear from. Recorded when first seen in a cluster's layout
 /// and never dropped because it disappeared: a master that crashed is simply not listed by the
 /// NameServer, and what is not seen must not count as empty ("silence is not zero").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MigrationBroker {
     pub side: Side,
     pub name: String,
     /// The name clients know it by, when its own is also a broker's of the other cluster.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
     /// The master's address when last seen registered.
     pub addr: Option<String>,
@@ -313,7 +315,7 @@ impl MigrationBroker {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Forgotten {
     pub at: Timestamp,

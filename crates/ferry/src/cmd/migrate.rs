@@ -6,7 +6,13 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use ferry_control::migration::{
+    BrokerStatus, CheckReport, ClusterEndpoint, Migration, MigrationTopic, Transition,
+};
+use ferry_control::task::Timestamp;
 use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::exit::{self, Usage, WithCode};
@@ -355,17 +361,22 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             if json {
                 return print_json(&m);
             }
-            println!("migration {} created: {}", m["id"], text(&m["name"]));
-            println!("source:  {}", endpoint_text(&m["source"]));
-            println!("target:  {}", endpoint_text(&m["target"]));
-            println!("next:    ferry migrate add-topic {} TOPIC...", m["id"]);
+            let m: Migration = decode(m, "the new migration")?;
+            println!("migration {} created: {}", m.id, m.name);
+            println!("source:  {}", endpoint_text(&m.source));
+            println!("target:  {}", endpoint_text(&m.target));
+            println!("next:    ferry migrate add-topic {} TOPIC...", m.id);
         }
         MigrateCommand::List => {
             let v = api.must(Method::GET, &["api", "migrations"], &[], None).await?;
             if json {
                 return print_json(&v);
             }
-            let all = v["migrations"].as_array().cloned().unwrap_or_default();
+            #[derive(Deserialize)]
+            struct Migrations {
+                migrations: Vec<Migration>,
+            }
+            let all = decode::<Migrations>(v, "the migrations")?.migrations;
             if all.is_empty() {
                 println!("no migrations");
                 return Ok(());
@@ -374,12 +385,12 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
                 .iter()
                 .map(|m| {
                     vec![
-                        m["id"].to_string(),
-                        text(&m["name"]),
-                        text(&m["status"]),
-                        endpoint_text(&m["source"]),
-                        endpoint_text(&m["target"]),
-                        time(&m["createdAt"]),
+                        m.id.to_string(),
+                        m.name.clone(),
+                        m.status.as_str().to_string(),
+                        endpoint_text(&m.source),
+                        endpoint_text(&m.target),
+                        time(&m.created_at),
                     ]
                 })
                 .collect();
@@ -391,7 +402,7 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             if json {
                 return print_json(&v);
             }
-            print_migration(&v);
+            print_migration(decode(v, "the migration")?);
         }
         MigrateCommand::AddTopic(a) => {
             let id = a.id.to_string();
@@ -462,9 +473,10 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
                     .await?
                 {
                     Ok(report) => {
-                        let ready = failing(&report).is_empty();
+                        let typed: CheckReport = decode(report.clone(), "a check report")?;
+                        let ready = typed.ready();
                         if !json {
-                            print_report(topic, &report);
+                            print_report(topic, &typed);
                         }
                         if !ready {
                             outcome.note(exit::REFUSED, format!("{topic} is not ready"));
@@ -494,7 +506,11 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             if json {
                 return print_json(&v);
             }
-            let all = v["transitions"].as_array().cloned().unwrap_or_default();
+            #[derive(Deserialize)]
+            struct History {
+                transitions: Vec<Transition>,
+            }
+            let all = decode::<History>(v, "the history")?.transitions;
             if all.is_empty() {
                 println!("no transitions");
                 return Ok(());
@@ -502,24 +518,23 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             let rows = all
                 .iter()
                 .map(|t| {
-                    let step = match (t["from"].as_str(), t["to"].as_str()) {
+                    let step = match (t.from, t.to) {
                         (Some(a), Some(b)) if a != b => format!("{a} -> {b}"),
                         (Some(a), Some(_)) => a.to_string(),
                         (None, Some(b)) => format!("-> {b}"),
                         (Some(a), None) => format!("{a} ->"),
                         (None, None) => String::new(),
                     };
-                    let mut note: Vec<String> =
-                        t["reason"].as_str().map(|r| format!("reason: {r}")).into_iter().collect();
-                    for c in t["ignored"].as_array().into_iter().flatten() {
-                        note.push(format!("ignored {}: {}", text(&c["name"]), text(&c["detail"])));
+                    let mut note: Vec<String> = t.reason.iter().map(|r| format!("reason: {r}")).collect();
+                    for c in &t.ignored {
+                        note.push(format!("ignored {}: {}", c.name, c.detail));
                     }
                     vec![
-                        time(&t["at"]),
-                        text(&t["topic"]),
-                        text(&t["kind"]),
+                        time(&t.at),
+                        t.topic.clone(),
+                        t.kind.as_str().to_string(),
                         step,
-                        text(&t["actor"]),
+                        t.actor.clone(),
                         note.join("\n"),
                     ]
                 })
@@ -594,25 +609,27 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             if json {
                 return print_json(&v);
             }
-            let rows = v["brokers"]
-                .as_array()
+            #[derive(Deserialize)]
+            struct Brokers {
+                brokers: Vec<BrokerStatus>,
+            }
+            let rows = decode::<Brokers>(v, "the brokers")?
+                .brokers
                 .into_iter()
-                .flatten()
                 .map(|b| {
-                    let state = match (&b["forgotten"], b["registered"].as_bool()) {
-                        (f, _) if f.is_object() => {
-                            format!("forgotten by {}: {}", text(&f["actor"]), text(&f["reason"]))
-                        }
-                        (_, Some(true)) => "registered".into(),
-                        (_, Some(false)) => "NOT REGISTERED: checks that need this side fail".into(),
-                        (_, None) => "unknown (NameServer unreachable)".into(),
+                    let state = match (&b.broker.forgotten, b.registered) {
+                        (Some(f), _) => format!("forgotten by {}: {}", f.actor, f.reason),
+                        (None, Some(true)) => "registered".into(),
+                        (None, Some(false)) => "NOT REGISTERED: checks that need this side fail".into(),
+                        (None, None) => "unknown (NameServer unreachable)".into(),
                     };
+                    let b = b.broker;
                     vec![
-                        text(&b["side"]),
-                        text(&b["name"]),
-                        text(&b["alias"]),
-                        text(&b["addr"]),
-                        time(&b["lastSeen"]),
+                        b.side.to_string(),
+                        b.name,
+                        b.alias.unwrap_or_default(),
+                        b.addr.unwrap_or_default(),
+                        time(&b.last_seen),
                         state,
                     ]
                 })
@@ -747,7 +764,11 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             if json {
                 return print_json(&m);
             }
-            println!("migration {id} completed at {} UTC", time(&m["completedAt"]));
+            let m: Migration = decode(m, "the completed migration")?;
+            println!(
+                "migration {id} completed at {} UTC",
+                m.completed_at.as_ref().map(time).unwrap_or_default()
+            );
         }
     }
     Ok(())
@@ -800,10 +821,11 @@ async fn step(api: &Api, json: bool, action: &str, s: StepArgs) -> Result<()> {
             Err(f) => {
                 if !json {
                     if f.kind == "blocked" {
-                        let report = &f.body["report"];
-                        println!("{topic}: blocked toward {}:", text(&report["toward"]));
-                        for c in failing(report) {
-                            println!("  FAIL {}: {}", text(&c["name"]), text(&c["detail"]));
+                        let report: CheckReport =
+                            decode(f.body["report"].clone(), "the blocking check report")?;
+                        println!("{topic}: blocked toward {}:", report.toward);
+                        for c in report.failing() {
+                            println!("  FAIL {}: {}", c.name, c.detail);
                         }
                     } else {
                         eprintln!("{topic}: {}", f.error);
@@ -827,63 +849,73 @@ async fn step(api: &Api, json: bool, action: &str, s: StepArgs) -> Result<()> {
     outcome.finish(if action == "proceed" { "moved forward" } else { "rolled back" })
 }
 
-fn failing(report: &Value) -> Vec<&Value> {
-    report["checks"].as_array().into_iter().flatten().filter(|c| c["passed"] == false).collect()
+/// An answer of the API read into the type it was written from; `what` names it in the error.
+fn decode<T: DeserializeOwned>(v: Value, what: &str) -> Result<T> {
+    serde_json::from_value(v)
+        .map_err(|e| anyhow::anyhow!("the server's answer for {what} is not as expected: {e}"))
 }
 
-fn print_report(topic: &str, report: &Value) {
-    let checks = report["checks"].as_array().cloned().unwrap_or_default();
-    let verdict = if failing(report).is_empty() { "ready" } else { "not ready" };
-    if report["from"] == report["toward"] {
-        println!("{topic}: at {}, the last stage", text(&report["from"]));
+fn print_report(topic: &str, report: &CheckReport) {
+    let verdict = if report.ready() { "ready" } else { "not ready" };
+    if report.from == report.toward {
+        println!("{topic}: at {}, the last stage", report.from);
         return;
     }
-    println!("{topic}: {} -> {}: {verdict}", text(&report["from"]), text(&report["toward"]));
-    for c in checks {
-        let mark = if c["passed"] == true { "ok  " } else { "FAIL" };
-        println!("  {mark} {}: {}", text(&c["name"]), text(&c["detail"]));
+    println!("{topic}: {} -> {}: {verdict}", report.from, report.toward);
+    for c in &report.checks {
+        let mark = if c.passed { "ok  " } else { "FAIL" };
+        println!("  {mark} {}: {}", c.name, c.detail);
     }
 }
 
-fn print_migration(v: &Value) {
-    let m = &v["migration"];
-    println!("migration {} {}: {}", m["id"], text(&m["name"]), text(&m["status"]));
-    println!("source:   {}", endpoint_text(&m["source"]));
-    println!("target:   {}", endpoint_text(&m["target"]));
-    println!("created:  {} UTC", time(&m["createdAt"]));
-    if !m["completedAt"].is_null() {
-        println!("complete: {} UTC", time(&m["completedAt"]));
+/// `GET /api/migrations/{id}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Shown {
+    migration: Migration,
+    topics: Vec<MigrationTopic>,
+    ferry_namesrv: String,
+}
+
+fn print_migration(v: Shown) {
+    let m = &v.migration;
+    println!("migration {} {}: {}", m.id, m.name, m.status.as_str());
+    println!("source:   {}", endpoint_text(&m.source));
+    println!("target:   {}", endpoint_text(&m.target));
+    println!("created:  {} UTC", time(&m.created_at));
+    if let Some(at) = &m.completed_at {
+        println!("complete: {} UTC", time(at));
     }
-    println!("clients:  NameServer {}", text(&v["ferryNamesrv"]));
+    println!("clients:  NameServer {}", v.ferry_namesrv);
     println!();
-    let topics = v["topics"].as_array().cloned().unwrap_or_default();
-    if topics.is_empty() {
-        println!("no topics yet: ferry migrate add-topic {} TOPIC...", m["id"]);
+    if v.topics.is_empty() {
+        println!("no topics yet: ferry migrate add-topic {} TOPIC...", m.id);
         return;
     }
-    let rows = topics
+    let rows = v
+        .topics
         .iter()
         .map(|t| {
-            let mut stage = text(&t["stage"]);
-            if let Some(side) = t["hold"]["writeOnly"].as_str() {
-                stage.push_str(&format!(" ({side} write-only)"));
+            let mut stage = t.stage.to_string();
+            if let Some(hold) = &t.hold {
+                stage.push_str(&format!(" ({} write-only)", hold.write_only));
             }
-            let check = match &t["lastCheck"] {
-                Value::Null => "-".to_string(),
-                c => {
-                    let f: Vec<String> = failing(c).iter().map(|c| text(&c["name"])).collect();
+            let check = match &t.last_check {
+                None => "-".to_string(),
+                Some(c) => {
+                    let f: Vec<&str> = c.failing().map(|c| c.name.as_str()).collect();
                     if f.is_empty() {
-                        format!("ready for {}", text(&c["toward"]))
+                        format!("ready for {}", c.toward)
                     } else {
-                        format!("blocked toward {}: {}", text(&c["toward"]), f.join(", "))
+                        format!("blocked toward {}: {}", c.toward, f.join(", "))
                     }
                 }
             };
             vec![
-                text(&t["topic"]),
+                t.topic.clone(),
                 stage,
-                if t["strictOrder"] == true { "strict".into() } else { "-".into() },
-                if list(&t["groups"]).is_empty() { "-".into() } else { list(&t["groups"]) },
+                if t.strict_order { "strict".into() } else { "-".into() },
+                if t.groups.is_empty() { "-".into() } else { t.groups.join(", ") },
                 check,
             ]
         })
@@ -904,23 +936,14 @@ fn list(v: &Value) -> String {
     v.as_array().into_iter().flatten().map(text).collect::<Vec<_>>().join(", ")
 }
 
-fn endpoint_text(e: &Value) -> String {
-    let ak = e["accessKey"].as_str().map(|ak| format!(", access key {ak}")).unwrap_or_default();
-    format!("{} at {}{ak}", text(&e["cluster"]), text(&e["namesrv"]))
+fn endpoint_text(e: &ClusterEndpoint) -> String {
+    let ak = e.access_key.as_ref().map(|ak| format!(", access key {ak}")).unwrap_or_default();
+    format!("{} at {}{ak}", e.cluster, e.namesrv)
 }
 
-/// `2025-05-01 10:22:03` from an RFC 3339 timestamp.
-fn time(v: &Value) -> String {
-    let s = text(v);
-    match date_and_seconds(&s) {
-        Some(t) => t,
-        None => s,
-    }
-}
-
-fn date_and_seconds(s: &str) -> Option<String> {
-    let (date, rest) = s.split_once('T')?;
-    Some(format!("{date} {}", rest.get(..8)?))
+/// `2025-05-01 10:22:03`.
+fn time(t: &Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn bytes(v: &Value) -> String {
@@ -964,6 +987,25 @@ mod tests {
         assert_eq!(api("https://ferry:8443").unwrap().base.as_str(), "https://ferry:8443/");
         let e = api("ftp://ferry:8443").err().unwrap();
         assert!(e.to_string().contains("give an http:// or https:// address"), "{e}");
+    }
+
+    #[test]
+    fn answers_are_read_into_the_apis_types_and_shown_to_the_second() {
+        let m: Migration = decode(
+            json!({
+                "id": 7, "name": "move", "status": "active", "createdAt": "2025-05-01T10:22:03.123456Z",
+                "completedAt": null,
+                "source": {"namesrv": "10.0.0.1:9876", "cluster": "src", "accessKey": "ak"},
+                "target": {"namesrv": "10.0.0.2:9876", "cluster": "dst"}
+            }),
+            "a migration",
+        )
+        .unwrap();
+        assert_eq!(time(&m.created_at), "2025-05-01 10:22:03");
+        assert_eq!(endpoint_text(&m.source), "src at 10.0.0.1:9876, access key ak");
+        assert_eq!(endpoint_text(&m.target), "dst at 10.0.0.2:9876");
+        let err = decode::<Migration>(json!({"id": "seven"}), "a migration").unwrap_err().to_string();
+        assert!(err.starts_with("the server's answer for a migration is not as expected"), "{err}");
     }
 
     #[test]
