@@ -138,7 +138,7 @@ pub struct NewTopic {
 }
 
 /// What adding topics did: the import task that brought their metadata to the target.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TopicsAdded {
     pub added: Vec<String>,

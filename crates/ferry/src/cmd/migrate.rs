@@ -7,14 +7,16 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use ferry_control::migration::{
-    BrokerStatus, CheckReport, ClusterEndpoint, Migration, MigrationTopic, Transition,
+    BrokerStatus, CheckReport, ClusterEndpoint, Migration, MigrationTopic, TopicsAdded, Transition,
 };
 use ferry_control::task::Timestamp;
+use ferry_metadata::import::{ItemOutcome, Outcome as ItemStatus};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::cmd::import::kind_name;
 use crate::exit::{self, Usage, WithCode};
 use crate::table::print as print_table;
 
@@ -420,35 +422,37 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             let v = api
                 .must(Method::POST, &["api", "migrations", &id, "topics"], &[], Some(json!(topics)))
                 .await?;
-            let items = v["items"].as_array().cloned().unwrap_or_default();
-            let failed: Vec<&Value> = items.iter().filter(|i| i["outcome"]["status"] == "failed").collect();
             if json {
                 print_json(&v)?;
-            } else {
-                let names = |k: &str| list(&v[k]);
-                if !names("added").is_empty() {
-                    println!("added to migration {id} at Initial: {}", names("added"));
+            }
+            let added: TopicsAdded = decode(v, "the added topics")?;
+            let items = &added.items;
+            let failed: Vec<(&ItemOutcome, &str)> = items
+                .iter()
+                .filter_map(|i| match &i.outcome {
+                    ItemStatus::Failed(cause) => Some((i, cause.as_str())),
+                    _ => None,
+                })
+                .collect();
+            if !json {
+                if !added.added.is_empty() {
+                    println!("added to migration {id} at Initial: {}", added.added.join(", "));
                 }
-                if !names("alreadyThere").is_empty() {
-                    println!("already in migration {id}: {}", names("alreadyThere"));
+                if !added.already_there.is_empty() {
+                    println!("already in migration {id}: {}", added.already_there.join(", "));
                 }
-                let count = |s: &str| items.iter().filter(|i| i["outcome"]["status"] == s).count();
+                let count = |o: ItemStatus| items.iter().filter(|i| i.outcome == o).count();
                 println!(
                     "import task {}: {} created, {} updated, {} unchanged, {} failed (ferry task show {})",
-                    v["importTask"],
-                    count("created"),
-                    count("updated"),
-                    count("unchanged"),
+                    added.import_task,
+                    count(ItemStatus::Created),
+                    count(ItemStatus::Updated),
+                    count(ItemStatus::Unchanged),
                     failed.len(),
-                    v["importTask"]
+                    added.import_task
                 );
-                for i in &failed {
-                    println!(
-                        "  failed {} {}: {}",
-                        text(&i["kind"]).to_lowercase(),
-                        text(&i["targetName"]),
-                        text(&i["outcome"]["cause"])
-                    );
+                for (i, cause) in &failed {
+                    println!("  failed {} {}: {cause}", kind_name(i.kind), i.target_name);
                 }
             }
             if !failed.is_empty() {

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use ferry_admin::{Admin, Cluster};
 use futures::stream::{self, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::plan::{Action, Config, ImportPlan, ItemKind, PlannedItem};
 
 mod account;
 
 /// What happened to one item.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "status", content = "cause")]
 pub enum Outcome {
     Created,
@@ -22,7 +22,7 @@ pub enum Outcome {
     Failed(String),
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemOutcome {
     pub kind: ItemKind,
