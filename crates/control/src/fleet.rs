@@ -117,7 +117,7 @@ impl Instance {
 }
 
 /// Whether an instance can still be serving clients.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InstanceState {
     /// Its heartbeat is fresh.

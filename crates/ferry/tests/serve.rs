@@ -227,6 +227,20 @@ fn serve_and_migrate_on_real_clusters_then_restart_on_the_same_store() {
         assert_eq!(route.queue_datas.len(), 2, "both clusters' queues: {route:?}");
     });
 
+    // The other tables, read from the API's answers.
+    let clients = ok(&server.migrate(&["clients", &id]));
+    assert!(clients.contains(&format!("clients must use NameServer {}", server.namesrv)), "{clients}");
+    let brokers = ok(&server.migrate(&["brokers", &id]));
+    assert!(brokers.contains(source.broker_name()) && brokers.contains("registered"), "{brokers}");
+    let fleet = ok(&server.migrate(&["fleet"]));
+    assert!(fleet.contains("(this one)") && fleet.contains("up"), "{fleet}");
+    let traffic = ok(&server.migrate(&["traffic", &id]));
+    assert!(traffic.contains(topic) && traffic.contains("DualReadWrite"), "{traffic}");
+    // Not Direct yet: leaving is refused (exit 7), saying what to do next.
+    let o = server.migrate(&["leave", &id]);
+    assert_eq!(o.status.code(), Some(7), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains(topic), "{}", text(&o.stdout));
+
     let (status, stderr) = server.stop();
     assert!(status.success(), "SIGTERM: {status:?}\n{stderr}");
     assert!(stderr.contains("ferry serve: stopped"), "{stderr}");

@@ -168,7 +168,7 @@ pub struct BatchResult {
 
 /// Who is switched: per group, consumers on the source reached through Ferry or directly, and on
 /// the target; per topic, clients seen through Ferry.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessPoint {
     pub ferry_namesrv: String,
@@ -176,7 +176,7 @@ pub struct AccessPoint {
     pub topics: Vec<TopicClients>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupClients {
     pub group: String,
@@ -187,7 +187,7 @@ pub struct GroupClients {
     pub switched: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TopicClients {
     pub topic: String,

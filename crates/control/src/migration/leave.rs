@@ -7,10 +7,10 @@
 //! can stop. The report says which move is next and who holds it up.
 
 use ferry_proxy::{ClientRecord, RelayTraffic, Side, Stage};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the next move out of Ferry is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LeaveVerdict {
     /// Some topics are not Direct yet: step them (after Completed).
@@ -26,7 +26,7 @@ pub enum LeaveVerdict {
 }
 
 /// A relay with client connections open through it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayInUse {
     pub side: Side,
     pub broker: String,
@@ -35,14 +35,14 @@ pub struct RelayInUse {
 }
 
 /// A client with connections open through relays.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientOnRelay {
     pub client_id: String,
     pub addr: String,
     pub connections: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaveReport {
     pub verdict: LeaveVerdict,
     /// The next move in words, naming what holds it up.

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use ferry_control::fleet::InstanceState;
 use ferry_control::migration::{
-    BrokerStatus, CheckReport, ClusterEndpoint, Migration, MigrationTopic, TopicsAdded, Transition,
+    AccessPoint, BrokerStatus, CheckReport, ClusterEndpoint, Fleet, LeaveReport, LeaveVerdict, Migration,
+    MigrationTopic, TopicsAdded, Transition,
 };
 use ferry_control::task::Timestamp;
 use ferry_metadata::import::{ItemOutcome, Outcome as ItemStatus};
@@ -551,29 +553,23 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             if json {
                 return print_json(&v);
             }
-            println!("clients must use NameServer {}", text(&v["ferryNamesrv"]));
-            let groups = v["groups"].as_array().cloned().unwrap_or_default();
-            if groups.is_empty() {
+            let v: AccessPoint = decode(v, "the clients")?;
+            println!("clients must use NameServer {}", v.ferry_namesrv);
+            if v.groups.is_empty() {
                 println!("no consumer groups in this migration");
             } else {
-                let ids = |g: &Value, k: &str| {
-                    let l = list(&g[k]);
-                    if l.is_empty() {
-                        "-".to_string()
-                    } else {
-                        l
-                    }
-                };
-                let rows = groups
+                let ids = |l: &[String]| if l.is_empty() { "-".to_string() } else { l.join(", ") };
+                let rows = v
+                    .groups
                     .iter()
                     .map(|g| {
                         vec![
-                            text(&g["group"]),
-                            if g["switched"] == true { "yes".into() } else { "no".into() },
-                            ids(g, "sourceThroughFerry"),
-                            ids(g, "sourceDirect"),
-                            ids(g, "targetThroughFerry"),
-                            ids(g, "targetDirect"),
+                            g.group.clone(),
+                            if g.switched { "yes".into() } else { "no".into() },
+                            ids(&g.source_through_ferry),
+                            ids(&g.source_direct),
+                            ids(&g.target_through_ferry),
+                            ids(&g.target_direct),
                         ]
                     })
                     .collect();
@@ -589,16 +585,12 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
                     rows,
                 );
             }
-            for t in v["topics"].as_array().into_iter().flatten() {
-                let clients: Vec<String> = t["clients"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|c| format!("{} ({})", text(&c["client_id"]), text(&c["addr"])))
-                    .collect();
+            for t in &v.topics {
+                let clients: Vec<String> =
+                    t.clients.iter().map(|c| format!("{} ({})", c.client_id, c.addr)).collect();
                 println!(
                     "{}: {}",
-                    text(&t["topic"]),
+                    t.topic,
                     if clients.is_empty() {
                         "no client seen through Ferry".to_string()
                     } else {
@@ -645,34 +637,39 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             let v = api.must(Method::GET, &["api", "migrations", &id, "leave"], &[], None).await?;
             if json {
                 print_json(&v)?;
-            } else {
-                println!("{}", text(&v["say"]));
-                let relays: Vec<Vec<String>> = v["relays_in_use"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+            }
+            let v: LeaveReport = decode(v, "the leave report")?;
+            if !json {
+                println!("{}", v.say);
+                let relays: Vec<Vec<String>> = v
+                    .relays_in_use
+                    .iter()
                     .map(|r| {
-                        vec![text(&r["side"]), text(&r["broker"]), text(&r["port"]), text(&r["connections"])]
+                        vec![
+                            r.side.to_string(),
+                            r.broker.clone(),
+                            r.port.to_string(),
+                            r.connections.to_string(),
+                        ]
                     })
                     .collect();
                 if !relays.is_empty() {
                     println!();
                     print_table(&["SIDE", "BROKER", "RELAY PORT", "CONNECTIONS"], relays);
                 }
-                let clients: Vec<Vec<String>> = v["clients_on_relays"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|c| vec![text(&c["client_id"]), text(&c["addr"]), text(&c["connections"])])
+                let clients: Vec<Vec<String>> = v
+                    .clients_on_relays
+                    .iter()
+                    .map(|c| vec![c.client_id.clone(), c.addr.clone(), c.connections.to_string()])
                     .collect();
                 if !clients.is_empty() {
                     println!();
                     print_table(&["CLIENT ON A RELAY", "HOST", "CONNECTIONS"], clients);
                 }
             }
-            match v["verdict"].as_str() {
-                Some("point_clients_at_target" | "safe_to_stop") => {}
-                _ => return Err(WithCode { code: exit::REFUSED, message: text(&v["say"]) }.into()),
+            match v.verdict {
+                LeaveVerdict::PointClientsAtTarget | LeaveVerdict::SafeToStop => {}
+                _ => return Err(WithCode { code: exit::REFUSED, message: v.say }.into()),
             }
         }
         MigrateCommand::Fleet => {
@@ -680,32 +677,27 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             if json {
                 return print_json(&v);
             }
-            let rows = v["instances"]
-                .as_array()
+            let rows = decode::<Fleet>(v, "the fleet")?
+                .instances
                 .into_iter()
-                .flatten()
                 .map(|i| {
-                    let name = if i["this"].as_bool() == Some(true) {
-                        format!("{} (this one)", text(&i["name"]))
-                    } else {
-                        text(&i["name"])
+                    let name = if i.this { format!("{} (this one)", i.name) } else { i.name };
+                    let state = match i.state {
+                        InstanceState::Up => "up".to_string(),
+                        InstanceState::Down => format!("DOWN: not heard for {} s", i.heartbeat_age_secs),
                     };
-                    let state = match i["state"].as_str() {
-                        Some("up") => "up".to_string(),
-                        _ => format!("DOWN: not heard for {} s", text(&i["heartbeatAgeSecs"])),
-                    };
-                    let topics: Vec<&Value> = i["topics"].as_array().into_iter().flatten().collect();
-                    let behind: Vec<String> = topics
+                    let behind: Vec<String> = i
+                        .topics
                         .iter()
-                        .filter(|t| t["applied"].as_bool() != Some(true))
-                        .map(|t| format!("{} ({})", text(&t["topic"]), text(&t["stage"])))
+                        .filter(|t| !t.applied)
+                        .map(|t| format!("{} ({})", t.topic, t.stage))
                         .collect();
                     let stages = if behind.is_empty() {
-                        format!("all {} applied", topics.len())
+                        format!("all {} applied", i.topics.len())
                     } else {
                         format!("behind: {}", behind.join(", "))
                     };
-                    vec![name, text(&i["namesrv"]), state, text(&i["clients"]), stages, text(&i["api"])]
+                    vec![name, i.namesrv, state, i.clients.to_string(), stages, i.api]
                 })
                 .collect();
             print_table(&["INSTANCE", "NAMESERVER", "STATE", "CLIENTS", "STAGES", "API"], rows);
@@ -934,10 +926,6 @@ fn text(v: &Value) -> String {
         Value::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-fn list(v: &Value) -> String {
-    v.as_array().into_iter().flatten().map(text).collect::<Vec<_>>().join(", ")
 }
 
 fn endpoint_text(e: &ClusterEndpoint) -> String {

@@ -14,7 +14,7 @@ use crate::migration::checks::{RouteHolder, TopicUser};
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// An instance of the fleet as the API shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FleetInstance {
     pub name: String,
@@ -32,7 +32,7 @@ pub struct FleetInstance {
 }
 
 /// A topic as an instance serves it, and whether that is the stage the store says.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FleetTopic {
     pub migration: MigrationId,
@@ -42,7 +42,7 @@ pub struct FleetTopic {
     pub applied: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fleet {
     /// The instance answering.
