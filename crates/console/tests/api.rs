@@ -321,7 +321,13 @@ fn a_topic_walks_forward_and_back_through_the_api() {
     let report = expect(&a, 200).clone();
     assert_eq!(
         failing_checks(&report),
-        ["clusters-reachable", "topic-on-source", "clients-through-ferry", "no-pop-consumers"],
+        [
+            "clusters-reachable",
+            "topic-on-source",
+            "clients-through-ferry",
+            "no-pop-consumers",
+            "no-mixed-consumers"
+        ],
         "{}",
         a.text
     );
