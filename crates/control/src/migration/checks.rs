@@ -106,8 +106,6 @@ pub struct Evidence {
     pub target_writes: Vec<(String, i32)>,
     /// The topic is migrated in strict order.
     pub strict_order: bool,
-    /// Strict order: never written on both sides at once (a FIFO topic; `TopicPolicy::one_write_side`).
-    pub one_write_side: bool,
     /// Strict order: the hold the topic is under, if any.
     pub hold: Option<HoldEvidence>,
     /// Store time (ms) of the newest message of the topic on the source, and when the topic
@@ -224,8 +222,12 @@ pub fn gates(from: Stage, to: Stage, e: &Evidence) -> Vec<Check> {
         // Other steps back are free: an operator rolling back during a fault must not be stopped.
         _ => Vec::new(),
     };
-    let moves_keys = TopicPolicy::at(from).one_write_side(e.one_write_side).moves_keys(to);
-    checks.into_iter().chain(moves_keys.then(|| order_hold(e)).flatten()).collect()
+    // While a strict-order hold is on, every step waits for it (the step would move keys again, or
+    // end the hold), except to Completed and back to Initial: their drain checks (source- and
+    // target-backlog-zero) ask for more than the hold waits for. A FIFO topic's DualReadWrite ->
+    // DualRead moves no keys, yet would end the hold on the source with the target not read.
+    let waits_for_hold = !matches!(to, Stage::Completed | Stage::Initial);
+    checks.into_iter().chain(waits_for_hold.then(|| order_hold(e)).flatten()).collect()
 }
 
 /// Every Ferry instance serves the topic's current stage: a client on an instance that has not
@@ -1143,20 +1145,27 @@ mod tests {
         let counts = checks.iter().find(|c| c.name == "ordered-queue-counts").unwrap();
         assert!(counts.detail.contains("one side at a time"), "{}", counts.detail);
 
-        // Only CuttingOver (and its rollback) waits for a hold.
-        e.one_write_side = true;
+        // A hold on (after CuttingOver -> DualReadWrite, the source held until the target is read):
+        // every step waits for it, DualReadWrite -> DualRead too (no keys move, but the step would
+        // end the hold); only the steps whose drain checks cover it do not.
         e.hold = Some(HoldEvidence {
             write_only: Side::Source,
             behind: Ok(vec!["billing at 1 of 2 on a:0".into()]),
         });
-        let waits = |from, to| gates(from, to, &e).iter().any(|c| c.name == ORDER_HOLD);
+        let waits = |e: &Evidence, from, to| gates(from, to, e).iter().any(|c| c.name == ORDER_HOLD);
+        for (from, to) in [
+            (Stage::DualReadWrite, Stage::DualRead),
+            (Stage::DualReadWrite, Stage::CuttingOver),
+            (Stage::CuttingOver, Stage::DualReadWrite),
+            (Stage::DualRead, Stage::DualReadWrite),
+        ] {
+            assert!(waits(&e, from, to), "{from} -> {to} waits for the hold");
+        }
         assert!(
-            !waits(Stage::DualRead, Stage::DualReadWrite) && !waits(Stage::DualReadWrite, Stage::DualRead)
+            !waits(&e, Stage::CuttingOver, Stage::Completed) && !waits(&e, Stage::DualRead, Stage::Initial)
         );
-        assert!(
-            waits(Stage::DualReadWrite, Stage::CuttingOver)
-                && waits(Stage::CuttingOver, Stage::DualReadWrite)
-        );
+        e.hold = None;
+        assert!(!waits(&e, Stage::DualReadWrite, Stage::CuttingOver), "no hold, nothing to wait for");
     }
 
     #[test]

@@ -341,7 +341,6 @@ pub async fn gather(
         topic: topic.topic.clone(),
         groups: topic.groups.clone(),
         strict_order: topic.strict_order,
-        one_write_side: topic.one_write_side,
         stage_since_ms: topic.updated_at.timestamp_millis(),
         through_ferry: proxy.registry.clients().into_iter().map(|c| c.client_id).collect(),
         route_warming_up: warming_up,
