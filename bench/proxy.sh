@@ -919,6 +919,15 @@ perf_stop() {
   PERF_COUNT=$(awk -F, '$3 == "raw_syscalls:sys_enter" && $1 ~ /^[0-9]+$/ { n = $1 } END { print (n == "" ? "-" : n) }' "$PERF_OUT")
 }
 
+# create_topic SIDE TOPIC: the topic with 8 read and 8 write queues on the source's or the target's
+# cluster.
+create_topic() {
+  local ns=$TARGET_NS cluster=$TARGET_CLUSTER out="$WORK/admin-$2-$1"
+  if [[ "$1" == source ]]; then ns=$SOURCE_NS cluster=$SOURCE_CLUSTER; fi
+  bash "$RMQ" harness admin --namesrv "$ns" create-topic --cluster "$cluster" --topic "$2" \
+    --read 8 --write 8 >"$out.out" 2>"$out.err" || { cat "$out.err" >&2; die "could not create $2 on the $1"; }
+}
+
 # await_phase PHASE PROGRESS: waits for the phase's client JVM started in the background (so the
 # trap can stop it); on failure the tail of WORK/PHASE.stderr and exit; else its progress lines
 # (those matching the ERE PROGRESS), indented.
@@ -1245,13 +1254,9 @@ if ((GRPC == 1)); then
   # Two topics on the target broker, one per path, so that each path's consumer reads only its own
   # path's messages; the second on the source too and added to the migration, stepped to Completed
   # (relayed to the target), the first not migrating (the direct Proxy reads the target's NameServer).
-  for t in "$GRPC_TOPIC-direct:target" "$GRPC_TOPIC-ferry:source" "$GRPC_TOPIC-ferry:target"; do
-    topic=${t%%:*} side=${t##*:}
-    if [[ "$side" == source ]]; then ns=$SOURCE_NS cluster=$SOURCE_CLUSTER; else ns=$TARGET_NS cluster=$TARGET_CLUSTER; fi
-    bash "$RMQ" harness admin --namesrv "$ns" create-topic --cluster "$cluster" --topic "$topic" \
-      --read 8 --write 8 >"$WORK/admin-grpc.out" 2>"$WORK/admin-grpc.err" ||
-      { cat "$WORK/admin-grpc.err" >&2; die "could not create $topic on the $side"; }
-  done
+  create_topic target "$GRPC_TOPIC-direct"
+  create_topic source "$GRPC_TOPIC-ferry"
+  create_topic target "$GRPC_TOPIC-ferry"
   "$FERRY" migrate add-topic "$MIGRATION" "$GRPC_TOPIC-ferry" --json >"$WORK/add-topic-grpc.json" 2>"$WORK/migrate.err" ||
     { cat "$WORK/migrate.err" >&2; die "ferry migrate add-topic $GRPC_TOPIC-ferry failed"; }
   # --ignore-checks as for the Direct topic: no live clients of the topic until it is relayed.
@@ -1379,11 +1384,8 @@ if ((DIRECT == 1)); then
   # On both clusters, 8 queues each: a migration moves clients, not messages, so the target needs
   # the topic (add-topic would import it too, and then finds it unchanged).
   for side in source target; do
-    if [[ "$side" == source ]]; then ns=$SOURCE_NS cluster=$SOURCE_CLUSTER; else ns=$TARGET_NS cluster=$TARGET_CLUSTER; fi
     log "creating topic $DIRECT_TOPIC (8 queues) on the $side"
-    bash "$RMQ" harness admin --namesrv "$ns" create-topic --cluster "$cluster" --topic "$DIRECT_TOPIC" \
-      --read 8 --write 8 >"$WORK/admin-direct-$side.out" 2>"$WORK/admin-direct-$side.err" ||
-      { cat "$WORK/admin-direct-$side.err" >&2; die "could not create $DIRECT_TOPIC on the $side"; }
+    create_topic "$side" "$DIRECT_TOPIC"
   done
   "$FERRY" migrate add-topic "$MIGRATION" "$DIRECT_TOPIC" --json >"$WORK/add-topic-direct.json" 2>"$WORK/migrate.err" ||
     { cat "$WORK/migrate.err" >&2; die "ferry migrate add-topic $DIRECT_TOPIC failed"; }
