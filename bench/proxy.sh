@@ -385,9 +385,9 @@ n = side = relay = front = 0
 while not os.path.exists(stop) and alive(int(watch)):
     side = max(side, get("/api/proxy")["connections"]["target"])
     leave = get("/api/migrations/%s/leave" % mid)
-    relay = max([relay] + [r["connections"] for r in leave["relays_in_use"]
+    relay = max([relay] + [r["connections"] for r in leave["relaysInUse"]
                            if str(r["side"]).lower() == "target" and r["broker"] == broker])
-    front = max(front, leave["front_connections"])
+    front = max(front, leave["frontConnections"])
     n += 1
     time.sleep(0.25)
 with open(out + ".tmp", "w") as f:

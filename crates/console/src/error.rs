@@ -9,10 +9,10 @@ use ferry_admin::AdminError;
 use ferry_control::migration::{CheckReport, EngineError};
 use ferry_control::StoreError;
 use ferry_metadata::MetadataError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What went wrong, in the API's vocabulary.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// 400: the request is malformed or names something impossible.
@@ -55,19 +55,20 @@ impl ErrorKind {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// An error answer's body; `ferry migrate` reads it back.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ApiError {
     pub error: String,
     pub kind: ErrorKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<CheckReport>,
     /// What is wrong with an uploaded metadata file, each with its place.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<FileProblem>,
 }
 
 /// One problem of an uploaded metadata file: where (`Topics!C7`, `line 3, column 5`) and what.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileProblem {
     /// The place as a spreadsheet or editor shows it; empty when the file as a whole is wrong.

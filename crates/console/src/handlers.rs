@@ -10,15 +10,14 @@ use ferry_control::migration::{
     BatchAction, BrokerStatus, Fleet, LeaveReport, Migration, MigrationBroker, MigrationId, MigrationStatus,
     MigrationTopic, NewMigration, NewTopic, Transition,
 };
-use ferry_control::{ItemRecord, ItemStatus, TaskId, TaskStatus, TaskSummary, Timestamp};
-use ferry_proxy::{
-    route, ClientRecord, LatencySnapshot, RelayAssignment, Side, Stage, TopicCounts, TopicPolicy,
-};
+use ferry_control::{ItemRecord, ItemStatus, TaskId, TaskStatus, TaskSummary};
+use ferry_proxy::{route, ClientRecord, LatencySnapshot, RelayAssignment, Side, TopicPolicy};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::traffic::{PerSide, TopicTraffic, TrafficReport};
 use crate::ApiState;
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
@@ -422,60 +421,6 @@ pub async fn access_point(State(state): State<ApiState>, Path(id): Path<String>)
 // Traffic
 // ------------------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PerSide<T> {
-    source: T,
-    target: T,
-}
-
-/// Per second, between the last two samples.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rates {
-    produced_messages: f64,
-    produced_bytes: f64,
-    consumed_messages: f64,
-    consumed_bytes: f64,
-}
-
-impl Rates {
-    fn between(old: &TopicCounts, new: &TopicCounts, secs: f64) -> Rates {
-        let per_sec = |a: u64, b: u64| b.saturating_sub(a) as f64 / secs;
-        Rates {
-            produced_messages: per_sec(old.produced_messages, new.produced_messages),
-            produced_bytes: per_sec(old.produced_bytes, new.produced_bytes),
-            consumed_messages: per_sec(old.consumed_messages, new.consumed_messages),
-            consumed_bytes: per_sec(old.consumed_bytes, new.consumed_bytes),
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RateWindow {
-    from: Timestamp,
-    to: Timestamp,
-    per_second: PerSide<Rates>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TopicTraffic {
-    topic: String,
-    stage: Stage,
-    /// Totals the fleet carried, as of the latest sample (this instance's own now, before one).
-    current: PerSide<TopicCounts>,
-    /// `null` until the engine has taken two samples.
-    rates: Option<RateWindow>,
-    samples: Vec<ferry_control::migration::TrafficSample>,
-}
-
-#[derive(Serialize)]
-pub struct TrafficReport {
-    topics: Vec<TopicTraffic>,
-}
-
 pub async fn traffic(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -484,29 +429,12 @@ pub async fn traffic(
     let proxy = state.engine.proxy();
     let mut topics = Vec::new();
     for t in state.engine.topics(id).await? {
+        let now = PerSide {
+            source: proxy.traffic.topic(&t.topic, Side::Source),
+            target: proxy.traffic.topic(&t.topic, Side::Target),
+        };
         let samples = state.engine.traffic(&t.topic);
-        let rates = match samples.as_slice() {
-            [.., a, b] => {
-                let secs = (b.at - a.at).num_milliseconds() as f64 / 1000.0;
-                (secs > 0.0).then(|| RateWindow {
-                    from: a.at,
-                    to: b.at,
-                    per_second: PerSide {
-                        source: Rates::between(&a.source, &b.source, secs),
-                        target: Rates::between(&a.target, &b.target, secs),
-                    },
-                })
-            }
-            _ => None,
-        };
-        let current = match samples.last() {
-            Some(s) => PerSide { source: s.source, target: s.target },
-            None => PerSide {
-                source: proxy.traffic.topic(&t.topic, Side::Source),
-                target: proxy.traffic.topic(&t.topic, Side::Target),
-            },
-        };
-        topics.push(TopicTraffic { current, topic: t.topic, stage: t.stage, rates, samples });
+        topics.push(TopicTraffic::new(t.topic, t.stage, samples, now));
     }
     Ok(Json(TrafficReport { topics }))
 }
@@ -665,19 +593,5 @@ mod tests {
         assert_eq!(actor(&token, &h), format!("token (says {})", "x".repeat(MAX_ACTOR_CHARS)));
         h.insert(ACTOR_HEADER, "   ".parse().unwrap());
         assert_eq!(actor(&token, &h), "token");
-    }
-
-    #[test]
-    fn rates_are_per_second_and_never_negative() {
-        let old = TopicCounts { produced_messages: 10, produced_bytes: 1000, ..Default::default() };
-        let new = TopicCounts {
-            produced_messages: 30,
-            produced_bytes: 3000,
-            consumed_messages: 5,
-            ..Default::default()
-        };
-        let r = Rates::between(&old, &new, 10.0);
-        assert_eq!((r.produced_messages, r.produced_bytes, r.consumed_messages), (2.0, 200.0, 0.5));
-        assert_eq!(Rates::between(&new, &old, 10.0).produced_messages, 0.0);
     }
 }

@@ -16,6 +16,7 @@ mod imports;
 mod metrics;
 mod plan_view;
 mod source;
+pub mod traffic;
 pub mod tls;
 mod web;
 

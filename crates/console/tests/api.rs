@@ -496,8 +496,8 @@ fn a_topic_walks_forward_and_back_through_the_api() {
     let a = f.get(&format!("/api/migrations/{id}/traffic"));
     let traffic = expect(&a, 200)["topics"][0].clone();
     assert_eq!(traffic["topic"], TOPIC);
-    assert_eq!(traffic["current"]["source"]["produced_messages"], 6, "{traffic}");
-    assert_eq!(traffic["current"]["target"]["produced_messages"], 0, "{traffic}");
+    assert_eq!(traffic["current"]["source"]["producedMessages"], 6, "{traffic}");
+    assert_eq!(traffic["current"]["target"]["producedMessages"], 0, "{traffic}");
     assert!(traffic["samples"].as_array().unwrap().len() >= 2, "{traffic}");
     assert_eq!(
         traffic["rates"]["perSecond"]["source"]["producedMessages"], 0.0,

@@ -40,6 +40,36 @@ fn every_route_is_documented_and_every_documented_operation_is_routed() {
     assert!(routed.contains(&("POST".into(), "/api/migrations/{id}/topics/{topic}/proceed".into())));
 }
 
+/// Every property name (and every name a `required` list gives) under `v`, with where it stands.
+fn property_names(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Mapping(m) => {
+            for key in ["properties", "required"] {
+                let names: Vec<&str> = match &v[key] {
+                    Value::Mapping(p) => p.keys().filter_map(Value::as_str).collect(),
+                    Value::Sequence(r) => r.iter().filter_map(Value::as_str).collect(),
+                    _ => vec![],
+                };
+                out.extend(names.into_iter().map(|n| (n.to_string(), at.to_string())));
+            }
+            for (k, v) in m {
+                property_names(v, &format!("{at}/{}", k.as_str().unwrap_or("?")), out);
+            }
+        }
+        Value::Sequence(s) => s.iter().for_each(|v| property_names(v, at, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_field_name_is_camel_case() {
+    let mut names = Vec::new();
+    property_names(&document(), "", &mut names);
+    assert!(names.iter().any(|(n, _)| n == "producedMessages"), "the walk finds the fields");
+    let snake: Vec<_> = names.iter().filter(|(n, _)| n.contains('_') || n.contains('-')).collect();
+    assert!(snake.is_empty(), "field names not in camelCase: {snake:?}");
+}
+
 fn refs(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Mapping(m) => {

@@ -30,8 +30,12 @@ pub const MAX_CLIENTS: usize = 10_000;
 /// One relay connection, unique within the process.
 pub type ConnectionId = u64;
 
+/// Serialized in the API's camelCase; fleet views stored by Ferry 0.1 before that wrote snake_case,
+/// which the aliases still read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClientRecord {
+    #[serde(alias = "client_id")]
     pub client_id: String,
     /// The client's own address, as Ferry's relays see it (of its latest accepted heartbeat).
     pub addr: String,
@@ -39,12 +43,14 @@ pub struct ClientRecord {
     pub version: i32,
     /// Clusters whose brokers this client reached through Ferry.
     pub sides: BTreeSet<Side>,
+    #[serde(alias = "producer_groups")]
     pub producer_groups: BTreeSet<String>,
     /// Consumer group to subscribed topics (retry topics included).
+    #[serde(alias = "consumer_groups")]
     pub consumer_groups: BTreeMap<String, BTreeSet<String>>,
     /// (producer group, topic) pairs seen in sends.
     pub produced: BTreeSet<(String, String)>,
-    #[serde(with = "crate::unix_millis")]
+    #[serde(with = "crate::unix_millis", alias = "last_seen")]
     pub last_seen: SystemTime,
     /// Relay connections open now on which a broker accepted this client's heartbeat (a Java
     /// client has one per broker it heartbeats). 0: the client's connections through Ferry have

@@ -190,12 +190,14 @@ struct RelayCounts {
 
 /// One relay's broker, its port and what went through it since Ferry started.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RelayTraffic {
     #[serde(flatten)]
     pub assignment: RelayAssignment,
     /// Client connections open through it now.
     pub connections: usize,
-    /// Messages relayed in answers to pulls.
+    /// Messages relayed in answers to pulls (`pulled_messages` in fleet views stored by Ferry 0.1).
+    #[serde(alias = "pulled_messages")]
     pub pulled_messages: u64,
 }
 

@@ -58,6 +58,7 @@ impl Latency {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LatencySnapshot {
     pub count: u64,
     pub mean_us: Option<u64>,
@@ -68,12 +69,18 @@ pub struct LatencySnapshot {
     pub buckets: Vec<(Option<u64>, u64)>,
 }
 
-/// Totals for one topic on one cluster since Ferry started.
+/// Totals for one topic on one cluster since Ferry started. Serialized in the API's camelCase;
+/// fleet views stored by Ferry 0.1 before that wrote snake_case, which the aliases still read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TopicCounts {
+    #[serde(alias = "produced_messages")]
     pub produced_messages: u64,
+    #[serde(alias = "produced_bytes")]
     pub produced_bytes: u64,
+    #[serde(alias = "consumed_messages")]
     pub consumed_messages: u64,
+    #[serde(alias = "consumed_bytes")]
     pub consumed_bytes: u64,
 }
 

@@ -204,8 +204,8 @@ pub struct BrokerStatus {
     pub registered: Option<bool>,
 }
 
-/// Counters of one topic on one side at one moment.
-#[derive(Clone, Debug, Serialize)]
+/// Counters of one topic on both sides at one moment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrafficSample {
     pub at: Timestamp,

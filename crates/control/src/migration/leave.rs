@@ -36,6 +36,7 @@ pub struct RelayInUse {
 
 /// A client with connections open through relays.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClientOnRelay {
     pub client_id: String,
     pub addr: String,
@@ -43,6 +44,7 @@ pub struct ClientOnRelay {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LeaveReport {
     pub verdict: LeaveVerdict,
     /// The next move in words, naming what holds it up.

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use ferry_console::traffic::{Rates, TrafficReport};
+use ferry_console::{ApiError, ErrorKind};
 use ferry_control::fleet::InstanceState;
 use ferry_control::migration::{
     AccessPoint, BrokerStatus, CheckReport, ClusterEndpoint, Fleet, LeaveReport, LeaveVerdict, Migration,
@@ -183,22 +185,41 @@ struct HistoryArgs {
     topic: Option<String>,
 }
 
-/// An error answer of the API.
+/// An error answer of the API: typed when its body is the API's error (`{"error", "kind", ...}`),
+/// else only the status and text (a proxy in between, for instance).
 struct Failure {
-    kind: String,
+    kind: Option<ErrorKind>,
     error: String,
+    /// The blocking check report of a `blocked` step.
+    report: Option<CheckReport>,
+    /// The body as it came, for `--json`.
     body: Value,
 }
 
 impl Failure {
+    fn new(status: StatusCode, text: &str) -> Failure {
+        let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+        match serde_json::from_value::<ApiError>(body.clone()) {
+            Ok(e) => Failure { kind: Some(e.kind), error: e.error, report: e.report, body },
+            // Not the API's error (a proxy's page), or a kind this build does not know: its words.
+            Err(_) => {
+                let error =
+                    body["error"].as_str().map_or_else(|| format!("{status}: {text}"), str::to_string);
+                Failure { kind: None, error, report: None, body }
+            }
+        }
+    }
+
     fn exit_code(&self) -> i32 {
-        match self.kind.as_str() {
-            "invalid" | "not_found" => exit::USAGE,
-            "unknown_cluster" => exit::UNKNOWN_CLUSTER,
-            "unauthorized" | "authentication_failed" => exit::AUTHENTICATION_FAILED,
-            "unreachable" => exit::UNREACHABLE,
-            "blocked" | "refused" => exit::REFUSED,
-            _ => exit::FAILURE,
+        match self.kind {
+            Some(ErrorKind::Invalid | ErrorKind::NotFound) => exit::USAGE,
+            Some(ErrorKind::UnknownCluster) => exit::UNKNOWN_CLUSTER,
+            Some(ErrorKind::Unauthorized | ErrorKind::AuthenticationFailed) => exit::AUTHENTICATION_FAILED,
+            Some(ErrorKind::Unreachable) => exit::UNREACHABLE,
+            Some(ErrorKind::Blocked | ErrorKind::Refused) => exit::REFUSED,
+            Some(ErrorKind::Forbidden | ErrorKind::ClusterError | ErrorKind::Internal) | None => {
+                exit::FAILURE
+            }
         }
     }
 
@@ -206,7 +227,7 @@ impl Failure {
         let code = self.exit_code();
         // A locked-out address (429) is told when to try again, not how to give a token.
         let locked_out = self.error.starts_with("too many wrong API tokens");
-        let message = if self.kind == "unauthorized" && !locked_out {
+        let message = if self.kind == Some(ErrorKind::Unauthorized) && !locked_out {
             format!(
                 "{}: give the server's API token with --token or FERRY_TOKEN (printed by `ferry serve` on its \
                  first start, or [api] token in its ferry.toml)",
@@ -314,10 +335,7 @@ impl Api {
             return Ok(Ok(serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{url} answered something that is not JSON ({e}): {text}"))?));
         }
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let error = body["error"].as_str().map(str::to_string).unwrap_or_else(|| format!("{status}: {text}"));
-        let kind = body["kind"].as_str().unwrap_or("").to_string();
-        Ok(Err(Failure { kind, error, body }))
+        Ok(Err(Failure::new(status, &text)))
     }
 
     /// A request whose error answer is the command's error.
@@ -727,21 +745,26 @@ pub async fn run(args: MigrateArgs) -> Result<()> {
             if json {
                 return print_json(&v);
             }
+            let report: TrafficReport = decode(v, "the migration's traffic")?;
             let mut rows = Vec::new();
-            for t in v["topics"].as_array().into_iter().flatten() {
-                for side in ["source", "target"] {
-                    let c = &t["current"][side];
-                    let r = &t["rates"]["perSecond"][side];
-                    let rate = |k: &str| r[k].as_f64().map_or("-".to_string(), |x| format!("{x:.1}/s"));
+            for t in &report.topics {
+                let sides = [
+                    ("source", t.current.source, t.rates.as_ref().map(|r| r.per_second.source)),
+                    ("target", t.current.target, t.rates.as_ref().map(|r| r.per_second.target)),
+                ];
+                for (side, c, rate) in sides {
+                    let rate = |f: fn(&Rates) -> f64| {
+                        rate.as_ref().map_or("-".to_string(), |r| format!("{:.1}/s", f(r)))
+                    };
                     rows.push(vec![
-                        text(&t["topic"]),
-                        text(&t["stage"]),
+                        t.topic.clone(),
+                        t.stage.to_string(),
                         side.to_string(),
-                        c["produced_messages"].to_string(),
-                        rate("producedMessages"),
-                        c["consumed_messages"].to_string(),
-                        rate("consumedMessages"),
-                        format!("{} / {}", bytes(&c["produced_bytes"]), bytes(&c["consumed_bytes"])),
+                        c.produced_messages.to_string(),
+                        rate(|r| r.produced_messages),
+                        c.consumed_messages.to_string(),
+                        rate(|r| r.consumed_messages),
+                        format!("{} / {}", bytes(c.produced_bytes), bytes(c.consumed_bytes)),
                     ]);
                 }
             }
@@ -816,9 +839,7 @@ async fn step(api: &Api, json: bool, action: &str, s: StepArgs) -> Result<()> {
             }
             Err(f) => {
                 if !json {
-                    if f.kind == "blocked" {
-                        let report: CheckReport =
-                            decode(f.body["report"].clone(), "the blocking check report")?;
+                    if let Some(report) = f.report.as_ref().filter(|_| f.kind == Some(ErrorKind::Blocked)) {
                         println!("{topic}: blocked toward {}:", report.toward);
                         for c in report.failing() {
                             println!("  FAIL {}: {}", c.name, c.detail);
@@ -827,7 +848,7 @@ async fn step(api: &Api, json: bool, action: &str, s: StepArgs) -> Result<()> {
                         eprintln!("{topic}: {}", f.error);
                     }
                 }
-                let message = if f.kind == "blocked" {
+                let message = if f.kind == Some(ErrorKind::Blocked) {
                     format!(
                         "{topic} blocked by checks (to go ahead anyway: --ignore-checks --reason \"...\")"
                     )
@@ -938,8 +959,8 @@ fn time(t: &Timestamp) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn bytes(v: &Value) -> String {
-    let n = v.as_u64().unwrap_or(0) as f64;
+fn bytes(n: u64) -> String {
+    let n = n as f64;
     match n {
         n if n >= 1e9 => format!("{:.1} GB", n / 1e9),
         n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
@@ -1001,14 +1022,31 @@ mod tests {
     }
 
     #[test]
-    fn error_kinds_map_to_exit_codes() {
-        let f = |kind: &str| Failure { kind: kind.into(), error: "x".into(), body: Value::Null }.exit_code();
-        assert_eq!(f("blocked"), exit::REFUSED);
-        assert_eq!(f("refused"), exit::REFUSED);
-        assert_eq!(f("unreachable"), exit::UNREACHABLE);
-        assert_eq!(f("unauthorized"), exit::AUTHENTICATION_FAILED);
-        assert_eq!(f("unknown_cluster"), exit::UNKNOWN_CLUSTER);
-        assert_eq!(f("not_found"), exit::USAGE);
-        assert_eq!(f("internal"), exit::FAILURE);
+    fn error_answers_are_read_into_the_apis_error_and_map_to_exit_codes() {
+        let f = |body: &str| Failure::new(StatusCode::CONFLICT, body);
+        let code = |kind: &str| f(&format!(r#"{{"error": "x", "kind": "{kind}"}}"#)).exit_code();
+        assert_eq!(code("blocked"), exit::REFUSED);
+        assert_eq!(code("refused"), exit::REFUSED);
+        assert_eq!(code("unreachable"), exit::UNREACHABLE);
+        assert_eq!(code("unauthorized"), exit::AUTHENTICATION_FAILED);
+        assert_eq!(code("unknown_cluster"), exit::UNKNOWN_CLUSTER);
+        assert_eq!(code("not_found"), exit::USAGE);
+        assert_eq!(code("internal"), exit::FAILURE);
+
+        let blocked = f(r#"{"error": "checks failed", "kind": "blocked", "report": {"from": "DualRead",
+            "toward": "DualReadWrite", "at": "2025-05-01T10:22:03Z",
+            "checks": [{"name": "source-backlog-zero", "passed": false, "detail": "cg: 12 behind"}]}}"#);
+        assert_eq!(blocked.kind, Some(ErrorKind::Blocked));
+        let report = blocked.report.expect("the blocking report");
+        assert_eq!(report.failing().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["source-backlog-zero"]);
+
+        // A kind this build does not know keeps its words; a page that is not the API's, the status.
+        let newer = f(r#"{"error": "a newer server's refusal", "kind": "something_new"}"#);
+        assert_eq!(
+            (newer.kind, newer.error.as_str(), newer.exit_code()),
+            (None, "a newer server's refusal", exit::FAILURE)
+        );
+        let page = f("<html>bad gateway</html>");
+        assert_eq!((page.kind, page.error.as_str()), (None, "409 Conflict: <html>bad gateway</html>"));
     }
 }

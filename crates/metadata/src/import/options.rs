@@ -9,6 +9,7 @@ use super::naming;
 use super::target::TargetLayout;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImportOptions {
     pub mode: Mode,
     pub selection: Selection,

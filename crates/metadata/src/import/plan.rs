@@ -12,6 +12,7 @@ use super::target::{TargetAccounts, TargetLayout};
 use crate::document::AclAccount;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImportPlan {
     /// Topics, then groups, then accounts; each kind in source name order.
     pub items: Vec<PlannedItem>,
@@ -32,6 +33,7 @@ pub enum ItemKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannedItem {
     pub kind: ItemKind,
     pub source_name: String,
@@ -85,6 +87,7 @@ pub struct FieldDifference {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NamespaceUse {
     pub name: String,
     /// Whether any source name is in it; `false` means the import opens a new namespace.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::document::AclAccount;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetLayout {
     pub cluster: String,
     pub major_version: MajorVersion,

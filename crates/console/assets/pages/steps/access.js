@@ -19,7 +19,7 @@ function isIdle(g) {
 
 function role(c, topic) {
   const out = [];
-  for (const [group, topics] of Object.entries(c.consumer_groups || {})) {
+  for (const [group, topics] of Object.entries(c.consumerGroups || {})) {
     if (topics.includes(topic)) out.push(`consumer (${group})`);
   }
   for (const [group, t] of c.produced || []) {
@@ -98,11 +98,11 @@ export function render(body, ctx) {
       table(
         [
           { title: 'Topic', render: (r) => r.topic },
-          { title: 'Client', render: (r) => (r.c ? h('code', null, r.c.client_id) : h('span', { class: 'muted' }, 'no client seen through Ferry yet')) },
+          { title: 'Client', render: (r) => (r.c ? h('code', null, r.c.clientId) : h('span', { class: 'muted' }, 'no client seen through Ferry yet')) },
           { title: 'Address', render: (r) => (r.c ? r.c.addr : '') },
           { title: 'Role', render: (r) => (r.c ? role(r.c, r.topic) : '') },
           { title: 'Reaches', render: (r) => (r.c ? r.c.sides.join(' and ') : '') },
-          { title: 'Last contact', render: (r) => (r.c ? ago(r.c.last_seen) : '') },
+          { title: 'Last contact', render: (r) => (r.c ? ago(r.c.lastSeen) : '') },
         ],
         rows,
         { rowTestid: (r) => `clients-${r.topic}` },

@@ -134,27 +134,27 @@ export function render(body, ctx) {
     fill(
       leave,
       h('div', { class: `alert ${kind}`, testid: 'leave-verdict', 'data-verdict': r.verdict }, r.say),
-      r.relays_in_use.length
+      r.relaysInUse.length
         ? table(
             [
               { title: 'Relay', render: (x) => `${x.side} ${x.broker} (port ${x.port})` },
               { title: 'Connections', class: 'num', render: (x) => String(x.connections) },
             ],
-            r.relays_in_use,
+            r.relaysInUse,
             { rowTestid: (x) => `relay-${x.port}` },
           )
         : null,
-      r.clients_on_relays.length
+      r.clientsOnRelays.length
         ? table(
             [
-              { title: 'Client still on a relay', render: (x) => x.client_id },
+              { title: 'Client still on a relay', render: (x) => x.clientId },
               { title: 'Host', render: (x) => x.addr },
               { title: 'Connections', class: 'num', render: (x) => String(x.connections) },
             ],
-            r.clients_on_relays,
+            r.clientsOnRelays,
           )
         : null,
-      h('p', { class: 'hint' }, `Connections asking Ferry for routes: ${r.front_connections}.`),
+      h('p', { class: 'hint' }, `Connections asking Ferry for routes: ${r.frontConnections}.`),
     );
   }
 

@@ -261,10 +261,10 @@ export function render(body, ctx) {
     const t = traffic.topics.find((x) => x.topic === chartTopic);
     const samples = t ? t.samples : [];
     const series = [
-      { name: 'Writes to the source', points: rates(samples, (s) => s.source.produced_messages) },
-      { name: 'Writes to the target', points: rates(samples, (s) => s.target.produced_messages) },
-      { name: 'Reads from the source', points: rates(samples, (s) => s.source.consumed_messages) },
-      { name: 'Reads from the target', points: rates(samples, (s) => s.target.consumed_messages) },
+      { name: 'Writes to the source', points: rates(samples, (s) => s.source.producedMessages) },
+      { name: 'Writes to the target', points: rates(samples, (s) => s.target.producedMessages) },
+      { name: 'Reads from the source', points: rates(samples, (s) => s.source.consumedMessages) },
+      { name: 'Reads from the target', points: rates(samples, (s) => s.target.consumedMessages) },
     ];
     const markers = history.transitions.filter((x) => x.to && x.from !== x.to).map((x) => ({ t: Date.parse(x.at), label: x.to }));
     const picker = h(
