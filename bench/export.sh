@@ -62,62 +62,11 @@ done
 [[ "$TARGET_SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "export.sh: bad --target-secs" >&2; exit 2; }
 command -v python3 >/dev/null || die "python3 is required (seed generation and output checks)"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-export.XXXXXX")
-STARTED=() # instance names, stopped by the trap
-CURRENT_PID=""
-OK=0       # set once everything ran; failures keep the work dir and instance logs
-
-KEPT="outputs, logs" # what a failed run leaves in $WORK
-trap_cleanup
+bench_workdir ferry-bench-export "outputs, logs" # what a failed run leaves in $WORK
 
 # ------------------------------------------------------------------------------------------------
 # Python helpers (written once into the work dir)
 # ------------------------------------------------------------------------------------------------
-
-# Seed: the broker's own topics.json / subscriptionGroup.json (as ferry_testkit::SeedConfig writes
-# them), plus expected.json for the checks. Deterministic, varied settings:
-#   topics  bench-topic-NNNNN, every 5th namespaced (ns1%.., ns2%.., ns3%..); write queues cycle
-#           1,2,4,8,16,3,6; every 11th reads 2x its write queues; every 9th ordered; every 17th
-#           read-only (perm 4), every 19th write-only (perm 2).
-#   groups  bench-group-NNNNN, every 4th namespaced; retryMaxTimes cycle 16,0,1,3,5,10,32;
-#           every 23rd 2 retry queues; every 15th broadcast; every 8th consumeMessageOrderly (5.x).
-cat >"$WORK/seed.py" <<'PY'
-import json, os, sys
-out, n_topics, n_groups = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-os.makedirs(out, exist_ok=True)
-version = {"counter": 1, "stateVersion": 0, "timestamp": 0}
-QUEUES = [1, 2, 4, 8, 16, 3, 6]
-RETRY = [16, 0, 1, 3, 5, 10, 32]
-topics, groups, exp_t, exp_g = {}, {}, {}, {}
-for i in range(n_topics):
-    name = "bench-topic-%05d" % i
-    if i % 5 == 0:
-        name = "ns%d%%%s" % ((i // 5) % 3 + 1, name)
-    write = QUEUES[i % len(QUEUES)]
-    read = write * 2 if i % 11 == 0 else write
-    perm = 4 if i % 17 == 0 else 2 if i % 19 == 0 else 6
-    order = i % 9 == 0
-    topics[name] = {"order": order, "perm": perm, "readQueueNums": read, "topicFilterType": "SINGLE_TAG",
-                    "topicName": name, "topicSysFlag": 0, "writeQueueNums": write}
-    exp_t[name] = {"readQueueNums": read, "writeQueueNums": write, "perm": perm, "order": order}
-for i in range(n_groups):
-    name = "bench-group-%05d" % i
-    if i % 4 == 0:
-        name = "ns%d%%%s" % ((i // 4) % 3 + 1, name)
-    g = {"brokerId": 0, "consumeBroadcastEnable": i % 15 == 0, "consumeEnable": True,
-         "consumeFromMinEnable": True, "consumeMessageOrderly": i % 8 == 0, "groupName": name,
-         "notifyConsumerIdsChangedEnable": True, "retryMaxTimes": RETRY[i % len(RETRY)],
-         "retryQueueNums": 2 if i % 23 == 0 else 1, "whichBrokerWhenConsumeSlowly": 1}
-    groups[name] = g
-    exp_g[name] = {k: g[k] for k in ("retryMaxTimes", "retryQueueNums", "consumeBroadcastEnable",
-                                      "consumeMessageOrderly")}
-with open(os.path.join(out, "topics.json"), "w") as f:
-    json.dump({"dataVersion": version, "topicConfigTable": topics}, f, separators=(",", ":"))
-with open(os.path.join(out, "subscriptionGroup.json"), "w") as f:
-    json.dump({"dataVersion": version, "subscriptionGroupTable": groups}, f, separators=(",", ":"))
-with open(os.path.join(out, "expected.json"), "w") as f:
-    json.dump({"topics": exp_t, "groups": exp_g}, f)
-PY
 
 # Check an export against expected.json. KIND: ferry (its document: Apache `metadata` section AND
 # the `ferry` section) or mqadmin (exportMetadata's metadata.json). Prints one summary line; exit 1
@@ -184,54 +133,7 @@ if problems:
 print(summary)
 PY
 
-# Ports, clusters (start_cluster / stop_cluster), ms_since: bench/lib.sh.
-
-# timed OUT ERR MARKER CMD...: runs CMD with stdout/stderr to files. Sets T_MS (wall ms until the
-# process exited), T_RESULT_MS (wall ms until a stdout line containing MARKER appeared; empty when
-# MARKER is empty or never seen), RSS_KB (peak resident set: GNU time's %M, else VmHWM polled from
-# /proc) and CPU_S (user + system seconds; n/a without GNU time). Returns CMD's status. Polls with
-# shell builtins only (no fork per poll), so it costs the measured process next to nothing.
-timed() {
-  local out=$1 err=$2 marker=$3 t0 rc=0 pid rfd line partial="" state key val user sys
-  shift 3
-  T_RESULT_MS="" RSS_KB=0 CPU_S=n/a
-  : >"$out"
-  t0=${EPOCHREALTIME//[!0-9]/}
-  if [[ -n "$GNU_TIME" ]]; then
-    "$GNU_TIME" -f '%M %U %S' -o "$WORK/time.out" "$@" >>"$out" 2>"$err" &
-  else
-    "$@" >>"$out" 2>"$err" &
-  fi
-  pid=$!
-  CURRENT_PID=$pid
-  exec {rfd}<"$out"
-  while [[ -z "$GNU_TIME" || (-n "$marker" && -z "$T_RESULT_MS") ]]; do
-    if [[ -n "$marker" && -z "$T_RESULT_MS" ]]; then
-      while IFS= read -r -u "$rfd" line; do
-        line=$partial$line partial=""
-        if [[ "$line" == *"$marker"* ]]; then T_RESULT_MS=$(ms_since "$t0"); line=""; break; fi
-      done
-      partial+=$line # an unfinished last line (read hit the end of the file)
-    fi
-    if [[ -z "$GNU_TIME" ]]; then
-      while read -r key val _; do
-        if [[ "$key" == VmHWM: ]]; then RSS_KB=$val; fi
-      done 2>/dev/null <"/proc/$pid/status" || true
-    fi
-    { read -r _ _ state _ || state=X; } 2>/dev/null <"/proc/$pid/stat" || state=X
-    if [[ "$state" == Z || "$state" == X ]]; then break; fi
-    read -r -t 0.005 -u "$SLEEP_FD" _ || true
-  done
-  wait "$pid" || rc=$?
-  T_MS=$(ms_since "$t0")
-  CURRENT_PID=""
-  exec {rfd}<&-
-  if [[ -n "$GNU_TIME" ]]; then
-    read -r RSS_KB user sys < <(tail -n 1 "$WORK/time.out")
-    CPU_S=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
-  fi
-  return "$rc"
-}
+# Ports, clusters (start_cluster / stop_cluster), ms_since, timed: bench/lib.sh.
 
 run_ferry() { # RUN_LABEL; sets T_MS RSS_KB CPU_S, checks the output
   local label=$1 out="$WORK/ferry-$V-$1.json"
@@ -291,9 +193,7 @@ cpu_cell() { if [[ "$1" == n/a ]]; then echo n/a; else awk -v c="$1" 'BEGIN { pr
 # ------------------------------------------------------------------------------------------------
 
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
-# GNU time for peak RSS and CPU; BENCH_GNU_TIME= (empty) forces the /proc fallback.
-GNU_TIME=${BENCH_GNU_TIME-/usr/bin/time}
-if [[ -n "$GNU_TIME" ]] && ! "$GNU_TIME" -f '%M' -o /dev/null true 2>/dev/null; then GNU_TIME=""; fi
+find_gnu_time
 # A pipe nobody writes to: `read -t` on it is a sleep without a fork.
 exec {SLEEP_FD}<> <(:)
 
@@ -306,7 +206,7 @@ log "fetching RocketMQ ${VERSIONS[*]} (idempotent)"
 bash "$RMQ" fetch "${VERSIONS[@]}"
 
 log "writing the seed: $N_TOPICS topics, $N_GROUPS groups"
-python3 "$WORK/seed.py" "$WORK/seed" "$N_TOPICS" "$N_GROUPS"
+python3 "$BENCH_DIR/seed.py" export "$WORK/seed" "$N_TOPICS" "$N_GROUPS"
 
 # ------------------------------------------------------------------------------------------------
 # Per version

@@ -96,6 +96,62 @@ stop_cluster() { bash "$RMQ" stop "$1" >/dev/null 2>&1 || true; }
 # ms_since T0: milliseconds since T0 (microseconds, as ${EPOCHREALTIME//[!0-9]/} gives).
 ms_since() { local now=${EPOCHREALTIME//[!0-9]/}; echo $(((now - $1) / 1000)); }
 
+# find_gnu_time: GNU_TIME, the GNU time that `timed` reads peak RSS and CPU from; empty (the /proc
+# fallback) when there is none or BENCH_GNU_TIME= (empty) asks for the fallback.
+find_gnu_time() {
+  GNU_TIME=${BENCH_GNU_TIME-/usr/bin/time}
+  if [[ -n "$GNU_TIME" ]] && ! "$GNU_TIME" -f '%M' -o /dev/null true 2>/dev/null; then GNU_TIME=""; fi
+}
+
+# timed OUT ERR MARKER CMD...: runs CMD with stdout/stderr to files. Sets T_MS (wall ms until the
+# process exited), T_RESULT_MS (wall ms until stdout showed MARKER, also on an unfinished last line:
+# mqadmin prints its final line without a newline; empty when MARKER is empty or never seen),
+# RSS_KB (peak resident set: GNU time's %M, else VmHWM polled from /proc) and CPU_S (user + system
+# seconds; n/a without GNU time). Returns CMD's status. Polls with shell builtins only (no fork per
+# poll), so it costs the measured process next to nothing.
+timed() {
+  local out=$1 err=$2 marker=$3 t0 rc=0 pid rfd line partial="" state key val user sys
+  shift 3
+  T_RESULT_MS="" RSS_KB=0 CPU_S=n/a
+  : >"$out"
+  t0=${EPOCHREALTIME//[!0-9]/}
+  if [[ -n "$GNU_TIME" ]]; then
+    "$GNU_TIME" -f '%M %U %S' -o "$WORK/time.out" "$@" >>"$out" 2>"$err" &
+  else
+    "$@" >>"$out" 2>"$err" &
+  fi
+  pid=$!
+  CURRENT_PID=$pid
+  exec {rfd}<"$out"
+  while [[ -z "$GNU_TIME" || (-n "$marker" && -z "$T_RESULT_MS") ]]; do
+    if [[ -n "$marker" && -z "$T_RESULT_MS" ]]; then
+      while IFS= read -r -u "$rfd" line; do
+        line=$partial$line partial=""
+        if [[ "$line" == *"$marker"* ]]; then T_RESULT_MS=$(ms_since "$t0"); line=""; break; fi
+      done
+      partial+=$line # an unfinished last line (read hit the end of the file)
+      if [[ -z "$T_RESULT_MS" && "$partial" == *"$marker"* ]]; then T_RESULT_MS=$(ms_since "$t0"); fi
+    fi
+    if [[ -z "$GNU_TIME" ]]; then
+      while read -r key val _; do
+        if [[ "$key" == VmHWM: ]]; then RSS_KB=$val; fi
+      done 2>/dev/null <"/proc/$pid/status" || true
+    fi
+    { read -r _ _ state _ || state=X; } 2>/dev/null <"/proc/$pid/stat" || state=X
+    if [[ "$state" == Z || "$state" == X ]]; then break; fi
+    read -r -t 0.005 -u "$SLEEP_FD" _ || true
+  done
+  wait "$pid" || rc=$?
+  T_MS=$(ms_since "$t0")
+  CURRENT_PID=""
+  exec {rfd}<&-
+  if [[ -n "$GNU_TIME" ]]; then
+    read -r RSS_KB user sys < <(tail -n 1 "$WORK/time.out")
+    CPU_S=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+  fi
+  return "$rc"
+}
+
 # cleanup: the EXIT trap of a benchmark (trap_cleanup installs it). Stops a run still in flight
 # (its process and, under GNU time, the JVM or ferry below it) and every started instance; removes
 # the work and instance dirs after a full run unless --keep, keeps them after a failure.
@@ -118,6 +174,17 @@ cleanup() {
     log "kept $WORK (${KEPT:-outputs})${STARTED[*]:+ and instance dirs under $RUN_DIR}"
   fi
   exit "$rc"
+}
+
+# bench_workdir NAME KEPT: a new work dir $WORK (NAME.XXXXXX under $TMPDIR), no instance or run
+# in flight yet, and cleanup on exit (trap_cleanup); KEPT says in words what a failed run leaves.
+bench_workdir() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  STARTED=()    # instance names, stopped by the trap
+  CURRENT_PID=""
+  OK=0          # set once everything ran; failures keep the work dir and instance logs
+  KEPT=$2
+  trap_cleanup
 }
 
 # trap_cleanup: cleanup on exit, and an exit (hence cleanup) on INT and TERM.
