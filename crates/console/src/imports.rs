@@ -14,7 +14,7 @@ use axum::Json;
 use base64::Engine as _;
 use ferry_admin::{Admin, Cluster};
 use ferry_control::migration::{ClusterEndpoint, Migration, MigrationId};
-use ferry_control::{ItemRecord, NewImportTask, TaskSummary};
+use ferry_control::{NewImportTask, TaskSummary};
 use ferry_metadata::import::{self, Filter, ImportOptions, ImportPlan, ItemKind, Mode, Selection};
 use ferry_metadata::xlsx::{self, CellProblem, Flavor, Problem, ReadOptions, XlsxError};
 use ferry_metadata::{export_cluster, Document, ExportOptions, MetadataError};
@@ -476,25 +476,9 @@ pub async fn create(State(state): State<ApiState>, bytes: Bytes) -> ApiResult<Re
 /// Carries out a plan as task `task` in the background, each item recorded as it finishes.
 fn run_in_background(store: ferry_control::Store, task: ferry_control::TaskId, planned: Planned) {
     tokio::spawn(async move {
-        let (records, mut to_record) = tokio::sync::mpsc::unbounded_channel::<ItemRecord>();
-        let recorder = {
-            let store = store.clone();
-            tokio::spawn(async move {
-                while let Some(item) = to_record.recv().await {
-                    if let Err(e) = store.record_item(task, &item).await {
-                        tracing::error!(error = %e, item = %item.target_name, "recording an item failed");
-                    }
-                }
-            })
-        };
-        let on_item = |o: &import::ItemOutcome| {
-            let _ = records.send(ItemRecord::from(o));
-        };
-        import::execute(&planned.admin, &planned.cluster, &planned.plan, CONCURRENCY, &on_item).await;
-        drop(records);
-        let _ = recorder.await;
-        match store.finish_task(task).await {
-            Ok(status) => tracing::info!(%task, %status, "import task finished"),
+        let (target, cluster, plan) = (&planned.admin, &planned.cluster, &planned.plan);
+        match store.carry_out_import(task, target, cluster, plan, CONCURRENCY, &|_| {}).await {
+            Ok((_, status)) => tracing::info!(%task, %status, "import task finished"),
             Err(e) => tracing::error!(%task, error = %e, "finishing the import task failed"),
         }
     });

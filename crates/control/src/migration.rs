@@ -10,8 +10,8 @@ pub mod names;
 
 pub use checks::{gates, Evidence, RouteHolder, TopicUser, Unheard};
 pub use engine::{
-    item_record, AccessPoint, BatchAction, BatchResult, BrokerStatus, Engine, EngineError, EngineSettings,
-    Fleet, FleetInstance, FleetTopic, GroupClients, NewMigration, NewTopic, TopicClients, TopicsAdded,
+    AccessPoint, BatchAction, BatchResult, BrokerStatus, Engine, EngineError, EngineSettings, Fleet,
+    FleetInstance, FleetTopic, GroupClients, NewMigration, NewTopic, TopicClients, TopicsAdded,
     TrafficSample,
 };
 pub use leave::{LeaveReport, LeaveVerdict};

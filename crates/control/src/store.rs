@@ -28,6 +28,7 @@ use crate::error::StoreError;
 use crate::task::{
     ItemCounts, ItemKind, ItemRecord, ItemStatus, NewImportTask, TaskId, TaskStatus, TaskSummary, IMPORT,
 };
+use ferry_metadata::import::{self, ImportPlan, ItemOutcome};
 
 mod backend;
 mod fleet;
@@ -343,6 +344,43 @@ impl Store {
         }
         tracing::debug!(store = %self.path.display(), task = task.0, %status, "task finished");
         Ok(status)
+    }
+
+    /// Carries out an import `plan` on the target `cluster` as `task`: each item is recorded as it
+    /// finishes (by a writer of its own, so a slow store does not hold the import back), then the
+    /// task is finished. `on_item` sees every outcome as it comes. An item that could not be
+    /// recorded is logged and the import goes on: what it did to the target is done either way.
+    /// The one way to run an import as a task: `ferry import`, the API's imports and a migration's
+    /// topics all come here.
+    pub async fn carry_out_import(
+        &self,
+        task: TaskId,
+        target: &ferry_admin::Admin,
+        cluster: &ferry_admin::Cluster,
+        plan: &ImportPlan,
+        concurrency: usize,
+        on_item: &(dyn Fn(&ItemOutcome) + Sync),
+    ) -> Result<(Vec<ItemOutcome>, TaskStatus), StoreError> {
+        let (records, mut to_record) = tokio::sync::mpsc::unbounded_channel::<ItemRecord>();
+        let recorder = {
+            let store = self.clone();
+            tokio::spawn(async move {
+                while let Some(item) = to_record.recv().await {
+                    if let Err(e) = store.record_item(task, &item).await {
+                        tracing::error!(%task, error = %e, item = %item.target_name, "recording an item failed");
+                    }
+                }
+            })
+        };
+        let record = |o: &ItemOutcome| {
+            let _ = records.send(ItemRecord::from(o));
+            on_item(o);
+        };
+        let outcomes = import::execute(target, cluster, plan, concurrency, &record).await;
+        drop(records);
+        let _ = recorder.await;
+        let status = self.finish_task(task).await?;
+        Ok((outcomes, status))
     }
 
     /// Every task, newest first, with its item counts so far.

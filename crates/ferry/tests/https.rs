@@ -5,8 +5,7 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
 
@@ -40,23 +39,6 @@ fn write_config(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("ferry.toml");
     std::fs::write(&path, config).unwrap();
     path
-}
-
-/// SIGTERM, then the exit status and stderr.
-fn stop(mut server: common::Serve) -> (std::process::ExitStatus, String) {
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = server.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "ferry serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    std::thread::sleep(Duration::from_millis(200));
-    let stderr = server.stderr.lock().unwrap().clone();
-    (status, stderr)
 }
 
 #[test]
@@ -134,7 +116,7 @@ fn the_api_and_console_serve_https_with_the_configured_certificate() {
     let _ = plain.read_to_end(&mut answer);
     assert!(!text(&answer).contains("HTTP/1."), "plain HTTP was answered: {:?}", text(&answer));
 
-    let (status, stderr) = stop(server);
+    let (status, stderr) = server.stop();
     assert!(status.success(), "SIGTERM: {status:?}\n{stderr}");
     assert!(!stderr.contains("over plain HTTP"), "no plain-HTTP warning when serving HTTPS: {stderr}");
     assert!(stderr.contains("ferry serve: stopped"), "{stderr}");

@@ -5,7 +5,7 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, ExitStatus, Output};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 mod common;
@@ -48,23 +48,6 @@ fn serve_with(command: Command, dir: &Path, args: &[&str]) -> Server {
 }
 
 impl Server {
-    /// SIGTERM, then the exit status and everything written to stderr.
-    fn stop(mut self) -> (ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "ferry serve did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        std::thread::sleep(Duration::from_millis(200));
-        let stderr = self.stderr.lock().unwrap().clone();
-        (status, stderr)
-    }
-
     fn migrate(&self, args: &[&str]) -> Output {
         self.migrate_with_token(TOKEN, args)
     }

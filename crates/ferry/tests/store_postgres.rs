@@ -6,8 +6,7 @@
 //! URL's password is never printed.
 
 use std::path::Path;
-use std::process::{Command, ExitStatus, Output};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 mod common;
 
@@ -51,23 +50,6 @@ fn serve(dir: &Path, args: &[&str]) -> common::Serve {
     let mut command = common::ferry();
     command.env("FERRY_STORE_KEY", key_text(1));
     common::spawn(command, dir, args).unwrap_or_else(|e| panic!("ferry serve did not start: {e}"))
-}
-
-/// SIGTERM, then the exit status and everything written to stderr.
-fn stop(mut server: common::Serve) -> (ExitStatus, String) {
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = server.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "ferry serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    std::thread::sleep(Duration::from_millis(200));
-    let stderr = server.stderr.lock().unwrap().clone();
-    (status, stderr)
 }
 
 fn migrate(server: &common::Serve, args: &[&str]) -> Output {
@@ -156,7 +138,7 @@ fn serve_on_postgres_keeps_a_migration_across_a_restart() {
     };
     let id = created["id"].as_i64().unwrap();
     assert!(!created.to_string().contains("pg-src-secret"), "{created}");
-    let (status, stderr) = stop(server);
+    let (status, stderr) = server.stop();
     assert!(status.success(), "SIGTERM: {status:?}\n{stderr}");
     assert!(!stderr.contains(PASSWORD), "{stderr}");
 
@@ -180,7 +162,7 @@ fn serve_on_postgres_keeps_a_migration_across_a_restart() {
     assert!(!back.to_string().contains("pg-src-secret"), "{back}");
     let listed = text(&migrate(&server, &["list"]).stdout);
     assert!(listed.contains("pg walk"), "{listed}");
-    let (status, stderr) = stop(server);
+    let (status, stderr) = server.stop();
     assert!(status.success(), "{stderr}");
     assert!(!stderr.contains(PASSWORD), "{stderr}");
 

@@ -24,7 +24,7 @@ use crate::migration::model::{
 };
 use crate::migration::names;
 use crate::store::Store;
-use crate::task::{ItemRecord, NewImportTask, TaskId, Timestamp};
+use crate::task::{NewImportTask, TaskId, Timestamp};
 
 mod brokers;
 mod fleet;
@@ -540,11 +540,8 @@ impl Engine {
                 mode: "cluster".into(),
             })
             .await?;
-        let outcomes = import::execute(&clusters.target, &target, &plan, 8, &|_| {}).await;
-        for o in &outcomes {
-            self.store.record_item(task, &item_record(o)).await?;
-        }
-        self.store.finish_task(task).await?;
+        let (outcomes, _) =
+            self.store.carry_out_import(task, &clusters.target, &target, &plan, 8, &|_| {}).await?;
         Ok((task, outcomes))
     }
 
@@ -633,11 +630,6 @@ impl Engine {
     async fn record(&self, id: MigrationId, t: Transition) -> Result<(), EngineError> {
         Ok(self.store.record_transition(id, &t).await?)
     }
-}
-
-/// An import outcome as the task store keeps it.
-pub fn item_record(o: &ItemOutcome) -> ItemRecord {
-    ItemRecord::from(o)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use ferry_metadata::import::{
 use ferry_metadata::Document;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use ferry_control::task::{ItemRecord, NewImportTask};
+use ferry_control::task::NewImportTask;
 use ferry_control::Store;
 
 use crate::cluster_args::ClusterArgs;
@@ -193,32 +193,17 @@ pub async fn run(args: ImportArgs) -> Result<()> {
             },
         })
         .await?;
-    let (records, mut to_record) = tokio::sync::mpsc::unbounded_channel::<ItemRecord>();
-    let recorder = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            while let Some(item) = to_record.recv().await {
-                if let Err(e) = store.record_item(task, &item).await {
-                    tracing::error!(error = %e, item = %item.target_name, "recording an item failed");
-                }
-            }
-        })
-    };
-
     let failed = Mutex::new(0usize);
     let on_item = |o: &ItemOutcome| {
         if matches!(o.outcome, Outcome::Failed(_)) {
             *failed.lock().expect("counter") += 1;
         }
-        let _ = records.send(ItemRecord::from(o));
         bar.set_message(o.target_name.clone());
         bar.inc(1);
     };
-    let outcomes = import::execute(&admin, &cluster, &plan, args.concurrency, &on_item).await;
+    let carried = store.carry_out_import(task, &admin, &cluster, &plan, args.concurrency, &on_item).await;
     bar.finish_and_clear();
-    drop(records);
-    recorder.await?;
-    let status = store.finish_task(task).await?;
+    let (outcomes, status) = carried?;
 
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcomes)?);

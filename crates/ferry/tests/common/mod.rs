@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,6 +28,23 @@ impl Drop for Serve {
 }
 
 impl Serve {
+    /// SIGTERM, then the exit status and everything written to stderr.
+    pub fn stop(mut self) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "ferry serve did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        let stderr = self.stderr.lock().unwrap().clone();
+        (status, stderr)
+    }
+
     /// The last 30 lines it wrote to stderr.
     pub fn stderr_tail(&self) -> String {
         let all = self.stderr.lock().unwrap().clone();
