@@ -15,7 +15,9 @@ use base64::Engine as _;
 use ferry_admin::{Admin, Cluster};
 use ferry_control::migration::{ClusterEndpoint, Migration, MigrationId};
 use ferry_control::{NewImportTask, TaskSummary};
-use ferry_metadata::import::{self, Filter, ImportOptions, ImportPlan, ItemKind, Mode, Selection};
+use ferry_metadata::import::{
+    self, Filter, ImportOptions, ImportPlan, ItemKind, Mode, PlanOnTargetError, Selection,
+};
 use ferry_metadata::xlsx::{self, CellProblem, Flavor, Problem, ReadOptions, XlsxError};
 use ferry_metadata::{export_cluster, Document, ExportOptions, MetadataError};
 use serde::{Deserialize, Serialize};
@@ -293,6 +295,7 @@ pub(crate) struct Planned {
 }
 
 /// Reads the target (and its ACL when accounts are chosen and the document has some), then plans.
+/// A task that cannot be planned at all is `invalid`.
 pub(crate) async fn plan_on_target(
     doc: &Document,
     target: &ClusterEndpoint,
@@ -304,22 +307,13 @@ pub(crate) async fn plan_on_target(
     let admin = target.admin().map_err(|e| ApiError::cluster("target cluster", &e))?;
     let cluster =
         admin.cluster(target.cluster.trim()).await.map_err(|e| ApiError::cluster("target cluster", &e))?;
-    let mut layout =
-        import::read_target(&admin, &cluster).await.map_err(|e| ApiError::metadata("target cluster", &e))?;
-    let has_accounts = doc.ferry.as_ref().and_then(|f| f.acl.as_ref()).is_some();
-    let acl = if options.selection.accounts != Filter::None && has_accounts {
-        let acl = import::read_target_acl(&admin, &cluster, None)
-            .await
-            .map_err(|e| ApiError::metadata("target cluster", &e))?;
-        acl.apply(&mut layout);
-        Some(acl)
-    } else {
-        None
-    };
-    let mut plan = import::plan(doc, &layout, options).map_err(|e| ApiError::invalid(e.to_string()))?;
-    if let Some(acl) = &acl {
-        acl.check(&mut plan);
-    }
+    let (_, plan) =
+        import::plan_on_target(&admin, &cluster, doc, options, None).await.map_err(|e| match e {
+            PlanOnTargetError::Target(e) | PlanOnTargetError::Acl(e) => {
+                ApiError::metadata("target cluster", &e)
+            }
+            PlanOnTargetError::Plan(e) => ApiError::invalid(e.to_string()),
+        })?;
     Ok(Planned { admin, cluster, target: target.clone(), plan })
 }
 

@@ -182,6 +182,11 @@ pub struct Skipped {
 }
 
 impl Document {
+    /// Whether the document carries ACL accounts (only Ferry's own do).
+    pub fn has_accounts(&self) -> bool {
+        self.ferry.as_ref().and_then(|f| f.acl.as_ref()).is_some()
+    }
+
     /// Reads a document: an `export.sh` / Ferry file, or a bare `mqadmin exportMetadata`
     /// `metadata.json` (`{topicConfigTable, subscriptionGroupTable, exportTime}`). A leading UTF-8
     /// byte order mark is skipped. A value that does not fit is named by line, column and path

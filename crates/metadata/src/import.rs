@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 pub use account::without_secrets;
 pub use acl::{plain_to_acl2, Acl2Account};
 pub use execute::{execute, ItemOutcome, Outcome};
-pub use live_target::read_target;
+pub use live_target::{plan_on_target, read_target, PlanOnTargetError};
 pub use options::{Filter, ImportError, ImportOptions, Mode, QueueMapping, Selection, WhiteAddresses};
 pub use plan::{
     AccountConfig, Action, Config, FieldDifference, ImportPlan, ItemKind, NamespaceUse, PlannedItem,

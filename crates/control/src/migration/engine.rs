@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use ferry_admin::AdminError;
-use ferry_metadata::import::{self, Filter, ImportError, ImportOptions, ItemOutcome, Selection};
+use ferry_metadata::import::{
+    self, Filter, ImportError, ImportOptions, ItemOutcome, PlanOnTargetError, Selection,
+};
 use ferry_metadata::{export_cluster, ExportOptions, MetadataError};
 use ferry_proxy::{ClientRecord, Proxy, Side, Stage, TopicCounts, TopicPolicy, Upstreams};
 use serde::{Deserialize, Serialize};
@@ -513,10 +515,6 @@ impl Engine {
                     other => EngineError::Metadata(other),
                 })?;
         let target = clusters.target_layout().await.map_err(EngineError::Target)?;
-        let layout = import::read_target(&clusters.target, &target).await.map_err(|e| match e {
-            MetadataError::Admin(a) => EngineError::Target(a),
-            other => EngineError::Metadata(other),
-        })?;
         let groups: BTreeSet<String> = chosen.iter().flat_map(|(_, g, _)| g.iter().cloned()).collect();
         let options = ImportOptions {
             selection: Selection {
@@ -530,7 +528,13 @@ impl Engine {
             },
             ..ImportOptions::default()
         };
-        let plan = import::plan(&doc, &layout, &options)?;
+        let (_, plan) = import::plan_on_target(&clusters.target, &target, &doc, &options, None)
+            .await
+            .map_err(|e| match e {
+                PlanOnTargetError::Target(MetadataError::Admin(a)) => EngineError::Target(a),
+                PlanOnTargetError::Target(e) | PlanOnTargetError::Acl(e) => EngineError::Metadata(e),
+                PlanOnTargetError::Plan(e) => e.into(),
+            })?;
         let task = self
             .store
             .create_import_task(NewImportTask {

@@ -7,15 +7,14 @@ use std::path::PathBuf;
 
 use std::collections::BTreeSet;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use ferry_metadata::import::{self, Action, ImportOptions, ItemKind};
 use ferry_metadata::system;
 use serde::Serialize;
 
 use crate::cluster_args::ClusterArgs;
-use crate::cmd::import::{has_accounts, kind_name, print_plan};
-use crate::exit::Usage;
+use crate::cmd::import::{kind_name, planning_error, print_plan};
 use crate::source_args::SourceArgs;
 
 #[derive(Args)]
@@ -65,24 +64,14 @@ pub async fn run(args: DiffArgs) -> Result<()> {
     let admin = args.target.admin(false)?;
     let cluster_name = args.target.cluster_name(&admin, false, "Choose the target cluster").await?;
     let cluster = admin.cluster(&cluster_name).await?;
-    let mut layout = import::read_target(&admin, &cluster).await.context("reading the target cluster")?;
-    let target_acl = if has_accounts(&doc) {
-        let acl = import::read_target_acl(&admin, &cluster, args.target_acl_file.as_deref())
-            .await
-            .context("reading the target's ACL")?;
-        acl.apply(&mut layout);
-        Some(acl)
-    } else {
-        None
-    };
     // With overwrite, an item that exists with other settings plans as an update listing its
     // differences, rather than failing: what a diff wants to show.
     let options =
         ImportOptions { overwrite: !args.plan, per_task_limit: usize::MAX, ..ImportOptions::default() };
-    let mut plan = import::plan(&doc, &layout, &options).map_err(|e| Usage(e.to_string()))?;
-    if let Some(acl) = &target_acl {
-        acl.check(&mut plan);
-    }
+    let (layout, plan) =
+        import::plan_on_target(&admin, &cluster, &doc, &options, args.target_acl_file.as_deref())
+            .await
+            .map_err(planning_error)?;
     if args.plan {
         return print_plan(&plan, args.json);
     }

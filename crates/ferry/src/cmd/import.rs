@@ -8,13 +8,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use ferry_metadata::import::{
-    self, Action, Filter, ImportOptions, ImportPlan, ItemKind, ItemOutcome, Mode, Outcome, QueueMapping,
-    Selection, WhiteAddresses,
+    self, Action, Filter, ImportOptions, ImportPlan, ItemKind, ItemOutcome, Mode, Outcome, PlanOnTargetError,
+    QueueMapping, Selection, WhiteAddresses,
 };
-use ferry_metadata::Document;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use ferry_control::task::NewImportTask;
@@ -148,20 +147,9 @@ pub async fn run(args: ImportArgs) -> Result<()> {
             WhiteAddressesArg::SourceIps => WhiteAddresses::ToSourceIps,
         },
     };
-    let mut layout = import::read_target(&admin, &cluster).await.context("reading the target cluster")?;
-    let target_acl = if options.selection.accounts != Filter::None && has_accounts(&doc) {
-        let acl = import::read_target_acl(&admin, &cluster, args.target_acl_file.as_deref())
-            .await
-            .context("reading the target's ACL")?;
-        acl.apply(&mut layout);
-        Some(acl)
-    } else {
-        None
-    };
-    let mut plan = import::plan(&doc, &layout, &options).map_err(|e| Usage(e.to_string()))?;
-    if let Some(acl) = &target_acl {
-        acl.check(&mut plan);
-    }
+    let (_, plan) = import::plan_on_target(&admin, &cluster, &doc, &options, args.target_acl_file.as_deref())
+        .await
+        .map_err(planning_error)?;
 
     if args.plan {
         print_plan(&plan, args.json)?;
@@ -220,9 +208,13 @@ pub async fn run(args: ImportArgs) -> Result<()> {
     Ok(())
 }
 
-/// Whether the document carries ACL accounts (only Ferry's own do).
-pub(crate) fn has_accounts(doc: &Document) -> bool {
-    doc.ferry.as_ref().and_then(|f| f.acl.as_ref()).is_some()
+/// [`import::plan_on_target`]'s error on the command line: a task that cannot be planned at all
+/// (a bad namespace, queue range or broker) is a usage error.
+pub(crate) fn planning_error(e: PlanOnTargetError) -> anyhow::Error {
+    match e {
+        PlanOnTargetError::Plan(p) => Usage(p.to_string()).into(),
+        other => other.into(),
+    }
 }
 
 pub(crate) fn kind_name(kind: ItemKind) -> &'static str {
