@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{blockers, failing, free_port, log, now_ms};
+use common::{blockers, failing, free_port, log, now_ms, text};
 
 use ferry_admin::{Admin, AdminOptions};
 use ferry_testkit::{
@@ -50,10 +50,6 @@ const REFUSAL_WINDOW: Duration = Duration::from_secs(30);
 fn relay_range() -> (u16, u16) {
     let first = 19_000 + (std::process::id() % 19) as u16 * 50;
     (first, first + 49)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 // ------------------------------------------------------------------------------------------------

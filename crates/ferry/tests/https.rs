@@ -8,12 +8,9 @@ use std::path::Path;
 use std::time::Duration;
 
 mod common;
+use common::text;
 
 const TOKEN: &str = "https-test-token-0123456789";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// A configuration serving HTTPS with `tls/cert.pem` and `tls/key.pem` (relative to the file).
 fn write_config(dir: &Path) -> std::path::PathBuf {

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 mod common;
+use common::{ok, text};
 
 use ferry_admin::{Admin, AdminOptions};
 use ferry_control::Store;
@@ -22,10 +23,6 @@ const TOKEN: &str = "serve-test-token-0123456789";
 fn relay_range(part: u16) -> (u16, u16) {
     let first = 2_000 + (std::process::id() % 30) as u16 * 100 + part * 50;
     (first, first + 49)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 type Server = common::Serve;
@@ -63,17 +60,6 @@ impl Server {
             .output()
             .expect("run ferry migrate")
     }
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    text(&o.stdout)
 }
 
 fn json(o: &Output) -> Value {

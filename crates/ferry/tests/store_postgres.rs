@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
+use common::{ok, text};
 
 use ferry_control::migration::MigrationId;
 use ferry_control::store::{KeySource, StoreKey};
@@ -19,10 +20,6 @@ use serde_json::Value;
 const TOKEN: &str = "store-postgres-token-0123456789";
 const PASSWORD: &str = "hunter2-not-shown";
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// 32 bytes of 1, then of 2, in base64.
 fn key_text(n: u8) -> String {
     ["AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="]
@@ -32,17 +29,6 @@ fn key_text(n: u8) -> String {
 
 fn key(n: u8) -> StoreKey {
     StoreKey::from_base64(&key_text(n), KeySource::Env).unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    text(&o.stdout)
 }
 
 /// `ferry serve ARGS` in `dir` with the store key `FERRY_STORE_KEY` = key(1).
