@@ -11,7 +11,7 @@ use ferry_control::StoreError;
 use ferry_metadata::MetadataError;
 use serde::{Deserialize, Serialize};
 
-/// What went wrong, in the API's vocabulary.
+/// What went wrong, in the API's vocabulary (`ferry migrate` reads it back for its exit codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
@@ -55,20 +55,19 @@ impl ErrorKind {
     }
 }
 
-/// An error answer's body; `ferry migrate` reads it back.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct ApiError {
     pub error: String,
     pub kind: ErrorKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<CheckReport>,
     /// What is wrong with an uploaded metadata file, each with its place.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<FileProblem>,
 }
 
 /// One problem of an uploaded metadata file: where (`Topics!C7`, `line 3, column 5`) and what.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileProblem {
     /// The place as a spreadsheet or editor shows it; empty when the file as a whole is wrong.

@@ -16,8 +16,8 @@ mod imports;
 mod metrics;
 mod plan_view;
 mod source;
-pub mod traffic;
 pub mod tls;
+pub mod traffic;
 mod web;
 
 use std::future::Future;

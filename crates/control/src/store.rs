@@ -348,10 +348,12 @@ impl Store {
 
     /// Carries out an import `plan` on the target `cluster` as `task`: each item is recorded as it
     /// finishes (by a writer of its own, so a slow store does not hold the import back), then the
-    /// task is finished. `on_item` sees every outcome as it comes. An item that could not be
-    /// recorded is logged and the import goes on: what it did to the target is done either way.
-    /// The one way to run an import as a task: `ferry import`, the API's imports and a migration's
-    /// topics all come here.
+    /// task is finished. `on_item` sees every outcome as it comes. An item that cannot be recorded
+    /// does not stop the import (what it did to the target is done either way), but the task's
+    /// record is then incomplete, and its status may say less than happened: the first such error
+    /// is returned once the task is finished. Running the import again records every item (those
+    /// done come back unchanged). The one way to run an import as a task: `ferry import`, the
+    /// API's imports and a migration's topics all come here.
     pub async fn carry_out_import(
         &self,
         task: TaskId,
@@ -365,11 +367,14 @@ impl Store {
         let recorder = {
             let store = self.clone();
             tokio::spawn(async move {
+                let mut first_error = None;
                 while let Some(item) = to_record.recv().await {
                     if let Err(e) = store.record_item(task, &item).await {
                         tracing::error!(%task, error = %e, item = %item.target_name, "recording an item failed");
+                        first_error.get_or_insert(e);
                     }
                 }
+                first_error
             })
         };
         let record = |o: &ItemOutcome| {
@@ -378,9 +383,15 @@ impl Store {
         };
         let outcomes = import::execute(target, cluster, plan, concurrency, &record).await;
         drop(records);
-        let _ = recorder.await;
+        let unrecorded = match recorder.await {
+            Ok(first_error) => first_error,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
         let status = self.finish_task(task).await?;
-        Ok((outcomes, status))
+        match unrecorded {
+            Some(e) => Err(e),
+            None => Ok((outcomes, status)),
+        }
     }
 
     /// Every task, newest first, with its item counts so far.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use ferry_console::traffic::{Rates, TrafficReport};
-use ferry_console::{ApiError, ErrorKind};
+use ferry_console::ErrorKind;
 use ferry_control::fleet::InstanceState;
 use ferry_control::migration::{
     AccessPoint, BrokerStatus, CheckReport, ClusterEndpoint, Fleet, LeaveReport, LeaveVerdict, Migration,
@@ -185,8 +185,8 @@ struct HistoryArgs {
     topic: Option<String>,
 }
 
-/// An error answer of the API: typed when its body is the API's error (`{"error", "kind", ...}`),
-/// else only the status and text (a proxy in between, for instance).
+/// An error answer of the API (`{"error", "kind", "report"?}`, read into the API's types), or of
+/// something else in between (a proxy's page): then only the status and text.
 struct Failure {
     kind: Option<ErrorKind>,
     error: String,
@@ -199,15 +199,11 @@ struct Failure {
 impl Failure {
     fn new(status: StatusCode, text: &str) -> Failure {
         let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-        match serde_json::from_value::<ApiError>(body.clone()) {
-            Ok(e) => Failure { kind: Some(e.kind), error: e.error, report: e.report, body },
-            // Not the API's error (a proxy's page), or a kind this build does not know: its words.
-            Err(_) => {
-                let error =
-                    body["error"].as_str().map_or_else(|| format!("{status}: {text}"), str::to_string);
-                Failure { kind: None, error, report: None, body }
-            }
-        }
+        // Field by field: a part this build cannot read (a newer server's) costs only that part.
+        let kind = serde_json::from_value::<ErrorKind>(body["kind"].clone()).ok();
+        let report = serde_json::from_value::<CheckReport>(body["report"].clone()).ok();
+        let error = body["error"].as_str().map_or_else(|| format!("{status}: {text}"), str::to_string);
+        Failure { kind, error, report, body }
     }
 
     fn exit_code(&self) -> i32 {
@@ -1040,7 +1036,13 @@ mod tests {
         let report = blocked.report.expect("the blocking report");
         assert_eq!(report.failing().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["source-backlog-zero"]);
 
-        // A kind this build does not know keeps its words; a page that is not the API's, the status.
+        // A report this build cannot read leaves the kind; a kind it does not know, the words; a
+        // page that is not the API's, the status.
+        let unread = f(r#"{"error": "checks failed", "kind": "blocked", "report": {"from": "Elsewhere"}}"#);
+        assert_eq!(
+            (unread.kind, unread.report.is_none(), unread.exit_code()),
+            (Some(ErrorKind::Blocked), true, exit::REFUSED)
+        );
         let newer = f(r#"{"error": "a newer server's refusal", "kind": "something_new"}"#);
         assert_eq!(
             (newer.kind, newer.error.as_str(), newer.exit_code()),

@@ -45,6 +45,7 @@ pub struct PlannedItem {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all_fields = "camelCase")]
 pub enum Action {
     /// Write these configs; the item is missing on these masters.
     Create { per_broker: Vec<(String, Config)> },
