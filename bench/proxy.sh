@@ -800,6 +800,8 @@ if out != "-":
         "SOURCE_VERSION", "TARGET_VERSION", "PROXY_VERSION", "THREADS", "BODY", "ROUNDS", "ROUND_SECS", "WARMUP_SECS",
         "LAT_RATE", "CONSUME_COUNT", "CONNECTIONS", "CONN_SENDS", "CYCLES", "DIRECT", "APACHE_PROXY", "GRPC")}
     two_way["ferry_syscalls_per_request_load"] = num(kv.get("LOAD_SYSCALLS_PER_REQ"))
+    two_way["ferry_kernel_us_per_request_load"] = num(kv.get("LOAD_KERNEL_US_PER_REQ"))
+    two_way["ferry_user_us_per_request_load"] = num(kv.get("LOAD_USER_US_PER_REQ"))
     params["body_size"] = params.pop("body")
     doc = {"kind": "ferry bench/proxy.sh", "date": kv["DATE"], "revision": kv["REV"], "git_commit": kv["GIT_COMMIT"],
            "machine": {"cores": int(kv["CORES"]), "cpu": kv["CPU"], "memory": kv["MEMTOTAL"], "loadavg_before": kv["LOADAVG"],
@@ -918,6 +920,10 @@ perf_stop() {
   PERF_PID=""
   PERF_COUNT=$(awk -F, '$3 == "raw_syscalls:sys_enter" && $1 ~ /^[0-9]+$/ { n = $1 } END { print (n == "" ? "-" : n) }' "$PERF_OUT")
 }
+
+# cpu_ticks PID: "user system" CPU of a process so far, in clock ticks (/proc/PID/stat fields 14
+# and 15, counted after the command name, which may hold spaces).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'; }
 
 # create_topic SIDE TOPIC: the topic with 8 read and 8 write queues on the source's or the target's
 # cluster.
@@ -1150,8 +1156,10 @@ api /api/proxy >"$WORK/proxy-0.json"
 
 log "load: $THREADS threads, ${BODY}-byte messages, warm-up ${WARMUP_SECS} s per target, $ROUNDS x $ROUND_SECS s rounds each"
 perf_start load
+read -r LOAD_UTIME0 LOAD_STIME0 < <(cpu_ticks "$FERRY_PID")
 harness load bench-produce --namesrv "$TARGETS" --topic "$TOPIC" --threads "$THREADS" --body-size "$BODY" \
   --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$WARMUP_SECS"
+read -r LOAD_UTIME1 LOAD_STIME1 < <(cpu_ticks "$FERRY_PID")
 perf_stop
 LOAD_SYSCALLS=$PERF_COUNT
 api /api/proxy >"$WORK/proxy-1.json"
@@ -1177,6 +1185,12 @@ read -r RELAY_LOAD_N RELAY_LOAD_P50 RELAY_LOAD_P99 < <(python3 "$WORK/latency.py
 # Per request Ferry relayed in the load phase (warm-ups included; the direct rounds' idle calls too).
 LOAD_SYSCALLS_PER_REQ=$(awk -v n="$LOAD_SYSCALLS" -v r="$RELAY_LOAD_N" 'BEGIN { if (n == "-" || r + 0 == 0) print "-"; else printf "%.2f", n / r }')
 log "Ferry's system calls in the load phase: $LOAD_SYSCALLS for $RELAY_LOAD_N relayed requests ($LOAD_SYSCALLS_PER_REQ per request)"
+# Where Ferry's CPU goes in the load phase: in the kernel (its system calls: loopback TCP both ways,
+# epoll, futex) or in user space (its own code, the runtime, malloc), per relayed request.
+read -r LOAD_KERNEL_US_PER_REQ LOAD_USER_US_PER_REQ < <(awk -v u=$((LOAD_UTIME1 - LOAD_UTIME0)) \
+  -v k=$((LOAD_STIME1 - LOAD_STIME0)) -v hz="$CLK_TCK" -v r="$RELAY_LOAD_N" \
+  'BEGIN { if (r + 0 == 0) print "- -"; else printf "%.1f %.1f\n", k / hz * 1e6 / r, u / hz * 1e6 / r }')
+log "Ferry's CPU per relayed request in the load phase: $LOAD_KERNEL_US_PER_REQ µs in the kernel, $LOAD_USER_US_PER_REQ µs in user space"
 read -r RELAY_LAT_N RELAY_LAT_P50 RELAY_LAT_P99 < <(python3 "$WORK/latency.py" "$WORK/proxy-1.json" "$WORK/proxy-2.json")
 
 sleep 1
@@ -1575,7 +1589,8 @@ total_ms=$(ms_since "$T_BENCH0")
   kv TOTAL_S "$((total_ms / 1000))"
   for v in SOURCE_VERSION TARGET_VERSION PROXY_VERSION THREADS BODY ROUNDS ROUND_SECS WARMUP_SECS LAT_RATE \
     CONSUME_COUNT CONNECTIONS CONN_SENDS CYCLES DIRECT APACHE_PROXY GRPC GOAL3_TP GOAL3_CPU GOAL3_RSS LAT_DESC \
-    MEM_IDLE_RSS MEM_AFTER_RSS C1_RSS C1_BUSY_RSS C1_CLOSED_RSS MEM_HWM LOAD_SYSCALLS_PER_REQ; do
+    MEM_IDLE_RSS MEM_AFTER_RSS C1_RSS C1_BUSY_RSS C1_CLOSED_RSS MEM_HWM LOAD_SYSCALLS_PER_REQ \
+    LOAD_KERNEL_US_PER_REQ LOAD_USER_US_PER_REQ; do
     kv "$v" "${!v}"
   done
   if ((DIRECT == 1)); then
@@ -1652,6 +1667,8 @@ ${DIRECT_ROWS}
   Ferry's CPU per message relayed: $L_FERRY_US_PER_MSG µs (load), $T_FERRY_US_PER_MSG µs (latency), $C_FERRY_US_PER_MSG µs (consume).
   Ferry's system calls in the load phase (\`perf stat -e raw_syscalls:sys_enter\`): $LOAD_SYSCALLS for
   $RELAY_LOAD_N relayed requests, $LOAD_SYSCALLS_PER_REQ per request (warm-ups and idle direct rounds included).
+  Ferry's CPU per relayed request in the load phase (\`/proc/PID/stat\`): $LOAD_KERNEL_US_PER_REQ µs in the kernel
+  (its system calls: loopback TCP both ways, epoll, futex), $LOAD_USER_US_PER_REQ µs in user space (its code, the runtime, malloc).
   Client + broker + Ferry CPU per message, direct / ferry: load $L_ALL_US_PER_MSG_DIRECT / $L_ALL_US_PER_MSG_FERRY µs,
   latency $T_ALL_US_PER_MSG_DIRECT / $T_ALL_US_PER_MSG_FERRY µs, consume $C_ALL_US_PER_MSG_DIRECT / $C_ALL_US_PER_MSG_FERRY µs.
 - Ferry's own latency histogram (\`/api/proxy\`, source side, request read from the client until the
