@@ -827,9 +827,10 @@ async fn step(api: &Api, json: bool, action: &str, s: StepArgs) -> Result<()> {
         {
             Ok(t) => {
                 if !json {
+                    let moved: MigrationTopic = decode(t.clone(), "the topic after the step")?;
                     let ignored =
                         s.reason.as_deref().map(|r| format!(" (checks ignored: {r})")).unwrap_or_default();
-                    println!("{topic}: now at {}{ignored}", text(&t["stage"]));
+                    println!("{topic}: now at {}{ignored}", moved.stage);
                 }
                 results.push(json!({ "topic": topic, "ok": true, "result": t }));
             }
@@ -934,15 +935,6 @@ fn print_migration(v: Shown) {
         })
         .collect();
     print_table(&["TOPIC", "STAGE", "ORDER", "GROUPS", "LAST CHECK"], rows);
-}
-
-/// A JSON string without its quotes (other values as JSON).
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 fn endpoint_text(e: &ClusterEndpoint) -> String {
