@@ -802,6 +802,8 @@ if out != "-":
     two_way["ferry_syscalls_per_request_load"] = num(kv.get("LOAD_SYSCALLS_PER_REQ"))
     two_way["ferry_kernel_us_per_request_load"] = num(kv.get("LOAD_KERNEL_US_PER_REQ"))
     two_way["ferry_user_us_per_request_load"] = num(kv.get("LOAD_USER_US_PER_REQ"))
+    two_way["ferry_wakeups_per_request_load"] = num(kv.get("LOAD_WAKEUPS_PER_REQ"))
+    two_way["ferry_preemptions_per_request_load"] = num(kv.get("LOAD_PREEMPTED_PER_REQ"))
     params["body_size"] = params.pop("body")
     doc = {"kind": "ferry bench/proxy.sh", "date": kv["DATE"], "revision": kv["REV"], "git_commit": kv["GIT_COMMIT"],
            "machine": {"cores": int(kv["CORES"]), "cpu": kv["CPU"], "memory": kv["MEMTOTAL"], "loadavg_before": kv["LOADAVG"],
@@ -924,6 +926,13 @@ perf_stop() {
 # cpu_ticks PID: "user system" CPU of a process so far, in clock ticks (/proc/PID/stat fields 14
 # and 15, counted after the command name, which may hold spaces).
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'; }
+
+# ctx_switches PID: the context switches of all the process's threads so far (voluntary: a thread
+# went to sleep, in epoll_wait or a futex, and was woken again; nonvoluntary: it was preempted).
+ctx_switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 } END { print v + 0, n + 0 }'
+}
 
 # create_topic SIDE TOPIC: the topic with 8 read and 8 write queues on the source's or the target's
 # cluster.
@@ -1157,9 +1166,11 @@ api /api/proxy >"$WORK/proxy-0.json"
 log "load: $THREADS threads, ${BODY}-byte messages, warm-up ${WARMUP_SECS} s per target, $ROUNDS x $ROUND_SECS s rounds each"
 perf_start load
 read -r LOAD_UTIME0 LOAD_STIME0 < <(cpu_ticks "$FERRY_PID")
+read -r LOAD_VCSW0 LOAD_NVCSW0 < <(ctx_switches "$FERRY_PID")
 harness load bench-produce --namesrv "$TARGETS" --topic "$TOPIC" --threads "$THREADS" --body-size "$BODY" \
   --round-secs "$ROUND_SECS" --rounds "$ROUNDS" --warmup-secs "$WARMUP_SECS"
 read -r LOAD_UTIME1 LOAD_STIME1 < <(cpu_ticks "$FERRY_PID")
+read -r LOAD_VCSW1 LOAD_NVCSW1 < <(ctx_switches "$FERRY_PID")
 perf_stop
 LOAD_SYSCALLS=$PERF_COUNT
 api /api/proxy >"$WORK/proxy-1.json"
@@ -1191,6 +1202,11 @@ read -r LOAD_KERNEL_US_PER_REQ LOAD_USER_US_PER_REQ < <(awk -v u=$((LOAD_UTIME1 
   -v k=$((LOAD_STIME1 - LOAD_STIME0)) -v hz="$CLK_TCK" -v r="$RELAY_LOAD_N" \
   'BEGIN { if (r + 0 == 0) print "- -"; else printf "%.1f %.1f\n", k / hz * 1e6 / r, u / hz * 1e6 / r }')
 log "Ferry's CPU per relayed request in the load phase: $LOAD_KERNEL_US_PER_REQ µs in the kernel, $LOAD_USER_US_PER_REQ µs in user space"
+# How often its threads slept and were woken (the kernel's share is mostly that, on this VM).
+read -r LOAD_WAKEUPS_PER_REQ LOAD_PREEMPTED_PER_REQ < <(awk -v v=$((LOAD_VCSW1 - LOAD_VCSW0)) \
+  -v n=$((LOAD_NVCSW1 - LOAD_NVCSW0)) -v r="$RELAY_LOAD_N" \
+  'BEGIN { if (r + 0 == 0) print "- -"; else printf "%.2f %.2f\n", v / r, n / r }')
+log "Ferry's context switches per relayed request in the load phase: $LOAD_WAKEUPS_PER_REQ voluntary (slept, woken), $LOAD_PREEMPTED_PER_REQ preempted"
 read -r RELAY_LAT_N RELAY_LAT_P50 RELAY_LAT_P99 < <(python3 "$WORK/latency.py" "$WORK/proxy-1.json" "$WORK/proxy-2.json")
 
 sleep 1
@@ -1590,7 +1606,7 @@ total_ms=$(ms_since "$T_BENCH0")
   for v in SOURCE_VERSION TARGET_VERSION PROXY_VERSION THREADS BODY ROUNDS ROUND_SECS WARMUP_SECS LAT_RATE \
     CONSUME_COUNT CONNECTIONS CONN_SENDS CYCLES DIRECT APACHE_PROXY GRPC GOAL3_TP GOAL3_CPU GOAL3_RSS LAT_DESC \
     MEM_IDLE_RSS MEM_AFTER_RSS C1_RSS C1_BUSY_RSS C1_CLOSED_RSS MEM_HWM LOAD_SYSCALLS_PER_REQ \
-    LOAD_KERNEL_US_PER_REQ LOAD_USER_US_PER_REQ; do
+    LOAD_KERNEL_US_PER_REQ LOAD_USER_US_PER_REQ LOAD_WAKEUPS_PER_REQ LOAD_PREEMPTED_PER_REQ; do
     kv "$v" "${!v}"
   done
   if ((DIRECT == 1)); then
@@ -1668,7 +1684,9 @@ ${DIRECT_ROWS}
   Ferry's system calls in the load phase (\`perf stat -e raw_syscalls:sys_enter\`): $LOAD_SYSCALLS for
   $RELAY_LOAD_N relayed requests, $LOAD_SYSCALLS_PER_REQ per request (warm-ups and idle direct rounds included).
   Ferry's CPU per relayed request in the load phase (\`/proc/PID/stat\`): $LOAD_KERNEL_US_PER_REQ µs in the kernel
-  (its system calls: loopback TCP both ways, epoll, futex), $LOAD_USER_US_PER_REQ µs in user space (its code, the runtime, malloc).
+  (its system calls: loopback TCP both ways, epoll, futex), $LOAD_USER_US_PER_REQ µs in user space (its code, the runtime, malloc);
+  its threads slept and were woken $LOAD_WAKEUPS_PER_REQ times per request and were preempted $LOAD_PREEMPTED_PER_REQ times
+  (\`/proc/PID/task/*/status\`).
   Client + broker + Ferry CPU per message, direct / ferry: load $L_ALL_US_PER_MSG_DIRECT / $L_ALL_US_PER_MSG_FERRY µs,
   latency $T_ALL_US_PER_MSG_DIRECT / $T_ALL_US_PER_MSG_FERRY µs, consume $C_ALL_US_PER_MSG_DIRECT / $C_ALL_US_PER_MSG_FERRY µs.
 - Ferry's own latency histogram (\`/api/proxy\`, source side, request read from the client until the

@@ -403,12 +403,14 @@ async fn serve_client(
     {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            tracing::warn!(%side, %backend, client = %addr, error = %e, "broker unreachable; closing client");
-            return;
+            tracing::warn!(%side, %backend, client = %addr, error = %e, "broker unreachable; refusing the client's sends");
+            let why = format!("Ferry: broker {backend} is unreachable ({e}); nothing was sent to it");
+            return refuse_unreachable(client, &why, &ctx).await;
         }
         Err(_) => {
-            tracing::warn!(%side, %backend, client = %addr, "broker connect timed out; closing client");
-            return;
+            tracing::warn!(%side, %backend, client = %addr, "broker connect timed out; refusing the client's sends");
+            let why = format!("Ferry: broker {backend} did not accept a connection; nothing was sent to it");
+            return refuse_unreachable(client, &why, &ctx).await;
         }
     };
     let _ = client.set_nodelay(true);
@@ -428,28 +430,34 @@ async fn serve_client(
         counts: counts.clone(),
         last_request: Mutex::new(tokio::time::Instant::now()),
     });
-    let (cr, cw) = client.into_split();
+    let (mut cr, cw) = client.into_split();
     let (ur, uw) = upstream.into_split();
-    let up = to_broker(cr, uw, to_client.clone(), state.clone(), ctx.clone());
+    let up = to_broker(&mut cr, uw, to_client.clone(), state.clone(), ctx.clone());
     let down = to_client_pump(ur, to_client.clone(), state.clone(), ctx.clone());
     let mut writer = tokio::spawn(write_client(cw, queue));
     // Either side ending ends both: the client reconnects and re-sends, as with a broker restart.
     let peer = addr.to_string();
     let ended = tokio::select! {
-        r = up => ("client", r),
+        // `up` fails with an I/O error only writing to the broker (its reads are the client's):
+        // the broker went away, as when `down` hears it close.
+        r = up => (if matches!(r, Err(PumpError::Io(_))) { "broker" } else { "client" }, r),
         r = down => ("broker", r),
         r = &mut writer => ("client", r.unwrap_or(Err(PumpError::ClientGone))),
         _ = idle(&state, ctx.settings.idle_timeout) => ("Ferry (client idle)", Ok(())),
         _ = ctx.shutdown.cancelled() => ("Ferry", Ok(())),
     };
-    // What the broker answered before it closed still reaches the client: a lost answer to a
-    // stored send would make the client send it again.
     if ended.0 == "broker" {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-        while to_client.queued() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // What the client sends from now on reaches no broker: a send is refused at once, so that
+        // the producer sends it elsewhere ([`refuse_requests`]).
+        let why = format!("Ferry: broker {backend} closed the connection; nothing more was sent to it");
+        let _ = tokio::time::timeout(
+            REFUSING_WINDOW,
+            refuse_requests(&mut cr, &to_client, &why, ctx.settings.max_frame),
+        )
+        .await;
+        // What the broker answered before it closed still reaches the client: a lost answer to
+        // a stored send would make the client send it again.
+        drain(&to_client).await;
     }
     writer.abort();
     // Forget the way to this client if it was this connection, and count it closed.
@@ -472,6 +480,83 @@ async fn serve_client(
             tracing::warn!(%side, %backend, client = %addr, from = by, error = %e, "relay connection dropped")
         }
     }
+}
+
+/// How long a relay answers the requests it cannot forward before it closes the connection, at
+/// the most; it closes sooner once the client has sent nothing for [`REFUSING_QUIET`]. Closing
+/// while the client is quiet leaves no request of its in flight to wait out its timeout.
+const REFUSING_WINDOW: Duration = Duration::from_secs(10);
+const REFUSING_QUIET: Duration = Duration::from_millis(500);
+
+/// A client connection whose broker cannot be reached: its sends are refused for a while
+/// ([`refuse_requests`]), then it is closed.
+async fn refuse_unreachable(client: TcpStream, why: &str, ctx: &RelayContext) {
+    let _ = client.set_nodelay(true);
+    let (mut cr, cw) = client.into_split();
+    let (to_client, queue) = ClientQueue::new(ctx.settings.client_queue_bytes);
+    let writer = tokio::spawn(write_client(cw, queue));
+    let refused = tokio::time::timeout(
+        REFUSING_WINDOW,
+        refuse_requests(&mut cr, &to_client, why, ctx.settings.max_frame),
+    );
+    tokio::select! {
+        _ = refused => {}
+        _ = ctx.shutdown.cancelled() => {}
+    }
+    drain(&to_client).await;
+    writer.abort();
+}
+
+/// Answers every send the client makes on `r` with `SYSTEM_ERROR` saying `why`, until the client
+/// closes, is quiet for [`REFUSING_QUIET`], or sends what is not a frame. None of these sends
+/// reached a broker, so refusing them is safe and tells the client at once: the producer sends
+/// the message to another broker (`SYSTEM_ERROR` is one of `DefaultMQProducer.retryResponseCodes`,
+/// apache/rocketmq 4.9.8). Closing without a word instead would leave each request the client had
+/// written unanswered, and a 4.9 client waits out its whole timeout for those (it fails a
+/// connection's requests at once only when it closes the connection itself: `NettyRemotingClient`
+/// `close` -> `failFast`), where a broker that is down refuses the connection and the producer
+/// goes elsewhere at once. Other requests get no answer, as from a broker that is down: an error
+/// answer to a consumer's offset query reads, to a 4.9 client, as "no offset stored"
+/// (`RemoteBrokerOffsetStore.readOffset` returns -1 on any `MQBrokerException`), which would start
+/// the queue over.
+async fn refuse_requests<R: AsyncRead + Unpin>(
+    mut r: R,
+    to_client: &ClientQueue,
+    why: &str,
+    max_frame: usize,
+) -> Result<(), PumpError> {
+    let mut buf = BytesMut::with_capacity(limits::READ_BUFFER);
+    loop {
+        while let Some(len) = frame::check(&buf, max_frame)? {
+            let bytes = buf.split_to(len);
+            let word = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+            let ty = SerializeType::from_byte((word >> 24) as u8)?;
+            let header_len = (word & 0x00FF_FFFF) as usize;
+            let header = Header::decode_fixed(ty, &bytes[PREFIX_LEN..PREFIX_LEN + header_len])?;
+            let send = matches!(Op::of(RequestCode(header.code)), Op::Send { .. });
+            if header.is_response() || header.is_oneway() || !send {
+                continue;
+            }
+            let mut answer = Frame::response(ResponseCode::SYSTEM_ERROR, header.opaque).with_remark(why);
+            answer.serialize_type = ty;
+            send_client(to_client, &answer).await?;
+        }
+        match tokio::time::timeout(REFUSING_QUIET, limits::read_more(&mut r, &mut buf)).await {
+            Ok(Ok(true)) => {}
+            Ok(Err(e)) => return Err(e.into()),
+            // Closed, or quiet.
+            Ok(Ok(false)) | Err(_) => return Ok(()),
+        }
+    }
+}
+
+/// Waits (a second at most) until what is queued for the client was written.
+async fn drain(to_client: &ClientQueue) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while to_client.queued() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
 }
 
 /// Relays one client connection between two in-process streams, as `serve_client` does between

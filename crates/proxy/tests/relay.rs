@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use ferry_admin::{Admin, AdminOptions};
-use ferry_proxy::{Proxy, ProxyConfig, Side, Stage, TopicPolicy, Upstreams};
+use ferry_proxy::{Proxy, ProxyConfig, RelayAssignment, Side, Stage, TopicPolicy, Upstreams};
 use ferry_remoting::body::TopicRouteData;
 use ferry_remoting::frame;
 use ferry_remoting::request::{GetRouteInfoRequestHeader, RequestHeader};
@@ -194,6 +194,59 @@ fn a_bad_client_loses_its_own_connection_and_no_other() {
     assert_eq!(sent.len(), 3);
 }
 
+#[test]
+fn requests_no_broker_can_take_are_refused_at_once_naming_it() {
+    let f = fixture();
+    let (first, _) = relay_range();
+    // A broker that is down: nothing listens on its port.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    // A broker that goes away mid-connection: it takes the relay's connection, reads the first
+    // request and closes it, as the kernel does for a broker killed with SIGKILL.
+    let going = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let going_addr = going.local_addr().unwrap().to_string();
+    let assignments = [(first + 46, &down), (first + 42, &going_addr)]
+        .map(|(port, backend)| RelayAssignment { side: Side::Source, backend: backend.clone(), port });
+    let conflicts = {
+        let _in_runtime = f.rt.enter();
+        f.proxy.adopt_relays(&assignments)
+    };
+    assert!(conflicts.is_empty(), "relays opened on {assignments:?}");
+    let relay = |port: u16| format!("127.0.0.1:{port}");
+
+    // Down: the request is answered SYSTEM_ERROR naming the broker (a producer then sends to
+    // another broker at once), where closing without a word would leave the client waiting out
+    // its timeout; then the relay closes the connection.
+    let mut to_down = FrameReader::connect(&relay(first + 46));
+    // A heartbeat (a consumer's offset query likewise) gets no answer, as from a broker that is
+    // down: an error answer would read to a 4.9 consumer as "no offset stored".
+    to_down.send(&heartbeat("10.0.0.7@down", "relay-down-group", "relay-down", 6));
+    to_down.send(&send("relay-down", 7));
+    let answer = to_down.next();
+    assert_eq!(answer.header.opaque, 7, "only the send is answered");
+    assert_eq!(answer.header.response_code(), ResponseCode::SYSTEM_ERROR);
+    let remark = answer.header.remark.clone().unwrap_or_default();
+    assert!(remark.contains(&down) && remark.contains("unreachable"), "{remark}");
+    assert_closed(&mut to_down.s);
+
+    // Gone mid-connection: the request it read gets no answer (it may have been stored, as with
+    // the broker itself); the next one reaches no broker and is refused at once.
+    let broker = std::thread::spawn(move || {
+        let (mut c, _) = going.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = c.read(&mut buf);
+    });
+    let mut to_going = FrameReader::connect(&relay(first + 42));
+    to_going.send(&send("relay-going", 1));
+    broker.join().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    to_going.send(&send("relay-going", 2));
+    let answer = to_going.next();
+    assert_eq!((answer.header.opaque, answer.header.response_code()), (2, ResponseCode::SYSTEM_ERROR));
+    let remark = answer.header.remark.clone().unwrap_or_default();
+    assert!(remark.contains(&going_addr) && remark.contains("closed"), "{remark}");
+    assert_closed(&mut to_going.s);
+}
+
 fn assert_closed(s: &mut TcpStream) {
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut buf = [0u8; 64];
@@ -337,6 +390,15 @@ fn acl_fixture() -> &'static AclFixture {
         proxy.set_upstreams(Upstreams::new(source.namesrv_addr(), Some(target.namesrv_addr())).unwrap());
         AclFixture { proxy, source, target }
     })
+}
+
+/// A 1 KiB SEND_MESSAGE_V2 as the 4.9 Java producer sends it (its short field names).
+fn send(topic: &str, opaque: i32) -> Frame {
+    let mut f = Frame::request(RequestCode::SEND_MESSAGE_V2)
+        .with_fields([("a", "relay-pg"), ("b", topic), ("c", "TBW102"), ("d", "4"), ("e", "0"), ("f", "0")])
+        .with_body(vec![b'x'; 1024]);
+    f.header.opaque = opaque;
+    f
 }
 
 /// A consumer's heartbeat as the Java client sends it, unsigned.
