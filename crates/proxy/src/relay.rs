@@ -529,10 +529,8 @@ async fn refuse_requests<R: AsyncRead + Unpin>(
     loop {
         while let Some(len) = frame::check(&buf, max_frame)? {
             let bytes = buf.split_to(len);
-            let word = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-            let ty = SerializeType::from_byte((word >> 24) as u8)?;
-            let header_len = (word & 0x00FF_FFFF) as usize;
-            let header = Header::decode_fixed(ty, &bytes[PREFIX_LEN..PREFIX_LEN + header_len])?;
+            let (ty, raw, _) = parts(&bytes)?;
+            let header = Header::decode_fixed(ty, raw)?;
             let send = matches!(Op::of(RequestCode(header.code)), Op::Send { .. });
             if header.is_response() || header.is_oneway() || !send {
                 continue;
@@ -954,6 +952,14 @@ fn source_request_fields(code: i32, key: &str) -> bool {
     }
 }
 
+/// One whole frame ([`frame::check`] passed it) as its serialize type, raw header and body.
+fn parts(bytes: &[u8]) -> Result<(SerializeType, &[u8], &[u8]), CodecError> {
+    let word = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    let ty = SerializeType::from_byte((word >> 24) as u8)?;
+    let header_end = PREFIX_LEN + (word & 0x00FF_FFFF) as usize;
+    Ok((ty, &bytes[PREFIX_LEN..header_end], &bytes[header_end..]))
+}
+
 /// Reads what the engine needs from one whole frame and decides what becomes of it. Only the
 /// header is decoded; bodies are looked at in place (heartbeats are parsed: small and rare).
 fn observe(
@@ -962,10 +968,7 @@ fn observe(
     state: &ConnState,
     ctx: &RelayContext,
 ) -> Result<Action, CodecError> {
-    let word = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-    let ty = SerializeType::from_byte((word >> 24) as u8)?;
-    let header_len = (word & 0x00FF_FFFF) as usize;
-    let raw = &bytes[PREFIX_LEN..PREFIX_LEN + header_len];
+    let (ty, raw, body) = parts(bytes)?;
     // Most broker answers need only their code and opaque (a send's, a pull's, a heartbeat's):
     // their header fields are read past, not kept.
     let header = match dir {
@@ -986,7 +989,6 @@ fn observe(
         }
         Direction::ToBroker => Header::decode(ty, raw)?,
     };
-    let body = &bytes[PREFIX_LEN + header_len..];
     let verdict = match (dir, header.is_response()) {
         (Direction::ToBroker, false) => on_client_request(&header, body, ty, state, ctx),
         (Direction::ToClient, true) => on_broker_response(&header, body, ty, state, ctx),
